@@ -1,0 +1,63 @@
+#include "backend/backend_options.h"
+
+#include <memory>
+#include <string>
+
+#include "backend/list_merge_operator.h"
+#include "rocksdb/env.h"
+
+namespace snapsim {
+namespace {
+
+// Discards RocksDB's info log: in simulation a LOG file would be I/O the model does not care about, and its
+// lines carry wall-clock timestamps.
+class DiscardingLogger : public rocksdb::Logger {
+ public:
+  DiscardingLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::HEADER_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* /*format*/, va_list /*arguments*/) override {}
+};
+
+}  // namespace
+
+rocksdb::DBOptions MakeDbOptions(OptionsPreset preset) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  // Restore renames and reuses checkpoints: keep the DB id in the MANIFEST, since checkpoints do not copy IDENTITY.
+  options.write_dbid_to_manifest = true;
+  options.stats_dump_period_sec = 0;
+  options.stats_persist_period_sec = 0;
+  if (preset == OptionsPreset::kSimulation) {
+    options.info_log = std::make_shared<DiscardingLogger>();
+    options.db_host_id = "snapsim-simulated-host";
+    options.avoid_unnecessary_blocking_io = false;
+    options.enable_thread_tracking = false;
+    options.max_file_opening_threads = 1;
+    options.max_background_jobs = 2;
+    options.allow_mmap_reads = false;
+    options.allow_mmap_writes = false;
+    options.use_direct_reads = false;
+    options.use_direct_io_for_flush_and_compaction = false;
+    options.dump_malloc_stats = false;
+  }
+  return options;
+}
+
+rocksdb::ColumnFamilyOptions MakeColumnFamilyOptions(OptionsPreset preset) {
+  rocksdb::ColumnFamilyOptions options;
+  options.merge_operator = std::make_shared<ListMergeOperator>();
+  if (preset == OptionsPreset::kSimulation) {
+    // The simulation compacts on request, at points the scenario (or seed) chooses.
+    options.disable_auto_compactions = true;
+  }
+  return options;
+}
+
+rocksdb::WriteOptions MakeWriteOptions() {
+  rocksdb::WriteOptions options;
+  options.disableWAL = true;
+  return options;
+}
+
+}  // namespace snapsim

@@ -1,0 +1,63 @@
+// Byte encoding helpers shared by the backend's on-disk and metadata formats: varints, fixed-width integers,
+// length-prefixed strings, and a reader whose errors name the field and byte offset that failed.
+// Plays the role of Flink's DataOutputView / DataInputView for snapsim's own formats.
+#ifndef SNAPSIM_BACKEND_ENCODING_H_
+#define SNAPSIM_BACKEND_ENCODING_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace snapsim {
+
+// CRC-32C (Castagnoli), the checksum of every snapsim metadata blob.
+uint32_t Crc32c(absl::string_view data, uint32_t seed = 0);
+
+// Appends encodings to a string.
+class ByteWriter {
+ public:
+  explicit ByteWriter(std::string* out) : out_(out) {}
+  void PutU8(uint8_t value) { out_->push_back(static_cast<char>(value)); }
+  void PutFixed32BigEndian(uint32_t value);
+  void PutFixed64BigEndian(uint64_t value);
+  // LEB128: 7 bits per byte, high bit set on every byte but the last.
+  void PutVarint64(uint64_t value);
+  void PutLengthPrefixed(absl::string_view bytes);
+  void PutRaw(absl::string_view bytes) { out_->append(bytes.data(), bytes.size()); }
+
+ private:
+  std::string* out_;
+};
+
+// Reads encodings from a byte string. Each read names the field it reads; a failure says which field, at which
+// byte offset, in which object (`what`), so a corrupt blob yields an error a person can act on.
+class ByteReader {
+ public:
+  ByteReader(absl::string_view data, absl::string_view what) : data_(data), what_(what) {}
+
+  absl::StatusOr<uint8_t> ReadU8(absl::string_view field);
+  absl::StatusOr<uint32_t> ReadFixed32BigEndian(absl::string_view field);
+  absl::StatusOr<uint64_t> ReadFixed64BigEndian(absl::string_view field);
+  absl::StatusOr<uint64_t> ReadVarint64(absl::string_view field);
+  absl::StatusOr<absl::string_view> ReadLengthPrefixed(absl::string_view field);
+  absl::StatusOr<absl::string_view> ReadRaw(size_t size, absl::string_view field);
+
+  size_t offset() const { return offset_; }
+  size_t remaining() const { return data_.size() - offset_; }
+  bool AtEnd() const { return offset_ == data_.size(); }
+  // An error about `field` at the current offset.
+  absl::Status Corrupt(absl::string_view field, absl::string_view problem) const;
+
+ private:
+  absl::string_view data_;
+  absl::string_view what_;
+  size_t offset_ = 0;
+};
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_BACKEND_ENCODING_H_

@@ -1,0 +1,138 @@
+// The keyed state backend on RocksDB: named value, list and map states, one column family each, keys prefixed with
+// their key group so that a key-group range is one contiguous key interval. Follows Flink's
+// RocksDBKeyedStateBackend without snapshots (snapshot/ builds those on top of db(), column families and meta info).
+// Not thread-safe: like Flink's backend it is used from the task's one thread.
+#ifndef SNAPSIM_BACKEND_KEYED_STATE_BACKEND_H_
+#define SNAPSIM_BACKEND_KEYED_STATE_BACKEND_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "backend/backend_options.h"
+#include "backend/composite_key.h"
+#include "backend/key_groups.h"
+#include "backend/state_meta_info.h"
+#include "rocksdb/db.h"
+#include "rocksdb/env.h"
+
+namespace snapsim {
+
+struct KeyedStateBackendConfig {
+  // Local disk and clock; not owned, must outlive the backend. A SimEnv in simulation, Env::Default() for real.
+  rocksdb::Env* env = nullptr;
+  // The backend's working directory; the RocksDB instance lives in <instance_path>/db (as in Flink).
+  std::string instance_path;
+  // Number of key groups, in (0, 32768].
+  int max_parallelism = kDefaultMaxParallelism;
+  // The key groups this backend owns; keys outside it are rejected. Must lie within [0, max_parallelism).
+  KeyGroupRange key_group_range = KeyGroupRange(0, kDefaultMaxParallelism - 1);
+  OptionsPreset preset = OptionsPreset::kSimulation;
+  // Identity of this backend's state lineage (Flink's backendUID); kept across restores of its snapshots.
+  std::string backend_uid;
+};
+
+// One entry of a state, decoded.
+struct StateEntry {
+  CompositeKey key;
+  // The raw value: a value state's bytes, a list state's encoded list (DecodeList), a map entry's value.
+  std::string value;
+};
+
+class KeyedStateBackend {
+ public:
+  // Opens (creating if missing) <instance_path>/db. `restored_states` re-registers the states of a restored
+  // instance, in order; every column family already in the DB must have one.
+  static absl::StatusOr<std::unique_ptr<KeyedStateBackend>> Open(
+      const KeyedStateBackendConfig& config, const std::vector<StateMetaInfo>& restored_states = {});
+
+  ~KeyedStateBackend();
+  KeyedStateBackend(const KeyedStateBackend&) = delete;
+  KeyedStateBackend& operator=(const KeyedStateBackend&) = delete;
+
+  // Flushes memtables and closes the DB. Further calls fail. Called by the destructor if not called before.
+  absl::Status Close();
+
+  // Registers a state, creating its column family. Registering the same name again with equal meta info is a
+  // no-op; with another kind or serializers it is an error.
+  absl::Status RegisterState(const StateMetaInfo& info);
+  absl::Status RegisterState(absl::string_view name, StateKind kind) {
+    return RegisterState(StateMetaInfo::Of(name, kind));
+  }
+  // Meta info of every registered state, in registration order.
+  std::vector<StateMetaInfo> MetaInfos() const;
+
+  // Sets the key that the state operations below act on. Fails if its key group is outside the backend's range.
+  absl::Status SetCurrentKey(absl::string_view key);
+  // The namespace the operations act on; "" (Flink's VoidNamespace) by default.
+  void SetCurrentNamespace(absl::string_view name_space) { current_namespace_ = std::string(name_space); }
+  int CurrentKeyGroup() const { return current_key_group_; }
+
+  // Value state.
+  absl::StatusOr<std::optional<std::string>> GetValue(absl::string_view state);
+  absl::Status PutValue(absl::string_view state, absl::string_view value);
+  // List state.
+  absl::Status AppendToList(absl::string_view state, absl::string_view element);
+  absl::StatusOr<std::vector<std::string>> GetList(absl::string_view state);
+  // Map state.
+  absl::Status PutMapEntry(absl::string_view state, absl::string_view user_key, absl::string_view value);
+  absl::StatusOr<std::optional<std::string>> GetMapEntry(absl::string_view state, absl::string_view user_key);
+  absl::Status RemoveMapEntry(absl::string_view state, absl::string_view user_key);
+  // (user key, value) pairs of the current key and namespace, ordered by serialized user key.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> GetMapEntries(absl::string_view state);
+  // Removes the current key's entry (value, list) or all its entries (map) in the current namespace.
+  absl::Status Clear(absl::string_view state);
+
+  // Calls `visit` for every entry of `state` whose key group is in `range`, in key order; stops early when
+  // `visit` returns false.
+  absl::Status ForEachEntry(absl::string_view state, const KeyGroupRange& range,
+                            const std::function<bool(const StateEntry&)>& visit);
+  // Deletes every entry of every state in the key groups of `range` (Flink's clip on rescale).
+  absl::Status DeleteKeyGroupRange(const KeyGroupRange& range);
+
+  absl::Status Flush();
+  absl::Status Compact();
+
+  // For the snapshot layer.
+  rocksdb::DB* db() const { return db_.get(); }
+  // nullptr if `state` is not registered.
+  rocksdb::ColumnFamilyHandle* ColumnFamily(absl::string_view state) const;
+  const KeyedStateBackendConfig& config() const { return config_; }
+  const KeyGroupRange& key_group_range() const { return config_.key_group_range; }
+  int key_group_prefix_bytes() const { return prefix_bytes_; }
+  std::string db_path() const { return config_.instance_path + "/db"; }
+
+ private:
+  struct RegisteredState {
+    StateMetaInfo info;
+    rocksdb::ColumnFamilyHandle* column_family = nullptr;
+  };
+
+  explicit KeyedStateBackend(const KeyedStateBackendConfig& config);
+  absl::StatusOr<RegisteredState*> Lookup(absl::string_view state, std::optional<StateKind> kind);
+  absl::Status CheckOpenWithKey() const;
+
+  KeyedStateBackendConfig config_;
+  int prefix_bytes_;
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* default_column_family_ = nullptr;
+  rocksdb::WriteOptions write_options_;
+  rocksdb::ColumnFamilyOptions column_family_options_;
+  // Registration order (snapshot metadata lists states in this order) and lookup by name.
+  std::vector<std::unique_ptr<RegisteredState>> states_;
+  std::map<std::string, RegisteredState*, std::less<>> states_by_name_;
+  CompositeKeyBuilder key_builder_;
+  int current_key_group_ = -1;
+  std::string current_namespace_;
+};
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_BACKEND_KEYED_STATE_BACKEND_H_

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package snapsim builds, tests and runs with. Idempotent: installs only what is missing.
+# Usage: tools/setup.sh   (as root, or with sudo available)
+set -euo pipefail
+
+packages=(
+  bazel-bootstrap      # Bazel 4.2.3 (/usr/bin/bazel)
+  bazel-rules-cc       # rules_cc, patched at load time by third_party/debian_rules_cc.bzl
+  bazel-rules-java     # parsed by every cc_test
+  bazel-platforms
+  bazel-skylib
+  g++
+  librocksdb-dev       # RocksDB 7.8.3
+  libabsl-dev          # abseil 20220623
+  libgtest-dev
+  libgmock-dev
+  librapidcheck-dev
+  libbenchmark-dev
+  rocksdb-tools        # ldb, sst_dump: for debugging, not for the build
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo_command=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo_command=(sudo)
+fi
+echo "snapsim setup: installing ${missing[*]}" >&2
+"${sudo_command[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_command[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
