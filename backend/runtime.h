@@ -1,0 +1,130 @@
+// The runtime seam: the one interface through which code under test spawns asynchronous work, waits, sleeps,
+// reads the clock and makes RocksDB calls that block on RocksDB's own background jobs. Two implementations: real
+// threads (ThreadRuntime, here) and the deterministic simulation (sim/sim_scheduler.h), where exactly one
+// activity runs at a time and the seed picks who runs next at every wait point. Plays the role of Flink's
+// executors and CompletableFutures for the snapshot code.
+//
+// Design (DESIGN.md, "The runtime seam"): hand-off threads. Code keeps Flink's blocking style; in simulation each
+// spawned activity is a real thread that runs only while it holds the scheduler's single baton and hands it back
+// at every Wait/Sleep/Yield. Code under test must never wait on anything this interface cannot see (a raw
+// std::condition_variable, a sleep, a thread join).
+#ifndef SNAPSIM_BACKEND_RUNTIME_H_
+#define SNAPSIM_BACKEND_RUNTIME_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "rocksdb/status.h"
+
+namespace snapsim {
+
+// A one-shot event: once notified it stays notified. Wait() is a scheduling point.
+class Signal {
+ public:
+  virtual ~Signal() = default;
+  virtual void Notify() = 0;
+  virtual void Wait() = 0;
+  virtual bool IsNotified() const = 0;
+};
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+
+  // Starts `body` as a new activity (a task on an executor). `name` appears in traces and reports.
+  virtual void Spawn(std::string name, std::function<void()> body) = 0;
+  virtual std::shared_ptr<Signal> NewSignal() = 0;
+  // Microseconds on this runtime's clock (virtual in simulation).
+  virtual int64_t NowMicros() = 0;
+  // Suspends the caller for `micros` on this runtime's clock.
+  virtual void SleepForMicros(int64_t micros) = 0;
+  // A scheduling point without waiting for anything.
+  virtual void Yield() = 0;
+  // Runs a RocksDB call that may wait for RocksDB's background jobs (Flush with wait, CompactRange, a flushing
+  // checkpoint, Close): in simulation those jobs are queued, and must be drained while the call waits.
+  virtual rocksdb::Status RunBlockingRocksDbCall(const std::function<rocksdb::Status()>& call) = 0;
+};
+
+// The result of asynchronous work. Copyable; all copies share one state.
+template <typename T>
+class Future {
+ public:
+  struct State {
+    std::mutex mutex;
+    std::optional<T> value;
+    std::shared_ptr<Signal> ready;
+  };
+
+  Future() = default;
+  explicit Future(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+  bool valid() const { return state_ != nullptr; }
+  bool IsReady() const { return state_->ready->IsNotified(); }
+  // Waits (a scheduling point) and returns the value. REQUIRES: valid().
+  const T& Get() const {
+    state_->ready->Wait();
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return *state_->value;
+  }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+template <typename T>
+class Promise {
+ public:
+  explicit Promise(Runtime& runtime) : state_(std::make_shared<typename Future<T>::State>()) {
+    state_->ready = runtime.NewSignal();
+  }
+  Future<T> GetFuture() const { return Future<T>(state_); }
+  // Sets the value once; later calls are ignored (first completion wins, as with CompletableFuture).
+  void Set(T value) {
+    {
+      std::lock_guard<std::mutex> lock(state_->mutex);
+      if (state_->value.has_value()) return;
+      state_->value = std::move(value);
+    }
+    state_->ready->Notify();
+  }
+
+ private:
+  std::shared_ptr<typename Future<T>::State> state_;
+};
+
+// Runs `body` as an activity and returns a future of its result.
+template <typename T>
+Future<T> SpawnWithResult(Runtime& runtime, std::string name, std::function<T()> body) {
+  Promise<T> promise(runtime);
+  Future<T> future = promise.GetFuture();
+  runtime.Spawn(std::move(name), [promise, body = std::move(body)]() mutable { promise.Set(body()); });
+  return future;
+}
+
+// Real threads: one thread per spawned activity, joined when the runtime is destroyed; the steady clock;
+// RocksDB's own thread pools run its background jobs, so blocking calls run inline. For --fs=posix and production
+// use; never in the simulated path.
+class ThreadRuntime : public Runtime {
+ public:
+  ThreadRuntime();
+  ~ThreadRuntime() override;
+  void Spawn(std::string name, std::function<void()> body) override;
+  std::shared_ptr<Signal> NewSignal() override;
+  int64_t NowMicros() override;
+  void SleepForMicros(int64_t micros) override;
+  void Yield() override;
+  rocksdb::Status RunBlockingRocksDbCall(const std::function<rocksdb::Status()>& call) override;
+
+ private:
+  struct Threads;
+  std::unique_ptr<Threads> threads_;
+};
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_BACKEND_RUNTIME_H_

@@ -1,0 +1,474 @@
+#include "sim/sim_scheduler.h"
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace snapsim {
+namespace {
+
+enum class ActivityState {
+  kRunnable,
+  kRunning,
+  kBlocked,
+  kSleeping,
+  kAwaitingQuiescence,  // main, inside RunUntilQuiescent
+  kDone,
+};
+
+const char* StateName(ActivityState state) {
+  switch (state) {
+    case ActivityState::kRunnable:
+      return "runnable";
+    case ActivityState::kRunning:
+      return "running";
+    case ActivityState::kBlocked:
+      return "blocked";
+    case ActivityState::kSleeping:
+      return "sleeping";
+    case ActivityState::kAwaitingQuiescence:
+      return "awaiting quiescence";
+    case ActivityState::kDone:
+      return "done";
+  }
+  return "?";
+}
+
+[[noreturn]] void Fail(const std::string& message) {
+  std::fprintf(stderr, "snapsim scheduler: %s\n", message.c_str());
+  std::abort();
+}
+
+struct Activity {
+  uint64_t id = 0;
+  std::string name;
+  ActivityState state = ActivityState::kRunnable;
+  std::string waiting_for;
+  bool has_baton = false;
+  std::condition_variable condition;
+  std::function<void()> body;
+  std::thread thread;
+};
+
+struct BackgroundJob {
+  void (*function)(void*);
+  void* argument;
+  void* tag;
+  void (*unschedule)(void*);
+};
+
+struct ThreadIdentity {
+  SimScheduler::Core* core = nullptr;
+  Activity* activity = nullptr;
+};
+thread_local ThreadIdentity current_thread;
+
+}  // namespace
+
+struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
+  Core(uint64_t seed, SimSchedulerOptions options)
+      : options(options), prng(Prng(seed).Child("scheduler")), seed(seed), trace(options.keep_trace_events) {}
+
+  const SimSchedulerOptions options;
+  Prng prng;
+  const uint64_t seed;
+  Trace trace;
+
+  // Guards everything below. Held only for bookkeeping and hand-offs, never while user code runs.
+  std::mutex mutex;
+  std::map<uint64_t, std::shared_ptr<Activity>> live;  // ordered by id: deterministic candidate order
+  std::vector<std::shared_ptr<Activity>> finished;      // done, thread to be joined by main
+  std::shared_ptr<Activity> main;
+  uint64_t next_id = 0;
+  int64_t now_micros = 0;
+  uint64_t timer_sequence = 0;
+  std::set<std::tuple<int64_t, uint64_t, uint64_t>> timers;  // (time, sequence, activity id)
+  uint64_t steps = 0;
+  uint64_t step_limit = UINT64_MAX;
+  bool background_activity_pending = false;
+
+  // Background jobs have their own lock: RocksDB enqueues while holding its DB mutex, from the caller thread or
+  // the blocking-call helper.
+  mutable std::mutex jobs_mutex;
+  std::condition_variable jobs_condition;
+  std::deque<BackgroundJob> jobs;
+  int blocking_calls = 0;
+
+  void RecordLocked(absl::string_view component, absl::string_view event, int64_t duration = 0) {
+    trace.Record(now_micros, component, event, duration);
+  }
+
+  Activity* Self(const char* operation) {
+    if (current_thread.core != this || current_thread.activity == nullptr) {
+      Fail(absl::StrCat(operation, " called from a thread that is not an activity of this scheduler"));
+    }
+    return current_thread.activity;
+  }
+
+  // Chooses who runs next. REQUIRES: mutex held.
+  Activity* PickNext() {
+    ++steps;
+    for (;;) {
+      const bool limit_reached = steps > step_limit && main->state == ActivityState::kAwaitingQuiescence;
+      if (!limit_reached) {
+        std::vector<Activity*> runnable;
+        for (const auto& [id, activity] : live) {
+          if (activity->state == ActivityState::kRunnable) runnable.push_back(activity.get());
+        }
+        if (!runnable.empty()) return runnable[prng.UniformBelow(runnable.size())];
+        if (!timers.empty()) {
+          const auto [time, sequence, id] = *timers.begin();
+          timers.erase(timers.begin());
+          if (time > now_micros) now_micros = time;
+          auto found = live.find(id);
+          if (found != live.end() && found->second->state == ActivityState::kSleeping) {
+            found->second->state = ActivityState::kRunnable;
+          }
+          continue;
+        }
+      }
+      if (main->state == ActivityState::kAwaitingQuiescence) {
+        main->state = ActivityState::kRunnable;
+        return main.get();
+      }
+      return nullptr;
+    }
+  }
+
+  std::vector<std::string> PendingLocked() const {
+    std::vector<std::string> pending;
+    for (const auto& [id, activity] : live) {
+      if (activity.get() == main.get()) continue;
+      std::string line = absl::StrCat(activity->name, " (", StateName(activity->state));
+      if (!activity->waiting_for.empty()) absl::StrAppend(&line, " on ", activity->waiting_for);
+      pending.push_back(line + ")");
+    }
+    return pending;
+  }
+
+  // Gives the baton away and, unless `self` is done, waits until it comes back. REQUIRES: mutex held via `lock`,
+  // self holds the baton and its state is already set.
+  void SwitchAway(std::unique_lock<std::mutex>& lock, Activity* self) {
+    Activity* next = PickNext();
+    if (next == nullptr) {
+      Fail(absl::StrCat("deadlock: no activity can run and no timer is pending; waiting: ",
+                        absl::StrJoin(PendingLocked(), ", "),
+                        "; main is ", StateName(main->state), " on ", main->waiting_for));
+    }
+    next->state = ActivityState::kRunning;
+    if (next == self) return;
+    RecordLocked("scheduler", absl::StrCat("run ", next->name, "#", next->id));
+    self->has_baton = false;
+    next->has_baton = true;
+    next->condition.notify_one();
+    if (self->state == ActivityState::kDone) return;
+    self->condition.wait(lock, [self] { return self->has_baton; });
+    self->waiting_for.clear();
+  }
+
+  void ActivityMain(std::shared_ptr<Activity> activity) {
+    current_thread = ThreadIdentity{this, activity.get()};
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      activity->condition.wait(lock, [&] { return activity->has_baton; });
+    }
+    activity->body();
+    activity->body = nullptr;
+    std::unique_lock<std::mutex> lock(mutex);
+    activity->state = ActivityState::kDone;
+    RecordLocked("scheduler", absl::StrCat("done ", activity->name, "#", activity->id));
+    live.erase(activity->id);
+    finished.push_back(activity);
+    SwitchAway(lock, activity.get());
+    // The baton is gone: touch nothing shared from here on.
+  }
+
+  void Spawn(std::string name, std::function<void()> body) {
+    std::shared_ptr<Core> self = shared_from_this();
+    std::lock_guard<std::mutex> lock(mutex);
+    if (static_cast<int>(live.size()) >= options.max_live_activities) {
+      Fail(absl::StrCat("more than ", options.max_live_activities, " live activities (spawning ", name, ")"));
+    }
+    auto activity = std::make_shared<Activity>();
+    activity->id = ++next_id;
+    activity->name = std::move(name);
+    activity->body = std::move(body);
+    live[activity->id] = activity;
+    RecordLocked("scheduler", absl::StrCat("spawn ", activity->name, "#", activity->id));
+    activity->thread = std::thread([self, activity] { self->ActivityMain(activity); });
+  }
+
+  void JoinFinishedLocked(std::unique_lock<std::mutex>& lock) {
+    std::vector<std::shared_ptr<Activity>> to_join;
+    to_join.swap(finished);
+    lock.unlock();
+    for (const std::shared_ptr<Activity>& activity : to_join) activity->thread.join();
+    lock.lock();
+  }
+
+  // Runs one queued background job on the calling thread; false if none was queued.
+  bool RunOneBackgroundJob() {
+    BackgroundJob job;
+    {
+      std::lock_guard<std::mutex> lock(jobs_mutex);
+      if (jobs.empty()) return false;
+      job = jobs.front();
+      jobs.pop_front();
+    }
+    job.function(job.argument);
+    return true;
+  }
+
+  // Makes sure a "rocksdb-background" activity will drain the job queue.
+  void EnsureBackgroundActivity() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (background_activity_pending) return;
+      background_activity_pending = true;
+    }
+    Spawn("rocksdb-background", [this] {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        background_activity_pending = false;
+      }
+      while (RunOneBackgroundJob()) {
+      }
+    });
+  }
+};
+
+namespace {
+
+class SimSignal : public Signal {
+ public:
+  explicit SimSignal(std::shared_ptr<SimScheduler::Core> core, uint64_t id) : core_(std::move(core)), id_(id) {}
+
+  void Notify() override {
+    std::lock_guard<std::mutex> lock(core_->mutex);
+    if (notified_) return;
+    notified_ = true;
+    for (Activity* waiter : waiters_) {
+      if (waiter->state == ActivityState::kBlocked) waiter->state = ActivityState::kRunnable;
+    }
+    waiters_.clear();
+  }
+
+  void Wait() override {
+    Activity* self = core_->Self("Signal::Wait");
+    std::unique_lock<std::mutex> lock(core_->mutex);
+    if (notified_) {
+      self->state = ActivityState::kRunnable;  // still a scheduling point
+    } else {
+      self->state = ActivityState::kBlocked;
+      self->waiting_for = absl::StrCat("signal#", id_);
+      waiters_.push_back(self);
+    }
+    core_->SwitchAway(lock, self);
+  }
+
+  bool IsNotified() const override {
+    std::lock_guard<std::mutex> lock(core_->mutex);
+    return notified_;
+  }
+
+ private:
+  std::shared_ptr<SimScheduler::Core> core_;
+  const uint64_t id_;
+  bool notified_ = false;
+  std::vector<Activity*> waiters_;
+};
+
+}  // namespace
+
+std::string QuiescenceReport::ToString() const {
+  std::string out = absl::StrCat(quiescent ? "quiescent" : "step limit reached", " after ", steps, " steps");
+  if (!pending.empty()) absl::StrAppend(&out, "; pending: ", absl::StrJoin(pending, ", "));
+  return out;
+}
+
+SimScheduler::SimScheduler(uint64_t seed, SimSchedulerOptions options)
+    : core_(std::make_shared<Core>(seed, options)) {
+  auto main = std::make_shared<Activity>();
+  main->id = 0;
+  main->name = "main";
+  main->state = ActivityState::kRunning;
+  main->has_baton = true;
+  core_->main = main;
+  core_->live[0] = main;
+  current_thread = ThreadIdentity{core_.get(), main.get()};
+}
+
+SimScheduler::~SimScheduler() {
+  std::unique_lock<std::mutex> lock(core_->mutex);
+  core_->JoinFinishedLocked(lock);
+  for (auto& [id, activity] : core_->live) {
+    if (activity.get() != core_->main.get() && activity->thread.joinable()) activity->thread.detach();
+  }
+  if (current_thread.core == core_.get()) current_thread = ThreadIdentity{};
+}
+
+void SimScheduler::Spawn(std::string name, std::function<void()> body) {
+  core_->Spawn(std::move(name), std::move(body));
+}
+
+std::shared_ptr<Signal> SimScheduler::NewSignal() {
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(core_->mutex);
+    id = ++core_->timer_sequence;
+  }
+  return std::make_shared<SimSignal>(core_, id);
+}
+
+int64_t SimScheduler::NowMicros() {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  return core_->now_micros;
+}
+
+void SimScheduler::AdvanceTime(int64_t micros) {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  if (micros > 0) core_->now_micros += micros;
+}
+
+void SimScheduler::SleepForMicros(int64_t micros) {
+  Activity* self = core_->Self("SleepForMicros");
+  std::unique_lock<std::mutex> lock(core_->mutex);
+  if (micros <= 0) {
+    self->state = ActivityState::kRunnable;
+  } else {
+    self->state = ActivityState::kSleeping;
+    self->waiting_for = absl::StrCat("timer at ", core_->now_micros + micros, "us");
+    core_->timers.emplace(core_->now_micros + micros, ++core_->timer_sequence, self->id);
+  }
+  core_->SwitchAway(lock, self);
+}
+
+void SimScheduler::Yield() {
+  Activity* self = core_->Self("Yield");
+  std::unique_lock<std::mutex> lock(core_->mutex);
+  self->state = ActivityState::kRunnable;
+  core_->SwitchAway(lock, self);
+}
+
+QuiescenceReport SimScheduler::RunUntilQuiescent(uint64_t step_limit) {
+  Activity* self = core_->Self("RunUntilQuiescent");
+  std::unique_lock<std::mutex> lock(core_->mutex);
+  if (self != core_->main.get()) Fail("RunUntilQuiescent called by an activity other than main");
+  const uint64_t start_steps = core_->steps;
+  core_->step_limit = start_steps + step_limit;
+  self->state = ActivityState::kAwaitingQuiescence;
+  core_->SwitchAway(lock, self);
+  core_->step_limit = UINT64_MAX;
+  QuiescenceReport report;
+  report.steps = core_->steps - start_steps;
+  report.pending = core_->PendingLocked();
+  bool runnable_left = !core_->timers.empty();
+  for (const auto& [id, activity] : core_->live) {
+    if (activity->state == ActivityState::kRunnable) runnable_left = true;
+  }
+  report.quiescent = !runnable_left;
+  core_->JoinFinishedLocked(lock);
+  return report;
+}
+
+rocksdb::Status SimScheduler::RunBlockingRocksDbCall(const std::function<rocksdb::Status()>& call) {
+  core_->Self("RunBlockingRocksDbCall");
+  Core* core = core_.get();
+  const ThreadIdentity caller = current_thread;
+  bool call_done = false;
+  {
+    std::lock_guard<std::mutex> lock(core->jobs_mutex);
+    ++core->blocking_calls;
+  }
+  // The helper runs RocksDB's queued jobs while the caller waits inside RocksDB; it acts under the caller's baton.
+  std::thread helper([core, caller, &call_done] {
+    current_thread = caller;
+    std::unique_lock<std::mutex> lock(core->jobs_mutex);
+    for (;;) {
+      if (!core->jobs.empty()) {
+        BackgroundJob job = core->jobs.front();
+        core->jobs.pop_front();
+        lock.unlock();
+        job.function(job.argument);
+        lock.lock();
+        continue;
+      }
+      if (call_done) return;
+      core->jobs_condition.wait(lock);
+    }
+  });
+  const rocksdb::Status status = call();
+  {
+    std::lock_guard<std::mutex> lock(core->jobs_mutex);
+    call_done = true;
+    --core->blocking_calls;
+  }
+  core->jobs_condition.notify_all();
+  helper.join();
+  // Whatever the call left queued runs now, so the state after the call does not depend on thread timing.
+  while (core->RunOneBackgroundJob()) {
+  }
+  return status;
+}
+
+void SimScheduler::EnqueueBackgroundJob(void (*function)(void*), void* argument, void* tag,
+                                        void (*unschedule)(void*)) {
+  bool during_blocking_call;
+  {
+    std::lock_guard<std::mutex> lock(core_->jobs_mutex);
+    if (static_cast<int>(core_->jobs.size()) >= core_->options.max_queued_background_jobs) {
+      Fail(absl::StrCat("more than ", core_->options.max_queued_background_jobs, " queued RocksDB jobs"));
+    }
+    core_->jobs.push_back(BackgroundJob{function, argument, tag, unschedule});
+    during_blocking_call = core_->blocking_calls > 0;
+  }
+  if (during_blocking_call) {
+    core_->jobs_condition.notify_all();
+  } else {
+    core_->EnsureBackgroundActivity();
+  }
+}
+
+int SimScheduler::UnscheduleBackgroundJobs(void* tag) {
+  std::vector<BackgroundJob> removed;
+  {
+    std::lock_guard<std::mutex> lock(core_->jobs_mutex);
+    for (auto it = core_->jobs.begin(); it != core_->jobs.end();) {
+      if (it->tag == tag) {
+        removed.push_back(*it);
+        it = core_->jobs.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const BackgroundJob& job : removed) {
+    if (job.unschedule != nullptr) job.unschedule(job.argument);
+  }
+  return static_cast<int>(removed.size());
+}
+
+int SimScheduler::QueuedBackgroundJobs() const {
+  std::lock_guard<std::mutex> lock(core_->jobs_mutex);
+  return static_cast<int>(core_->jobs.size());
+}
+
+uint64_t SimScheduler::seed() const { return core_->seed; }
+
+Trace& SimScheduler::trace() { return core_->trace; }
+
+void SimScheduler::RecordTrace(absl::string_view component, absl::string_view event, int64_t duration_micros) {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  core_->RecordLocked(component, event, duration_micros);
+}
+
+}  // namespace snapsim

@@ -1,0 +1,84 @@
+// The deterministic scheduler: the simulated side of the runtime seam (backend/runtime.h). Hand-off threads: every
+// activity is a real thread that runs only while it holds the single baton; at every wait point (Signal::Wait,
+// SleepForMicros, Yield) the baton goes to a runnable activity chosen by the seed. Virtual time orders timers by
+// (time, sequence) and advances only when nothing is runnable. RocksDB's background jobs are queued here (SimEnv
+// forwards Env::Schedule) and drained by a "rocksdb-background" activity, or, during a blocking RocksDB call, by a
+// helper that runs under the caller's baton while the caller waits inside RocksDB (../shared/TOOLCHAIN.md).
+// After FoundationDB's sim2 and TigerBeetle's VOPR.
+#ifndef SNAPSIM_SIM_SIM_SCHEDULER_H_
+#define SNAPSIM_SIM_SIM_SCHEDULER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/runtime.h"
+#include "sim/prng.h"
+#include "sim/trace.h"
+
+namespace snapsim {
+
+struct SimSchedulerOptions {
+  // Upper bound on activities alive at once (spawned and not finished); Spawn beyond it is a programmer error.
+  int max_live_activities = 4096;
+  // Upper bound on queued RocksDB background jobs.
+  int max_queued_background_jobs = 4096;
+  // Keep every trace event (for text / Chrome JSON output); the hash is always kept.
+  bool keep_trace_events = false;
+};
+
+// What RunUntilQuiescent found.
+struct QuiescenceReport {
+  // True when nothing was runnable and no timer was pending; false when the step limit stopped the run.
+  bool quiescent = false;
+  uint64_t steps = 0;
+  // Activities not finished: "name (state)". Non-empty at quiescence means they wait on something that never
+  // came (a lost notification, a deadlock).
+  std::vector<std::string> pending;
+  std::string ToString() const;
+};
+
+class SimScheduler : public Runtime {
+ public:
+  // The constructing thread becomes the "main" activity: it holds the baton and drives the run.
+  explicit SimScheduler(uint64_t seed, SimSchedulerOptions options = {});
+  // Activities still blocked are abandoned: their threads stay parked, holding only the scheduler's shared core.
+  ~SimScheduler() override;
+  SimScheduler(const SimScheduler&) = delete;
+  SimScheduler& operator=(const SimScheduler&) = delete;
+
+  // Runtime.
+  void Spawn(std::string name, std::function<void()> body) override;
+  std::shared_ptr<Signal> NewSignal() override;
+  int64_t NowMicros() override;
+  void SleepForMicros(int64_t micros) override;
+  void Yield() override;
+  rocksdb::Status RunBlockingRocksDbCall(const std::function<rocksdb::Status()>& call) override;
+
+  // REQUIRES: called by the main activity. Runs other activities until quiescence or `step_limit` hand-offs.
+  QuiescenceReport RunUntilQuiescent(uint64_t step_limit = 1'000'000);
+
+  // RocksDB background jobs (SimEnv::Schedule / UnSchedule).
+  void EnqueueBackgroundJob(void (*function)(void*), void* argument, void* tag, void (*unschedule)(void*));
+  // Removes queued jobs with `tag`, calling their unschedule functions; returns how many.
+  int UnscheduleBackgroundJobs(void* tag);
+  int QueuedBackgroundJobs() const;
+
+  // Advances virtual time without a scheduling point (RocksDB's Env::SleepForMicroseconds).
+  void AdvanceTime(int64_t micros);
+  uint64_t seed() const;
+  // The run's trace; components record into it with the current virtual time.
+  Trace& trace();
+  void RecordTrace(absl::string_view component, absl::string_view event, int64_t duration_micros = 0);
+
+  struct Core;
+
+ private:
+  std::shared_ptr<Core> core_;
+};
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_SIM_SIM_SCHEDULER_H_
