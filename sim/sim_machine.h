@@ -1,0 +1,43 @@
+// A simulated machine: its local disk (SimFileSystem) and its Env, with every disk operation fed to the run's
+// trace. Crash() is power loss: the disk keeps only what was durable and a fresh Env boots on it.
+#ifndef SNAPSIM_SIM_SIM_MACHINE_H_
+#define SNAPSIM_SIM_SIM_MACHINE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/sim_env.h"
+#include "sim/sim_file_system.h"
+#include "sim/sim_scheduler.h"
+
+namespace snapsim {
+
+class SimMachine {
+ public:
+  SimMachine(SimScheduler* scheduler, const Prng& prng, std::string name,
+             uint64_t disk_capacity_bytes = uint64_t{8} << 30);
+
+  const std::string& name() const { return name_; }
+  SimEnv* env() const { return env_.get(); }
+  SimFileSystem* file_system() const { return file_system_.get(); }
+
+  // Power loss. Whatever still uses the old Env (a DB that was open) fails from now on; the old Env stays alive
+  // until this machine is destroyed, so such objects can still be torn down.
+  void Crash();
+
+ private:
+  void Boot(std::shared_ptr<SimFileSystem> file_system);
+
+  SimScheduler* scheduler_;
+  Prng prng_;
+  const std::string name_;
+  int boots_ = 0;
+  std::shared_ptr<SimFileSystem> file_system_;
+  std::unique_ptr<SimEnv> env_;
+  std::vector<std::unique_ptr<SimEnv>> crashed_envs_;
+};
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_SIM_SIM_MACHINE_H_

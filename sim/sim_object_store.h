@@ -1,0 +1,78 @@
+// The simulated checkpoint storage: an object store (atomic put through a stream, get, delete, list, exists,
+// stat with CRC-32C checksums) whose every operation takes virtual time drawn from the seed and passes a fault
+// hook. Shared by all simulated machines, like a job's DFS. Plays the role of Flink's checkpoint FileSystem.
+//
+// Fault model: the hook may fail any operation before it takes effect. Faults that leave a partial object behind
+// or report a written object as failed are composed by faults/ on top of this hook.
+#ifndef SNAPSIM_SIM_SIM_OBJECT_STORE_H_
+#define SNAPSIM_SIM_SIM_OBJECT_STORE_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sim/prng.h"
+#include "sim/sim_scheduler.h"
+#include "snapshot/checkpoint_storage.h"
+
+namespace snapsim {
+
+enum class ObjectStoreOperationKind { kCreate, kWrite, kFinish, kRead, kDelete, kList, kExists, kStat };
+
+absl::string_view ObjectStoreOperationKindName(ObjectStoreOperationKind kind);
+
+struct ObjectStoreOperation {
+  ObjectStoreOperationKind kind;
+  std::string path;
+  uint64_t size = 0;
+};
+
+using ObjectStoreFaultHook = std::function<absl::Status(const ObjectStoreOperation&)>;
+
+struct SimObjectStoreOptions {
+  // Latency of one request, uniform in [min, max] microseconds of virtual time.
+  int64_t request_latency_micros_min = 200;
+  int64_t request_latency_micros_max = 2000;
+  // Transfer time per MiB written or read.
+  int64_t transfer_micros_per_mib = 5000;
+};
+
+class SimObjectStore : public CheckpointStorage {
+ public:
+  SimObjectStore(SimScheduler* scheduler, Prng prng, SimObjectStoreOptions options = {});
+
+  void SetFaultHook(ObjectStoreFaultHook hook);
+
+  absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> Create(const std::string& path) override;
+  absl::StatusOr<std::string> Read(const std::string& path) override;
+  absl::Status Delete(const std::string& path) override;
+  absl::StatusOr<std::vector<std::string>> List(const std::string& prefix) override;
+  absl::StatusOr<bool> Exists(const std::string& path) override;
+  absl::StatusOr<StoredObjectInfo> Stat(const std::string& path) override;
+
+  // Inspection for the checker and tests: no latency, no faults, no trace.
+  std::vector<std::string> AllPaths() const;
+  uint64_t TotalBytes() const;
+
+  // Used by the output stream.
+  absl::Status Begin(const ObjectStoreOperation& operation);
+  absl::StatusOr<StoredObjectInfo> Commit(const std::string& path, std::string bytes);
+
+ private:
+  void Delay(uint64_t bytes);
+
+  SimScheduler* scheduler_;
+  const SimObjectStoreOptions options_;
+  mutable std::mutex mutex_;
+  Prng prng_;
+  ObjectStoreFaultHook fault_hook_;
+  std::map<std::string, std::string> objects_;
+  std::map<std::string, uint32_t> checksums_;
+};
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_SIM_SIM_OBJECT_STORE_H_

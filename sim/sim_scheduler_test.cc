@@ -1,0 +1,133 @@
+#include "sim/sim_scheduler.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace snapsim {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// Two activities, each appending its letter at three wait points. Returns the interleaving.
+std::string Interleaving(uint64_t seed) {
+  SimScheduler scheduler(seed);
+  std::string order;
+  for (char letter : {'a', 'b'}) {
+    scheduler.Spawn(std::string(1, letter), [&scheduler, &order, letter] {
+      for (int i = 0; i < 6; ++i) {
+        order.push_back(letter);
+        scheduler.Yield();
+      }
+    });
+  }
+  const QuiescenceReport report = scheduler.RunUntilQuiescent();
+  EXPECT_TRUE(report.quiescent) << report.ToString();
+  EXPECT_TRUE(report.pending.empty()) << report.ToString();
+  return order;
+}
+
+TEST(SimSchedulerTest, SameSeedSameInterleavingOtherSeedsDiffer) {
+  const std::string first = Interleaving(1);
+  EXPECT_EQ(first.size(), 12u);
+  EXPECT_EQ(Interleaving(1), first);
+  std::set<std::string> orders;
+  for (uint64_t seed = 1; seed <= 8; ++seed) orders.insert(Interleaving(seed));
+  EXPECT_GT(orders.size(), 1u) << "every seed produced " << first;
+}
+
+TEST(SimSchedulerTest, SleepersWakeInVirtualTimeOrderAndTimeAdvances) {
+  SimScheduler scheduler(9);
+  std::vector<std::string> wakeups;
+  const int64_t delays[] = {300, 100, 200};
+  for (int i = 0; i < 3; ++i) {
+    scheduler.Spawn("sleeper", [&scheduler, &wakeups, delay = delays[i]] {
+      scheduler.SleepForMicros(delay);
+      wakeups.push_back(std::to_string(delay) + "@" + std::to_string(scheduler.NowMicros()));
+    });
+  }
+  EXPECT_TRUE(scheduler.RunUntilQuiescent().quiescent);
+  EXPECT_THAT(wakeups, ElementsAre("100@100", "200@200", "300@300"));
+  EXPECT_EQ(scheduler.NowMicros(), 300);
+}
+
+TEST(SimSchedulerTest, FuturesConnectActivitiesAndMainCanWaitOnThem) {
+  SimScheduler scheduler(4);
+  Future<int> slow = SpawnWithResult<int>(scheduler, "slow", [&scheduler] {
+    scheduler.SleepForMicros(50);
+    return 6;
+  });
+  Future<int> dependent = SpawnWithResult<int>(scheduler, "dependent", [slow] { return slow.Get() * 7; });
+  // Main is an activity too: waiting on a future runs the others until it is ready.
+  EXPECT_EQ(dependent.Get(), 42);
+  EXPECT_TRUE(scheduler.RunUntilQuiescent().quiescent);
+}
+
+TEST(SimSchedulerTest, QuiescenceReportsActivitiesWaitingForeverByName) {
+  SimScheduler scheduler(2);
+  std::shared_ptr<Signal> never = scheduler.NewSignal();
+  scheduler.Spawn("waits-for-lost-notification", [never] { never->Wait(); });
+  const QuiescenceReport report = scheduler.RunUntilQuiescent();
+  EXPECT_TRUE(report.quiescent);
+  ASSERT_EQ(report.pending.size(), 1u);
+  EXPECT_THAT(report.pending[0], HasSubstr("waits-for-lost-notification (blocked on signal#"));
+  // The notification arrives late: the activity finishes.
+  never->Notify();
+  EXPECT_TRUE(scheduler.RunUntilQuiescent().pending.empty());
+}
+
+TEST(SimSchedulerTest, StepLimitStopsARunThatNeverQuiesces) {
+  SimScheduler scheduler(3);
+  bool stop = false;
+  scheduler.Spawn("spinner", [&] {
+    while (!stop) scheduler.Yield();
+  });
+  const QuiescenceReport report = scheduler.RunUntilQuiescent(/*step_limit=*/100);
+  EXPECT_FALSE(report.quiescent);
+  EXPECT_LE(report.steps, 102u);
+  EXPECT_THAT(report.ToString(), HasSubstr("step limit reached"));
+  EXPECT_THAT(report.ToString(), HasSubstr("spinner"));
+  stop = true;
+  EXPECT_TRUE(scheduler.RunUntilQuiescent().quiescent);
+}
+
+TEST(SimSchedulerTest, TraceHashRepeatsForTheSameSeed) {
+  auto hash_of = [](uint64_t seed) {
+    SimScheduler scheduler(seed);
+    for (int i = 0; i < 4; ++i) {
+      scheduler.Spawn("worker", [&scheduler, i] {
+        scheduler.SleepForMicros(10 * (i % 2));
+        scheduler.Yield();
+      });
+    }
+    scheduler.RunUntilQuiescent();
+    return scheduler.trace().hash();
+  };
+  EXPECT_EQ(hash_of(17), hash_of(17));
+  EXPECT_NE(hash_of(17), hash_of(18));
+}
+
+TEST(SimSchedulerTest, BackgroundJobsRunOnAnActivityAndCanBeUnscheduled) {
+  SimScheduler scheduler(6);
+  static int runs = 0;
+  static int unscheduled = 0;
+  runs = 0;
+  unscheduled = 0;
+  int tag_a = 0;
+  int tag_b = 0;
+  scheduler.EnqueueBackgroundJob([](void*) { ++runs; }, nullptr, &tag_a, nullptr);
+  scheduler.EnqueueBackgroundJob([](void*) { ++runs; }, nullptr, &tag_b, [](void*) { ++unscheduled; });
+  EXPECT_EQ(scheduler.QueuedBackgroundJobs(), 2);
+  EXPECT_EQ(scheduler.UnscheduleBackgroundJobs(&tag_b), 1);
+  EXPECT_EQ(unscheduled, 1);
+  EXPECT_TRUE(scheduler.RunUntilQuiescent().quiescent);
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(scheduler.QueuedBackgroundJobs(), 0);
+}
+
+}  // namespace
+}  // namespace snapsim
