@@ -92,6 +92,10 @@ absl::StatusOr<std::unique_ptr<KeyedStateBackend>> KeyedStateBackend::Open(
 
 KeyedStateBackend::~KeyedStateBackend() { (void)Close(); }
 
+rocksdb::Status KeyedStateBackend::RunBlocking(const std::function<rocksdb::Status()>& call) {
+  return config_.runtime != nullptr ? config_.runtime->RunBlockingRocksDbCall(call) : call();
+}
+
 absl::Status KeyedStateBackend::Close() {
   if (db_ == nullptr) return absl::OkStatus();
   // Writes skip the WAL (as in Flink), so flush before closing to keep them.
@@ -104,7 +108,8 @@ absl::Status KeyedStateBackend::Close() {
   absl::Status destroy_default =
       FromRocksDbStatus(db_->DestroyColumnFamilyHandle(default_column_family_), "releasing default column family");
   if (status.ok()) status = destroy_default;
-  absl::Status close = FromRocksDbStatus(db_->Close(), absl::StrCat("closing RocksDB at ", db_path()));
+  absl::Status close =
+      FromRocksDbStatus(RunBlocking([this] { return db_->Close(); }), absl::StrCat("closing RocksDB at ", db_path()));
   if (status.ok()) status = close;
   db_.reset();
   states_.clear();
@@ -344,14 +349,18 @@ absl::Status KeyedStateBackend::Flush() {
   for (const std::unique_ptr<RegisteredState>& state : states_) handles.push_back(state->column_family);
   rocksdb::FlushOptions options;
   options.wait = true;
-  return FromRocksDbStatus(db_->Flush(options, handles), absl::StrCat("flushing RocksDB at ", db_path()));
+  return FromRocksDbStatus(RunBlocking([&] { return db_->Flush(options, handles); }),
+                           absl::StrCat("flushing RocksDB at ", db_path()));
 }
 
 absl::Status KeyedStateBackend::Compact() {
   if (db_ == nullptr) return absl::FailedPreconditionError("keyed state backend is closed");
   for (const std::unique_ptr<RegisteredState>& state : states_) {
     absl::Status status =
-        FromRocksDbStatus(db_->CompactRange(rocksdb::CompactRangeOptions(), state->column_family, nullptr, nullptr),
+        FromRocksDbStatus(RunBlocking([&] {
+                            return db_->CompactRange(rocksdb::CompactRangeOptions(), state->column_family, nullptr,
+                                                     nullptr);
+                          }),
                           absl::StrCat("compacting state '", state->info.name, "'"));
     if (!status.ok()) return status;
   }

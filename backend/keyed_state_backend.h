@@ -19,6 +19,7 @@
 #include "backend/backend_options.h"
 #include "backend/composite_key.h"
 #include "backend/key_groups.h"
+#include "backend/runtime.h"
 #include "backend/state_meta_info.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
@@ -37,6 +38,9 @@ struct KeyedStateBackendConfig {
   OptionsPreset preset = OptionsPreset::kSimulation;
   // Identity of this backend's state lineage (Flink's backendUID); kept across restores of its snapshots.
   std::string backend_uid;
+  // Runs RocksDB calls that wait for background jobs (flush, compaction, close); not owned. nullptr runs them
+  // inline, which is right only when RocksDB has its own thread pools (a real Env).
+  Runtime* runtime = nullptr;
 };
 
 // One entry of a state, decoded.
@@ -118,6 +122,7 @@ class KeyedStateBackend {
   explicit KeyedStateBackend(const KeyedStateBackendConfig& config);
   absl::StatusOr<RegisteredState*> Lookup(absl::string_view state, std::optional<StateKind> kind);
   absl::Status CheckOpenWithKey() const;
+  rocksdb::Status RunBlocking(const std::function<rocksdb::Status()>& call);
 
   KeyedStateBackendConfig config_;
   int prefix_bytes_;
