@@ -1,0 +1,153 @@
+#include "sim/world_demo.h"
+
+#include <memory>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "backend/keyed_state_backend.h"
+#include "backend/rocksdb_status.h"
+#include "rocksdb/utilities/checkpoint.h"
+#include "sim/sim_machine.h"
+#include "sim/sim_object_store.h"
+#include "sim/sim_scheduler.h"
+
+namespace snapsim {
+namespace {
+
+constexpr char kInstancePath[] = "/tm-0/job/operator-1";
+constexpr char kCheckpointDirectory[] = "/tm-0/job/operator-1/chk-1";
+constexpr char kRestorePath[] = "/tm-0/job/operator-1-restored";
+
+KeyedStateBackendConfig Config(SimMachine& machine, SimScheduler& scheduler, const std::string& path) {
+  KeyedStateBackendConfig config;
+  config.env = machine.env();
+  config.runtime = &scheduler;
+  config.instance_path = path;
+  config.preset = OptionsPreset::kSimulation;
+  config.backend_uid = "demo-backend";
+  return config;
+}
+
+absl::Status ReadLocalFile(rocksdb::Env* env, const std::string& path, std::string* contents) {
+  return FromRocksDbStatus(rocksdb::ReadFileToString(env, path, contents), absl::StrCat("reading ", path));
+}
+
+absl::Status WriteLocalFile(rocksdb::Env* env, const std::string& path, const std::string& contents) {
+  return FromRocksDbStatus(rocksdb::WriteStringToFile(env, contents, path, /*should_sync=*/true),
+                           absl::StrCat("writing ", path));
+}
+
+}  // namespace
+
+absl::StatusOr<WorldDemoResult> RunWorldDemo(const WorldDemoOptions& options) {
+  SimSchedulerOptions scheduler_options;
+  scheduler_options.keep_trace_events = options.keep_trace_events;
+  SimScheduler scheduler(options.seed, scheduler_options);
+  const Prng root(options.seed);
+  SimMachine machine(&scheduler, root, "tm-0");
+  SimObjectStore store(&scheduler, root.Child("object-store"));
+  WorldDemoResult result;
+
+  // 1. State, then a native checkpoint (hard links + copied MANIFEST/CURRENT/OPTIONS).
+  std::vector<StateMetaInfo> metas;
+  {
+    auto backend = KeyedStateBackend::Open(Config(machine, scheduler, kInstancePath));
+    if (!backend.ok()) return backend.status();
+    KeyedStateBackend& state = **backend;
+    if (absl::Status s = state.RegisterState("count", StateKind::kValue); !s.ok()) return s;
+    if (absl::Status s = state.RegisterState("events", StateKind::kList); !s.ok()) return s;
+    for (int i = 0; i < options.keys; ++i) {
+      if (absl::Status s = state.SetCurrentKey(absl::StrCat("key-", i)); !s.ok()) return s;
+      if (absl::Status s = state.PutValue("count", absl::StrCat(i)); !s.ok()) return s;
+      if (absl::Status s = state.AppendToList("events", absl::StrCat("event-", i)); !s.ok()) return s;
+      if (i == options.keys / 2) {
+        if (absl::Status s = state.Flush(); !s.ok()) return s;
+      }
+    }
+    metas = state.MetaInfos();
+    rocksdb::Checkpoint* raw_checkpoint = nullptr;
+    absl::Status status =
+        FromRocksDbStatus(rocksdb::Checkpoint::Create(state.db(), &raw_checkpoint), "creating checkpoint object");
+    if (!status.ok()) return status;
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw_checkpoint);
+    status = FromRocksDbStatus(
+        scheduler.RunBlockingRocksDbCall([&] { return checkpoint->CreateCheckpoint(kCheckpointDirectory); }),
+        "taking native checkpoint");
+    if (!status.ok()) return status;
+    if (absl::Status s = state.Close(); !s.ok()) return s;
+  }
+
+  // 2. Upload every checkpoint file with N parallel transfers (the shape of Flink's RocksDBStateUploader).
+  std::vector<std::string> files = machine.file_system()->ListFilesRecursively(kCheckpointDirectory);
+  std::vector<Future<absl::Status>> transfers;
+  const int threads = std::max(1, options.transfer_threads);
+  for (int worker = 0; worker < threads; ++worker) {
+    transfers.push_back(SpawnWithResult<absl::Status>(
+        scheduler, absl::StrCat("upload-", worker), [&, worker]() -> absl::Status {
+          for (size_t i = worker; i < files.size(); i += threads) {
+            std::string contents;
+            if (absl::Status s = ReadLocalFile(machine.env(), files[i], &contents); !s.ok()) return s;
+            const std::string name = files[i].substr(std::string(kCheckpointDirectory).size() + 1);
+            auto stream = store.Create(absl::StrCat("chk-1/", name));
+            if (!stream.ok()) return stream.status();
+            if (absl::Status s = (*stream)->Write(contents); !s.ok()) return s;
+            auto stored = (*stream)->Finish();
+            if (!stored.ok()) return stored.status();
+          }
+          return absl::OkStatus();
+        }));
+  }
+  for (const Future<absl::Status>& transfer : transfers) {
+    if (!transfer.Get().ok()) return transfer.Get();
+  }
+  result.uploaded_files = static_cast<int>(files.size());
+  result.uploaded_bytes = store.TotalBytes();
+
+  // 3. Power loss: the local disk keeps only what was durable; restore from the object store alone.
+  machine.Crash();
+  auto listed = store.List("chk-1/");
+  if (!listed.ok()) return listed.status();
+  const std::string restore_db = absl::StrCat(kRestorePath, "/db");
+  if (absl::Status s = FromRocksDbStatus(machine.env()->CreateDirIfMissing(restore_db), "creating restore dir");
+      !s.ok()) {
+    return s;
+  }
+  for (const std::string& object : *listed) {
+    auto contents = store.Read(object);
+    if (!contents.ok()) return contents.status();
+    const std::string target = absl::StrCat(restore_db, "/", object.substr(std::string("chk-1/").size()));
+    if (absl::Status s = WriteLocalFile(machine.env(), target, *contents); !s.ok()) return s;
+  }
+
+  // 4. Reopen and verify every key.
+  auto restored = KeyedStateBackend::Open(Config(machine, scheduler, kRestorePath), metas);
+  if (!restored.ok()) return restored.status();
+  for (int i = 0; i < options.keys; ++i) {
+    if (absl::Status s = (*restored)->SetCurrentKey(absl::StrCat("key-", i)); !s.ok()) return s;
+    auto value = (*restored)->GetValue("count");
+    if (!value.ok()) return value.status();
+    auto events = (*restored)->GetList("events");
+    if (!events.ok()) return events.status();
+    if (*value != std::optional<std::string>(absl::StrCat(i)) || events->size() != 1 ||
+        (*events)[0] != absl::StrCat("event-", i)) {
+      return absl::DataLossError(absl::StrCat("restored state differs at key-", i));
+    }
+    ++result.restored_keys;
+  }
+  if (absl::Status s = (*restored)->Close(); !s.ok()) return s;
+  const QuiescenceReport report = scheduler.RunUntilQuiescent();
+  if (!report.quiescent || !report.pending.empty()) {
+    return absl::InternalError(absl::StrCat("world did not quiesce: ", report.ToString()));
+  }
+  result.trace_hash = scheduler.trace().hash();
+  result.trace_events = scheduler.trace().event_count();
+  result.virtual_time_micros = scheduler.NowMicros();
+  if (options.keep_trace_events) {
+    result.trace_text = scheduler.trace().ToText();
+    result.chrome_trace_json = scheduler.trace().ToChromeJson();
+  }
+  return result;
+}
+
+}  // namespace snapsim
