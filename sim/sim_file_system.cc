@@ -381,16 +381,18 @@ IOStatus SimFileSystem::FsyncDirectory(const std::string& raw_path) {
   const std::string path = Normalize(raw_path);
   std::lock_guard<std::mutex> lock(mutex_);
   if (!IsDirLocked(path)) return NotFound(options_.machine, path);
-  // Make the durable listing of `path` equal to the current one.
-  for (auto it = durable_files_.begin(); it != durable_files_.end();) {
+  // Make the durable listing of `path` equal to the current one. Children sort right after "<path>/".
+  const std::string prefix = path == "/" ? "/" : path + "/";
+  for (auto it = durable_files_.lower_bound(prefix);
+       it != durable_files_.end() && absl::StartsWith(it->first, prefix);) {
     if (Parent(it->first) == path && files_.count(it->first) == 0) {
       it = durable_files_.erase(it);
     } else {
       ++it;
     }
   }
-  for (const auto& [file, inode] : files_) {
-    if (Parent(file) == path) durable_files_[file] = inode;
+  for (auto it = files_.lower_bound(prefix); it != files_.end() && absl::StartsWith(it->first, prefix); ++it) {
+    if (Parent(it->first) == path) durable_files_[it->first] = it->second;
   }
   return IOStatus::OK();
 }

@@ -1,0 +1,206 @@
+// Benchmark (prints figures; never a pass/fail test): the RocksDB cycle "open, 2 x 10k puts, flush, native
+// checkpoint, reopen from the checkpoint, verify" on SimFileSystem (simulated world) and on a real temporary
+// directory with fsync (RocksDB's own threads), side by side as a ratio; plus create, link and fsync costs on both.
+// Goal (issue 3): the simulated cycle at least 3x faster than real disk.
+//
+//   bazel run -c opt //sim:sim_file_system_benchmark -- [--repetitions=N] [--directory=/path/on/real/disk]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "backend/backend_options.h"
+#include "backend/runtime.h"
+#include "rocksdb/db.h"
+#include "rocksdb/file_system.h"
+#include "rocksdb/utilities/checkpoint.h"
+#include "sim/sim_machine.h"
+#include "sim/sim_scheduler.h"
+
+namespace snapsim {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MillisecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+void Check(const rocksdb::Status& status, const char* what) {
+  if (!status.ok()) {
+    std::fprintf(stderr, "benchmark: %s failed: %s\n", what, status.ToString().c_str());
+    std::exit(1);
+  }
+}
+
+void Check(const rocksdb::IOStatus& status, const char* what) { Check(rocksdb::Status(status), what); }
+
+// One cycle on `env` under `base`; blocking RocksDB calls go through `runtime`.
+void RocksDbCycle(rocksdb::Env* env, Runtime& runtime, const std::string& base, OptionsPreset preset) {
+  rocksdb::DBOptions options = MakeDbOptions(preset);
+  options.env = env;
+  options.use_fsync = true;
+  const rocksdb::ColumnFamilyOptions cf_options = MakeColumnFamilyOptions(preset);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, cf_options}, {"first", cf_options}, {"second", cf_options}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  Check(rocksdb::DB::Open(options, base + "/db", descriptors, &handles, &raw), "open");
+  std::unique_ptr<rocksdb::DB> db(raw);
+  const rocksdb::WriteOptions write = MakeWriteOptions();
+  for (int i = 0; i < 10000; ++i) {
+    const std::string key = "key-" + std::to_string(i);
+    Check(db->Put(write, handles[1], key, "value-one-" + std::to_string(i)), "put");
+    Check(db->Put(write, handles[2], key, "value-two-" + std::to_string(i)), "put");
+  }
+  Check(runtime.RunBlockingRocksDbCall([&] { return db->Flush(rocksdb::FlushOptions(), handles); }), "flush");
+  rocksdb::Checkpoint* checkpoint = nullptr;
+  Check(rocksdb::Checkpoint::Create(db.get(), &checkpoint), "checkpoint object");
+  Check(runtime.RunBlockingRocksDbCall([&] { return checkpoint->CreateCheckpoint(base + "/chk"); }), "checkpoint");
+  delete checkpoint;
+  for (auto* handle : handles) Check(db->DestroyColumnFamilyHandle(handle), "release handle");
+  Check(runtime.RunBlockingRocksDbCall([&] { return db->Close(); }), "close");
+  db.reset();
+  handles.clear();
+  Check(rocksdb::DB::Open(options, base + "/chk", descriptors, &handles, &raw), "reopen");
+  db.reset(raw);
+  std::string value;
+  for (int i = 0; i < 10000; i += 97) {
+    Check(db->Get(rocksdb::ReadOptions(), handles[2], "key-" + std::to_string(i), &value), "verify");
+    if (value != "value-two-" + std::to_string(i)) {
+      std::fprintf(stderr, "benchmark: wrong value after reopen\n");
+      std::exit(1);
+    }
+  }
+  for (auto* handle : handles) Check(db->DestroyColumnFamilyHandle(handle), "release handle");
+  Check(runtime.RunBlockingRocksDbCall([&] { return db->Close(); }), "close");
+}
+
+void RemoveTree(rocksdb::FileSystem* fs, const std::string& path) {
+  std::vector<std::string> children;
+  if (!fs->GetChildren(path, rocksdb::IOOptions(), &children, nullptr).ok()) return;
+  for (const std::string& child : children) {
+    bool is_directory = false;
+    const std::string full = path + "/" + child;
+    if (fs->IsDirectory(full, rocksdb::IOOptions(), &is_directory, nullptr).ok() && is_directory) {
+      RemoveTree(fs, full);
+    } else {
+      fs->DeleteFile(full, rocksdb::IOOptions(), nullptr);
+    }
+  }
+  fs->DeleteDir(path, rocksdb::IOOptions(), nullptr);
+}
+
+struct MicroCosts {
+  double create_sync_micros;
+  double link_micros;
+  double fsync_dir_micros;
+};
+
+MicroCosts MeasureMicro(rocksdb::FileSystem* fs, const std::string& base) {
+  constexpr int kFiles = 300;
+  const rocksdb::IOOptions io;
+  Check(fs->CreateDirIfMissing(base, io, nullptr), "mkdir");
+  Check(fs->CreateDirIfMissing(base + "/links", io, nullptr), "mkdir");
+  const std::string block(4096, 'x');
+  Clock::time_point start = Clock::now();
+  for (int i = 0; i < kFiles; ++i) {
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    Check(fs->NewWritableFile(base + "/f" + std::to_string(i), rocksdb::FileOptions(), &file, nullptr), "create");
+    Check(file->Append(block, io, nullptr), "append");
+    Check(file->Sync(io, nullptr), "sync");
+    Check(file->Close(io, nullptr), "close");
+  }
+  MicroCosts costs{};
+  costs.create_sync_micros = MillisecondsSince(start) * 1000 / kFiles;
+  start = Clock::now();
+  for (int i = 0; i < kFiles; ++i) {
+    Check(fs->LinkFile(base + "/f" + std::to_string(i), base + "/links/f" + std::to_string(i), io, nullptr), "link");
+  }
+  costs.link_micros = MillisecondsSince(start) * 1000 / kFiles;
+  std::unique_ptr<rocksdb::FSDirectory> directory;
+  Check(fs->NewDirectory(base, io, &directory, nullptr), "open dir");
+  start = Clock::now();
+  for (int i = 0; i < kFiles; ++i) Check(directory->Fsync(io, nullptr), "fsync dir");
+  costs.fsync_dir_micros = MillisecondsSince(start) * 1000 / kFiles;
+  return costs;
+}
+
+int Run(int repetitions, const std::string& real_directory) {
+  std::vector<double> simulated;
+  std::vector<double> real;
+  MicroCosts simulated_micro{};
+  MicroCosts real_micro{};
+  auto real_fs = rocksdb::FileSystem::Default();
+  for (int repetition = 0; repetition < repetitions; ++repetition) {
+    {
+      SimScheduler scheduler(static_cast<uint64_t>(repetition) + 1);
+      SimMachine machine(&scheduler, Prng(1), "bench");
+      const Clock::time_point start = Clock::now();
+      RocksDbCycle(machine.env(), scheduler, "/bench", OptionsPreset::kSimulation);
+      scheduler.RunUntilQuiescent();
+      simulated.push_back(MillisecondsSince(start));
+      if (repetition == 0) simulated_micro = MeasureMicro(machine.file_system(), "/micro");
+    }
+    {
+      const std::string base = real_directory + "/snapsim-benchmark-" + std::to_string(repetition);
+      RemoveTree(real_fs.get(), base);
+      Check(real_fs->CreateDirIfMissing(base, rocksdb::IOOptions(), nullptr), "mkdir");
+      ThreadRuntime runtime;
+      const Clock::time_point start = Clock::now();
+      RocksDbCycle(rocksdb::Env::Default(), runtime, base, OptionsPreset::kRealDisk);
+      real.push_back(MillisecondsSince(start));
+      if (repetition == 0) real_micro = MeasureMicro(real_fs.get(), base + "/micro");
+      RemoveTree(real_fs.get(), base);
+    }
+  }
+  const double simulated_ms = Median(simulated);
+  const double real_ms = Median(real);
+  std::printf("RocksDB cycle: open, 2x10k puts, flush, checkpoint, reopen, verify (median of %d)\n", repetitions);
+  std::printf("  %-28s %10.1f ms\n", "SimFileSystem (simulated)", simulated_ms);
+  std::printf("  %-28s %10.1f ms   (%s)\n", "real disk with fsync", real_ms, real_directory.c_str());
+  std::printf("  %-28s %10.2fx   (goal: >= 3x)\n", "speed-up", real_ms / simulated_ms);
+  std::printf("Per-operation cost (300 operations, 4 KiB files)\n");
+  std::printf("  %-28s %12s %12s\n", "operation", "simulated", "real disk");
+  std::printf("  %-28s %10.1fus %10.1fus\n", "create+append+sync+close", simulated_micro.create_sync_micros,
+              real_micro.create_sync_micros);
+  std::printf("  %-28s %10.1fus %10.1fus\n", "hard link", simulated_micro.link_micros, real_micro.link_micros);
+  std::printf("  %-28s %10.1fus %10.1fus\n", "fsync directory", simulated_micro.fsync_dir_micros,
+              real_micro.fsync_dir_micros);
+  return 0;
+}
+
+}  // namespace
+}  // namespace snapsim
+
+int main(int argc, char** argv) {
+  int repetitions = 5;
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  std::string directory = tmp != nullptr ? tmp : "/tmp";
+  for (int i = 1; i < argc; ++i) {
+    const std::string argument = argv[i];
+    if (absl::StartsWith(argument, "--repetitions=")) {
+      if (!absl::SimpleAtoi(argument.substr(14), &repetitions) || repetitions <= 0) {
+        std::fprintf(stderr, "--repetitions takes a positive number\n");
+        return 2;
+      }
+    } else if (absl::StartsWith(argument, "--directory=")) {
+      directory = argument.substr(12);
+    } else {
+      std::fprintf(stderr, "usage: sim_file_system_benchmark [--repetitions=N] [--directory=PATH]\n");
+      return 2;
+    }
+  }
+  return snapsim::Run(repetitions, directory);
+}
