@@ -416,17 +416,16 @@ IOStatus SimFileSystem::NewSequentialFile(const std::string& fname, const rocksd
                                           rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(fname);
   const FsOperation operation{FsOperationKind::kNewSequentialFile, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     auto found = files_.find(path);
     if (found == files_.end()) {
       status = NotFound(options_.machine, path);
     } else {
       result->reset(new SequentialAdapter(std::make_unique<SimReadableFile>(shared_from_this(), path, found->second)));
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::NewRandomAccessFile(const std::string& fname, const rocksdb::FileOptions& /*options*/,
@@ -434,9 +433,8 @@ IOStatus SimFileSystem::NewRandomAccessFile(const std::string& fname, const rock
                                             rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(fname);
   const FsOperation operation{FsOperationKind::kNewRandomAccessFile, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     auto found = files_.find(path);
     if (found == files_.end()) {
       status = NotFound(options_.machine, path);
@@ -444,8 +442,8 @@ IOStatus SimFileSystem::NewRandomAccessFile(const std::string& fname, const rock
       result->reset(
           new RandomAccessAdapter(std::make_unique<SimReadableFile>(shared_from_this(), path, found->second)));
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::NewWritableFile(const std::string& fname, const rocksdb::FileOptions& options,
@@ -453,9 +451,8 @@ IOStatus SimFileSystem::NewWritableFile(const std::string& fname, const rocksdb:
                                         rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(fname);
   const FsOperation operation{FsOperationKind::kNewWritableFile, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     if (!IsDirLocked(Parent(path))) {
       status = NotFound(options_.machine, Parent(path));
     } else if (IsDirLocked(path)) {
@@ -468,8 +465,8 @@ IOStatus SimFileSystem::NewWritableFile(const std::string& fname, const rocksdb:
       files_[path] = inode;
       result->reset(new SimWritableFile(shared_from_this(), path, inode, options));
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::ReopenWritableFile(const std::string& fname, const rocksdb::FileOptions& options,
@@ -477,9 +474,8 @@ IOStatus SimFileSystem::ReopenWritableFile(const std::string& fname, const rocks
                                            rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(fname);
   const FsOperation operation{FsOperationKind::kReopenWritableFile, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     if (!IsDirLocked(Parent(path))) {
       status = NotFound(options_.machine, Parent(path));
     } else {
@@ -490,8 +486,8 @@ IOStatus SimFileSystem::ReopenWritableFile(const std::string& fname, const rocks
       }
       result->reset(new SimWritableFile(shared_from_this(), path, inode, options));
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::NewDirectory(const std::string& name, const rocksdb::IOOptions& /*io_opts*/,
@@ -499,37 +495,34 @@ IOStatus SimFileSystem::NewDirectory(const std::string& name, const rocksdb::IOO
                                      rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(name);
   const FsOperation operation{FsOperationKind::kNewDirectory, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     if (!IsDirLocked(path)) {
       status = NotFound(options_.machine, path);
     } else {
       result->reset(new SimDirectory(shared_from_this(), path));
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::FileExists(const std::string& fname, const rocksdb::IOOptions& /*options*/,
                                    rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(fname);
   const FsOperation operation{FsOperationKind::kFileExists, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     if (files_.count(path) == 0 && !IsDirLocked(path)) status = IOStatus::NotFound(path);
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::GetChildren(const std::string& dir, const rocksdb::IOOptions& /*options*/,
                                     std::vector<std::string>* result, rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(dir);
   const FsOperation operation{FsOperationKind::kGetChildren, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     if (!IsDirLocked(path)) {
       status = NotFound(options_.machine, path);
     } else {
@@ -544,24 +537,23 @@ IOStatus SimFileSystem::GetChildren(const std::string& dir, const rocksdb::IOOpt
       }
       std::sort(result->begin(), result->end());
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::DeleteFile(const std::string& fname, const rocksdb::IOOptions& /*options*/,
                                    rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(fname);
   const FsOperation operation{FsOperationKind::kDeleteFile, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     if (files_.count(path) == 0) {
       status = NotFound(options_.machine, path);
     } else {
       UnlinkLocked(path);
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::Truncate(const std::string& fname, size_t size, const rocksdb::IOOptions& /*options*/,
@@ -587,9 +579,8 @@ IOStatus SimFileSystem::CreateDir(const std::string& dirname, const rocksdb::IOO
                                   rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(dirname);
   const FsOperation operation{FsOperationKind::kCreateDir, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     if (IsDirLocked(path) || files_.count(path) > 0) {
       status = IOStatus::IOError(absl::StrCat(options_.machine, ": ", path, " already exists"));
     } else if (!IsDirLocked(Parent(path))) {
@@ -597,34 +588,32 @@ IOStatus SimFileSystem::CreateDir(const std::string& dirname, const rocksdb::IOO
     } else {
       directories_.insert(path);
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::CreateDirIfMissing(const std::string& dirname, const rocksdb::IOOptions& /*options*/,
                                            rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(dirname);
   const FsOperation operation{FsOperationKind::kCreateDir, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     if (files_.count(path) > 0) {
       status = IOStatus::IOError(absl::StrCat(options_.machine, ": ", path, " is a file"));
     } else {
       // Like mkdir -p: missing ancestors are created too.
       CreateDirsLocked(path);
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::DeleteDir(const std::string& dirname, const rocksdb::IOOptions& /*options*/,
                                   rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(dirname);
   const FsOperation operation{FsOperationKind::kDeleteDir, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     const std::string prefix = path + "/";
     const auto file = files_.lower_bound(prefix);
     const auto directory = directories_.lower_bound(prefix);
@@ -641,25 +630,24 @@ IOStatus SimFileSystem::DeleteDir(const std::string& dirname, const rocksdb::IOO
         it = durable_files_.erase(it);
       }
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::GetFileSize(const std::string& fname, const rocksdb::IOOptions& /*options*/,
                                     uint64_t* file_size, rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(fname);
   const FsOperation operation{FsOperationKind::kGetFileSize, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     auto found = files_.find(path);
     if (found == files_.end()) {
       status = NotFound(options_.machine, path);
     } else {
       *file_size = found->second->current.size();
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::GetFileModificationTime(const std::string& fname, const rocksdb::IOOptions& /*options*/,
@@ -676,9 +664,8 @@ IOStatus SimFileSystem::RenameFile(const std::string& source_name, const std::st
   const std::string source = Normalize(source_name);
   const std::string target = Normalize(target_name);
   const FsOperation operation{FsOperationKind::kRenameFile, source, target, 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     if (source == target) {
       // rename(2) of a name onto itself does nothing.
     } else if (files_.count(source) > 0) {
@@ -727,8 +714,8 @@ IOStatus SimFileSystem::RenameFile(const std::string& source_name, const std::st
     } else {
       status = NotFound(options_.machine, source);
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::LinkFile(const std::string& source_name, const std::string& target_name,
@@ -736,9 +723,8 @@ IOStatus SimFileSystem::LinkFile(const std::string& source_name, const std::stri
   const std::string source = Normalize(source_name);
   const std::string target = Normalize(target_name);
   const FsOperation operation{FsOperationKind::kLinkFile, source, target, 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     auto found = files_.find(source);
     if (found == files_.end()) {
       status = NotFound(options_.machine, source);
@@ -750,25 +736,24 @@ IOStatus SimFileSystem::LinkFile(const std::string& source_name, const std::stri
       ++found->second->links;
       files_[target] = found->second;
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::NumFileLinks(const std::string& fname, const rocksdb::IOOptions& /*options*/,
                                      uint64_t* count, rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(fname);
   const FsOperation operation{FsOperationKind::kNumFileLinks, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     auto found = files_.find(path);
     if (found == files_.end()) {
       status = NotFound(options_.machine, path);
     } else {
       *count = static_cast<uint64_t>(found->second->links);
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::AreFilesSame(const std::string& first, const std::string& second,
@@ -787,9 +772,8 @@ IOStatus SimFileSystem::LockFile(const std::string& fname, const rocksdb::IOOpti
                                  rocksdb::FileLock** lock_out, rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(fname);
   const FsOperation operation{FsOperationKind::kLockFile, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     if (locks_.count(path) > 0) {
       status = IOStatus::IOError(absl::StrCat(options_.machine, ": lock ", path, " is held"));
     } else if (!IsDirLocked(Parent(path))) {
@@ -803,8 +787,8 @@ IOStatus SimFileSystem::LockFile(const std::string& fname, const rocksdb::IOOpti
       }
       *lock_out = new SimFileLock(path);
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::UnlockFile(rocksdb::FileLock* lock_in, const rocksdb::IOOptions& /*options*/,
@@ -846,9 +830,8 @@ IOStatus SimFileSystem::IsDirectory(const std::string& raw_path, const rocksdb::
                                     bool* is_dir, rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(raw_path);
   const FsOperation operation{FsOperationKind::kIsDirectory, path, "", 0};
-  IOStatus status = Begin(operation);
-  if (status.ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  return Guarded(operation, [&]() -> IOStatus {
+    IOStatus status;
     if (IsDirLocked(path)) {
       *is_dir = true;
     } else if (files_.count(path) > 0) {
@@ -856,8 +839,8 @@ IOStatus SimFileSystem::IsDirectory(const std::string& raw_path, const rocksdb::
     } else {
       status = NotFound(options_.machine, path);
     }
-  }
-  return Finish(operation, status);
+    return status;
+  });
 }
 
 IOStatus SimFileSystem::GetFreeSpace(const std::string& /*path*/, const rocksdb::IOOptions& /*options*/,

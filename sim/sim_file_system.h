@@ -178,6 +178,17 @@ class SimFileSystem : public rocksdb::FileSystem, public std::enable_shared_from
   static std::string Parent(const std::string& path);
   bool IsDirLocked(const std::string& path) const { return directories_.count(path) > 0; }
   rocksdb::IOStatus CrashedError(const FsOperation& operation) const;
+  // Runs `body` with the mutex held, between the fault hook (which may fail the operation before it takes
+  // effect) and the observer.
+  template <typename Body>
+  rocksdb::IOStatus Guarded(const FsOperation& operation, Body&& body) {
+    rocksdb::IOStatus status = Begin(operation);
+    if (status.ok()) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      status = crashed_ ? CrashedError(operation) : body();
+    }
+    return Finish(operation, status);
+  }
   void UnlinkLocked(const std::string& path);
   void CreateDirsLocked(const std::string& path);
   int64_t Now() const { return options_.now_micros ? options_.now_micros() : 0; }
