@@ -45,6 +45,8 @@ class Runtime {
   virtual void SleepForMicros(int64_t micros) = 0;
   // A scheduling point without waiting for anything.
   virtual void Yield() = 0;
+  // A fresh 32-hex-digit id (Flink's random UUIDs: object names, backend UIDs); from the seed in simulation.
+  virtual std::string NewUniqueId() = 0;
   // Runs a RocksDB call that may wait for RocksDB's background jobs (Flush with wait, CompactRange, a flushing
   // checkpoint, Close): in simulation those jobs are queued, and must be drained while the call waits.
   virtual rocksdb::Status RunBlockingRocksDbCall(const std::function<rocksdb::Status()>& call) = 0;
@@ -118,6 +120,7 @@ class ThreadRuntime : public Runtime {
   int64_t NowMicros() override;
   void SleepForMicros(int64_t micros) override;
   void Yield() override;
+  std::string NewUniqueId() override;
   rocksdb::Status RunBlockingRocksDbCall(const std::function<rocksdb::Status()>& call) override;
 
  private:

@@ -1,5 +1,7 @@
 // ThreadRuntime: the real-threads side of the runtime seam. Not part of the simulated path.
 #include <chrono>
+#include <cstdio>
+#include <random>
 #include <condition_variable>
 #include <thread>
 #include <vector>
@@ -36,6 +38,7 @@ class ThreadSignal : public Signal {
 struct ThreadRuntime::Threads {
   std::mutex mutex;
   std::vector<std::thread> threads;
+  std::mt19937_64 id_generator{std::random_device{}()};
 };
 
 ThreadRuntime::ThreadRuntime() : threads_(std::make_unique<Threads>()) {}
@@ -71,6 +74,15 @@ void ThreadRuntime::SleepForMicros(int64_t micros) {
 }
 
 void ThreadRuntime::Yield() { std::this_thread::yield(); }
+
+std::string ThreadRuntime::NewUniqueId() {
+  std::lock_guard<std::mutex> lock(threads_->mutex);
+  char buffer[33];
+  std::snprintf(buffer, sizeof(buffer), "%016llx%016llx",
+                static_cast<unsigned long long>(threads_->id_generator()),
+                static_cast<unsigned long long>(threads_->id_generator()));
+  return buffer;
+}
 
 rocksdb::Status ThreadRuntime::RunBlockingRocksDbCall(const std::function<rocksdb::Status()>& call) {
   return call();

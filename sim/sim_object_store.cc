@@ -1,5 +1,7 @@
 #include "sim/sim_object_store.h"
 
+#include <atomic>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "backend/encoding.h"
@@ -39,7 +41,7 @@ class SimOutputStream : public CheckpointOutputStream {
   const std::string path_;
   std::string buffer_;
   bool finished_ = false;
-  bool cancelled_ = false;  // one activity runs at a time: no data race
+  std::atomic<bool> cancelled_{false};  // Cancel may come from another activity
 };
 
 }  // namespace

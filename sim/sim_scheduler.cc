@@ -76,10 +76,15 @@ thread_local ThreadIdentity current_thread;
 
 struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
   Core(uint64_t seed, SimSchedulerOptions options)
-      : options(options), prng(Prng(seed).Child("scheduler")), seed(seed), trace(options.keep_trace_events) {}
+      : options(options),
+        prng(Prng(seed).Child("scheduler")),
+        id_prng(Prng(seed).Child("unique-ids")),
+        seed(seed),
+        trace(options.keep_trace_events) {}
 
   const SimSchedulerOptions options;
   Prng prng;
+  Prng id_prng;
   const uint64_t seed;
   Trace trace;
 
@@ -350,6 +355,16 @@ void SimScheduler::SleepForMicros(int64_t micros) {
     core_->timers.emplace(core_->now_micros + micros, ++core_->timer_sequence, self->id);
   }
   core_->SwitchAway(lock, self);
+}
+
+std::string SimScheduler::NewUniqueId() {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  const uint64_t high = core_->id_prng.NextU64();
+  const uint64_t low = core_->id_prng.NextU64();
+  char buffer[33];
+  std::snprintf(buffer, sizeof(buffer), "%016llx%016llx", static_cast<unsigned long long>(high),
+                static_cast<unsigned long long>(low));
+  return buffer;
 }
 
 void SimScheduler::Yield() {

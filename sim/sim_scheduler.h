@@ -55,6 +55,7 @@ class SimScheduler : public Runtime {
   int64_t NowMicros() override;
   void SleepForMicros(int64_t micros) override;
   void Yield() override;
+  std::string NewUniqueId() override;
   rocksdb::Status RunBlockingRocksDbCall(const std::function<rocksdb::Status()>& call) override;
 
   // REQUIRES: called by the main activity. Runs other activities until quiescence or `step_limit` hand-offs.

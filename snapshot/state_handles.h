@@ -1,0 +1,107 @@
+// State handles: what a keyed-state snapshot is made of, and their versioned, checksummed serialization into
+// checkpoint metadata. Follows Flink's StreamStateHandle, PlaceholderStreamStateHandle,
+// IncrementalRemoteKeyedStateHandle, IncrementalLocalKeyedStateHandle, DirectoryStateHandle and SnapshotResult,
+// in the fixed form of FLINK-29913: shared and private state are lists of (handle, local path), and a
+// placeholder carries the physical id of the file it stands for.
+#ifndef SNAPSIM_SNAPSHOT_STATE_HANDLES_H_
+#define SNAPSIM_SNAPSHOT_STATE_HANDLES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "backend/key_groups.h"
+#include "snapshot/checkpoint_storage.h"
+
+namespace snapsim {
+
+// A file in checkpoint storage, or a placeholder for a file that a confirmed checkpoint already uploaded.
+struct StreamStateHandle {
+  enum class Kind : uint8_t { kFile = 1, kPlaceholder = 2 };
+
+  Kind kind = Kind::kFile;
+  // kFile: the object's path in checkpoint storage. kPlaceholder: the path (physical id) of the file it reuses.
+  std::string path;
+  uint64_t size_bytes = 0;
+  // CRC-32C of the object's bytes (for a placeholder: of the file it stands for).
+  uint32_t checksum = 0;
+
+  static StreamStateHandle File(const StoredObjectInfo& info) {
+    return StreamStateHandle{Kind::kFile, info.path, info.size_bytes, info.checksum};
+  }
+  // A placeholder for `original`, carrying its physical id (path), size and checksum (FLINK-29913).
+  static StreamStateHandle PlaceholderFor(const StreamStateHandle& original) {
+    return StreamStateHandle{Kind::kPlaceholder, original.path, original.size_bytes, original.checksum};
+  }
+  bool is_placeholder() const { return kind == Kind::kPlaceholder; }
+
+  friend bool operator==(const StreamStateHandle& a, const StreamStateHandle& b) {
+    return a.kind == b.kind && a.path == b.path && a.size_bytes == b.size_bytes && a.checksum == b.checksum;
+  }
+};
+
+// A file of a RocksDB native checkpoint and where it lives in checkpoint storage.
+struct HandleAndLocalPath {
+  StreamStateHandle handle;
+  // The file's name in the native checkpoint directory, e.g. "000012.sst", "MANIFEST-000005", "CURRENT".
+  std::string local_path;
+
+  friend bool operator==(const HandleAndLocalPath& a, const HandleAndLocalPath& b) {
+    return a.handle == b.handle && a.local_path == b.local_path;
+  }
+};
+
+inline constexpr int64_t kUnknownCheckpointedSize = -1;
+
+// The remote part of a RocksDB native snapshot (written by both the incremental and the native full strategy).
+struct IncrementalRemoteKeyedStateHandle {
+  std::string backend_uid;
+  KeyGroupRange key_group_range;
+  int64_t checkpoint_id = 0;
+  // SST files that later checkpoints may reuse (empty for a native full snapshot).
+  std::vector<HandleAndLocalPath> shared_state;
+  // MANIFEST, CURRENT, OPTIONS (and every file of a native full snapshot).
+  std::vector<HandleAndLocalPath> private_state;
+  // The serialized state meta info list.
+  StreamStateHandle meta_state_handle;
+  // Bytes this checkpoint newly persisted (metadata + uploaded files; reused placeholders excluded).
+  int64_t checkpointed_size_bytes = kUnknownCheckpointedSize;
+  std::string state_handle_id;
+
+  // Full logical size: metadata + every shared (placeholders at their recorded size) and private file.
+  uint64_t StateSize() const;
+
+  friend bool operator==(const IncrementalRemoteKeyedStateHandle& a, const IncrementalRemoteKeyedStateHandle& b);
+};
+
+// The local-recovery copy of a snapshot: the native checkpoint directory on the task's machine and a local copy
+// of the metadata.
+struct IncrementalLocalKeyedStateHandle {
+  std::string backend_uid;
+  int64_t checkpoint_id = 0;
+  std::string directory;
+  KeyGroupRange key_group_range;
+  std::string local_meta_path;
+  std::vector<HandleAndLocalPath> shared_state;
+};
+
+// Flink's SnapshotResult: the job-manager-owned remote part and the optional task-local part. Both empty when
+// the backend had no state.
+struct SnapshotResult {
+  std::optional<IncrementalRemoteKeyedStateHandle> remote;
+  std::optional<IncrementalLocalKeyedStateHandle> local;
+  bool empty() const { return !remote.has_value(); }
+};
+
+// Checkpoint metadata of one keyed state handle: magic "SKH1", u16 version, fields, CRC-32C. `origin` names the
+// checkpoint or file in errors.
+std::string SerializeIncrementalRemoteHandle(const IncrementalRemoteKeyedStateHandle& handle);
+absl::StatusOr<IncrementalRemoteKeyedStateHandle> ParseIncrementalRemoteHandle(absl::string_view blob,
+                                                                               absl::string_view origin);
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_SNAPSHOT_STATE_HANDLES_H_
