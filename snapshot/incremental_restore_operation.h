@@ -1,0 +1,44 @@
+// Restore of a RocksDB native snapshot written by either native strategy, after Flink's
+// RocksDBIncrementalRestoreOperation (non-rescaling path): download the shared and private files into a
+// temporary directory under the instance path (or use the local-recovery copy), read the meta info, move the
+// files into <instance>/db and open the backend; then hand the incremental strategy its history (backend UID,
+// last completed checkpoint, SST files) so the next checkpoint can reuse them.
+//
+// Bad input (corrupt or truncated metadata, a missing or wrong-size file, an unknown handle version) is an error
+// naming the checkpoint and the file, and the instance directory is left as it was.
+#ifndef SNAPSIM_SNAPSHOT_INCREMENTAL_RESTORE_OPERATION_H_
+#define SNAPSIM_SNAPSHOT_INCREMENTAL_RESTORE_OPERATION_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "backend/keyed_state_backend.h"
+#include "backend/runtime.h"
+#include "snapshot/checkpoint_storage.h"
+#include "snapshot/snapshot_strategies.h"
+#include "snapshot/state_handles.h"
+
+namespace snapsim {
+
+struct RestoreResult {
+  std::unique_ptr<KeyedStateBackend> backend;
+  // The restored lineage's UID, kept so that new snapshots continue it.
+  std::string backend_uid;
+  RestoredSnapshotHistory history;
+};
+
+// REQUIRES: `config.key_group_range` equals the handle's (rescaling is not supported yet: Unimplemented).
+// `config.instance_path` must not hold a DB yet.
+absl::StatusOr<RestoreResult> RestoreFromRemoteHandle(const KeyedStateBackendConfig& config, Runtime& runtime,
+                                                      CheckpointStorage& storage,
+                                                      const IncrementalRemoteKeyedStateHandle& handle);
+
+// Local recovery: the same from the task-local copy, without downloads. The local directory is left untouched
+// (SST files are hard-linked, the rest copied), since the local state store owns it.
+absl::StatusOr<RestoreResult> RestoreFromLocalHandle(const KeyedStateBackendConfig& config,
+                                                     const IncrementalLocalKeyedStateHandle& handle);
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_SNAPSHOT_INCREMENTAL_RESTORE_OPERATION_H_

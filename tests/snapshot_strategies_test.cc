@@ -1,0 +1,453 @@
+// The snapshot strategies and restore, on the simulated world. In the spirit of Flink's
+// RocksIncrementalSnapshotStrategyTest, EmbeddedRocksDBStateBackendTest and ResumeCheckpointManuallyITCase.
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "backend/encoding.h"
+#include "backend/keyed_state_backend.h"
+#include "sim/sim_machine.h"
+#include "sim/sim_object_store.h"
+#include "sim/sim_scheduler.h"
+#include "snapshot/incremental_restore_operation.h"
+#include "snapshot/snapshot_strategies.h"
+
+namespace snapsim {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+constexpr char kCheckpointRoot[] = "job-1";
+
+// Logical contents of a backend: "<state>/<key>/<namespace>/<user key>" -> value (lists decoded and joined).
+std::map<std::string, std::string> Dump(KeyedStateBackend& backend) {
+  std::map<std::string, std::string> contents;
+  for (const StateMetaInfo& info : backend.MetaInfos()) {
+    const absl::Status status = backend.ForEachEntry(info.name, backend.key_group_range(), [&](const StateEntry& e) {
+      contents[absl::StrCat(info.name, "/", e.key.key, "/", e.key.name_space, "/", e.key.user_key.value_or(""))] =
+          e.value;
+      return true;
+    });
+    EXPECT_TRUE(status.ok()) << status;
+  }
+  return contents;
+}
+
+class SnapshotStrategiesTest : public ::testing::Test {
+ protected:
+  SnapshotStrategiesTest()
+      : scheduler_(42), machine_(&scheduler_, Prng(42), "tm-0"), store_(&scheduler_, Prng(42).Child("store")),
+        uploader_(&scheduler_, 4) {}
+
+  ~SnapshotStrategiesTest() override {
+    strategy_.reset();
+    backends_.clear();
+    scheduler_.RunUntilQuiescent();
+  }
+
+  KeyedStateBackendConfig Config(const std::string& instance) {
+    KeyedStateBackendConfig config;
+    config.env = machine_.env();
+    config.runtime = &scheduler_;
+    config.instance_path = "/tm-0/" + instance;
+    config.preset = OptionsPreset::kSimulation;
+    config.backend_uid = "3f2a-77-backend";
+    return config;
+  }
+
+  KeyedStateBackend& OpenBackend(const std::string& instance) {
+    auto backend = KeyedStateBackend::Open(Config(instance));
+    EXPECT_TRUE(backend.ok()) << backend.status();
+    backends_.push_back(*std::move(backend));
+    return *backends_.back();
+  }
+
+  void Write(KeyedStateBackend& backend, int from, int to, const std::string& tag) {
+    ASSERT_TRUE(backend.RegisterState("count", StateKind::kValue).ok());
+    ASSERT_TRUE(backend.RegisterState("events", StateKind::kList).ok());
+    ASSERT_TRUE(backend.RegisterState("attributes", StateKind::kMap).ok());
+    for (int i = from; i < to; ++i) {
+      ASSERT_TRUE(backend.SetCurrentKey(absl::StrCat("key-", i)).ok());
+      ASSERT_TRUE(backend.PutValue("count", absl::StrCat(tag, i)).ok());
+      ASSERT_TRUE(backend.AppendToList("events", tag).ok());
+      ASSERT_TRUE(backend.PutMapEntry("attributes", tag, absl::StrCat(i)).ok());
+    }
+    // One flush per batch: each batch becomes its own SST files.
+    ASSERT_TRUE(backend.Flush().ok());
+  }
+
+  absl::StatusOr<SnapshotResult> Snapshot(SnapshotStrategyBase& strategy, int64_t id,
+                                          SnapshotType type = SnapshotType::kCheckpoint) {
+    absl::StatusOr<SnapshotRunner::Running> running = SnapshotRunner::Snapshot(
+        strategy, scheduler_, id, CheckpointStreamFactory::ForCheckpoint(&store_, &scheduler_, kCheckpointRoot, id),
+        type);
+    if (!running.ok()) return running.status();
+    return running->result.Get();
+  }
+
+  std::unique_ptr<IncrementalSnapshotStrategy> Incremental(KeyedStateBackend& backend,
+                                                           LocalRecoveryConfig local = {}) {
+    return std::make_unique<IncrementalSnapshotStrategy>(&backend, &scheduler_, &uploader_, local,
+                                                         backend.config().backend_uid);
+  }
+
+  std::unique_ptr<NativeFullSnapshotStrategy> Full(KeyedStateBackend& backend) {
+    return std::make_unique<NativeFullSnapshotStrategy>(&backend, &scheduler_, &uploader_, LocalRecoveryConfig{},
+                                                        backend.config().backend_uid);
+  }
+
+  static int Placeholders(const IncrementalRemoteKeyedStateHandle& handle) {
+    int count = 0;
+    for (const HandleAndLocalPath& file : handle.shared_state) count += file.handle.is_placeholder() ? 1 : 0;
+    return count;
+  }
+
+  std::vector<std::string> ObjectsUnder(const std::string& prefix) {
+    std::vector<std::string> found;
+    for (const std::string& path : store_.AllPaths()) {
+      if (absl::StartsWith(path, prefix)) found.push_back(path);
+    }
+    return found;
+  }
+
+  SimScheduler scheduler_;
+  SimMachine machine_;
+  SimObjectStore store_;
+  StateUploader uploader_;
+  std::vector<std::unique_ptr<KeyedStateBackend>> backends_;
+  std::unique_ptr<SnapshotStrategyBase> strategy_;
+};
+
+TEST_F(SnapshotStrategiesTest, SecondIncrementalCheckpointAfterConfirmedFirstReusesUnchangedSsts) {
+  KeyedStateBackend& backend = OpenBackend("op");
+  auto strategy = Incremental(backend);
+  Write(backend, 0, 300, "a");
+  absl::StatusOr<SnapshotResult> first = Snapshot(*strategy, 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const IncrementalRemoteKeyedStateHandle& one = *first->remote;
+  EXPECT_EQ(Placeholders(one), 0);
+  ASSERT_FALSE(one.shared_state.empty());
+  for (const HandleAndLocalPath& file : one.shared_state) {
+    EXPECT_TRUE(absl::EndsWith(file.local_path, ".sst"));
+    EXPECT_TRUE(absl::StartsWith(file.handle.path, "job-1/shared/")) << file.handle.path;
+  }
+  for (const HandleAndLocalPath& file : one.private_state) EXPECT_FALSE(absl::EndsWith(file.local_path, ".sst"));
+  strategy->NotifyCheckpointComplete(1);
+
+  Write(backend, 300, 400, "b");
+  const size_t objects_before = store_.AllPaths().size();
+  absl::StatusOr<SnapshotResult> second = Snapshot(*strategy, 2);
+  ASSERT_TRUE(second.ok()) << second.status();
+  const IncrementalRemoteKeyedStateHandle& two = *second->remote;
+  // Every SST of checkpoint 1 is still live (no compaction) and is reused; only the new ones are uploaded.
+  EXPECT_EQ(Placeholders(two), static_cast<int>(one.shared_state.size()));
+  const int new_ssts = static_cast<int>(two.shared_state.size()) - Placeholders(two);
+  EXPECT_GT(new_ssts, 0);
+  EXPECT_EQ(store_.AllPaths().size() - objects_before, new_ssts + two.private_state.size() + 1 /*metadata*/);
+  for (const HandleAndLocalPath& file : two.shared_state) {
+    if (!file.handle.is_placeholder()) continue;
+    // A placeholder names the confirmed upload it stands for (FLINK-29913).
+    bool found = false;
+    for (const HandleAndLocalPath& old : one.shared_state) found |= old.handle.path == file.handle.path;
+    EXPECT_TRUE(found) << file.local_path;
+  }
+  EXPECT_LT(two.checkpointed_size_bytes, static_cast<int64_t>(two.StateSize()));
+}
+
+TEST_F(SnapshotStrategiesTest, AfterAbortedFirstCheckpointTheSecondReuploadsEverything) {
+  KeyedStateBackend& backend = OpenBackend("op");
+  auto strategy = Incremental(backend);
+  Write(backend, 0, 200, "a");
+  ASSERT_TRUE(Snapshot(*strategy, 1).ok());
+  strategy->NotifyCheckpointAborted(1);
+  EXPECT_THAT(strategy->TrackedCheckpoints(), IsEmpty());
+  absl::StatusOr<SnapshotResult> second = Snapshot(*strategy, 2);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(Placeholders(*second->remote), 0);
+}
+
+TEST_F(SnapshotStrategiesTest, UnconfirmedCheckpointIsNeverReused) {
+  KeyedStateBackend& backend = OpenBackend("op");
+  auto strategy = Incremental(backend);
+  Write(backend, 0, 200, "a");
+  ASSERT_TRUE(Snapshot(*strategy, 1).ok());  // no notification: lost or late
+  absl::StatusOr<SnapshotResult> second = Snapshot(*strategy, 2);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(Placeholders(*second->remote), 0);
+  // The late notification for 1 after 2 was confirmed does not move the base back.
+  strategy->NotifyCheckpointComplete(2);
+  strategy->NotifyCheckpointComplete(1);
+  EXPECT_EQ(strategy->last_completed_checkpoint_id(), 2);
+}
+
+TEST_F(SnapshotStrategiesTest, SavepointCompletionDoesNotLoseTheBase) {
+  KeyedStateBackend& backend = OpenBackend("op");
+  auto strategy = Incremental(backend);
+  Write(backend, 0, 200, "a");
+  absl::StatusOr<SnapshotResult> first = Snapshot(*strategy, 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  strategy->NotifyCheckpointComplete(1);
+  absl::StatusOr<SnapshotResult> savepoint = Snapshot(*strategy, 2, SnapshotType::kSavepoint);
+  ASSERT_TRUE(savepoint.ok()) << savepoint.status();
+  // A native savepoint owns all its files (EXCLUSIVE), reuses nothing, yet lists its SSTs as shared state.
+  EXPECT_EQ(Placeholders(*savepoint->remote), 0);
+  ASSERT_FALSE(savepoint->remote->shared_state.empty());
+  for (const HandleAndLocalPath& file : savepoint->remote->shared_state) {
+    EXPECT_TRUE(absl::StartsWith(file.handle.path, "job-1/chk-2/")) << file.handle.path;
+  }
+  strategy->NotifyCheckpointComplete(2);  // unknown to the strategy: ignored (FLINK-23949)
+  EXPECT_EQ(strategy->last_completed_checkpoint_id(), 1);
+  absl::StatusOr<SnapshotResult> third = Snapshot(*strategy, 3);
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(Placeholders(*third->remote), static_cast<int>(first->remote->shared_state.size()));
+}
+
+TEST_F(SnapshotStrategiesTest, FullCheckpointUploadsEverythingAsPrivateExclusiveState) {
+  KeyedStateBackend& backend = OpenBackend("op");
+  auto strategy = Full(backend);
+  Write(backend, 0, 200, "a");
+  absl::StatusOr<SnapshotResult> result = Snapshot(*strategy, 5);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_THAT(result->remote->shared_state, IsEmpty());
+  int ssts = 0;
+  for (const HandleAndLocalPath& file : result->remote->private_state) {
+    EXPECT_TRUE(absl::StartsWith(file.handle.path, "job-1/chk-5/")) << file.handle.path;
+    ssts += absl::EndsWith(file.local_path, ".sst") ? 1 : 0;
+  }
+  EXPECT_GT(ssts, 0);
+  EXPECT_EQ(result->remote->checkpointed_size_bytes, static_cast<int64_t>(result->remote->StateSize()));
+}
+
+TEST_F(SnapshotStrategiesTest, EmptyBackendYieldsEmptyResultAndLeavesNoDirectory) {
+  KeyedStateBackend& backend = OpenBackend("op");
+  for (bool incremental : {true, false}) {
+    std::unique_ptr<SnapshotStrategyBase> strategy;
+    if (incremental) {
+      strategy = Incremental(backend);
+    } else {
+      strategy = Full(backend);
+    }
+    absl::StatusOr<SnapshotResult> result = Snapshot(*strategy, 1);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_TRUE(result->empty());
+    scheduler_.RunUntilQuiescent();
+    EXPECT_FALSE(machine_.file_system()->Exists("/tm-0/op/chk-1"));
+  }
+  EXPECT_THAT(store_.AllPaths(), IsEmpty());
+}
+
+// full -> incremental -> full, restoring between each, always gives the state at the checkpoint.
+TEST_F(SnapshotStrategiesTest, FullThenIncrementalThenFullWithRestoresBetweenGiveEqualState) {
+  KeyedStateBackend* backend = &OpenBackend("run-0");
+  Write(*backend, 0, 150, "a");
+  int64_t checkpoint_id = 0;
+  for (int round = 0; round < 3; ++round) {
+    const bool incremental = round == 1;
+    std::unique_ptr<SnapshotStrategyBase> strategy;
+    if (incremental) {
+      strategy = Incremental(*backend);
+    } else {
+      strategy = Full(*backend);
+    }
+    const std::map<std::string, std::string> expected = Dump(*backend);
+    absl::StatusOr<SnapshotResult> result = Snapshot(*strategy, ++checkpoint_id);
+    ASSERT_TRUE(result.ok()) << result.status();
+    strategy->NotifyCheckpointComplete(checkpoint_id);
+    // Writes after the checkpoint must not appear in the restore.
+    Write(*backend, 1000, 1010, "after");
+    absl::StatusOr<RestoreResult> restored = RestoreFromRemoteHandle(
+        Config(absl::StrCat("run-", round + 1)), scheduler_, store_, *result->remote);
+    ASSERT_TRUE(restored.ok()) << restored.status();
+    EXPECT_EQ(restored->backend_uid, backend->config().backend_uid);
+    EXPECT_EQ(restored->history.last_completed_checkpoint_id, checkpoint_id);
+    EXPECT_EQ(restored->history.sst_files.at(checkpoint_id).size(), result->remote->shared_state.size());
+    EXPECT_EQ(Dump(*restored->backend), expected) << "round " << round;
+    backends_.push_back(std::move(restored->backend));
+    backend = backends_.back().get();
+    Write(*backend, 150 + round * 50, 200 + round * 50, absl::StrCat("r", round));
+  }
+}
+
+TEST_F(SnapshotStrategiesTest, RestoredHistoryLetsTheNextIncrementalCheckpointReuseFiles) {
+  KeyedStateBackend& backend = OpenBackend("op");
+  auto strategy = Incremental(backend);
+  Write(backend, 0, 200, "a");
+  absl::StatusOr<SnapshotResult> first = Snapshot(*strategy, 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<RestoreResult> restored = RestoreFromRemoteHandle(Config("restored"), scheduler_, store_,
+                                                                   *first->remote);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  KeyedStateBackend& again = *restored->backend;
+  IncrementalSnapshotStrategy next(&again, &scheduler_, &uploader_, {}, restored->backend_uid, restored->history);
+  absl::StatusOr<SnapshotResult> second = Snapshot(next, 2);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(Placeholders(*second->remote), static_cast<int>(first->remote->shared_state.size()));
+  backends_.push_back(std::move(restored->backend));
+}
+
+TEST_F(SnapshotStrategiesTest, FailedUploadDeletesOnlyWhatThisSnapshotUploaded) {
+  KeyedStateBackend& backend = OpenBackend("op");
+  auto strategy = Incremental(backend);
+  Write(backend, 0, 200, "a");
+  ASSERT_TRUE(Snapshot(*strategy, 1).ok());
+  strategy->NotifyCheckpointComplete(1);
+  const std::vector<std::string> after_first = store_.AllPaths();
+  Write(backend, 200, 300, "b");
+  int finishes = 0;
+  store_.SetFaultHook([&](const ObjectStoreOperation& operation) {
+    if (operation.kind == ObjectStoreOperationKind::kFinish && ++finishes == 3) {
+      return absl::UnavailableError("injected: upload failed");
+    }
+    return absl::OkStatus();
+  });
+  absl::StatusOr<SnapshotResult> failed = Snapshot(*strategy, 2);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(std::string(failed.status().message()), HasSubstr("injected: upload failed"));
+  store_.SetFaultHook(nullptr);
+  scheduler_.RunUntilQuiescent();
+  // Checkpoint 1's files (reused as placeholders by 2) survive; nothing of 2 is left behind.
+  EXPECT_EQ(store_.AllPaths(), after_first);
+  EXPECT_FALSE(machine_.file_system()->Exists("/tm-0/op/chk-2"));
+  // The base is intact: the next checkpoint still reuses checkpoint 1.
+  absl::StatusOr<SnapshotResult> third = Snapshot(*strategy, 3);
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_GT(Placeholders(*third->remote), 0);
+}
+
+TEST_F(SnapshotStrategiesTest, CancelledSnapshotLeavesNothingBehind) {
+  KeyedStateBackend& backend = OpenBackend("op");
+  auto strategy = Incremental(backend);
+  Write(backend, 0, 200, "a");
+  absl::StatusOr<SnapshotRunner::Running> running = SnapshotRunner::Snapshot(
+      *strategy, scheduler_, 1, CheckpointStreamFactory::ForCheckpoint(&store_, &scheduler_, kCheckpointRoot, 1),
+      SnapshotType::kCheckpoint);
+  ASSERT_TRUE(running.ok()) << running.status();
+  running->Cancel();
+  const absl::StatusOr<SnapshotResult>& result = running->result.Get();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled) << result.status();
+  scheduler_.RunUntilQuiescent();
+  EXPECT_THAT(store_.AllPaths(), IsEmpty());
+  EXPECT_FALSE(machine_.file_system()->Exists("/tm-0/op/chk-1"));
+}
+
+TEST_F(SnapshotStrategiesTest, LocalRecoveryKeepsADirectoryPerBackendAndRestoresWithoutDownloads) {
+  KeyedStateBackend& backend = OpenBackend("op");
+  LocalRecoveryConfig local{true, "/tm-0/local/jid_1/vtx_1_sti_0"};
+  auto strategy = Incremental(backend, local);
+  Write(backend, 0, 200, "a");
+  const std::map<std::string, std::string> expected = Dump(backend);
+  absl::StatusOr<SnapshotResult> result = Snapshot(*strategy, 7);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result->local.has_value());
+  // The backend UID without '-' names the backend's own directory (two backends never collide).
+  EXPECT_EQ(result->local->directory, "/tm-0/local/jid_1/vtx_1_sti_0/chk_7/3f2a77backend");
+  EXPECT_TRUE(machine_.file_system()->Exists(result->local->directory));
+  store_.SetFaultHook([](const ObjectStoreOperation& operation) {
+    if (operation.kind == ObjectStoreOperationKind::kRead) return absl::UnavailableError("no downloads expected");
+    return absl::OkStatus();
+  });
+  absl::StatusOr<RestoreResult> restored = RestoreFromLocalHandle(Config("local-restore"), *result->local);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(Dump(*restored->backend), expected);
+  // The local copy is untouched (its owner is the local state store).
+  EXPECT_TRUE(machine_.file_system()->Exists(result->local->directory));
+  backends_.push_back(std::move(restored->backend));
+}
+
+class RestoreBadInputTest : public SnapshotStrategiesTest {
+ protected:
+  IncrementalRemoteKeyedStateHandle Checkpoint() {
+    KeyedStateBackend& backend = OpenBackend("op");
+    auto strategy = Full(backend);
+    Write(backend, 0, 100, "a");
+    absl::StatusOr<SnapshotResult> result = Snapshot(*strategy, 9);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return *result->remote;
+  }
+
+  void ExpectFailsNamingAndLeavesNothing(const IncrementalRemoteKeyedStateHandle& handle,
+                                         const std::string& expected_text) {
+    absl::StatusOr<RestoreResult> restored = RestoreFromRemoteHandle(Config("target"), scheduler_, store_, handle);
+    ASSERT_FALSE(restored.ok());
+    EXPECT_THAT(std::string(restored.status().message()), HasSubstr("checkpoint 9"));
+    EXPECT_THAT(std::string(restored.status().message()), HasSubstr(expected_text));
+    EXPECT_FALSE(machine_.file_system()->Exists("/tm-0/target"));
+  }
+
+  void Replace(const std::string& path, const std::string& bytes) {
+    ASSERT_TRUE(store_.Delete(path).ok());
+    auto stream = store_.Create(path);
+    ASSERT_TRUE(stream.ok());
+    ASSERT_TRUE((*stream)->Write(bytes).ok());
+    ASSERT_TRUE((*stream)->Finish().ok());
+  }
+};
+
+TEST_F(RestoreBadInputTest, MissingFile) {
+  IncrementalRemoteKeyedStateHandle handle = Checkpoint();
+  const HandleAndLocalPath& victim = handle.private_state.back();
+  ASSERT_TRUE(store_.Delete(victim.handle.path).ok());
+  ExpectFailsNamingAndLeavesNothing(handle, victim.local_path);
+}
+
+TEST_F(RestoreBadInputTest, WrongSizeFile) {
+  IncrementalRemoteKeyedStateHandle handle = Checkpoint();
+  const HandleAndLocalPath& victim = handle.private_state.front();
+  Replace(victim.handle.path, "short");
+  ExpectFailsNamingAndLeavesNothing(handle, absl::StrCat(victim.local_path, " (object ", victim.handle.path,
+                                                         "): expected ", victim.handle.size_bytes, " bytes"));
+}
+
+TEST_F(RestoreBadInputTest, CorruptMetadata) {
+  IncrementalRemoteKeyedStateHandle handle = Checkpoint();
+  auto bytes = store_.Read(handle.meta_state_handle.path);
+  ASSERT_TRUE(bytes.ok());
+  std::string corrupt = *bytes;
+  corrupt[corrupt.size() / 2] ^= 0x5A;
+  Replace(handle.meta_state_handle.path, corrupt);
+  handle.meta_state_handle.checksum = Crc32c(corrupt);  // the object store's checksum passes; the blob's does not
+  ExpectFailsNamingAndLeavesNothing(handle, "'checksum'");
+}
+
+TEST_F(RestoreBadInputTest, CorruptAndTruncatedHandleMetadata) {
+  const IncrementalRemoteKeyedStateHandle handle = Checkpoint();
+  const std::string blob = SerializeIncrementalRemoteHandle(handle);
+  absl::StatusOr<IncrementalRemoteKeyedStateHandle> parsed = ParseIncrementalRemoteHandle(blob, "chk-9/_metadata");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, handle);
+  for (size_t size : {size_t{0}, size_t{3}, blob.size() / 2, blob.size() - 1}) {
+    absl::StatusOr<IncrementalRemoteKeyedStateHandle> truncated =
+        ParseIncrementalRemoteHandle(blob.substr(0, size), "chk-9/_metadata");
+    ASSERT_FALSE(truncated.ok()) << size;
+    EXPECT_THAT(std::string(truncated.status().message()), HasSubstr("chk-9/_metadata"));
+  }
+  std::string unknown_version = blob;
+  unknown_version[5] = 7;
+  unknown_version.resize(unknown_version.size() - 4);
+  ByteWriter(&unknown_version).PutFixed32BigEndian(Crc32c(unknown_version));
+  absl::StatusOr<IncrementalRemoteKeyedStateHandle> versioned =
+      ParseIncrementalRemoteHandle(unknown_version, "chk-9/_metadata");
+  ASSERT_FALSE(versioned.ok());
+  EXPECT_THAT(std::string(versioned.status().message()), HasSubstr("unknown handle version 7"));
+}
+
+TEST_F(RestoreBadInputTest, RescalingIsReportedAsNotYetSupported) {
+  IncrementalRemoteKeyedStateHandle handle = Checkpoint();
+  KeyedStateBackendConfig config = Config("target");
+  config.key_group_range = KeyGroupRange(0, 63);
+  absl::StatusOr<RestoreResult> restored = RestoreFromRemoteHandle(config, scheduler_, store_, handle);
+  ASSERT_FALSE(restored.ok());
+  EXPECT_EQ(restored.status().code(), absl::StatusCode::kUnimplemented);
+}
+
+}  // namespace
+}  // namespace snapsim
