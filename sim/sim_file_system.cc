@@ -321,6 +321,8 @@ IOStatus SimFileSystem::CrashedError(const FsOperation& operation) const {
                                         operation.path, " on the pre-crash disk"));
 }
 
+IOStatus SimFileSystem::FileNotFound(const std::string& path) const { return NotFound(options_.machine, path); }
+
 IOStatus SimFileSystem::Begin(const FsOperation& operation) {
   FsFaultHook hook;
   {
@@ -416,15 +418,9 @@ IOStatus SimFileSystem::NewSequentialFile(const std::string& fname, const rocksd
                                           rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(fname);
   const FsOperation operation{FsOperationKind::kNewSequentialFile, path, "", 0};
-  return Guarded(operation, [&]() -> IOStatus {
-    IOStatus status;
-    auto found = files_.find(path);
-    if (found == files_.end()) {
-      status = NotFound(options_.machine, path);
-    } else {
-      result->reset(new SequentialAdapter(std::make_unique<SimReadableFile>(shared_from_this(), path, found->second)));
-    }
-    return status;
+  return GuardedOnFile(operation, [&](const std::shared_ptr<Inode>& inode) {
+    result->reset(new SequentialAdapter(std::make_unique<SimReadableFile>(shared_from_this(), path, inode)));
+    return IOStatus::OK();
   });
 }
 
@@ -433,16 +429,9 @@ IOStatus SimFileSystem::NewRandomAccessFile(const std::string& fname, const rock
                                             rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(fname);
   const FsOperation operation{FsOperationKind::kNewRandomAccessFile, path, "", 0};
-  return Guarded(operation, [&]() -> IOStatus {
-    IOStatus status;
-    auto found = files_.find(path);
-    if (found == files_.end()) {
-      status = NotFound(options_.machine, path);
-    } else {
-      result->reset(
-          new RandomAccessAdapter(std::make_unique<SimReadableFile>(shared_from_this(), path, found->second)));
-    }
-    return status;
+  return GuardedOnFile(operation, [&](const std::shared_ptr<Inode>& inode) {
+    result->reset(new RandomAccessAdapter(std::make_unique<SimReadableFile>(shared_from_this(), path, inode)));
+    return IOStatus::OK();
   });
 }
 
@@ -545,14 +534,9 @@ IOStatus SimFileSystem::DeleteFile(const std::string& fname, const rocksdb::IOOp
                                    rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(fname);
   const FsOperation operation{FsOperationKind::kDeleteFile, path, "", 0};
-  return Guarded(operation, [&]() -> IOStatus {
-    IOStatus status;
-    if (files_.count(path) == 0) {
-      status = NotFound(options_.machine, path);
-    } else {
-      UnlinkLocked(path);
-    }
-    return status;
+  return GuardedOnFile(operation, [&](const std::shared_ptr<Inode>& /*inode*/) {
+    UnlinkLocked(path);
+    return IOStatus::OK();
   });
 }
 
@@ -638,15 +622,9 @@ IOStatus SimFileSystem::GetFileSize(const std::string& fname, const rocksdb::IOO
                                     uint64_t* file_size, rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(fname);
   const FsOperation operation{FsOperationKind::kGetFileSize, path, "", 0};
-  return Guarded(operation, [&]() -> IOStatus {
-    IOStatus status;
-    auto found = files_.find(path);
-    if (found == files_.end()) {
-      status = NotFound(options_.machine, path);
-    } else {
-      *file_size = found->second->current.size();
-    }
-    return status;
+  return GuardedOnFile(operation, [&](const std::shared_ptr<Inode>& inode) {
+    *file_size = inode->current.size();
+    return IOStatus::OK();
   });
 }
 
@@ -744,15 +722,9 @@ IOStatus SimFileSystem::NumFileLinks(const std::string& fname, const rocksdb::IO
                                      uint64_t* count, rocksdb::IODebugContext* /*dbg*/) {
   const std::string path = Normalize(fname);
   const FsOperation operation{FsOperationKind::kNumFileLinks, path, "", 0};
-  return Guarded(operation, [&]() -> IOStatus {
-    IOStatus status;
-    auto found = files_.find(path);
-    if (found == files_.end()) {
-      status = NotFound(options_.machine, path);
-    } else {
-      *count = static_cast<uint64_t>(found->second->links);
-    }
-    return status;
+  return GuardedOnFile(operation, [&](const std::shared_ptr<Inode>& inode) {
+    *count = static_cast<uint64_t>(inode->links);
+    return IOStatus::OK();
   });
 }
 

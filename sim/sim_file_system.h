@@ -178,6 +178,7 @@ class SimFileSystem : public rocksdb::FileSystem, public std::enable_shared_from
   static std::string Parent(const std::string& path);
   bool IsDirLocked(const std::string& path) const { return directories_.count(path) > 0; }
   rocksdb::IOStatus CrashedError(const FsOperation& operation) const;
+  rocksdb::IOStatus FileNotFound(const std::string& path) const;
   // Runs `body` with the mutex held, between the fault hook (which may fail the operation before it takes
   // effect) and the observer.
   template <typename Body>
@@ -188,6 +189,15 @@ class SimFileSystem : public rocksdb::FileSystem, public std::enable_shared_from
       status = crashed_ ? CrashedError(operation) : body();
     }
     return Finish(operation, status);
+  }
+  // Guarded, for an operation on an existing file: NotFound if operation.path names none.
+  template <typename Body>
+  rocksdb::IOStatus GuardedOnFile(const FsOperation& operation, Body&& body) {
+    return Guarded(operation, [&]() -> rocksdb::IOStatus {
+      auto found = files_.find(operation.path);
+      if (found == files_.end()) return FileNotFound(operation.path);
+      return body(found->second);
+    });
   }
   void UnlinkLocked(const std::string& path);
   void CreateDirsLocked(const std::string& path);
