@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "backend/list_merge_operator.h"
 #include "backend/rocksdb_status.h"
+#include "rocksdb/write_batch.h"
 
 namespace snapsim {
 namespace {
@@ -339,6 +340,46 @@ absl::Status KeyedStateBackend::DeleteKeyGroupRange(const KeyGroupRange& range) 
         FromRocksDbStatus(db_->DeleteRange(write_options_, state->column_family, bounds.begin, bounds.end),
                           absl::StrCat("deleting ", range.ToString(), " of state '", state->info.name, "'"));
     if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KeyedStateBackend::CopyKeyGroupRangeFrom(KeyedStateBackend& source, const KeyGroupRange& range) {
+  if (db_ == nullptr || source.db_ == nullptr) return absl::FailedPreconditionError("keyed state backend is closed");
+  if (source.config_.max_parallelism != config_.max_parallelism) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot copy key groups between max parallelism ",
+                                                   source.config_.max_parallelism, " and ",
+                                                   config_.max_parallelism));
+  }
+  if (range.empty()) return absl::OkStatus();
+  const KeyGroupKeyBounds bounds = KeyBoundsOfKeyGroupRange(range, prefix_bytes_);
+  constexpr size_t kBatchBytes = 2 << 20;
+  for (const std::unique_ptr<RegisteredState>& state : source.states_) {
+    if (absl::Status status = RegisterState(state->info); !status.ok()) return status;
+    rocksdb::ColumnFamilyHandle* target = ColumnFamily(state->info.name);
+    rocksdb::ReadOptions read_options;
+    rocksdb::Slice upper_bound(bounds.end);
+    read_options.iterate_upper_bound = &upper_bound;
+    std::unique_ptr<rocksdb::Iterator> iterator(source.db_->NewIterator(read_options, state->column_family));
+    rocksdb::WriteBatch batch;
+    for (iterator->Seek(bounds.begin); iterator->Valid(); iterator->Next()) {
+      rocksdb::Status put = batch.Put(target, iterator->key(), iterator->value());
+      if (put.ok() && batch.GetDataSize() >= kBatchBytes) {
+        put = db_->Write(write_options_, &batch);
+        batch.Clear();
+      }
+      if (!put.ok()) return FromRocksDbStatus(put, absl::StrCat("copying state '", state->info.name, "'"));
+    }
+    if (absl::Status status = FromRocksDbStatus(iterator->status(), absl::StrCat("reading state '",
+                                                                                  state->info.name, "'"));
+        !status.ok()) {
+      return status;
+    }
+    if (absl::Status status = FromRocksDbStatus(db_->Write(write_options_, &batch),
+                                                absl::StrCat("copying state '", state->info.name, "'"));
+        !status.ok()) {
+      return status;
+    }
   }
   return absl::OkStatus();
 }

@@ -100,6 +100,9 @@ class KeyedStateBackend {
                             const std::function<bool(const StateEntry&)>& visit);
   // Deletes every entry of every state in the key groups of `range` (Flink's clip on rescale).
   absl::Status DeleteKeyGroupRange(const KeyGroupRange& range);
+  // Copies every entry of `source` in the key groups of `range` into this backend, registering the source's
+  // states here if needed (Flink's rescaling restore of a further handle). Both must use the same max parallelism.
+  absl::Status CopyKeyGroupRangeFrom(KeyedStateBackend& source, const KeyGroupRange& range);
 
   absl::Status Flush();
   absl::Status Compact();

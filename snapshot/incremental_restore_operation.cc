@@ -66,11 +66,77 @@ absl::StatusOr<std::unique_ptr<KeyedStateBackend>> OpenFromDirectory(const Keyed
   return KeyedStateBackend::Open(config, metas);
 }
 
+// Downloads every shared and private file of `handle` into `directory` (created), checking sizes and checksums.
+absl::Status DownloadFiles(rocksdb::Env* env, CheckpointStorage& storage,
+                           const IncrementalRemoteKeyedStateHandle& handle, const std::string& directory) {
+  absl::Status status = FromRocksDbStatus(env->CreateDirIfMissing(directory),
+                                          absl::StrCat("creating download directory ", directory));
+  for (const std::vector<HandleAndLocalPath>* group : {&handle.shared_state, &handle.private_state}) {
+    for (const HandleAndLocalPath& file : *group) {
+      if (!status.ok()) return status;
+      if (file.local_path.empty() || file.local_path.find('/') != std::string::npos) {
+        return absl::DataLossError(absl::StrCat("checkpoint ", handle.checkpoint_id, ": invalid local file name '",
+                                                file.local_path, "'"));
+      }
+      absl::StatusOr<std::string> bytes =
+          Download(storage, file.handle, absl::StrCat("file ", file.local_path), handle.checkpoint_id);
+      status = bytes.ok() ? WriteLocalFile(env, directory + "/" + file.local_path, *bytes) : bytes.status();
+    }
+  }
+  return status;
+}
+
+// Downloads `handle` and opens it as a backend at `config.instance_path` (which must not hold a DB).
+absl::StatusOr<std::unique_ptr<KeyedStateBackend>> DownloadAndOpen(const KeyedStateBackendConfig& config,
+                                                                  Runtime& runtime, CheckpointStorage& storage,
+                                                                  const IncrementalRemoteKeyedStateHandle& handle) {
+  rocksdb::Env* env = config.env;
+  absl::StatusOr<std::string> meta_bytes =
+      Download(storage, handle.meta_state_handle, "metadata", handle.checkpoint_id);
+  if (!meta_bytes.ok()) return meta_bytes.status();
+  absl::StatusOr<std::vector<StateMetaInfo>> metas =
+      ParseMetaData(*meta_bytes, handle.checkpoint_id, handle.meta_state_handle.path);
+  if (!metas.ok()) return metas.status();
+  const std::string download = config.instance_path + "/" + runtime.NewUniqueId();
+  absl::Status status = DownloadFiles(env, storage, handle, download);
+  absl::StatusOr<std::unique_ptr<KeyedStateBackend>> backend =
+      status.ok() ? OpenFromDirectory(config, download, /*keep_source=*/false, *metas)
+                  : absl::StatusOr<std::unique_ptr<KeyedStateBackend>>(status);
+  (void)DeleteRecursively(env, download);
+  if (!backend.ok()) {
+    return absl::Status(backend.status().code(), absl::StrCat("restoring checkpoint ", handle.checkpoint_id, ": ",
+                                                              backend.status().message()));
+  }
+  return backend;
+}
+
+// Flink's chooseTheBestStateHandleForInitial with threshold 0: the largest intersection, then the largest
+// fraction of the handle inside the target; ties keep the first. Returns the index, or -1 when none overlaps.
+int ChooseInitialHandle(const std::vector<IncrementalRemoteKeyedStateHandle>& handles, const KeyGroupRange& target) {
+  int best = -1;
+  int64_t best_overlap = 0;
+  int64_t best_size = 1;
+  for (size_t i = 0; i < handles.size(); ++i) {
+    const int64_t overlap = handles[i].key_group_range.Intersection(target).size();
+    const int64_t size = handles[i].key_group_range.size();
+    if (overlap <= 0) continue;
+    // (overlap, overlap / size) compared lexicographically, fractions by cross-multiplication.
+    const bool better = best < 0 || overlap > best_overlap ||
+                        (overlap == best_overlap && overlap * best_size > best_overlap * size);
+    if (better) {
+      best = static_cast<int>(i);
+      best_overlap = overlap;
+      best_size = size;
+    }
+  }
+  return best;
+}
+
 absl::Status CheckTarget(const KeyedStateBackendConfig& config, const KeyGroupRange& handle_range) {
   if (handle_range != config.key_group_range) {
-    return absl::UnimplementedError(absl::StrCat("restoring ", handle_range.ToString(), " into ",
-                                                 config.key_group_range.ToString(),
-                                                 " needs rescaling, which is not implemented yet"));
+    return absl::InvalidArgumentError(absl::StrCat("restoring ", handle_range.ToString(), " into ",
+                                                   config.key_group_range.ToString(),
+                                                   " needs rescaling: use RestoreKeyedState"));
   }
   if (LocalPathExists(config.env, config.instance_path + "/db")) {
     return absl::FailedPreconditionError(
@@ -97,50 +163,89 @@ absl::StatusOr<RestoreResult> RestoreFromRemoteHandle(const KeyedStateBackendCon
                                                       CheckpointStorage& storage,
                                                       const IncrementalRemoteKeyedStateHandle& handle) {
   if (absl::Status status = CheckTarget(config, handle.key_group_range); !status.ok()) return status;
-  rocksdb::Env* env = config.env;
-  const bool instance_existed = LocalPathExists(env, config.instance_path);
-  const std::string download = config.instance_path + "/" + runtime.NewUniqueId();
-  // Whatever fails below, only what this restore created is removed.
-  auto undo = [&] {
-    (void)DeleteRecursively(env, download);
-    (void)DeleteRecursively(env, config.instance_path + "/db");
-    if (!instance_existed) (void)DeleteRecursively(env, config.instance_path);
-  };
-  absl::StatusOr<std::string> meta_bytes =
-      Download(storage, handle.meta_state_handle, "metadata", handle.checkpoint_id);
-  if (!meta_bytes.ok()) return meta_bytes.status();
-  absl::StatusOr<std::vector<StateMetaInfo>> metas =
-      ParseMetaData(*meta_bytes, handle.checkpoint_id, handle.meta_state_handle.path);
-  if (!metas.ok()) return metas.status();
-
-  absl::Status status = FromRocksDbStatus(env->CreateDirIfMissing(download),
-                                          absl::StrCat("creating download directory ", download));
-  for (const std::vector<HandleAndLocalPath>* group : {&handle.shared_state, &handle.private_state}) {
-    for (const HandleAndLocalPath& file : *group) {
-      if (!status.ok()) break;
-      if (file.local_path.empty() || file.local_path.find('/') != std::string::npos) {
-        status = absl::DataLossError(absl::StrCat("checkpoint ", handle.checkpoint_id, ": invalid local file name '",
-                                                  file.local_path, "'"));
-        break;
-      }
-      absl::StatusOr<std::string> bytes =
-          Download(storage, file.handle, absl::StrCat("file ", file.local_path), handle.checkpoint_id);
-      status = bytes.ok() ? WriteLocalFile(env, download + "/" + file.local_path, *bytes) : bytes.status();
-    }
-  }
-  absl::StatusOr<std::unique_ptr<KeyedStateBackend>> backend =
-      status.ok() ? OpenFromDirectory(config, download, /*keep_source=*/false, *metas)
-                  : absl::StatusOr<std::unique_ptr<KeyedStateBackend>>(status);
-  (void)DeleteRecursively(env, download);
+  const bool instance_existed = LocalPathExists(config.env, config.instance_path);
+  absl::StatusOr<std::unique_ptr<KeyedStateBackend>> backend = DownloadAndOpen(config, runtime, storage, handle);
   if (!backend.ok()) {
-    undo();
-    return absl::Status(backend.status().code(), absl::StrCat("restoring checkpoint ", handle.checkpoint_id, ": ",
-                                                              backend.status().message()));
+    // Only what this restore created is removed.
+    (void)DeleteRecursively(config.env, config.instance_path + "/db");
+    if (!instance_existed) (void)DeleteRecursively(config.env, config.instance_path);
+    return backend.status();
   }
   RestoreResult result;
   result.backend = *std::move(backend);
   result.backend_uid = handle.backend_uid;
   result.history = HistoryOf(handle.checkpoint_id, handle.shared_state);
+  return result;
+}
+
+absl::StatusOr<RestoreResult> RestoreKeyedState(const KeyedStateBackendConfig& config, Runtime& runtime,
+                                                CheckpointStorage& storage,
+                                                const std::vector<IncrementalRemoteKeyedStateHandle>& handles) {
+  const KeyGroupRange& target = config.key_group_range;
+  if (handles.size() == 1 && handles[0].key_group_range == target) {
+    return RestoreFromRemoteHandle(config, runtime, storage, handles[0]);
+  }
+  rocksdb::Env* env = config.env;
+  if (LocalPathExists(env, config.instance_path + "/db")) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("instance directory ", config.instance_path, " already holds a RocksDB instance"));
+  }
+  const bool instance_existed = LocalPathExists(env, config.instance_path);
+  std::vector<std::string> temporary_instances;
+  auto fail = [&](const absl::Status& status) {
+    for (const std::string& path : temporary_instances) (void)DeleteRecursively(env, path);
+    (void)DeleteRecursively(env, config.instance_path + "/db");
+    if (!instance_existed) (void)DeleteRecursively(env, config.instance_path);
+    return status;
+  };
+
+  const int initial = ChooseInitialHandle(handles, target);
+  absl::StatusOr<std::unique_ptr<KeyedStateBackend>> base =
+      initial < 0 ? KeyedStateBackend::Open(config) : DownloadAndOpen(config, runtime, storage, handles[initial]);
+  if (!base.ok()) return fail(base.status());
+  RestoreResult result;
+  result.backend = *std::move(base);
+  if (initial >= 0) {
+    // Clip the base DB to the target range.
+    const KeyGroupRange& source = handles[initial].key_group_range;
+    if (source.start() < target.start()) {
+      if (absl::Status s = result.backend->DeleteKeyGroupRange(KeyGroupRange(source.start(), target.start() - 1));
+          !s.ok()) {
+        result.backend.reset();
+        return fail(s);
+      }
+    }
+    if (source.end() > target.end()) {
+      if (absl::Status s = result.backend->DeleteKeyGroupRange(KeyGroupRange(target.end() + 1, source.end()));
+          !s.ok()) {
+        result.backend.reset();
+        return fail(s);
+      }
+    }
+  }
+  for (size_t i = 0; i < handles.size(); ++i) {
+    const KeyGroupRange overlap = handles[i].key_group_range.Intersection(target);
+    if (static_cast<int>(i) == initial || overlap.empty()) continue;
+    KeyedStateBackendConfig temporary = config;
+    temporary.instance_path = config.instance_path + "/" + runtime.NewUniqueId();
+    temporary.key_group_range = handles[i].key_group_range;
+    temporary_instances.push_back(temporary.instance_path);
+    absl::StatusOr<std::unique_ptr<KeyedStateBackend>> source =
+        DownloadAndOpen(temporary, runtime, storage, handles[i]);
+    absl::Status status = source.ok() ? result.backend->CopyKeyGroupRangeFrom(**source, overlap) : source.status();
+    if (source.ok()) {
+      absl::Status closed = (*source)->Close();
+      if (status.ok()) status = closed;
+      source->reset();
+    }
+    (void)DeleteRecursively(env, temporary.instance_path);
+    if (!status.ok()) {
+      result.backend.reset();
+      return fail(status);
+    }
+  }
+  // A rescaled backend reuses nothing: new lineage, no history (as Flink 1.16).
+  result.backend_uid = runtime.NewUniqueId();
   return result;
 }
 

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "backend/keyed_state_backend.h"
@@ -28,11 +29,20 @@ struct RestoreResult {
   RestoredSnapshotHistory history;
 };
 
-// REQUIRES: `config.key_group_range` equals the handle's (rescaling is not supported yet: Unimplemented).
+// Without rescaling: `config.key_group_range` must equal the handle's (else InvalidArgument).
 // `config.instance_path` must not hold a DB yet.
 absl::StatusOr<RestoreResult> RestoreFromRemoteHandle(const KeyedStateBackendConfig& config, Runtime& runtime,
                                                       CheckpointStorage& storage,
                                                       const IncrementalRemoteKeyedStateHandle& handle);
+
+// Flink's restore entry point for native snapshots: without rescaling when there is exactly one handle whose
+// range equals `config.key_group_range`; otherwise by rescaling (Flink 1.16's section 6.3): the handle that
+// overlaps the target most becomes the base DB, clipped to the target range; key groups of the target range from
+// every other overlapping handle are copied in from a temporary DB. A rescaled backend starts a new lineage: a
+// fresh backend UID and no SST history.
+absl::StatusOr<RestoreResult> RestoreKeyedState(const KeyedStateBackendConfig& config, Runtime& runtime,
+                                                CheckpointStorage& storage,
+                                                const std::vector<IncrementalRemoteKeyedStateHandle>& handles);
 
 // Local recovery: the same from the task-local copy, without downloads. The local directory is left untouched
 // (SST files are hard-linked, the rest copied), since the local state store owns it.

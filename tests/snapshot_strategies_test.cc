@@ -440,13 +440,69 @@ TEST_F(RestoreBadInputTest, CorruptAndTruncatedHandleMetadata) {
   EXPECT_THAT(std::string(versioned.status().message()), HasSubstr("unknown handle version 7"));
 }
 
-TEST_F(RestoreBadInputTest, RescalingIsReportedAsNotYetSupported) {
+TEST_F(RestoreBadInputTest, NonRescalingRestoreRefusesAnotherRange) {
   IncrementalRemoteKeyedStateHandle handle = Checkpoint();
   KeyedStateBackendConfig config = Config("target");
   config.key_group_range = KeyGroupRange(0, 63);
   absl::StatusOr<RestoreResult> restored = RestoreFromRemoteHandle(config, scheduler_, store_, handle);
   ASSERT_FALSE(restored.ok());
-  EXPECT_EQ(restored.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(restored.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(restored.status().message()), HasSubstr("RestoreKeyedState"));
+  EXPECT_FALSE(machine_.file_system()->Exists("/tm-0/target"));
+}
+
+// Rescale 1 -> 2 -> 1, with writes in between: every key survives, and each task holds exactly its key groups.
+TEST_F(SnapshotStrategiesTest, RescaleOneToTwoToOneKeepsEveryKey) {
+  KeyedStateBackend& single = OpenBackend("p1");
+  Write(single, 0, 400, "a");
+  auto strategy = Incremental(single);
+  absl::StatusOr<SnapshotResult> first = Snapshot(*strategy, 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  std::map<std::string, std::string> expected = Dump(single);
+
+  std::vector<IncrementalRemoteKeyedStateHandle> halves;
+  std::map<std::string, std::string> union_of_halves;
+  for (int index = 0; index < 2; ++index) {
+    KeyedStateBackendConfig config = Config(absl::StrCat("p2-", index));
+    config.key_group_range = *ComputeKeyGroupRangeForOperatorIndex(128, 2, index);
+    absl::StatusOr<RestoreResult> restored = RestoreKeyedState(config, scheduler_, store_, {*first->remote});
+    ASSERT_TRUE(restored.ok()) << restored.status();
+    EXPECT_NE(restored->backend_uid, single.config().backend_uid);  // a rescaled backend starts a new lineage
+    EXPECT_EQ(restored->history.last_completed_checkpoint_id, -1);
+    KeyedStateBackend& half = *restored->backend;
+    for (const auto& [key, value] : Dump(half)) {
+      const std::string user_key = key.substr(key.find('/') + 1, key.find('/', key.find('/') + 1) - key.find('/') - 1);
+      EXPECT_TRUE(config.key_group_range.Contains(AssignKeyToKeyGroup(user_key, 128))) << key;
+      union_of_halves[key] = value;
+    }
+    // Each half keeps taking writes for its own keys, then checkpoints.
+    for (int i = 400; i < 600; ++i) {
+      const std::string key = absl::StrCat("key-", i);
+      if (!config.key_group_range.Contains(AssignKeyToKeyGroup(key, 128))) continue;
+      ASSERT_TRUE(half.SetCurrentKey(key).ok());
+      ASSERT_TRUE(half.PutValue("count", absl::StrCat("half", index)).ok());
+    }
+    ASSERT_TRUE(half.Flush().ok());
+    IncrementalSnapshotStrategy half_strategy(&half, &scheduler_, &uploader_, {}, restored->backend_uid);
+    absl::StatusOr<SnapshotResult> snapshot = Snapshot(half_strategy, 10 + index);
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    halves.push_back(*snapshot->remote);
+    for (const auto& [key, value] : Dump(half)) expected[key] = value;
+    backends_.push_back(std::move(restored->backend));
+  }
+  EXPECT_EQ(union_of_halves, Dump(single));  // 1 -> 2 lost and duplicated nothing
+
+  absl::StatusOr<RestoreResult> merged = RestoreKeyedState(Config("p1-again"), scheduler_, store_, halves);
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_EQ(Dump(*merged->backend), expected);  // 2 -> 1 as well
+  ASSERT_TRUE(merged->backend->SetCurrentKey("key-599").ok());
+  EXPECT_TRUE((*merged->backend->GetValue("count")).has_value());
+  backends_.push_back(std::move(merged->backend));
+  scheduler_.RunUntilQuiescent();
+  // The temporary download and instance directories are gone.
+  for (const std::string& path : machine_.file_system()->ListFilesRecursively("/tm-0/p1-again")) {
+    EXPECT_TRUE(absl::StartsWith(path, "/tm-0/p1-again/db/")) << path;
+  }
 }
 
 }  // namespace
