@@ -31,7 +31,9 @@ constexpr char kCheckpointRoot[] = "job-1";
 std::map<std::string, std::string> Dump(KeyedStateBackend& backend) {
   std::map<std::string, std::string> contents;
   for (const StateMetaInfo& info : backend.MetaInfos()) {
-    const absl::Status status = backend.ForEachEntry(info.name, backend.key_group_range(), [&](const StateEntry& e) {
+    // Every key group, not only the backend's own: state left outside its range must show up.
+    const KeyGroupRange all(0, backend.config().max_parallelism - 1);
+    const absl::Status status = backend.ForEachEntry(info.name, all, [&](const StateEntry& e) {
       contents[absl::StrCat(info.name, "/", e.key.key, "/", e.key.name_space, "/", e.key.user_key.value_or(""))] =
           e.value;
       return true;
