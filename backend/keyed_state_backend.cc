@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "backend/list_merge_operator.h"
+#include "backend/local_files.h"
 #include "backend/rocksdb_status.h"
 #include "rocksdb/write_batch.h"
 
@@ -39,8 +40,7 @@ absl::StatusOr<std::unique_ptr<KeyedStateBackend>> KeyedStateBackend::Open(
 
   rocksdb::DBOptions db_options = MakeDbOptions(config.preset);
   db_options.env = config.env;
-  absl::Status status = FromRocksDbStatus(config.env->CreateDirIfMissing(config.instance_path),
-                                          absl::StrCat("creating instance directory ", config.instance_path));
+  absl::Status status = CreateDirectories(config.env, config.instance_path);
   if (!status.ok()) return status;
 
   // Every column family already in the DB must be described by a restored meta info: otherwise its contents

@@ -584,9 +584,11 @@ IOStatus SimFileSystem::CreateDirIfMissing(const std::string& dirname, const roc
     IOStatus status;
     if (files_.count(path) > 0) {
       status = IOStatus::IOError(absl::StrCat(options_.machine, ": ", path, " is a file"));
+    } else if (!IsDirLocked(path) && !IsDirLocked(Parent(path))) {
+      // As mkdir(2), and as RocksDB's POSIX file system: the parent must exist.
+      status = NotFound(options_.machine, Parent(path));
     } else {
-      // Like mkdir -p: missing ancestors are created too.
-      CreateDirsLocked(path);
+      directories_.insert(path);
     }
     return status;
   });

@@ -135,6 +135,14 @@ TEST_F(SimFileSystemTest, DiskFullFailsTheAppendAndKeepsEarlierData) {
   EXPECT_TRUE(file->Append(std::string(200, 'y'), io_, nullptr).ok());  // space freed
 }
 
+// Never more forgiving than a real disk: code that relies on mkdir -p would pass here and fail on POSIX.
+TEST_F(SimFileSystemTest, CreatingADirectoryNeedsItsParentAsOnPosix) {
+  EXPECT_TRUE(fs_->CreateDirIfMissing("/missing/child", io_, nullptr).IsPathNotFound());
+  EXPECT_FALSE(fs_->Exists("/missing"));
+  EXPECT_TRUE(fs_->CreateDirIfMissing("/data", io_, nullptr).ok());  // existing: fine
+  EXPECT_TRUE(fs_->CreateDirIfMissing("/data/child", io_, nullptr).ok());
+}
+
 TEST_F(SimFileSystemTest, LocksAreExclusive) {
   rocksdb::FileLock* lock = nullptr;
   ASSERT_TRUE(fs_->LockFile("/data/LOCK", io_, &lock, nullptr).ok());

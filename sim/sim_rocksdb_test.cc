@@ -47,6 +47,8 @@ OpenDb Open(SimMachine& machine, const std::string& path) {
 TEST(SimRocksDbTest, FlushCompactCheckpointAndReopenFromTheCheckpoint) {
   SimScheduler scheduler(1);
   SimMachine machine(&scheduler, Prng(1), "tm-0");
+  // As on a real disk, RocksDB creates the DB directory but not its parents.
+  ASSERT_TRUE(machine.env()->CreateDir("/tm-0").ok());
   OpenDb db = Open(machine, "/tm-0/db");
   ASSERT_NE(db.db, nullptr);
   rocksdb::WriteOptions write = MakeWriteOptions();

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "backend/keyed_state_backend.h"
+#include "backend/local_files.h"
 #include "backend/rocksdb_status.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "sim/sim_machine.h"
@@ -27,15 +28,6 @@ KeyedStateBackendConfig Config(SimMachine& machine, SimScheduler& scheduler, con
   config.preset = OptionsPreset::kSimulation;
   config.backend_uid = "demo-backend";
   return config;
-}
-
-absl::Status ReadLocalFile(rocksdb::Env* env, const std::string& path, std::string* contents) {
-  return FromRocksDbStatus(rocksdb::ReadFileToString(env, path, contents), absl::StrCat("reading ", path));
-}
-
-absl::Status WriteLocalFile(rocksdb::Env* env, const std::string& path, const std::string& contents) {
-  return FromRocksDbStatus(rocksdb::WriteStringToFile(env, contents, path, /*should_sync=*/true),
-                           absl::StrCat("writing ", path));
 }
 
 }  // namespace
@@ -86,12 +78,12 @@ absl::StatusOr<WorldDemoResult> RunWorldDemo(const WorldDemoOptions& options) {
     transfers.push_back(SpawnWithResult<absl::Status>(
         scheduler, absl::StrCat("upload-", worker), [&, worker]() -> absl::Status {
           for (size_t i = worker; i < files.size(); i += threads) {
-            std::string contents;
-            if (absl::Status s = ReadLocalFile(machine.env(), files[i], &contents); !s.ok()) return s;
+            absl::StatusOr<std::string> contents = ReadLocalFile(machine.env(), files[i]);
+            if (!contents.ok()) return contents.status();
             const std::string name = files[i].substr(std::string(kCheckpointDirectory).size() + 1);
             auto stream = store.Create(absl::StrCat("chk-1/", name));
             if (!stream.ok()) return stream.status();
-            if (absl::Status s = (*stream)->Write(contents); !s.ok()) return s;
+            if (absl::Status s = (*stream)->Write(*contents); !s.ok()) return s;
             auto stored = (*stream)->Finish();
             if (!stored.ok()) return stored.status();
           }
@@ -109,10 +101,7 @@ absl::StatusOr<WorldDemoResult> RunWorldDemo(const WorldDemoOptions& options) {
   auto listed = store.List("chk-1/");
   if (!listed.ok()) return listed.status();
   const std::string restore_db = absl::StrCat(kRestorePath, "/db");
-  if (absl::Status s = FromRocksDbStatus(machine.env()->CreateDirIfMissing(restore_db), "creating restore dir");
-      !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = CreateDirectories(machine.env(), restore_db); !s.ok()) return s;
   for (const std::string& object : *listed) {
     auto contents = store.Read(object);
     if (!contents.ok()) return contents.status();

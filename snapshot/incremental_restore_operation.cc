@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "backend/encoding.h"
 #include "backend/rocksdb_status.h"
-#include "snapshot/local_files.h"
+#include "backend/local_files.h"
 
 namespace snapsim {
 namespace {
@@ -45,9 +45,10 @@ absl::StatusOr<std::unique_ptr<KeyedStateBackend>> OpenFromDirectory(const Keyed
                                                                     const std::vector<StateMetaInfo>& metas) {
   rocksdb::Env* env = config.env;
   const std::string db = config.instance_path + "/db";
-  absl::Status status =
-      FromRocksDbStatus(env->CreateDirIfMissing(db), absl::StrCat("could not create RocksDB data directory ", db));
-  if (!status.ok()) return status;
+  absl::Status status = CreateDirectories(env, db);
+  if (!status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("could not create RocksDB data directory: ", status.message()));
+  }
   absl::StatusOr<std::vector<std::string>> names = ListDirectory(env, source);
   if (!names.ok()) return names.status();
   for (const std::string& name : *names) {
@@ -98,7 +99,8 @@ absl::StatusOr<std::unique_ptr<KeyedStateBackend>> DownloadAndOpen(const KeyedSt
       ParseMetaData(*meta_bytes, handle.checkpoint_id, handle.meta_state_handle.path);
   if (!metas.ok()) return metas.status();
   const std::string download = config.instance_path + "/" + runtime.NewUniqueId();
-  absl::Status status = DownloadFiles(env, storage, handle, download);
+  absl::Status status = CreateDirectories(env, config.instance_path);
+  if (status.ok()) status = DownloadFiles(env, storage, handle, download);
   absl::StatusOr<std::unique_ptr<KeyedStateBackend>> backend =
       status.ok() ? OpenFromDirectory(config, download, /*keep_source=*/false, *metas)
                   : absl::StatusOr<std::unique_ptr<KeyedStateBackend>>(status);

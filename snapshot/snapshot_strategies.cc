@@ -2,7 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "snapshot/local_files.h"
+#include "backend/local_files.h"
 
 namespace snapsim {
 namespace {

@@ -6,7 +6,7 @@
 #include "absl/strings/str_replace.h"
 #include "backend/rocksdb_status.h"
 #include "rocksdb/utilities/checkpoint.h"
-#include "snapshot/local_files.h"
+#include "backend/local_files.h"
 
 namespace snapsim {
 
@@ -61,10 +61,11 @@ SnapshotStrategyBase::SnapshotStrategyBase(std::string description, KeyedStateBa
 absl::StatusOr<SnapshotDirectory> SnapshotStrategyBase::PrepareLocalSnapshotDirectory(int64_t checkpoint_id) {
   if (local_recovery_.enabled) {
     const std::string checkpoint_directory = local_recovery_.CheckpointDirectory(checkpoint_id);
-    absl::Status status = FromRocksDbStatus(
-        env()->CreateDirIfMissing(checkpoint_directory),
-        absl::StrCat("local state base directory for checkpoint ", checkpoint_id, " could not be created"));
-    if (!status.ok()) return status;
+    absl::Status status = CreateDirectories(env(), checkpoint_directory);
+    if (!status.ok()) {
+      return absl::Status(status.code(), absl::StrCat("local state base directory for checkpoint ", checkpoint_id,
+                                                      " could not be created: ", status.message()));
+    }
     // The backend UID in the name keeps two backends of one task apart (DESIGN.md invariant 6).
     const std::string rocksdb_directory = checkpoint_directory + "/" + local_directory_name_;
     // RocksDB requires that the checkpoint target does not exist.

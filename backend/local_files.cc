@@ -1,4 +1,4 @@
-#include "snapshot/local_files.h"
+#include "backend/local_files.h"
 
 #include <algorithm>
 
@@ -6,6 +6,15 @@
 #include "backend/rocksdb_status.h"
 
 namespace snapsim {
+
+absl::Status CreateDirectories(rocksdb::Env* env, const std::string& path) {
+  if (path.empty() || path == "/" || LocalPathExists(env, path)) return absl::OkStatus();
+  const size_t slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    if (absl::Status status = CreateDirectories(env, path.substr(0, slash)); !status.ok()) return status;
+  }
+  return FromRocksDbStatus(env->CreateDirIfMissing(path), absl::StrCat("creating directory ", path));
+}
 
 bool LocalPathExists(rocksdb::Env* env, const std::string& path) { return env->FileExists(path).ok(); }
 

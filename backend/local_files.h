@@ -1,7 +1,7 @@
-// Small helpers for the task's local disk through rocksdb::Env: recursive delete, copy, list. Used by the
-// snapshot strategies and restore; every failure is an absl::Status naming the path.
-#ifndef SNAPSIM_SNAPSHOT_LOCAL_FILES_H_
-#define SNAPSIM_SNAPSHOT_LOCAL_FILES_H_
+// Small helpers for a machine's local disk through rocksdb::Env: create with parents, recursive delete, list,
+// whole-file read and write. Every failure is an absl::Status naming the path.
+#ifndef SNAPSIM_BACKEND_LOCAL_FILES_H_
+#define SNAPSIM_BACKEND_LOCAL_FILES_H_
 
 #include <string>
 #include <vector>
@@ -11,6 +11,8 @@
 
 namespace snapsim {
 
+// Creates `path` and any missing parents (mkdir -p); rocksdb::Env::CreateDirIfMissing creates one level only.
+absl::Status CreateDirectories(rocksdb::Env* env, const std::string& path);
 // Deletes `path` (file or directory, recursively). A missing path is not an error.
 absl::Status DeleteRecursively(rocksdb::Env* env, const std::string& path);
 // The names in `directory` (not recursive), sorted.
@@ -21,4 +23,4 @@ bool LocalPathExists(rocksdb::Env* env, const std::string& path);
 
 }  // namespace snapsim
 
-#endif  // SNAPSIM_SNAPSHOT_LOCAL_FILES_H_
+#endif  // SNAPSIM_BACKEND_LOCAL_FILES_H_

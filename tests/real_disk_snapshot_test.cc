@@ -1,0 +1,114 @@
+// The same snapshot code on real disk with real threads (the --fs=posix mode): DirectoryCheckpointStorage as the
+// checkpoint storage, rocksdb::Env::Default() as local disk, ThreadRuntime as the runtime.
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "backend/encoding.h"
+#include "backend/keyed_state_backend.h"
+#include "backend/runtime.h"
+#include "snapshot/directory_checkpoint_storage.h"
+#include "snapshot/incremental_restore_operation.h"
+#include "backend/local_files.h"
+#include "snapshot/snapshot_strategies.h"
+
+namespace snapsim {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+class RealDiskTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    base_ = std::string(tmp != nullptr ? tmp : "/tmp") + "/" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    (void)DeleteRecursively(rocksdb::Env::Default(), base_);
+    ASSERT_TRUE(rocksdb::Env::Default()->CreateDirIfMissing(base_).ok());
+    storage_ = std::make_unique<DirectoryCheckpointStorage>(base_ + "/checkpoints");
+  }
+  void TearDown() override { (void)DeleteRecursively(rocksdb::Env::Default(), base_); }
+
+  void Put(const std::string& path, const std::string& bytes) {
+    auto stream = storage_->Create(path);
+    ASSERT_TRUE(stream.ok()) << stream.status();
+    ASSERT_TRUE((*stream)->Write(bytes).ok());
+    auto info = (*stream)->Finish();
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(info->size_bytes, bytes.size());
+  }
+
+  std::string base_;
+  std::unique_ptr<DirectoryCheckpointStorage> storage_;
+};
+
+TEST_F(RealDiskTest, DirectoryStorageObjectsAppearOnlyWhenFinished) {
+  Put("job/shared/a", "alpha");
+  Put("job/chk-1/b", "beta");
+  auto pending = storage_->Create("job/chk-1/c");
+  ASSERT_TRUE(pending.ok());
+  ASSERT_TRUE((*pending)->Write("partial").ok());
+  EXPECT_THAT(*storage_->List("job/"), ElementsAre("job/chk-1/b", "job/shared/a"));  // no partial object
+  (*pending)->Cancel();
+  EXPECT_FALSE((*pending)->Finish().ok());
+  pending->reset();
+  EXPECT_FALSE(*storage_->Exists("job/chk-1/c"));
+  EXPECT_EQ(*storage_->Read("job/shared/a"), "alpha");
+  EXPECT_EQ(storage_->Stat("job/chk-1/b")->checksum, Crc32c("beta"));
+  EXPECT_EQ(storage_->Create("job/shared/a").status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(storage_->Create("../escape").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(storage_->Create("/absolute").status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(storage_->Delete("job/shared/a").ok());
+  EXPECT_EQ(storage_->Delete("job/shared/a").code(), absl::StatusCode::kNotFound);
+  {
+    auto dropped = storage_->Create("job/chk-2/d");
+    ASSERT_TRUE(dropped.ok());
+    ASSERT_TRUE((*dropped)->Write("never finished").ok());
+  }
+  EXPECT_THAT(*storage_->List("job/chk-2"), IsEmpty());
+}
+
+TEST_F(RealDiskTest, IncrementalSnapshotAndRestoreWithRealThreads) {
+  ThreadRuntime runtime;
+  StateUploader uploader(&runtime, 4);
+  KeyedStateBackendConfig config;
+  config.env = rocksdb::Env::Default();
+  config.runtime = &runtime;
+  config.instance_path = base_ + "/instance";
+  config.preset = OptionsPreset::kRealDisk;
+  config.backend_uid = "real-backend";
+  auto backend = KeyedStateBackend::Open(config);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  ASSERT_TRUE((*backend)->RegisterState("count", StateKind::kValue).ok());
+  std::map<std::string, std::string> expected;
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE((*backend)->SetCurrentKey(absl::StrCat("key-", i)).ok());
+    ASSERT_TRUE((*backend)->PutValue("count", absl::StrCat(i)).ok());
+    expected[absl::StrCat("key-", i)] = absl::StrCat(i);
+  }
+  IncrementalSnapshotStrategy strategy(backend->get(), &runtime, &uploader, {}, config.backend_uid);
+  auto running = SnapshotRunner::Snapshot(strategy, runtime, 1,
+                                          CheckpointStreamFactory::ForCheckpoint(storage_.get(), &runtime, "job", 1),
+                                          SnapshotType::kCheckpoint);
+  ASSERT_TRUE(running.ok()) << running.status();
+  const absl::StatusOr<SnapshotResult>& result = running->result.Get();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_FALSE(LocalPathExists(config.env, config.instance_path + "/chk-1"));  // temporary directory released
+
+  KeyedStateBackendConfig target = config;
+  target.instance_path = base_ + "/restored";
+  absl::StatusOr<RestoreResult> restored = RestoreKeyedState(target, runtime, *storage_, {*result->remote});
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  for (const auto& [key, value] : expected) {
+    ASSERT_TRUE(restored->backend->SetCurrentKey(key).ok());
+    EXPECT_EQ(*restored->backend->GetValue("count"), std::optional<std::string>(value)) << key;
+  }
+}
+
+}  // namespace
+}  // namespace snapsim
