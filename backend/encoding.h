@@ -37,6 +37,7 @@ class ByteWriter {
 // byte offset, in which object (`what`), so a corrupt blob yields an error a person can act on.
 class ByteReader {
  public:
+  // `data` must outlive the reader; `what` is copied (callers often build it on the fly).
   ByteReader(absl::string_view data, absl::string_view what) : data_(data), what_(what) {}
 
   absl::StatusOr<uint8_t> ReadU8(absl::string_view field);
@@ -54,7 +55,7 @@ class ByteReader {
 
  private:
   absl::string_view data_;
-  absl::string_view what_;
+  std::string what_;
   size_t offset_ = 0;
 };
 

@@ -308,27 +308,53 @@ absl::Status KeyedStateBackend::Clear(absl::string_view state) {
                            absl::StrCat("clearing map state '", state, "'"));
 }
 
-absl::Status KeyedStateBackend::ForEachEntry(absl::string_view state, const KeyGroupRange& range,
-                                             const std::function<bool(const StateEntry&)>& visit) {
+absl::Status KeyedStateBackend::ForEachRawEntry(
+    absl::string_view state, const KeyGroupRange& range,
+    const std::function<bool(absl::string_view key, absl::string_view value)>& visit,
+    const rocksdb::Snapshot* snapshot) {
   absl::StatusOr<RegisteredState*> found = Lookup(state, std::nullopt);
   if (!found.ok()) return found.status();
   if (range.empty()) return absl::OkStatus();
-  const bool has_user_key = (*found)->info.kind == StateKind::kMap;
   const KeyGroupKeyBounds bounds = KeyBoundsOfKeyGroupRange(range, prefix_bytes_);
   rocksdb::ReadOptions read_options;
   rocksdb::Slice upper_bound(bounds.end);
   read_options.iterate_upper_bound = &upper_bound;
+  read_options.snapshot = snapshot;
   std::unique_ptr<rocksdb::Iterator> iterator(db_->NewIterator(read_options, (*found)->column_family));
   for (iterator->Seek(bounds.begin); iterator->Valid(); iterator->Next()) {
-    absl::StatusOr<CompositeKey> key = DecodeCompositeKey(
-        ToStringView(iterator->key()), prefix_bytes_, has_user_key);
-    if (!key.ok()) {
-      return absl::DataLossError(absl::StrCat("state '", state, "': ", key.status().message()));
-    }
-    StateEntry entry{*std::move(key), iterator->value().ToString()};
-    if (!visit(entry)) break;
+    if (!visit(ToStringView(iterator->key()), ToStringView(iterator->value()))) break;
   }
   return FromRocksDbStatus(iterator->status(), absl::StrCat("iterating state '", state, "'"));
+}
+
+absl::Status KeyedStateBackend::ForEachEntry(absl::string_view state, const KeyGroupRange& range,
+                                             const std::function<bool(const StateEntry&)>& visit) {
+  absl::StatusOr<RegisteredState*> found = Lookup(state, std::nullopt);
+  if (!found.ok()) return found.status();
+  const bool has_user_key = (*found)->info.kind == StateKind::kMap;
+  absl::Status decode_error;
+  absl::Status status = ForEachRawEntry(state, range, [&](absl::string_view raw_key, absl::string_view value) {
+    absl::StatusOr<CompositeKey> key = DecodeCompositeKey(raw_key, prefix_bytes_, has_user_key);
+    if (!key.ok()) {
+      decode_error = absl::DataLossError(absl::StrCat("state '", state, "': ", key.status().message()));
+      return false;
+    }
+    return visit(StateEntry{*std::move(key), std::string(value)});
+  });
+  return decode_error.ok() ? status : decode_error;
+}
+
+absl::Status KeyedStateBackend::PutRawEntry(absl::string_view state, absl::string_view key,
+                                            absl::string_view value) {
+  absl::StatusOr<RegisteredState*> found = Lookup(state, std::nullopt);
+  if (!found.ok()) return found.status();
+  if (key.size() < static_cast<size_t>(prefix_bytes_) ||
+      !config_.key_group_range.Contains(ReadKeyGroupPrefix(key, prefix_bytes_))) {
+    return absl::OutOfRangeError(absl::StrCat("raw entry of state '", state, "' is outside ",
+                                              config_.key_group_range.ToString()));
+  }
+  return FromRocksDbStatus(db_->Put(write_options_, (*found)->column_family, ToSlice(key), ToSlice(value)),
+                           absl::StrCat("writing state '", state, "'"));
 }
 
 absl::Status KeyedStateBackend::DeleteKeyGroupRange(const KeyGroupRange& range) {

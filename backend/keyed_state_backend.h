@@ -98,6 +98,15 @@ class KeyedStateBackend {
   // `visit` returns false.
   absl::Status ForEachEntry(absl::string_view state, const KeyGroupRange& range,
                             const std::function<bool(const StateEntry&)>& visit);
+  // As ForEachEntry, with the raw RocksDB key and value (the canonical savepoint writes them as they are), read
+  // from `snapshot` if given (a consistent view, see db()->GetSnapshot()).
+  absl::Status ForEachRawEntry(absl::string_view state, const KeyGroupRange& range,
+                               const std::function<bool(absl::string_view key, absl::string_view value)>& visit,
+                               const rocksdb::Snapshot* snapshot = nullptr);
+  // Writes one raw entry of `state` (restore of a canonical savepoint). The key must be a composite key of this
+  // backend's layout whose key group is in its range.
+  absl::Status PutRawEntry(absl::string_view state, absl::string_view key, absl::string_view value);
+
   // Deletes every entry of every state in the key groups of `range` (Flink's clip on rescale).
   absl::Status DeleteKeyGroupRange(const KeyGroupRange& range);
   // Copies every entry of `source` in the key groups of `range` into this backend, registering the source's

@@ -16,6 +16,7 @@
 #include "sim/sim_machine.h"
 #include "sim/sim_object_store.h"
 #include "sim/sim_scheduler.h"
+#include "snapshot/canonical_savepoint.h"
 #include "snapshot/incremental_restore_operation.h"
 #include "snapshot/snapshot_strategies.h"
 
@@ -505,6 +506,101 @@ TEST_F(SnapshotStrategiesTest, RescaleOneToTwoToOneKeepsEveryKey) {
   for (const std::string& path : machine_.file_system()->ListFilesRecursively("/tm-0/p1-again")) {
     EXPECT_TRUE(absl::StartsWith(path, "/tm-0/p1-again/db/")) << path;
   }
+}
+
+absl::StatusOr<std::optional<KeyGroupsStateHandle>> CanonicalSavepoint(KeyedStateBackend& backend,
+                                                                       CheckpointStorage& storage,
+                                                                       Runtime& runtime, int64_t id) {
+  CheckpointStreamFactory factory(&storage, &runtime, "job-1/shared", absl::StrCat("savepoints/savepoint-", id));
+  CloseableRegistry registry;
+  return WriteCanonicalSavepoint(backend, factory, registry);
+}
+
+TEST_F(SnapshotStrategiesTest, CanonicalSavepointRestoresIntoEitherModeAndAtAnyParallelism) {
+  KeyedStateBackend& source = OpenBackend("source");
+  Write(source, 0, 300, "a");
+  const std::map<std::string, std::string> expected = Dump(source);
+  absl::StatusOr<std::optional<KeyGroupsStateHandle>> savepoint = CanonicalSavepoint(source, store_, scheduler_, 1);
+  ASSERT_TRUE(savepoint.ok()) << savepoint.status();
+  ASSERT_TRUE(savepoint->has_value());
+  EXPECT_TRUE(absl::StartsWith((*savepoint)->delegate.path, "savepoints/savepoint-1/"));
+  int groups_with_data = 0;
+  for (uint64_t offset : (*savepoint)->offsets.offsets) groups_with_data += offset != 0 ? 1 : 0;
+  EXPECT_GT(groups_with_data, 50);
+
+  // Same parallelism, then each native mode on top of the restored backend.
+  absl::StatusOr<RestoreResult> restored =
+      RestoreFromCanonicalSavepoint(Config("from-savepoint"), scheduler_, store_, {**savepoint});
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(Dump(*restored->backend), expected);
+  EXPECT_EQ(restored->history.last_completed_checkpoint_id, -1);
+  KeyedStateBackend& again = *restored->backend;
+  backends_.push_back(std::move(restored->backend));
+  int64_t id = 10;
+  for (bool incremental : {true, false}) {
+    std::unique_ptr<SnapshotStrategyBase> strategy;
+    if (incremental) {
+      strategy = std::make_unique<IncrementalSnapshotStrategy>(&again, &scheduler_, &uploader_, LocalRecoveryConfig{},
+                                                               restored->backend_uid);
+    } else {
+      strategy = std::make_unique<NativeFullSnapshotStrategy>(&again, &scheduler_, &uploader_, LocalRecoveryConfig{},
+                                                              restored->backend_uid);
+    }
+    absl::StatusOr<SnapshotResult> checkpoint = Snapshot(*strategy, ++id);
+    ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+    absl::StatusOr<RestoreResult> native =
+        RestoreKeyedState(Config(absl::StrCat("native-", id)), scheduler_, store_, {*checkpoint->remote});
+    ASSERT_TRUE(native.ok()) << native.status();
+    EXPECT_EQ(Dump(*native->backend), expected) << (incremental ? "incremental" : "full");
+    backends_.push_back(std::move(native->backend));
+  }
+
+  // Parallelism 2: each half gets exactly its key groups, together all of them.
+  std::map<std::string, std::string> union_of_halves;
+  for (int index = 0; index < 2; ++index) {
+    KeyedStateBackendConfig config = Config(absl::StrCat("half-", index));
+    config.key_group_range = *ComputeKeyGroupRangeForOperatorIndex(128, 2, index);
+    absl::StatusOr<RestoreResult> half = RestoreFromCanonicalSavepoint(config, scheduler_, store_, {**savepoint});
+    ASSERT_TRUE(half.ok()) << half.status();
+    for (const auto& [key, value] : Dump(*half->backend)) {
+      EXPECT_TRUE(union_of_halves.emplace(key, value).second) << "restored twice: " << key;
+    }
+    backends_.push_back(std::move(half->backend));
+  }
+  EXPECT_EQ(union_of_halves, expected);
+}
+
+TEST_F(SnapshotStrategiesTest, CanonicalSavepointOfEmptyBackendIsEmpty) {
+  KeyedStateBackend& source = OpenBackend("source");
+  absl::StatusOr<std::optional<KeyGroupsStateHandle>> savepoint = CanonicalSavepoint(source, store_, scheduler_, 1);
+  ASSERT_TRUE(savepoint.ok()) << savepoint.status();
+  EXPECT_FALSE(savepoint->has_value());
+  EXPECT_THAT(store_.AllPaths(), IsEmpty());
+}
+
+TEST_F(SnapshotStrategiesTest, CorruptCanonicalSavepointIsAnErrorNamingTheObject) {
+  KeyedStateBackend& source = OpenBackend("source");
+  Write(source, 0, 50, "a");
+  absl::StatusOr<std::optional<KeyGroupsStateHandle>> savepoint = CanonicalSavepoint(source, store_, scheduler_, 1);
+  ASSERT_TRUE(savepoint.ok() && savepoint->has_value());
+  KeyGroupsStateHandle handle = **savepoint;
+  // An offset pointing into the middle of an entry: the reader must fail cleanly, not crash.
+  for (uint64_t& offset : handle.offsets.offsets) {
+    if (offset != 0) {
+      offset += 3;
+      break;
+    }
+  }
+  absl::StatusOr<RestoreResult> restored =
+      RestoreFromCanonicalSavepoint(Config("target"), scheduler_, store_, {handle});
+  ASSERT_FALSE(restored.ok());
+  EXPECT_THAT(std::string(restored.status().message()), HasSubstr(handle.delegate.path));
+  EXPECT_FALSE(machine_.file_system()->Exists("/tm-0/target"));
+  // A missing object.
+  ASSERT_TRUE(store_.Delete(handle.delegate.path).ok());
+  restored = RestoreFromCanonicalSavepoint(Config("target"), scheduler_, store_, {**savepoint});
+  ASSERT_FALSE(restored.ok());
+  EXPECT_THAT(std::string(restored.status().message()), HasSubstr(handle.delegate.path));
 }
 
 }  // namespace
