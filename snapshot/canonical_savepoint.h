@@ -26,18 +26,6 @@
 
 namespace snapsim {
 
-// Flink's KeyGroupRangeOffsets: the stream offset of each key group of `range`; 0 = no data.
-struct KeyGroupRangeOffsets {
-  KeyGroupRange range;
-  std::vector<uint64_t> offsets;  // offsets[kg - range.start()]
-};
-
-// Flink's KeyGroupsSavepointStateHandle.
-struct KeyGroupsStateHandle {
-  KeyGroupRangeOffsets offsets;
-  StreamStateHandle delegate;
-};
-
 // Writes a canonical savepoint of `backend` from a consistent RocksDB snapshot, in EXCLUSIVE scope. An empty
 // backend yields nullopt. A failure or cancellation (closing `registry`) leaves no object behind.
 absl::StatusOr<std::optional<KeyGroupsStateHandle>> WriteCanonicalSavepoint(KeyedStateBackend& backend,

@@ -1,5 +1,8 @@
 #include "snapshot/state_handles.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "backend/encoding.h"
 
@@ -78,52 +81,16 @@ bool operator==(const IncrementalRemoteKeyedStateHandle& a, const IncrementalRem
          a.checkpointed_size_bytes == b.checkpointed_size_bytes && a.state_handle_id == b.state_handle_id;
 }
 
-std::string SerializeIncrementalRemoteHandle(const IncrementalRemoteKeyedStateHandle& handle) {
-  std::string blob;
-  ByteWriter writer(&blob);
-  writer.PutRaw(kMagic);
-  writer.PutU8(static_cast<uint8_t>(kVersion >> 8));
-  writer.PutU8(static_cast<uint8_t>(kVersion & 0xFF));
-  writer.PutLengthPrefixed(handle.backend_uid);
-  writer.PutFixed32BigEndian(static_cast<uint32_t>(handle.key_group_range.start()));
-  writer.PutFixed32BigEndian(static_cast<uint32_t>(handle.key_group_range.end()));
-  writer.PutFixed64BigEndian(static_cast<uint64_t>(handle.checkpoint_id));
-  PutFileList(writer, handle.shared_state);
-  PutFileList(writer, handle.private_state);
-  PutStreamHandle(writer, handle.meta_state_handle);
-  writer.PutFixed64BigEndian(static_cast<uint64_t>(handle.checkpointed_size_bytes));
-  writer.PutLengthPrefixed(handle.state_handle_id);
-  writer.PutFixed32BigEndian(Crc32c(blob));
-  return blob;
+namespace {
+
+enum class HandleType : uint8_t { kIncrementalRemote = 1, kKeyGroups = 2, kIncrementalLocal = 3 };
+
+void PutRange(ByteWriter& writer, const KeyGroupRange& range) {
+  writer.PutFixed32BigEndian(static_cast<uint32_t>(range.start()));
+  writer.PutFixed32BigEndian(static_cast<uint32_t>(range.end()));
 }
 
-absl::StatusOr<IncrementalRemoteKeyedStateHandle> ParseIncrementalRemoteHandle(absl::string_view blob,
-                                                                               absl::string_view origin) {
-  const std::string what = absl::StrCat("keyed state handle in ", origin);
-  if (blob.size() < kMagic.size() + 2 + 4 || blob.substr(0, kMagic.size()) != kMagic) {
-    return absl::DataLossError(absl::StrCat(what, ": field 'magic' at byte 0: not a snapsim keyed state handle (",
-                                            blob.size(), " bytes)"));
-  }
-  const absl::string_view body = blob.substr(0, blob.size() - 4);
-  ByteReader trailer(blob.substr(blob.size() - 4), what);
-  const uint32_t stored = *trailer.ReadFixed32BigEndian("checksum");
-  if (stored != Crc32c(body)) {
-    return absl::DataLossError(absl::StrCat(what, ": field 'checksum' at byte ", body.size(),
-                                            ": mismatch (corrupt or truncated)"));
-  }
-  ByteReader reader(body, what);
-  (void)reader.ReadRaw(kMagic.size(), "magic");
-  absl::StatusOr<absl::string_view> version = reader.ReadRaw(2, "version");
-  const uint16_t found_version =
-      static_cast<uint16_t>((static_cast<uint8_t>((*version)[0]) << 8) | static_cast<uint8_t>((*version)[1]));
-  if (found_version != kVersion) {
-    return absl::DataLossError(absl::StrCat(what, ": field 'version' at byte 4: unknown handle version ",
-                                            found_version, " (this build reads ", kVersion, ")"));
-  }
-  IncrementalRemoteKeyedStateHandle handle;
-  absl::StatusOr<absl::string_view> uid = reader.ReadLengthPrefixed("backend_uid");
-  if (!uid.ok()) return uid.status();
-  handle.backend_uid = std::string(*uid);
+absl::StatusOr<KeyGroupRange> ReadRange(ByteReader& reader) {
   absl::StatusOr<uint32_t> start = reader.ReadFixed32BigEndian("key_group_range.start");
   if (!start.ok()) return start.status();
   absl::StatusOr<uint32_t> end = reader.ReadFixed32BigEndian("key_group_range.end");
@@ -134,22 +101,200 @@ absl::StatusOr<IncrementalRemoteKeyedStateHandle> ParseIncrementalRemoteHandle(a
       range_end >= kUpperBoundMaxParallelism) {
     return reader.Corrupt("key_group_range", absl::StrCat("invalid range ", range_start, "..", range_end));
   }
-  handle.key_group_range = KeyGroupRange(range_start, range_end);
-  absl::StatusOr<uint64_t> checkpoint_id = reader.ReadFixed64BigEndian("checkpoint_id");
-  if (!checkpoint_id.ok()) return checkpoint_id.status();
-  handle.checkpoint_id = static_cast<int64_t>(*checkpoint_id);
+  return KeyGroupRange(range_start, range_end);
+}
+
+absl::Status ReadString(ByteReader& reader, const char* field, std::string* out) {
+  absl::StatusOr<absl::string_view> value = reader.ReadLengthPrefixed(field);
+  if (!value.ok()) return value.status();
+  *out = std::string(*value);
+  return absl::OkStatus();
+}
+
+absl::Status ReadInt64(ByteReader& reader, const char* field, int64_t* out) {
+  absl::StatusOr<uint64_t> value = reader.ReadFixed64BigEndian(field);
+  if (!value.ok()) return value.status();
+  *out = static_cast<int64_t>(*value);
+  return absl::OkStatus();
+}
+
+std::string Seal(HandleType type, const std::string& body) {
+  std::string blob(kMagic);
+  ByteWriter writer(&blob);
+  writer.PutU8(static_cast<uint8_t>(kVersion >> 8));
+  writer.PutU8(static_cast<uint8_t>(kVersion & 0xFF));
+  writer.PutU8(static_cast<uint8_t>(type));
+  writer.PutRaw(body);
+  writer.PutFixed32BigEndian(Crc32c(blob));
+  return blob;
+}
+
+// Checks magic, checksum and version; returns the handle type and a reader over the body.
+absl::StatusOr<std::pair<uint8_t, ByteReader>> Unseal(absl::string_view blob, const std::string& what) {
+  if (blob.size() < kMagic.size() + 3 + 4 || blob.substr(0, kMagic.size()) != kMagic) {
+    return absl::DataLossError(absl::StrCat(what, ": field 'magic' at byte 0: not a snapsim keyed state handle (",
+                                            blob.size(), " bytes)"));
+  }
+  const absl::string_view body = blob.substr(0, blob.size() - 4);
+  ByteReader trailer(blob.substr(blob.size() - 4), what);
+  if (*trailer.ReadFixed32BigEndian("checksum") != Crc32c(body)) {
+    return absl::DataLossError(absl::StrCat(what, ": field 'checksum' at byte ", body.size(),
+                                            ": mismatch (corrupt or truncated)"));
+  }
+  const uint16_t version = static_cast<uint16_t>((static_cast<uint8_t>(body[kMagic.size()]) << 8) |
+                                                 static_cast<uint8_t>(body[kMagic.size() + 1]));
+  if (version != kVersion) {
+    return absl::DataLossError(absl::StrCat(what, ": field 'version' at byte ", kMagic.size(),
+                                            ": unknown handle version ", version, " (this build reads ", kVersion,
+                                            ")"));
+  }
+  ByteReader reader(body, what);
+  (void)reader.ReadRaw(kMagic.size() + 2, "header");
+  absl::StatusOr<uint8_t> type = reader.ReadU8("type");
+  if (!type.ok()) return type.status();
+  return std::make_pair(*type, std::move(reader));
+}
+
+std::string RemoteBody(const IncrementalRemoteKeyedStateHandle& handle) {
+  std::string body;
+  ByteWriter writer(&body);
+  writer.PutLengthPrefixed(handle.backend_uid);
+  PutRange(writer, handle.key_group_range);
+  writer.PutFixed64BigEndian(static_cast<uint64_t>(handle.checkpoint_id));
+  PutFileList(writer, handle.shared_state);
+  PutFileList(writer, handle.private_state);
+  PutStreamHandle(writer, handle.meta_state_handle);
+  writer.PutFixed64BigEndian(static_cast<uint64_t>(handle.checkpointed_size_bytes));
+  writer.PutLengthPrefixed(handle.state_handle_id);
+  return body;
+}
+
+absl::StatusOr<IncrementalRemoteKeyedStateHandle> ReadRemoteBody(ByteReader& reader) {
+  IncrementalRemoteKeyedStateHandle handle;
+  if (absl::Status s = ReadString(reader, "backend_uid", &handle.backend_uid); !s.ok()) return s;
+  absl::StatusOr<KeyGroupRange> range = ReadRange(reader);
+  if (!range.ok()) return range.status();
+  handle.key_group_range = *range;
+  if (absl::Status s = ReadInt64(reader, "checkpoint_id", &handle.checkpoint_id); !s.ok()) return s;
   if (absl::Status s = ReadFileList(reader, "shared_state", &handle.shared_state); !s.ok()) return s;
   if (absl::Status s = ReadFileList(reader, "private_state", &handle.private_state); !s.ok()) return s;
   absl::StatusOr<StreamStateHandle> meta = ReadStreamHandle(reader, "meta_state_handle");
   if (!meta.ok()) return meta.status();
   handle.meta_state_handle = *std::move(meta);
-  absl::StatusOr<uint64_t> checkpointed = reader.ReadFixed64BigEndian("checkpointed_size");
-  if (!checkpointed.ok()) return checkpointed.status();
-  handle.checkpointed_size_bytes = static_cast<int64_t>(*checkpointed);
-  absl::StatusOr<absl::string_view> id = reader.ReadLengthPrefixed("state_handle_id");
-  if (!id.ok()) return id.status();
-  handle.state_handle_id = std::string(*id);
+  if (absl::Status s = ReadInt64(reader, "checkpointed_size", &handle.checkpointed_size_bytes); !s.ok()) return s;
+  if (absl::Status s = ReadString(reader, "state_handle_id", &handle.state_handle_id); !s.ok()) return s;
+  return handle;
+}
+
+std::string KeyGroupsBody(const KeyGroupsStateHandle& handle) {
+  std::string body;
+  ByteWriter writer(&body);
+  PutRange(writer, handle.offsets.range);
+  writer.PutVarint64(handle.offsets.offsets.size());
+  for (uint64_t offset : handle.offsets.offsets) writer.PutVarint64(offset);
+  PutStreamHandle(writer, handle.delegate);
+  return body;
+}
+
+absl::StatusOr<KeyGroupsStateHandle> ReadKeyGroupsBody(ByteReader& reader) {
+  KeyGroupsStateHandle handle;
+  absl::StatusOr<KeyGroupRange> range = ReadRange(reader);
+  if (!range.ok()) return range.status();
+  handle.offsets.range = *range;
+  absl::StatusOr<uint64_t> count = reader.ReadVarint64("offsets.count");
+  if (!count.ok()) return count.status();
+  if (*count != static_cast<uint64_t>(std::max(0, range->size()))) {
+    return reader.Corrupt("offsets.count", absl::StrCat(*count, " offsets for ", range->ToString()));
+  }
+  for (uint64_t i = 0; i < *count; ++i) {
+    absl::StatusOr<uint64_t> offset = reader.ReadVarint64("offsets");
+    if (!offset.ok()) return offset.status();
+    handle.offsets.offsets.push_back(*offset);
+  }
+  absl::StatusOr<StreamStateHandle> delegate = ReadStreamHandle(reader, "delegate");
+  if (!delegate.ok()) return delegate.status();
+  handle.delegate = *std::move(delegate);
+  return handle;
+}
+
+absl::Status CheckEnd(ByteReader& reader) {
   if (!reader.AtEnd()) return reader.Corrupt("end", absl::StrCat(reader.remaining(), " unexpected trailing bytes"));
+  return absl::OkStatus();
+}
+
+std::string What(absl::string_view origin) { return absl::StrCat("keyed state handle in ", origin); }
+
+}  // namespace
+
+std::string SerializeKeyedStateHandle(const KeyedStateHandle& handle) {
+  if (const auto* remote = std::get_if<IncrementalRemoteKeyedStateHandle>(&handle)) {
+    return Seal(HandleType::kIncrementalRemote, RemoteBody(*remote));
+  }
+  return Seal(HandleType::kKeyGroups, KeyGroupsBody(std::get<KeyGroupsStateHandle>(handle)));
+}
+
+absl::StatusOr<KeyedStateHandle> ParseKeyedStateHandle(absl::string_view blob, absl::string_view origin) {
+  absl::StatusOr<std::pair<uint8_t, ByteReader>> unsealed = Unseal(blob, What(origin));
+  if (!unsealed.ok()) return unsealed.status();
+  ByteReader& reader = unsealed->second;
+  KeyedStateHandle handle;
+  if (unsealed->first == static_cast<uint8_t>(HandleType::kIncrementalRemote)) {
+    absl::StatusOr<IncrementalRemoteKeyedStateHandle> remote = ReadRemoteBody(reader);
+    if (!remote.ok()) return remote.status();
+    handle = *std::move(remote);
+  } else if (unsealed->first == static_cast<uint8_t>(HandleType::kKeyGroups)) {
+    absl::StatusOr<KeyGroupsStateHandle> key_groups = ReadKeyGroupsBody(reader);
+    if (!key_groups.ok()) return key_groups.status();
+    handle = *std::move(key_groups);
+  } else {
+    return reader.Corrupt("type", absl::StrCat("unknown handle type ", unsealed->first));
+  }
+  if (absl::Status status = CheckEnd(reader); !status.ok()) return status;
+  return handle;
+}
+
+std::string SerializeIncrementalRemoteHandle(const IncrementalRemoteKeyedStateHandle& handle) {
+  return SerializeKeyedStateHandle(handle);
+}
+
+absl::StatusOr<IncrementalRemoteKeyedStateHandle> ParseIncrementalRemoteHandle(absl::string_view blob,
+                                                                               absl::string_view origin) {
+  absl::StatusOr<KeyedStateHandle> handle = ParseKeyedStateHandle(blob, origin);
+  if (!handle.ok()) return handle.status();
+  if (auto* remote = std::get_if<IncrementalRemoteKeyedStateHandle>(&*handle)) return std::move(*remote);
+  return absl::DataLossError(absl::StrCat(What(origin), ": field 'type': a key-groups handle, not incremental"));
+}
+
+std::string SerializeIncrementalLocalHandle(const IncrementalLocalKeyedStateHandle& handle) {
+  std::string body;
+  ByteWriter writer(&body);
+  writer.PutLengthPrefixed(handle.backend_uid);
+  writer.PutFixed64BigEndian(static_cast<uint64_t>(handle.checkpoint_id));
+  writer.PutLengthPrefixed(handle.directory);
+  PutRange(writer, handle.key_group_range);
+  writer.PutLengthPrefixed(handle.local_meta_path);
+  PutFileList(writer, handle.shared_state);
+  return Seal(HandleType::kIncrementalLocal, body);
+}
+
+absl::StatusOr<IncrementalLocalKeyedStateHandle> ParseIncrementalLocalHandle(absl::string_view blob,
+                                                                             absl::string_view origin) {
+  absl::StatusOr<std::pair<uint8_t, ByteReader>> unsealed = Unseal(blob, What(origin));
+  if (!unsealed.ok()) return unsealed.status();
+  ByteReader& reader = unsealed->second;
+  if (unsealed->first != static_cast<uint8_t>(HandleType::kIncrementalLocal)) {
+    return reader.Corrupt("type", absl::StrCat("handle type ", unsealed->first, " is not a local handle"));
+  }
+  IncrementalLocalKeyedStateHandle handle;
+  if (absl::Status s = ReadString(reader, "backend_uid", &handle.backend_uid); !s.ok()) return s;
+  if (absl::Status s = ReadInt64(reader, "checkpoint_id", &handle.checkpoint_id); !s.ok()) return s;
+  if (absl::Status s = ReadString(reader, "directory", &handle.directory); !s.ok()) return s;
+  absl::StatusOr<KeyGroupRange> range = ReadRange(reader);
+  if (!range.ok()) return range.status();
+  handle.key_group_range = *range;
+  if (absl::Status s = ReadString(reader, "local_meta_path", &handle.local_meta_path); !s.ok()) return s;
+  if (absl::Status s = ReadFileList(reader, "shared_state", &handle.shared_state); !s.ok()) return s;
+  if (absl::Status status = CheckEnd(reader); !status.ok()) return status;
   return handle;
 }
 

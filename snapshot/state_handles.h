@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -86,7 +87,37 @@ struct IncrementalLocalKeyedStateHandle {
   KeyGroupRange key_group_range;
   std::string local_meta_path;
   std::vector<HandleAndLocalPath> shared_state;
+
+  friend bool operator==(const IncrementalLocalKeyedStateHandle& a, const IncrementalLocalKeyedStateHandle& b) {
+    return a.backend_uid == b.backend_uid && a.checkpoint_id == b.checkpoint_id && a.directory == b.directory &&
+           a.key_group_range == b.key_group_range && a.local_meta_path == b.local_meta_path &&
+           a.shared_state == b.shared_state;
+  }
 };
+
+// Flink's KeyGroupRangeOffsets: the stream offset of each key group of `range` in a canonical savepoint; 0 = no
+// data for that key group.
+struct KeyGroupRangeOffsets {
+  KeyGroupRange range;
+  std::vector<uint64_t> offsets;  // offsets[key_group - range.start()]
+
+  friend bool operator==(const KeyGroupRangeOffsets& a, const KeyGroupRangeOffsets& b) {
+    return a.range == b.range && a.offsets == b.offsets;
+  }
+};
+
+// Flink's KeyGroupsSavepointStateHandle: a canonical savepoint stream and its key-group offsets.
+struct KeyGroupsStateHandle {
+  KeyGroupRangeOffsets offsets;
+  StreamStateHandle delegate;
+
+  friend bool operator==(const KeyGroupsStateHandle& a, const KeyGroupsStateHandle& b) {
+    return a.offsets == b.offsets && a.delegate == b.delegate;
+  }
+};
+
+// What checkpoint metadata holds for one task's keyed state.
+using KeyedStateHandle = std::variant<IncrementalRemoteKeyedStateHandle, KeyGroupsStateHandle>;
 
 // Flink's SnapshotResult: the job-manager-owned remote part and the optional task-local part. Both empty when
 // the backend had no state.
@@ -96,11 +127,18 @@ struct SnapshotResult {
   bool empty() const { return !remote.has_value(); }
 };
 
-// Checkpoint metadata of one keyed state handle: magic "SKH1", u16 version, fields, CRC-32C. `origin` names the
-// checkpoint or file in errors.
+// Serialized handles: magic "SKH1", u16 version, u8 handle type (1 incremental remote, 2 key groups, 3 incremental
+// local), the handle's fields, CRC-32C of all before. `origin` names the checkpoint or file in errors; a
+// corrupt, truncated, unknown-version or unknown-type blob is an error naming the field, never a crash.
+std::string SerializeKeyedStateHandle(const KeyedStateHandle& handle);
+absl::StatusOr<KeyedStateHandle> ParseKeyedStateHandle(absl::string_view blob, absl::string_view origin);
 std::string SerializeIncrementalRemoteHandle(const IncrementalRemoteKeyedStateHandle& handle);
 absl::StatusOr<IncrementalRemoteKeyedStateHandle> ParseIncrementalRemoteHandle(absl::string_view blob,
                                                                                absl::string_view origin);
+// The local-recovery handle (what the task-local state store persists next to the local snapshot).
+std::string SerializeIncrementalLocalHandle(const IncrementalLocalKeyedStateHandle& handle);
+absl::StatusOr<IncrementalLocalKeyedStateHandle> ParseIncrementalLocalHandle(absl::string_view blob,
+                                                                             absl::string_view origin);
 
 }  // namespace snapsim
 
