@@ -275,4 +275,24 @@ absl::StatusOr<RestoreResult> RestoreFromLocalHandle(const KeyedStateBackendConf
   return result;
 }
 
+absl::StatusOr<RestoreResult> RestoreWithLocalRecovery(const KeyedStateBackendConfig& config, Runtime& runtime,
+                                                       CheckpointStorage& storage,
+                                                       const IncrementalRemoteKeyedStateHandle& remote,
+                                                       const std::optional<IncrementalLocalKeyedStateHandle>& local,
+                                                       bool* used_local) {
+  if (used_local != nullptr) *used_local = false;
+  const bool matches = local.has_value() && local->checkpoint_id == remote.checkpoint_id &&
+                       local->backend_uid == remote.backend_uid && local->key_group_range == remote.key_group_range &&
+                       remote.key_group_range == config.key_group_range;
+  if (matches) {
+    absl::StatusOr<RestoreResult> restored = RestoreFromLocalHandle(config, *local);
+    if (restored.ok()) {
+      if (used_local != nullptr) *used_local = true;
+      return restored;
+    }
+    // A damaged local copy is not an error: the checkpoint storage copy is the authority.
+  }
+  return RestoreKeyedState(config, runtime, storage, {remote});
+}
+
 }  // namespace snapsim

@@ -10,6 +10,7 @@
 #define SNAPSIM_SNAPSHOT_INCREMENTAL_RESTORE_OPERATION_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,16 @@ absl::StatusOr<RestoreResult> RestoreKeyedState(const KeyedStateBackendConfig& c
 // (SST files are hard-linked, the rest copied), since the local state store owns it.
 absl::StatusOr<RestoreResult> RestoreFromLocalHandle(const KeyedStateBackendConfig& config,
                                                      const IncrementalLocalKeyedStateHandle& handle);
+
+// Flink's restore order with local recovery: the task-local copy first, the checkpoint storage copy last. The
+// local copy is used only if it is of the same checkpoint, lineage (backend UID) and key groups as `remote` and
+// restoring from it succeeds; stale or damaged local state is never restored (DESIGN.md invariant 6).
+// `used_local`, if given, tells which one was used.
+absl::StatusOr<RestoreResult> RestoreWithLocalRecovery(const KeyedStateBackendConfig& config, Runtime& runtime,
+                                                       CheckpointStorage& storage,
+                                                       const IncrementalRemoteKeyedStateHandle& remote,
+                                                       const std::optional<IncrementalLocalKeyedStateHandle>& local,
+                                                       bool* used_local = nullptr);
 
 }  // namespace snapsim
 

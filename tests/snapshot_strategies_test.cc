@@ -366,6 +366,44 @@ TEST_F(SnapshotStrategiesTest, LocalRecoveryKeepsADirectoryPerBackendAndRestores
   backends_.push_back(std::move(restored->backend));
 }
 
+TEST_F(SnapshotStrategiesTest, StaleOrDamagedLocalStateIsNeverRestored) {
+  KeyedStateBackend& backend = OpenBackend("op");
+  LocalRecoveryConfig local{true, "/tm-0/local/sti_0"};
+  auto strategy = Incremental(backend, local);
+  Write(backend, 0, 100, "a");
+  absl::StatusOr<SnapshotResult> seven = Snapshot(*strategy, 7);
+  ASSERT_TRUE(seven.ok()) << seven.status();
+  strategy->NotifyCheckpointComplete(7);
+  Write(backend, 100, 200, "b");
+  const std::map<std::string, std::string> at_eight = Dump(backend);
+  absl::StatusOr<SnapshotResult> eight = Snapshot(*strategy, 8);
+  ASSERT_TRUE(eight.ok()) << eight.status();
+
+  // The local copy of 7 must not stand in for checkpoint 8.
+  bool used_local = true;
+  absl::StatusOr<RestoreResult> restored =
+      RestoreWithLocalRecovery(Config("r1"), scheduler_, store_, *eight->remote, seven->local, &used_local);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_FALSE(used_local);
+  EXPECT_EQ(Dump(*restored->backend), at_eight);
+  backends_.push_back(std::move(restored->backend));
+
+  // The matching local copy is used...
+  restored = RestoreWithLocalRecovery(Config("r2"), scheduler_, store_, *eight->remote, eight->local, &used_local);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_TRUE(used_local);
+  EXPECT_EQ(Dump(*restored->backend), at_eight);
+  backends_.push_back(std::move(restored->backend));
+
+  // ...unless it is damaged (its metadata file lost): then checkpoint storage.
+  ASSERT_TRUE(machine_.env()->DeleteFile(eight->local->local_meta_path).ok());
+  restored = RestoreWithLocalRecovery(Config("r3"), scheduler_, store_, *eight->remote, eight->local, &used_local);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_FALSE(used_local);
+  EXPECT_EQ(Dump(*restored->backend), at_eight);
+  backends_.push_back(std::move(restored->backend));
+}
+
 class RestoreBadInputTest : public SnapshotStrategiesTest {
  protected:
   IncrementalRemoteKeyedStateHandle Checkpoint() {
