@@ -28,6 +28,7 @@ absl::Status ValidateConfig(const KeyedStateBackendConfig& config) {
 KeyedStateBackend::KeyedStateBackend(const KeyedStateBackendConfig& config)
     : config_(config),
       prefix_bytes_(KeyGroupPrefixBytes(config.max_parallelism)),
+      resource_guard_(config.runtime),
       write_options_(MakeWriteOptions()),
       column_family_options_(MakeColumnFamilyOptions(config.preset)),
       key_builder_(prefix_bytes_) {}
@@ -99,6 +100,7 @@ rocksdb::Status KeyedStateBackend::RunBlocking(const std::function<rocksdb::Stat
 
 absl::Status KeyedStateBackend::Close() {
   if (db_ == nullptr) return absl::OkStatus();
+  resource_guard_.Close();
   // Writes skip the WAL (as in Flink), so flush before closing to keep them.
   absl::Status status = Flush();
   for (const std::unique_ptr<RegisteredState>& state : states_) {

@@ -19,6 +19,7 @@
 #include "backend/backend_options.h"
 #include "backend/composite_key.h"
 #include "backend/key_groups.h"
+#include "backend/resource_guard.h"
 #include "backend/runtime.h"
 #include "backend/state_meta_info.h"
 #include "rocksdb/db.h"
@@ -61,7 +62,8 @@ class KeyedStateBackend {
   KeyedStateBackend(const KeyedStateBackend&) = delete;
   KeyedStateBackend& operator=(const KeyedStateBackend&) = delete;
 
-  // Flushes memtables and closes the DB. Further calls fail. Called by the destructor if not called before.
+  // Waits until no snapshot holds a lease on the DB, then flushes memtables and closes it. Further calls fail.
+  // Called by the destructor if not called before.
   absl::Status Close();
 
   // Registers a state, creating its column family. Registering the same name again with equal meta info is a
@@ -118,6 +120,8 @@ class KeyedStateBackend {
 
   // For the snapshot layer.
   rocksdb::DB* db() const { return db_.get(); }
+  // Leases keep the DB open while a snapshot uses it (Flink's rocksDBResourceGuard).
+  ResourceGuard& resource_guard() { return resource_guard_; }
   // nullptr if `state` is not registered.
   rocksdb::ColumnFamilyHandle* ColumnFamily(absl::string_view state) const;
   const KeyedStateBackendConfig& config() const { return config_; }
@@ -138,6 +142,7 @@ class KeyedStateBackend {
 
   KeyedStateBackendConfig config_;
   int prefix_bytes_;
+  ResourceGuard resource_guard_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* default_column_family_ = nullptr;
   rocksdb::WriteOptions write_options_;

@@ -81,6 +81,9 @@ absl::StatusOr<SnapshotDirectory> SnapshotStrategyBase::PrepareLocalSnapshotDire
 }
 
 absl::Status SnapshotStrategyBase::TakeDbNativeCheckpoint(SnapshotDirectory& directory) {
+  // The lease keeps the DB from being closed while RocksDB links and copies its files.
+  absl::StatusOr<ResourceGuard::Lease> lease = backend_->resource_guard().Acquire("take a native checkpoint");
+  if (!lease.ok()) return lease.status();
   rocksdb::Checkpoint* raw_checkpoint = nullptr;
   absl::Status status = FromRocksDbStatus(rocksdb::Checkpoint::Create(backend_->db(), &raw_checkpoint),
                                           "creating the RocksDB checkpoint object");

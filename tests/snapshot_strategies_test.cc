@@ -366,6 +366,18 @@ TEST_F(SnapshotStrategiesTest, LocalRecoveryKeepsADirectoryPerBackendAndRestores
   backends_.push_back(std::move(restored->backend));
 }
 
+TEST_F(SnapshotStrategiesTest, SnapshotOfAClosedBackendIsDeclinedCleanly) {
+  KeyedStateBackend& backend = OpenBackend("op");
+  auto strategy = Incremental(backend);
+  Write(backend, 0, 50, "a");
+  ASSERT_TRUE(backend.Close().ok());
+  absl::StatusOr<SnapshotResult> result = Snapshot(*strategy, 1);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition) << result.status();
+  EXPECT_FALSE(machine_.file_system()->Exists("/tm-0/op/chk-1"));
+  EXPECT_THAT(store_.AllPaths(), IsEmpty());
+}
+
 TEST_F(SnapshotStrategiesTest, StaleOrDamagedLocalStateIsNeverRestored) {
   KeyedStateBackend& backend = OpenBackend("op");
   LocalRecoveryConfig local{true, "/tm-0/local/sti_0"};
