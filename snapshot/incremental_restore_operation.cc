@@ -159,6 +159,28 @@ RestoredSnapshotHistory HistoryOf(int64_t checkpoint_id, const std::vector<Handl
   return history;
 }
 
+// Removes what a failed restore created: the DB directory, and the instance directory if it did not exist.
+void RemoveRestoreTarget(const KeyedStateBackendConfig& config, bool instance_existed) {
+  (void)DeleteRecursively(config.env, config.instance_path + "/db");
+  if (!instance_existed) (void)DeleteRecursively(config.env, config.instance_path);
+}
+
+// The result of a non-rescaling restore of checkpoint `checkpoint_id`, or its error after cleaning up.
+absl::StatusOr<RestoreResult> FinishRestore(const KeyedStateBackendConfig& config, bool instance_existed,
+                                            absl::StatusOr<std::unique_ptr<KeyedStateBackend>> backend,
+                                            const std::string& backend_uid, int64_t checkpoint_id,
+                                            const std::vector<HandleAndLocalPath>& shared_state) {
+  if (!backend.ok()) {
+    RemoveRestoreTarget(config, instance_existed);
+    return backend.status();
+  }
+  RestoreResult result;
+  result.backend = *std::move(backend);
+  result.backend_uid = backend_uid;
+  result.history = HistoryOf(checkpoint_id, shared_state);
+  return result;
+}
+
 }  // namespace
 
 absl::StatusOr<RestoreResult> RestoreFromRemoteHandle(const KeyedStateBackendConfig& config, Runtime& runtime,
@@ -166,18 +188,8 @@ absl::StatusOr<RestoreResult> RestoreFromRemoteHandle(const KeyedStateBackendCon
                                                       const IncrementalRemoteKeyedStateHandle& handle) {
   if (absl::Status status = CheckTarget(config, handle.key_group_range); !status.ok()) return status;
   const bool instance_existed = LocalPathExists(config.env, config.instance_path);
-  absl::StatusOr<std::unique_ptr<KeyedStateBackend>> backend = DownloadAndOpen(config, runtime, storage, handle);
-  if (!backend.ok()) {
-    // Only what this restore created is removed.
-    (void)DeleteRecursively(config.env, config.instance_path + "/db");
-    if (!instance_existed) (void)DeleteRecursively(config.env, config.instance_path);
-    return backend.status();
-  }
-  RestoreResult result;
-  result.backend = *std::move(backend);
-  result.backend_uid = handle.backend_uid;
-  result.history = HistoryOf(handle.checkpoint_id, handle.shared_state);
-  return result;
+  return FinishRestore(config, instance_existed, DownloadAndOpen(config, runtime, storage, handle),
+                       handle.backend_uid, handle.checkpoint_id, handle.shared_state);
 }
 
 absl::StatusOr<RestoreResult> RestoreKeyedState(const KeyedStateBackendConfig& config, Runtime& runtime,
@@ -196,8 +208,7 @@ absl::StatusOr<RestoreResult> RestoreKeyedState(const KeyedStateBackendConfig& c
   std::vector<std::string> temporary_instances;
   auto fail = [&](const absl::Status& status) {
     for (const std::string& path : temporary_instances) (void)DeleteRecursively(env, path);
-    (void)DeleteRecursively(env, config.instance_path + "/db");
-    if (!instance_existed) (void)DeleteRecursively(env, config.instance_path);
+    RemoveRestoreTarget(config, instance_existed);
     return status;
   };
 
@@ -261,18 +272,9 @@ absl::StatusOr<RestoreResult> RestoreFromLocalHandle(const KeyedStateBackendConf
   absl::StatusOr<std::vector<StateMetaInfo>> metas =
       ParseMetaData(*meta_bytes, handle.checkpoint_id, handle.local_meta_path);
   if (!metas.ok()) return metas.status();
-  absl::StatusOr<std::unique_ptr<KeyedStateBackend>> backend =
-      OpenFromDirectory(config, handle.directory, /*keep_source=*/true, *metas);
-  if (!backend.ok()) {
-    (void)DeleteRecursively(env, config.instance_path + "/db");
-    if (!instance_existed) (void)DeleteRecursively(env, config.instance_path);
-    return backend.status();
-  }
-  RestoreResult result;
-  result.backend = *std::move(backend);
-  result.backend_uid = handle.backend_uid;
-  result.history = HistoryOf(handle.checkpoint_id, handle.shared_state);
-  return result;
+  return FinishRestore(config, instance_existed,
+                       OpenFromDirectory(config, handle.directory, /*keep_source=*/true, *metas), handle.backend_uid,
+                       handle.checkpoint_id, handle.shared_state);
 }
 
 absl::StatusOr<RestoreResult> RestoreWithLocalRecovery(const KeyedStateBackendConfig& config, Runtime& runtime,
