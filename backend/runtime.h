@@ -12,6 +12,7 @@
 #define SNAPSIM_BACKEND_RUNTIME_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -107,6 +108,61 @@ Future<T> SpawnWithResult(Runtime& runtime, std::string name, std::function<T()>
   runtime.Spawn(std::move(name), [promise, body = std::move(body)]() mutable { promise.Set(body()); });
   return future;
 }
+
+// A mutex that may be held across scheduling points (storage calls, futures): a waiter waits on a runtime Signal,
+// never on an OS primitive the scheduler cannot see, and ownership passes to waiters first come, first served.
+// Flink's coordinator-wide lock. Not reentrant.
+class RuntimeMutex {
+ public:
+  explicit RuntimeMutex(Runtime& runtime) : runtime_(&runtime) {}
+  RuntimeMutex(const RuntimeMutex&) = delete;
+  RuntimeMutex& operator=(const RuntimeMutex&) = delete;
+
+  void Lock() {
+    std::shared_ptr<Signal> turn;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!locked_) {
+        locked_ = true;
+        return;
+      }
+      turn = runtime_->NewSignal();
+      waiters_.push_back(turn);
+    }
+    turn->Wait();  // Unlock hands the mutex over, still locked.
+  }
+
+  void Unlock() {
+    std::shared_ptr<Signal> next;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (waiters_.empty()) {
+        locked_ = false;
+        return;
+      }
+      next = waiters_.front();
+      waiters_.pop_front();
+    }
+    next->Notify();
+  }
+
+ private:
+  Runtime* runtime_;
+  std::mutex mutex_;
+  bool locked_ = false;
+  std::deque<std::shared_ptr<Signal>> waiters_;
+};
+
+class RuntimeMutexLock {
+ public:
+  explicit RuntimeMutexLock(RuntimeMutex& mutex) : mutex_(mutex) { mutex_.Lock(); }
+  ~RuntimeMutexLock() { mutex_.Unlock(); }
+  RuntimeMutexLock(const RuntimeMutexLock&) = delete;
+  RuntimeMutexLock& operator=(const RuntimeMutexLock&) = delete;
+
+ private:
+  RuntimeMutex& mutex_;
+};
 
 // Real threads: one thread per spawned activity, joined when the runtime is destroyed; the steady clock;
 // RocksDB's own thread pools run its background jobs, so blocking calls run inline. For --fs=posix and production

@@ -10,18 +10,6 @@
 
 namespace snapsim {
 
-SharingFilesStrategy SharingFilesStrategyOf(SnapshotType type) {
-  switch (type) {
-    case SnapshotType::kCheckpoint:
-      return SharingFilesStrategy::kForwardBackward;
-    case SnapshotType::kFullCheckpoint:
-      return SharingFilesStrategy::kForward;
-    case SnapshotType::kSavepoint:
-      return SharingFilesStrategy::kNoSharing;
-  }
-  return SharingFilesStrategy::kNoSharing;
-}
-
 absl::Status SnapshotDirectory::Cleanup(rocksdb::Env* env) {
   if (state_ != State::kOngoing) return absl::OkStatus();
   state_ = State::kDeleted;

@@ -18,19 +18,12 @@
 #include "backend/runtime.h"
 #include "snapshot/checkpoint_stream_factory.h"
 #include "snapshot/closeable_registry.h"
+#include "snapshot/snapshot_type.h"
 #include "snapshot/state_handles.h"
 #include "snapshot/state_uploader.h"
 
 namespace snapsim {
 
-// Flink's SharingFilesStrategy and the snapshot types that choose it.
-enum class SharingFilesStrategy { kForwardBackward, kForward, kNoSharing };
-enum class SnapshotType {
-  kCheckpoint,      // FORWARD_BACKWARD: may reuse confirmed files; later checkpoints may reuse its files
-  kFullCheckpoint,  // FORWARD: reuses nothing (first checkpoint after a NO_CLAIM restore)
-  kSavepoint,       // NO_SHARING: a native savepoint owns all its files
-};
-SharingFilesStrategy SharingFilesStrategyOf(SnapshotType type);
 
 // Local recovery: when enabled, each checkpoint's native checkpoint stays on local disk under
 // <subtask_directory>/chk_<id>/<backend UID without '-'> together with a local copy of the metadata.
