@@ -1,0 +1,253 @@
+#include "snapshot/completed_checkpoint.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "backend/encoding.h"
+
+namespace snapsim {
+namespace {
+
+constexpr uint32_t kMetadataMagic = 0x4960672d;
+constexpr uint32_t kMetadataVersion = 1;
+constexpr uint64_t kMaxSubtasks = 1 << 15;
+
+}  // namespace
+
+void PutCheckpointProperties(ByteWriter& writer, const CheckpointProperties& properties) {
+  writer.PutU8(static_cast<uint8_t>(properties.kind));
+  writer.PutU8(static_cast<uint8_t>(properties.format));
+  const uint8_t flags = (properties.unclaimed ? 1 : 0) | (properties.discard_subsumed ? 2 : 0) |
+                        (properties.discard_finished ? 4 : 0) | (properties.discard_cancelled ? 8 : 0) |
+                        (properties.discard_failed ? 16 : 0) | (properties.discard_suspended ? 32 : 0);
+  writer.PutU8(flags);
+}
+
+absl::StatusOr<CheckpointProperties> ReadCheckpointProperties(ByteReader& reader) {
+  CheckpointProperties properties;
+  absl::StatusOr<uint8_t> kind = reader.ReadU8("properties.kind");
+  if (!kind.ok()) return kind.status();
+  if (*kind < static_cast<uint8_t>(CheckpointKind::kCheckpoint) ||
+      *kind > static_cast<uint8_t>(CheckpointKind::kSyncSavepoint)) {
+    return reader.Corrupt("properties.kind", absl::StrCat("unknown checkpoint kind ", *kind));
+  }
+  properties.kind = static_cast<CheckpointKind>(*kind);
+  absl::StatusOr<uint8_t> format = reader.ReadU8("properties.format");
+  if (!format.ok()) return format.status();
+  if (*format != static_cast<uint8_t>(SavepointFormat::kNative) &&
+      *format != static_cast<uint8_t>(SavepointFormat::kCanonical)) {
+    return reader.Corrupt("properties.format", absl::StrCat("unknown savepoint format ", *format));
+  }
+  properties.format = static_cast<SavepointFormat>(*format);
+  absl::StatusOr<uint8_t> flags = reader.ReadU8("properties.flags");
+  if (!flags.ok()) return flags.status();
+  if ((*flags & ~uint8_t{63}) != 0) return reader.Corrupt("properties.flags", absl::StrCat("unknown flags ", *flags));
+  properties.unclaimed = (*flags & 1) != 0;
+  properties.discard_subsumed = (*flags & 2) != 0;
+  properties.discard_finished = (*flags & 4) != 0;
+  properties.discard_cancelled = (*flags & 8) != 0;
+  properties.discard_failed = (*flags & 16) != 0;
+  properties.discard_suspended = (*flags & 32) != 0;
+  return properties;
+}
+
+namespace {
+
+void DeleteBestEffort(CheckpointStorage& storage, const std::string& path, absl::Status* first_error) {
+  absl::Status status = storage.Delete(path);
+  if (!status.ok() && !absl::IsNotFound(status) && first_error->ok()) {
+    *first_error = absl::Status(status.code(), absl::StrCat("deleting ", path, ": ", status.message()));
+  }
+}
+
+void DeleteFiles(CheckpointStorage& storage, const std::vector<HandleAndLocalPath>& files,
+                 absl::Status* first_error) {
+  for (const HandleAndLocalPath& file : files) {
+    if (!file.handle.is_placeholder()) DeleteBestEffort(storage, file.handle.path, first_error);
+  }
+}
+
+}  // namespace
+
+std::vector<IncrementalRemoteKeyedStateHandle*> CompletedCheckpoint::IncrementalHandles() {
+  std::vector<IncrementalRemoteKeyedStateHandle*> handles;
+  for (std::optional<KeyedStateHandle>& state : subtask_states) {
+    if (!state.has_value()) continue;
+    if (auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&*state)) handles.push_back(incremental);
+  }
+  return handles;
+}
+
+std::string CompletedCheckpoint::Describe() const {
+  return absl::StrCat(CheckpointKindName(properties.kind), " ", checkpoint_id, " of job ", job_id, " at ",
+                      external_pointer);
+}
+
+std::string SerializeCheckpointMetadata(const CompletedCheckpoint& checkpoint) {
+  std::string bytes;
+  ByteWriter writer(&bytes);
+  writer.PutFixed32BigEndian(kMetadataMagic);
+  writer.PutFixed32BigEndian(kMetadataVersion);
+  writer.PutLengthPrefixed(checkpoint.job_id);
+  writer.PutFixed64BigEndian(static_cast<uint64_t>(checkpoint.checkpoint_id));
+  writer.PutFixed64BigEndian(static_cast<uint64_t>(checkpoint.timestamp_micros));
+  PutCheckpointProperties(writer, checkpoint.properties);
+  writer.PutFixed32BigEndian(static_cast<uint32_t>(checkpoint.max_parallelism));
+  writer.PutVarint64(checkpoint.subtask_states.size());
+  for (const std::optional<KeyedStateHandle>& state : checkpoint.subtask_states) {
+    writer.PutU8(state.has_value() ? 1 : 0);
+    if (state.has_value()) writer.PutLengthPrefixed(SerializeKeyedStateHandle(*state));
+  }
+  writer.PutFixed32BigEndian(Crc32c(bytes));
+  return bytes;
+}
+
+absl::StatusOr<CompletedCheckpoint> ParseCheckpointMetadata(absl::string_view bytes, absl::string_view origin) {
+  const std::string what = absl::StrCat("checkpoint metadata ", origin);
+  if (bytes.size() < 12) {
+    return absl::DataLossError(absl::StrCat(what, ": field 'magic' at byte 0: too short to be checkpoint metadata (",
+                                            bytes.size(), " bytes)"));
+  }
+  ByteReader header(bytes, what);
+  if (*header.ReadFixed32BigEndian("magic") != kMetadataMagic) {
+    return header.Corrupt("magic", "not a checkpoint metadata file");
+  }
+  const absl::string_view body = bytes.substr(0, bytes.size() - 4);
+  ByteReader trailer(bytes.substr(bytes.size() - 4), what);
+  if (*trailer.ReadFixed32BigEndian("checksum") != Crc32c(body)) {
+    return absl::DataLossError(
+        absl::StrCat(what, ": field 'checksum' at byte ", body.size(), ": mismatch (corrupt or truncated)"));
+  }
+  ByteReader reader(body, what);
+  (void)reader.ReadFixed32BigEndian("magic");
+  absl::StatusOr<uint32_t> version = reader.ReadFixed32BigEndian("version");
+  if (!version.ok()) return version.status();
+  if (*version != kMetadataVersion) {
+    return reader.Corrupt("version", absl::StrCat("unknown metadata version ", *version, " (this build reads ",
+                                                  kMetadataVersion, ")"));
+  }
+  CompletedCheckpoint checkpoint;
+  absl::StatusOr<absl::string_view> job_id = reader.ReadLengthPrefixed("job_id");
+  if (!job_id.ok()) return job_id.status();
+  checkpoint.job_id = std::string(*job_id);
+  absl::StatusOr<uint64_t> id = reader.ReadFixed64BigEndian("checkpoint_id");
+  if (!id.ok()) return id.status();
+  checkpoint.checkpoint_id = static_cast<int64_t>(*id);
+  if (checkpoint.checkpoint_id < 0) return reader.Corrupt("checkpoint_id", "negative");
+  absl::StatusOr<uint64_t> timestamp = reader.ReadFixed64BigEndian("timestamp");
+  if (!timestamp.ok()) return timestamp.status();
+  checkpoint.timestamp_micros = static_cast<int64_t>(*timestamp);
+  absl::StatusOr<CheckpointProperties> properties = ReadCheckpointProperties(reader);
+  if (!properties.ok()) return properties.status();
+  checkpoint.properties = *properties;
+  absl::StatusOr<uint32_t> max_parallelism = reader.ReadFixed32BigEndian("max_parallelism");
+  if (!max_parallelism.ok()) return max_parallelism.status();
+  if (*max_parallelism == 0 || *max_parallelism > kUpperBoundMaxParallelism) {
+    return reader.Corrupt("max_parallelism", absl::StrCat("invalid ", *max_parallelism));
+  }
+  checkpoint.max_parallelism = static_cast<int32_t>(*max_parallelism);
+  absl::StatusOr<uint64_t> subtasks = reader.ReadVarint64("subtask_count");
+  if (!subtasks.ok()) return subtasks.status();
+  if (*subtasks > kMaxSubtasks) return reader.Corrupt("subtask_count", absl::StrCat("implausible ", *subtasks));
+  for (uint64_t i = 0; i < *subtasks; ++i) {
+    const std::string field = absl::StrCat("subtask[", i, "]");
+    absl::StatusOr<uint8_t> present = reader.ReadU8(field + ".present");
+    if (!present.ok()) return present.status();
+    if (*present > 1) return reader.Corrupt(field + ".present", absl::StrCat("not a flag: ", *present));
+    if (*present == 0) {
+      checkpoint.subtask_states.emplace_back();
+      continue;
+    }
+    absl::StatusOr<absl::string_view> blob = reader.ReadLengthPrefixed(field + ".handle");
+    if (!blob.ok()) return blob.status();
+    absl::StatusOr<KeyedStateHandle> handle = ParseKeyedStateHandle(*blob, absl::StrCat(origin, " ", field));
+    if (!handle.ok()) return handle.status();
+    checkpoint.subtask_states.emplace_back(*std::move(handle));
+  }
+  if (!reader.AtEnd()) return reader.Corrupt("end", absl::StrCat(reader.remaining(), " trailing bytes"));
+  return checkpoint;
+}
+
+absl::Status WriteCheckpointMetadata(CheckpointStorage& storage, const CompletedCheckpoint& checkpoint) {
+  const std::string path = checkpoint.metadata_path();
+  absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> stream = storage.Create(path);
+  if (!stream.ok()) return absl::Status(stream.status().code(), absl::StrCat("creating ", path, ": ",
+                                                                              stream.status().message()));
+  if (absl::Status status = (*stream)->Write(SerializeCheckpointMetadata(checkpoint)); !status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("writing ", path, ": ", status.message()));
+  }
+  absl::StatusOr<StoredObjectInfo> info = (*stream)->Finish();
+  if (!info.ok()) return absl::Status(info.status().code(), absl::StrCat("writing ", path, ": ",
+                                                                          info.status().message()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CompletedCheckpoint> LoadCheckpointMetadata(CheckpointStorage& storage, const std::string& pointer) {
+  std::string directory = pointer;
+  while (absl::EndsWith(directory, "/")) directory.pop_back();
+  const std::string suffix = absl::StrCat("/", kMetadataFileName);
+  if (absl::EndsWith(directory, suffix)) directory.resize(directory.size() - suffix.size());
+  const std::string path = directory + suffix;
+  absl::StatusOr<std::string> bytes = storage.Read(path);
+  if (!bytes.ok()) {
+    if (absl::IsNotFound(bytes.status())) {
+      return absl::NotFoundError(absl::StrCat("no checkpoint metadata at ", path, " (resuming from '", pointer,
+                                              "' needs a checkpoint or savepoint directory)"));
+    }
+    return absl::Status(bytes.status().code(), absl::StrCat("reading ", path, ": ", bytes.status().message()));
+  }
+  absl::StatusOr<CompletedCheckpoint> checkpoint = ParseCheckpointMetadata(*bytes, path);
+  if (!checkpoint.ok()) return checkpoint.status();
+  checkpoint->external_pointer = directory;
+  return checkpoint;
+}
+
+absl::Status DiscardKeyedState(CheckpointStorage& storage, const KeyedStateHandle& handle,
+                               bool shared_files_registered) {
+  absl::Status first_error;
+  if (const auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&handle)) {
+    DeleteBestEffort(storage, incremental->meta_state_handle.path, &first_error);
+    DeleteFiles(storage, incremental->private_state, &first_error);
+    if (!shared_files_registered) DeleteFiles(storage, incremental->shared_state, &first_error);
+  } else {
+    DeleteBestEffort(storage, std::get<KeyGroupsStateHandle>(handle).delegate.path, &first_error);
+  }
+  return first_error;
+}
+
+absl::Status DiscardCompletedCheckpoint(CheckpointStorage& storage, const CompletedCheckpoint& checkpoint) {
+  absl::Status first_error;
+  DeleteBestEffort(storage, checkpoint.metadata_path(), &first_error);
+  for (const std::optional<KeyedStateHandle>& state : checkpoint.subtask_states) {
+    if (!state.has_value()) continue;
+    absl::Status status = DiscardKeyedState(storage, *state, checkpoint.shared_state_registered);
+    if (!status.ok() && first_error.ok()) first_error = status;
+  }
+  return first_error;
+}
+
+absl::Status DeleteDirectoryRecursively(CheckpointStorage& storage, const std::string& directory) {
+  absl::StatusOr<std::vector<std::string>> paths = storage.List(directory + "/");
+  if (!paths.ok()) return paths.status();
+  absl::Status first_error;
+  for (const std::string& path : *paths) DeleteBestEffort(storage, path, &first_error);
+  return first_error;
+}
+
+std::set<std::string> ReferencedPaths(const CompletedCheckpoint& checkpoint) {
+  std::set<std::string> paths = {checkpoint.metadata_path()};
+  for (const std::optional<KeyedStateHandle>& state : checkpoint.subtask_states) {
+    if (!state.has_value()) continue;
+    if (const auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&*state)) {
+      paths.insert(incremental->meta_state_handle.path);
+      for (const HandleAndLocalPath& file : incremental->private_state) paths.insert(file.handle.path);
+      for (const HandleAndLocalPath& file : incremental->shared_state) paths.insert(file.handle.path);
+    } else {
+      paths.insert(std::get<KeyGroupsStateHandle>(*state).delegate.path);
+    }
+  }
+  return paths;
+}
+
+}  // namespace snapsim

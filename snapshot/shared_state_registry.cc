@@ -1,0 +1,130 @@
+#include "snapshot/shared_state_registry.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace snapsim {
+
+SharedStateRegistry::SharedStateRegistry(Discarder discarder) : discarder_(std::move(discarder)) {}
+
+absl::Status SharedStateRegistry::CheckRegistrable(const StreamStateHandle& handle, int64_t checkpoint_id) const {
+  if (!open_) return absl::FailedPreconditionError("Attempt to register state to closed SharedStateRegistry.");
+  auto found = entries_.find(handle.path);
+  if (found == entries_.end()) {
+    if (handle.is_placeholder()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("Attempt to reference unknown state: ", handle.path, " (checkpoint ", checkpoint_id, ")"));
+    }
+    return absl::OkStatus();
+  }
+  if (handle.is_placeholder() || handle == found->second.handle) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "StateObjects underlying same key should be equal: ", handle.path, " registered with size ",
+      found->second.handle.size_bytes, " by checkpoint ", found->second.created_by, ", now size ",
+      handle.size_bytes, " by checkpoint ", checkpoint_id));
+}
+
+StreamStateHandle SharedStateRegistry::RegisterLocked(const StreamStateHandle& handle, int64_t checkpoint_id) {
+  auto found = entries_.find(handle.path);
+  if (found == entries_.end()) {
+    entries_.emplace(handle.path, Entry{handle, checkpoint_id, checkpoint_id});
+    return handle;
+  }
+  found->second.last_used = std::max(found->second.last_used, checkpoint_id);
+  return found->second.handle;
+}
+
+absl::StatusOr<StreamStateHandle> SharedStateRegistry::RegisterReference(const StreamStateHandle& handle,
+                                                                         int64_t checkpoint_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (absl::Status status = CheckRegistrable(handle, checkpoint_id); !status.ok()) return status;
+  return RegisterLocked(handle, checkpoint_id);
+}
+
+absl::Status SharedStateRegistry::RegisterAll(IncrementalRemoteKeyedStateHandle* handle, int64_t checkpoint_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Within one handle, a path may appear once only.
+  std::set<std::string> seen;
+  for (const HandleAndLocalPath& file : handle->shared_state) {
+    if (!seen.insert(file.handle.path).second) {
+      return absl::FailedPreconditionError(absl::StrCat("shared file ", file.handle.path, " appears twice in the ",
+                                                        "handle of backend ", handle->backend_uid, " for checkpoint ",
+                                                        checkpoint_id));
+    }
+    if (absl::Status status = CheckRegistrable(file.handle, checkpoint_id); !status.ok()) return status;
+  }
+  for (HandleAndLocalPath& file : handle->shared_state) file.handle = RegisterLocked(file.handle, checkpoint_id);
+  return absl::OkStatus();
+}
+
+absl::Status SharedStateRegistry::RegisterAllAfterRestored(std::vector<IncrementalRemoteKeyedStateHandle*> handles,
+                                                           int64_t checkpoint_id,
+                                                           std::optional<SharingFilesStrategy> restored_sharing,
+                                                           RestoreMode mode) {
+  for (IncrementalRemoteKeyedStateHandle* handle : handles) {
+    if (absl::Status status = RegisterAll(handle, checkpoint_id); !status.ok()) return status;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  restored_sharing_strategies_[checkpoint_id] = restored_sharing;
+  if (mode != RestoreMode::kClaim) {
+    highest_not_claimed_checkpoint_id_ = std::max(highest_not_claimed_checkpoint_id_, checkpoint_id);
+  }
+  return absl::OkStatus();
+}
+
+std::set<int64_t> SharedStateRegistry::UnregisterUnusedState(int64_t lowest_checkpoint_id) {
+  std::set<int64_t> still_in_use;
+  std::vector<StreamStateHandle> to_discard;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      const Entry& entry = it->second;
+      if (entry.last_used < lowest_checkpoint_id) {
+        if (entry.created_by > highest_not_claimed_checkpoint_id_) to_discard.push_back(entry.handle);
+        it = entries_.erase(it);
+        continue;
+      }
+      // A native savepoint restored in CLAIM mode keeps its "shared" files in its own directory: it must not be
+      // discarded while any of them is in use (FLINK-28597 case b).
+      auto restored = restored_sharing_strategies_.find(entry.created_by);
+      if (restored != restored_sharing_strategies_.end() &&
+          restored->second == std::optional<SharingFilesStrategy>(SharingFilesStrategy::kNoSharing)) {
+        still_in_use.insert(entry.created_by);
+      }
+      ++it;
+    }
+  }
+  if (!to_discard.empty()) discarder_(std::move(to_discard));
+  return still_in_use;
+}
+
+void SharedStateRegistry::Close() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  open_ = false;
+}
+
+bool SharedStateRegistry::Contains(const std::string& path) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return entries_.count(path) > 0;
+}
+
+size_t SharedStateRegistry::size() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return entries_.size();
+}
+
+int64_t SharedStateRegistry::highest_not_claimed_checkpoint_id() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return highest_not_claimed_checkpoint_id_;
+}
+
+std::map<std::string, std::pair<int64_t, int64_t>> SharedStateRegistry::Entries() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::map<std::string, std::pair<int64_t, int64_t>> result;
+  for (const auto& [path, entry] : entries_) result[path] = {entry.created_by, entry.last_used};
+  return result;
+}
+
+}  // namespace snapsim

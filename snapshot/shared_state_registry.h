@@ -1,0 +1,97 @@
+// The shared state registry: the job manager's reference counting of files that several checkpoints share, after
+// Flink's SharedStateRegistryImpl in its fixed form (FLINK-29913, Flink 1.16.3 / 1.17.2 / 1.18;
+// shared/flink/JOBMANAGER_SIDE.md sections 1 and 2).
+//
+// - Keys are physical: a file's path in checkpoint storage (a placeholder carries the path of the upload it stands
+//   for). Two uploads never share a key, so same-named local files of different backends, or of different uploads
+//   by one backend (concurrent checkpoints, FORWARD re-uploads, NO_CLAIM), never collide.
+// - A placeholder resolves to the registered handle; a placeholder for an unknown key is an error.
+// - The same key with an unequal handle is an error (it would mean two different files under one name); nothing
+//   is ever deleted by registration.
+// - UnregisterUnusedState(lowest) forgets every entry last used before `lowest` and deletes its file, unless the
+//   entry was created by a restored snapshot the job does not own (NO_CLAIM / LEGACY); it reports the restored
+//   checkpoints still in use whose files live in their own directory (a native savepoint restored in CLAIM mode),
+//   so the store delays discarding them.
+//
+// snapsim registers a handle atomically: either every shared file is registered or none is (Flink may leave part
+// of a failed acknowledgement registered). Deletions go to the discard callback, outside the registry's lock.
+#ifndef SNAPSIM_SNAPSHOT_SHARED_STATE_REGISTRY_H_
+#define SNAPSIM_SNAPSHOT_SHARED_STATE_REGISTRY_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "snapshot/checkpoint_properties.h"
+#include "snapshot/state_handles.h"
+
+namespace snapsim {
+
+class SharedStateRegistry {
+ public:
+  // Deletes files the registry no longer needs (Flink: scheduleAsyncDelete on the I/O executor). Never given a
+  // placeholder.
+  using Discarder = std::function<void(std::vector<StreamStateHandle>)>;
+
+  explicit SharedStateRegistry(Discarder discarder);
+
+  // Registers one file for `checkpoint_id` and returns the registered handle: `handle` itself when new, the
+  // registered one for a placeholder or an equal handle.
+  absl::StatusOr<StreamStateHandle> RegisterReference(const StreamStateHandle& handle, int64_t checkpoint_id);
+
+  // Registers every shared file of `handle` for `checkpoint_id` and replaces each with the registered handle
+  // (placeholders become real handles). All or nothing: on error nothing was registered and `handle` is unchanged.
+  absl::Status RegisterAll(IncrementalRemoteKeyedStateHandle* handle, int64_t checkpoint_id);
+
+  // After a restore: registers the restored snapshot's shared files as created by `checkpoint_id`, records its
+  // sharing strategy (the properties stored in its metadata, if any), and under NO_CLAIM or LEGACY marks it as not
+  // owned by this job, so its files are never deleted.
+  absl::Status RegisterAllAfterRestored(std::vector<IncrementalRemoteKeyedStateHandle*> handles,
+                                        int64_t checkpoint_id,
+                                        std::optional<SharingFilesStrategy> restored_sharing_strategy,
+                                        RestoreMode mode);
+
+  // Forgets entries last used before `lowest_checkpoint_id` (deleting files this job owns) and returns the ids of
+  // restored checkpoints that must not be discarded yet because a retained checkpoint still uses their files.
+  std::set<int64_t> UnregisterUnusedState(int64_t lowest_checkpoint_id);
+
+  // Later registrations fail; UnregisterUnusedState keeps working (store shutdown).
+  void Close();
+
+  // Inspection.
+  bool Contains(const std::string& path) const;
+  size_t size() const;
+  int64_t highest_not_claimed_checkpoint_id() const;
+  // Every registered path with (created by, last used).
+  std::map<std::string, std::pair<int64_t, int64_t>> Entries() const;
+
+ private:
+  struct Entry {
+    StreamStateHandle handle;
+    int64_t created_by = 0;
+    int64_t last_used = 0;
+  };
+
+  // REQUIRES: mutex_ held. Checks one registration without changing anything.
+  absl::Status CheckRegistrable(const StreamStateHandle& handle, int64_t checkpoint_id) const;
+  // REQUIRES: mutex_ held and CheckRegistrable ok.
+  StreamStateHandle RegisterLocked(const StreamStateHandle& handle, int64_t checkpoint_id);
+
+  Discarder discarder_;
+  mutable std::mutex mutex_;
+  bool open_ = true;
+  int64_t highest_not_claimed_checkpoint_id_ = -1;
+  std::map<std::string, Entry> entries_;
+  std::map<int64_t, std::optional<SharingFilesStrategy>> restored_sharing_strategies_;
+};
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_SNAPSHOT_SHARED_STATE_REGISTRY_H_
