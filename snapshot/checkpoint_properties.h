@@ -73,6 +73,18 @@ struct CheckpointProperties {
   }
 };
 
+// What the coordinator asks a task to snapshot, and where its files go (Flink's CheckpointOptions with the
+// storage location reference).
+struct CheckpointOptions {
+  SnapshotType type = SnapshotType::kCheckpoint;
+  // For savepoints: NATIVE (the backend's own files) or CANONICAL (backend-independent key/values).
+  SavepointFormat format = SavepointFormat::kNative;
+  // SHARED scope ("<checkpoint root>/shared"; a savepoint's own directory for savepoints).
+  std::string shared_directory;
+  // EXCLUSIVE scope: the checkpoint's "chk-<id>" or the savepoint's directory; its metadata goes there too.
+  std::string exclusive_directory;
+};
+
 }  // namespace snapsim
 
 #endif  // SNAPSIM_SNAPSHOT_CHECKPOINT_PROPERTIES_H_

@@ -1,0 +1,457 @@
+#include "snapshot/checkpoint_coordinator.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace snapsim {
+namespace {
+
+absl::Status Failure(int64_t checkpoint_id, absl::string_view reason, absl::string_view detail = "") {
+  return absl::AbortedError(absl::StrCat("checkpoint ", checkpoint_id, " failed: ", reason,
+                                         detail.empty() ? "" : ": ", detail));
+}
+
+// Savepoints first, then manual requests, then the oldest (Flink's CheckpointRequestDecider order, where every
+// savepoint is "forced").
+template <typename Request>
+bool Before(const Request& a, const Request& b) {
+  if (a.properties.is_savepoint() != b.properties.is_savepoint()) return a.properties.is_savepoint();
+  if (a.periodic != b.periodic) return !a.periodic;
+  return a.sequence < b.sequence;
+}
+
+constexpr size_t kMaxQueuedRequests = 1000;
+
+}  // namespace
+
+CheckpointCoordinator::CheckpointCoordinator(CheckpointCoordinatorConfig config, Runtime* runtime,
+                                             CheckpointStorage* storage, CheckpointIdCounter* counter,
+                                             TaskGateway* gateway)
+    : config_(std::move(config)),
+      runtime_(runtime),
+      storage_(storage),
+      counter_(counter),
+      gateway_(gateway),
+      executor_(runtime),
+      cleaner_(&executor_, storage),
+      mutex_(*runtime) {}
+
+absl::StatusOr<std::shared_ptr<CheckpointCoordinator>> CheckpointCoordinator::Create(
+    CheckpointCoordinatorConfig config, Runtime* runtime, CheckpointStorage* storage, CheckpointIdCounter* counter,
+    TaskGateway* gateway) {
+  auto coordinator = std::make_shared<CheckpointCoordinator>(std::move(config), runtime, storage, counter, gateway);
+  absl::StatusOr<std::unique_ptr<CompletedCheckpointStore>> store = CompletedCheckpointStore::Recover(
+      coordinator->config_.num_retained, storage, coordinator->config_.ha_directory(),
+      std::make_unique<SharedStateRegistry>(StorageDiscarder(&coordinator->executor_, storage)),
+      coordinator->config_.restore_mode);
+  if (!store.ok()) return store.status();
+  coordinator->store_ = *std::move(store);
+  if (coordinator->store_->Latest() != nullptr) counter->SetAtLeast(coordinator->store_->LatestCheckpointId() + 1);
+  return coordinator;
+}
+
+std::function<void()> CheckpointCoordinator::ScheduleTriggerRequest() {
+  std::weak_ptr<CheckpointCoordinator> weak = weak_from_this();
+  return [weak] {
+    std::shared_ptr<CheckpointCoordinator> self = weak.lock();
+    if (self == nullptr) return;
+    RuntimeMutexLock lock(self->mutex_);
+    if (!self->dead()) self->TriggerQueuedRequests();
+  };
+}
+
+Future<CheckpointCoordinator::Result> CheckpointCoordinator::TriggerCheckpoint(CheckpointKind kind) {
+  RuntimeMutexLock lock(mutex_);
+  Future<Result> future = Enqueue(CheckpointProperties::ForCheckpoint(config_.retention, kind), false);
+  TriggerQueuedRequests();
+  return future;
+}
+
+Future<CheckpointCoordinator::Result> CheckpointCoordinator::TriggerSavepoint(SavepointFormat format,
+                                                                              bool synchronous) {
+  RuntimeMutexLock lock(mutex_);
+  Future<Result> future = Enqueue(CheckpointProperties::ForSavepoint(format, synchronous), false);
+  TriggerQueuedRequests();
+  return future;
+}
+
+Future<CheckpointCoordinator::Result> CheckpointCoordinator::Enqueue(CheckpointProperties properties,
+                                                                     bool periodic) {
+  auto promise = std::make_shared<Promise<Result>>(*runtime_);
+  Future<Result> future = promise->GetFuture();
+  if (dead()) {
+    promise->Set(absl::FailedPreconditionError("CHECKPOINT_COORDINATOR_SHUTDOWN"));
+    return future;
+  }
+  Request request{properties, periodic, next_request_sequence_++, promise};
+  if (queue_.size() >= kMaxQueuedRequests) {
+    // Full: a manual request is refused; a periodic one displaces the lowest-priority periodic request.
+    auto lowest = std::max_element(queue_.begin(), queue_.end(), [](const Request& a, const Request& b) {
+      return Before(a, b);
+    });
+    if (!lowest->periodic || periodic) {
+      promise->Set(absl::ResourceExhaustedError("TOO_MANY_CHECKPOINT_REQUESTS"));
+      return future;
+    }
+    lowest->promise->Set(absl::ResourceExhaustedError("TOO_MANY_CHECKPOINT_REQUESTS"));
+    queue_.erase(lowest);
+  }
+  queue_.push_back(std::move(request));
+  std::sort(queue_.begin(), queue_.end(), [](const Request& a, const Request& b) { return Before(a, b); });
+  return future;
+}
+
+void CheckpointCoordinator::TriggerQueuedRequests() {
+  while (!queue_.empty() && !dead()) {
+    if (cleaner_.NumberOfCheckpointsToClean() > config_.max_concurrent_checkpoints) return;  // retried after cleanup
+    Request& head = queue_.front();
+    if (static_cast<int>(pending_.size()) >= config_.max_concurrent_checkpoints &&
+        !head.properties.is_savepoint()) {
+      return;  // waits for a pending checkpoint to end
+    }
+    if (head.periodic && last_completion_micros_ >= 0 &&
+        runtime_->NowMicros() - last_completion_micros_ < config_.min_pause_micros) {
+      head.promise->Set(absl::UnavailableError("MINIMUM_TIME_BETWEEN_CHECKPOINTS"));
+      queue_.erase(queue_.begin());
+      continue;
+    }
+    Request request = std::move(head);
+    queue_.erase(queue_.begin());
+    StartTriggering(std::move(request));
+  }
+}
+
+void CheckpointCoordinator::StartTriggering(Request request) {
+  if (request.periodic && !periodic_running_) {
+    request.promise->Set(absl::FailedPreconditionError("PERIODIC_SCHEDULER_SHUTDOWN"));
+    return;
+  }
+  std::optional<std::vector<int64_t>> attempts = gateway_->RunningAttempts();
+  if (!attempts.has_value() || static_cast<int>(attempts->size()) != config_.parallelism) {
+    request.promise->Set(absl::UnavailableError("NOT_ALL_REQUIRED_TASKS_RUNNING"));
+    return;
+  }
+  auto pending = std::make_shared<Pending>();
+  pending->id = counter_->GetAndIncrement();
+  pending->timestamp_micros = runtime_->NowMicros();
+  pending->properties = request.properties;
+  pending->attempts = *attempts;
+  pending->acknowledged.assign(attempts->size(), false);
+  pending->states.resize(attempts->size());
+  pending->promise = request.promise;
+  CheckpointOptions& options = pending->options;
+  if (request.properties.is_savepoint()) {
+    options.type = SnapshotType::kSavepoint;
+    options.format = request.properties.format;
+    options.exclusive_directory = absl::StrCat(config_.savepoint_root, "/savepoint-", config_.job_id.substr(0, 6),
+                                               "-", runtime_->NewUniqueId().substr(0, 12));
+    options.shared_directory = options.exclusive_directory;
+  } else {
+    // FLINK-25192: after a NO_CLAIM restore every checkpoint is full until one is in the store.
+    options.type = force_full_snapshot_ ? SnapshotType::kFullCheckpoint : request.properties.snapshot_type();
+    options.exclusive_directory = absl::StrCat(config_.checkpoint_root, "/chk-", pending->id);
+    options.shared_directory = config_.checkpoint_root + "/shared";
+  }
+  pending_[pending->id] = pending;
+
+  std::weak_ptr<CheckpointCoordinator> weak = weak_from_this();
+  const int64_t timeout = config_.checkpoint_timeout_micros;
+  Runtime* runtime = runtime_;
+  runtime_->Spawn(absl::StrCat("checkpoint-canceller-", pending->id), [weak, pending, timeout, runtime] {
+    runtime->SleepForMicros(timeout);
+    std::shared_ptr<CheckpointCoordinator> self = weak.lock();
+    if (self == nullptr) return;
+    RuntimeMutexLock lock(self->mutex_);
+    if (self->killed_ || pending->disposed) return;
+    self->AbortPending(pending, Failure(pending->id, "CHECKPOINT_EXPIRED", "not acknowledged in time"));
+    self->TriggerQueuedRequests();
+  });
+  for (int subtask = 0; subtask < config_.parallelism; ++subtask) {
+    gateway_->TriggerCheckpoint(subtask, (*attempts)[subtask], pending->id, options);
+  }
+}
+
+void CheckpointCoordinator::DiscardAcknowledgedState(std::optional<KeyedStateHandle> state, bool registered) {
+  if (!state.has_value()) return;
+  executor_.Execute("discard-subtask-state", [storage = storage_, state = *std::move(state), registered] {
+    (void)DiscardKeyedState(*storage, state, registered);
+  });
+}
+
+void CheckpointCoordinator::ReceiveAcknowledge(AcknowledgeCheckpoint ack) {
+  RuntimeMutexLock lock(mutex_);
+  if (dead()) return;
+  auto found = pending_.find(ack.checkpoint_id);
+  std::shared_ptr<Pending> pending = found == pending_.end() ? nullptr : found->second;
+  if (pending == nullptr && (completed_ids_.count(ack.checkpoint_id) > 0 ||
+                             savepoint_ids_.count(ack.checkpoint_id) > 0)) {
+    // A duplicate of an acknowledgement that completed its checkpoint, or a savepoint's: its files belong to a
+    // completed checkpoint or to the user. Neither registered nor discarded.
+    return;
+  }
+  const bool is_savepoint = pending != nullptr ? pending->properties.is_savepoint()
+                                               : savepoint_ids_.count(ack.checkpoint_id) > 0;
+  bool registered = false;
+  if (ack.state.has_value() && !is_savepoint) {
+    if (auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&*ack.state)) {
+      absl::Status status = store_->registry().RegisterAll(incremental, ack.checkpoint_id);
+      if (!status.ok()) {
+        DiscardAcknowledgedState(std::move(ack.state), /*registered=*/false);
+        if (pending != nullptr) {
+          AbortPending(pending, Failure(ack.checkpoint_id, "CHECKPOINT_DECLINED",
+                                        absl::StrCat("subtask ", ack.subtask, ": ", status.message())));
+          TriggerQueuedRequests();
+        }
+        return;
+      }
+    }
+    registered = true;
+  }
+  if (pending == nullptr) {
+    // Late (its checkpoint was aborted) or unknown: the registry owns the shared files now; the rest goes.
+    DiscardAcknowledgedState(std::move(ack.state), registered);
+    return;
+  }
+  if (ack.subtask < 0 || ack.subtask >= static_cast<int>(pending->attempts.size()) ||
+      pending->attempts[ack.subtask] != ack.attempt) {
+    DiscardAcknowledgedState(std::move(ack.state), registered);  // UNKNOWN: not an attempt this checkpoint waits for
+    return;
+  }
+  if (pending->acknowledged[ack.subtask]) return;  // DUPLICATE
+  pending->acknowledged[ack.subtask] = true;
+  ++pending->num_acknowledged;
+  pending->states[ack.subtask] = std::move(ack.state);
+  if (pending->num_acknowledged == static_cast<int>(pending->attempts.size())) {
+    CompletePending(pending);
+    TriggerQueuedRequests();
+  }
+}
+
+void CheckpointCoordinator::ReceiveDecline(const DeclineCheckpoint& decline) {
+  RuntimeMutexLock lock(mutex_);
+  if (dead()) return;
+  auto found = pending_.find(decline.checkpoint_id);
+  if (found == pending_.end()) return;
+  std::shared_ptr<Pending> pending = found->second;
+  AbortPending(pending, Failure(decline.checkpoint_id, "CHECKPOINT_DECLINED",
+                                absl::StrCat("subtask ", decline.subtask, ": ", decline.reason.ToString())));
+  TriggerQueuedRequests();
+}
+
+void CheckpointCoordinator::CompletePending(const std::shared_ptr<Pending>& pending) {
+  const bool is_savepoint = pending->properties.is_savepoint();
+  auto checkpoint = std::make_shared<CompletedCheckpoint>();
+  checkpoint->job_id = config_.job_id;
+  checkpoint->checkpoint_id = pending->id;
+  checkpoint->timestamp_micros = runtime_->NowMicros();
+  checkpoint->properties = pending->properties;
+  checkpoint->max_parallelism = config_.max_parallelism;
+  checkpoint->subtask_states = pending->states;
+  checkpoint->external_pointer = pending->options.exclusive_directory;
+  checkpoint->shared_state_registered = !is_savepoint;
+
+  if (absl::Status status = WriteCheckpointMetadata(*storage_, *checkpoint); !status.ok()) {
+    AbortPending(pending, Failure(pending->id, "FINALIZE_CHECKPOINT_FAILURE", status.message()));
+    return;
+  }
+  // Finalized: the pending checkpoint is disposed without releasing its state.
+  pending->disposed = true;
+  pending_.erase(pending->id);
+
+  std::shared_ptr<CompletedCheckpoint> subsumed;
+  if (!is_savepoint) {
+    absl::StatusOr<std::shared_ptr<CompletedCheckpoint>> added =
+        store_->AddCheckpointAndSubsumeOldestOne(checkpoint, cleaner_, ScheduleTriggerRequest());
+    if (!added.ok()) {
+      cleaner_.CleanCheckpoint(checkpoint, /*discard=*/true, nullptr);
+      const int64_t latest = store_->LatestCheckpointId();
+      for (int subtask = 0; subtask < config_.parallelism; ++subtask) {
+        gateway_->NotifyCheckpointAborted(subtask, pending->id, latest);
+      }
+      pending->promise->Set(Failure(pending->id, "FINALIZE_CHECKPOINT_FAILURE", added.status().message()));
+      return;
+    }
+    subsumed = *added;
+    force_full_snapshot_ = false;
+  } else {
+    savepoint_ids_.insert(pending->id);
+  }
+  completed_ids_.insert(pending->id);
+  last_completion_micros_ = runtime_->NowMicros();
+
+  if (!is_savepoint || pending->properties.is_synchronous_savepoint()) {
+    // Older pending checkpoints are subsumed; savepoints never are.
+    std::vector<std::shared_ptr<Pending>> older;
+    for (const auto& [id, other] : pending_) {
+      if (id < pending->id && !other->properties.is_savepoint()) older.push_back(other);
+    }
+    for (const std::shared_ptr<Pending>& other : older) {
+      AbortPending(other, Failure(other->id, "CHECKPOINT_SUBSUMED", absl::StrCat("by ", pending->id)));
+    }
+    const int64_t last_subsumed =
+        subsumed != nullptr && subsumed->properties.discard_subsumed ? subsumed->checkpoint_id : -1;
+    for (int subtask = 0; subtask < config_.parallelism; ++subtask) {
+      gateway_->NotifyCheckpointComplete(subtask, pending->id, last_subsumed);
+    }
+  }
+  // FLINK-31077: the caller learns of completion only once the checkpoint is in the store.
+  pending->promise->Set(std::shared_ptr<const CompletedCheckpoint>(checkpoint));
+}
+
+void CheckpointCoordinator::AbortPending(const std::shared_ptr<Pending>& pending, const absl::Status& cause) {
+  if (pending->disposed) return;
+  pending->disposed = true;
+  pending_.erase(pending->id);
+  const bool registered = !pending->properties.is_savepoint();
+  if (pending->properties.is_savepoint()) savepoint_ids_.insert(pending->id);
+  std::vector<std::optional<KeyedStateHandle>> states = std::move(pending->states);
+  executor_.Execute(absl::StrCat("discard-pending-", pending->id),
+                    [storage = storage_, states = std::move(states), registered,
+                     directory = pending->options.exclusive_directory] {
+                      for (const std::optional<KeyedStateHandle>& state : states) {
+                        if (state.has_value()) (void)DiscardKeyedState(*storage, *state, registered);
+                      }
+                      (void)DeleteDirectoryRecursively(*storage, directory);
+                    });
+  const int64_t latest = store_->LatestCheckpointId();
+  for (int subtask = 0; subtask < config_.parallelism; ++subtask) {
+    gateway_->NotifyCheckpointAborted(subtask, pending->id, latest);
+  }
+  pending->promise->Set(cause);
+}
+
+void CheckpointCoordinator::AbortAllPending(const std::string& reason) {
+  std::vector<std::shared_ptr<Pending>> all;
+  for (const auto& [id, pending] : pending_) all.push_back(pending);
+  for (const std::shared_ptr<Pending>& pending : all) AbortPending(pending, Failure(pending->id, reason));
+}
+
+void CheckpointCoordinator::StartCheckpointScheduler() {
+  RuntimeMutexLock lock(mutex_);
+  if (dead() || periodic_running_ || config_.checkpoint_interval_micros <= 0) return;
+  periodic_running_ = true;
+  const uint64_t generation = ++periodic_generation_;
+  std::weak_ptr<CheckpointCoordinator> weak = weak_from_this();
+  const int64_t interval = config_.checkpoint_interval_micros;
+  Runtime* runtime = runtime_;
+  runtime_->Spawn("checkpoint-scheduler", [weak, generation, interval, runtime] {
+    while (true) {
+      runtime->SleepForMicros(interval);
+      std::shared_ptr<CheckpointCoordinator> self = weak.lock();
+      if (self == nullptr) return;
+      RuntimeMutexLock lock(self->mutex_);
+      if (self->dead() || !self->periodic_running_ || self->periodic_generation_ != generation) return;
+      (void)self->Enqueue(CheckpointProperties::ForCheckpoint(self->config_.retention), /*periodic=*/true);
+      self->TriggerQueuedRequests();
+    }
+  });
+}
+
+void CheckpointCoordinator::StopCheckpointScheduler() {
+  RuntimeMutexLock lock(mutex_);
+  periodic_running_ = false;
+  ++periodic_generation_;
+  for (Request& request : queue_) request.promise->Set(absl::CancelledError("CHECKPOINT_COORDINATOR_SUSPEND"));
+  queue_.clear();
+  AbortAllPending("CHECKPOINT_COORDINATOR_SUSPEND");
+}
+
+void CheckpointCoordinator::AbortPendingCheckpoints(const std::string& reason) {
+  RuntimeMutexLock lock(mutex_);
+  if (dead()) return;
+  AbortAllPending(reason);
+  TriggerQueuedRequests();
+}
+
+CheckpointCoordinator::Result CheckpointCoordinator::RestoreLatestCheckpointedState() {
+  RuntimeMutexLock lock(mutex_);
+  if (dead()) return absl::FailedPreconditionError("the checkpoint coordinator is shut down");
+  std::shared_ptr<CompletedCheckpoint> latest = store_->Latest();
+  if (latest == nullptr) return std::shared_ptr<const CompletedCheckpoint>();
+  force_full_snapshot_ = latest->properties.unclaimed;
+  return std::shared_ptr<const CompletedCheckpoint>(latest);
+}
+
+CheckpointCoordinator::Result CheckpointCoordinator::RestoreSavepoint(const std::string& path, RestoreMode mode) {
+  {
+    RuntimeMutexLock lock(mutex_);
+    if (dead()) return absl::FailedPreconditionError("the checkpoint coordinator is shut down");
+    if (store_->Latest() != nullptr) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "job ", config_.job_id, " already has completed checkpoints; it restores from the latest, not from ", path));
+    }
+    absl::StatusOr<CompletedCheckpoint> loaded = LoadCheckpointMetadata(*storage_, path);
+    if (!loaded.ok()) return loaded.status();
+    if (loaded->max_parallelism != config_.max_parallelism) {
+      return absl::InvalidArgumentError(absl::StrCat("cannot restore ", path, ": its max parallelism is ",
+                                                     loaded->max_parallelism, ", the job's is ",
+                                                     config_.max_parallelism));
+    }
+    auto checkpoint = std::make_shared<CompletedCheckpoint>(*std::move(loaded));
+    checkpoint->restored_properties = checkpoint->properties;
+    switch (mode) {
+      case RestoreMode::kClaim:
+        checkpoint->properties = CheckpointProperties::ForCheckpoint(config_.retention);
+        break;
+      case RestoreMode::kLegacy:
+        checkpoint->properties = CheckpointProperties::ForSavepoint(SavepointFormat::kCanonical);
+        break;
+      case RestoreMode::kNoClaim:
+        checkpoint->properties = CheckpointProperties::ForUnclaimedSnapshot();
+        break;
+    }
+    // Registered before it is added: adding may subsume and unregister.
+    if (!checkpoint->properties.unclaimed) {
+      absl::Status status = store_->registry().RegisterAllAfterRestored(
+          checkpoint->IncrementalHandles(), checkpoint->checkpoint_id,
+          checkpoint->restored_properties->sharing_files_strategy(), mode);
+      if (!status.ok()) return absl::Status(status.code(), absl::StrCat("restoring ", path, ": ", status.message()));
+      checkpoint->shared_state_registered = true;
+    }
+    absl::StatusOr<std::shared_ptr<CompletedCheckpoint>> added =
+        store_->AddCheckpointAndSubsumeOldestOne(checkpoint, cleaner_, ScheduleTriggerRequest());
+    if (!added.ok()) return added.status();
+    counter_->SetAtLeast(checkpoint->checkpoint_id + 1);
+  }
+  return RestoreLatestCheckpointedState();
+}
+
+void CheckpointCoordinator::Shutdown(JobStatus status) {
+  RuntimeMutexLock lock(mutex_);
+  if (dead()) return;
+  periodic_running_ = false;
+  ++periodic_generation_;
+  for (Request& request : queue_) request.promise->Set(absl::CancelledError("CHECKPOINT_COORDINATOR_SHUTDOWN"));
+  queue_.clear();
+  AbortAllPending("CHECKPOINT_COORDINATOR_SHUTDOWN");
+  shut_down_ = true;
+  store_->Shutdown(status, cleaner_);
+}
+
+void CheckpointCoordinator::Kill() {
+  RuntimeMutexLock lock(mutex_);
+  killed_ = true;
+  periodic_running_ = false;
+  executor_.Stop();
+}
+
+std::vector<int64_t> CheckpointCoordinator::PendingCheckpointIds() {
+  RuntimeMutexLock lock(mutex_);
+  std::vector<int64_t> ids;
+  for (const auto& [id, pending] : pending_) ids.push_back(id);
+  return ids;
+}
+
+std::vector<std::shared_ptr<CompletedCheckpoint>> CheckpointCoordinator::RetainedCheckpoints() {
+  RuntimeMutexLock lock(mutex_);
+  return store_->All();
+}
+
+bool CheckpointCoordinator::force_full_snapshot() {
+  RuntimeMutexLock lock(mutex_);
+  return force_full_snapshot_;
+}
+
+}  // namespace snapsim

@@ -1,0 +1,195 @@
+// The checkpoint coordinator: triggers checkpoints and savepoints, collects every task's acknowledgement,
+// registers shared state at acknowledgement, completes (metadata, store, notifications) or aborts (decline,
+// timeout, subsumption, failover), and restores. After Flink's CheckpointCoordinator, PendingCheckpoint and
+// CheckpointRequestDecider in the fixed form described in shared/flink/JOBMANAGER_SIDE.md section 4.
+//
+// Every state change happens under one coordinator-wide RuntimeMutex (Flink's coordinator lock), which may be held
+// across storage calls. Messages to tasks go through a TaskGateway and are best effort: the gateway may deliver
+// them late, twice or never, and tasks must stay correct. Timers (timeouts, the periodic scheduler) are activities
+// that sleep on the runtime's clock; they hold the coordinator weakly.
+//
+// Deviations, on purpose: registration of an acknowledgement is all or nothing, and a failed registration
+// declines its pending checkpoint at once (Flink leaves part of it registered and lets the checkpoint time out);
+// the tolerable-failure manager is not modelled (no failure fails the job); the first periodic trigger comes one
+// interval after the start, not at a random delay.
+#ifndef SNAPSIM_SNAPSHOT_CHECKPOINT_COORDINATOR_H_
+#define SNAPSIM_SNAPSHOT_CHECKPOINT_COORDINATOR_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "backend/runtime.h"
+#include "snapshot/checkpoint_properties.h"
+#include "snapshot/checkpoint_storage.h"
+#include "snapshot/completed_checkpoint.h"
+#include "snapshot/completed_checkpoint_store.h"
+#include "snapshot/io_executor.h"
+
+namespace snapsim {
+
+struct CheckpointCoordinatorConfig {
+  std::string job_id;
+  // "<checkpoints directory>/<job id>": shared/, chk-<id>/ and the store's records (ha/) live here.
+  std::string checkpoint_root;
+  // Where savepoints go: "<savepoint root>/savepoint-<job id prefix>-<random>".
+  std::string savepoint_root;
+  int parallelism = 1;
+  int max_parallelism = 128;
+  // 0: no periodic checkpoints.
+  int64_t checkpoint_interval_micros = 0;
+  int64_t checkpoint_timeout_micros = 600'000'000;
+  int max_concurrent_checkpoints = 1;
+  int64_t min_pause_micros = 0;
+  int num_retained = 1;
+  CheckpointRetention retention = CheckpointRetention::kNeverRetainAfterTermination;
+  // The job's restore mode: how a snapshot it starts from, and checkpoints recovered after a failover, are owned.
+  RestoreMode restore_mode = RestoreMode::kNoClaim;
+  // Keep store records in checkpoint storage, so a new coordinator recovers the store.
+  bool high_availability = true;
+
+  std::string ha_directory() const { return high_availability ? checkpoint_root + "/ha" : std::string(); }
+};
+
+struct AcknowledgeCheckpoint {
+  int64_t checkpoint_id = 0;
+  int subtask = 0;
+  int64_t attempt = 0;
+  // nullopt: the task had no keyed state.
+  std::optional<KeyedStateHandle> state;
+};
+
+struct DeclineCheckpoint {
+  int64_t checkpoint_id = 0;
+  int subtask = 0;
+  int64_t attempt = 0;
+  absl::Status reason;
+};
+
+// The coordinator's view of the running tasks: one-way, best-effort messages.
+class TaskGateway {
+ public:
+  virtual ~TaskGateway() = default;
+  // The attempt number of every subtask's running execution, or nullopt if some subtask is not running.
+  virtual std::optional<std::vector<int64_t>> RunningAttempts() = 0;
+  virtual void TriggerCheckpoint(int subtask, int64_t attempt, int64_t checkpoint_id,
+                                 const CheckpointOptions& options) = 0;
+  // To the subtask's current execution, if any.
+  virtual void NotifyCheckpointComplete(int subtask, int64_t checkpoint_id, int64_t last_subsumed_id) = 0;
+  virtual void NotifyCheckpointAborted(int subtask, int64_t checkpoint_id, int64_t latest_completed_id) = 0;
+};
+
+class CheckpointCoordinator : public std::enable_shared_from_this<CheckpointCoordinator> {
+ public:
+  using Result = absl::StatusOr<std::shared_ptr<const CompletedCheckpoint>>;
+
+  // Recovers the completed checkpoint store from `config.ha_directory()` (empty on a first start). Fails, deleting
+  // nothing, if a record or its metadata cannot be read.
+  static absl::StatusOr<std::shared_ptr<CheckpointCoordinator>> Create(CheckpointCoordinatorConfig config,
+                                                                       Runtime* runtime, CheckpointStorage* storage,
+                                                                       CheckpointIdCounter* counter,
+                                                                       TaskGateway* gateway);
+
+  // A manual checkpoint (kCheckpoint: the backend decides incremental or full; kFullCheckpoint: shares nothing).
+  Future<Result> TriggerCheckpoint(CheckpointKind kind = CheckpointKind::kCheckpoint);
+  // A savepoint; `synchronous` is stop-with-savepoint (it then aborts older checkpoints and notifies tasks).
+  Future<Result> TriggerSavepoint(SavepointFormat format, bool synchronous = false);
+
+  void StartCheckpointScheduler();
+  // Stops periodic triggering and aborts pending checkpoints.
+  void StopCheckpointScheduler();
+
+  void ReceiveAcknowledge(AcknowledgeCheckpoint ack);
+  void ReceiveDecline(const DeclineCheckpoint& decline);
+  // A job failover: every pending checkpoint is aborted.
+  void AbortPendingCheckpoints(const std::string& reason);
+
+  // The checkpoint tasks restore from after a failover (null if none); re-arms the forced full snapshot when it is
+  // the unclaimed (NO_CLAIM) snapshot.
+  Result RestoreLatestCheckpointedState();
+  // Starts the job from a retained checkpoint or savepoint at `path` in `mode`; only while the store is empty.
+  Result RestoreSavepoint(const std::string& path, RestoreMode mode);
+
+  // Globally terminal: aborts pending checkpoints and discards what the retention policy says. SUSPENDED: deletes
+  // nothing.
+  void Shutdown(JobStatus status);
+  // Process death: nothing more runs and nothing more is deleted; pending timers find a dead coordinator.
+  void Kill();
+
+  // Inspection.
+  std::vector<int64_t> PendingCheckpointIds();
+  std::vector<std::shared_ptr<CompletedCheckpoint>> RetainedCheckpoints();
+  bool force_full_snapshot();
+  CompletedCheckpointStore& store() { return *store_; }
+  CheckpointsCleaner& cleaner() { return cleaner_; }
+  const CheckpointCoordinatorConfig& config() const { return config_; }
+
+  CheckpointCoordinator(CheckpointCoordinatorConfig config, Runtime* runtime, CheckpointStorage* storage,
+                        CheckpointIdCounter* counter, TaskGateway* gateway);
+
+ private:
+  struct Request {
+    CheckpointProperties properties;
+    bool periodic = false;
+    uint64_t sequence = 0;
+    std::shared_ptr<Promise<Result>> promise;
+  };
+  struct Pending {
+    int64_t id = 0;
+    int64_t timestamp_micros = 0;
+    CheckpointProperties properties;
+    CheckpointOptions options;
+    std::vector<int64_t> attempts;
+    std::vector<bool> acknowledged;
+    int num_acknowledged = 0;
+    std::vector<std::optional<KeyedStateHandle>> states;
+    bool disposed = false;
+    std::shared_ptr<Promise<Result>> promise;
+  };
+
+  // All REQUIRE mutex_ held.
+  Future<Result> Enqueue(CheckpointProperties properties, bool periodic);
+  void TriggerQueuedRequests();
+  void StartTriggering(Request request);
+  void CompletePending(const std::shared_ptr<Pending>& pending);
+  void AbortPending(const std::shared_ptr<Pending>& pending, const absl::Status& cause);
+  void AbortAllPending(const std::string& reason);
+  void DiscardAcknowledgedState(std::optional<KeyedStateHandle> state, bool registered);
+  bool dead() const { return killed_ || shut_down_; }
+  // A callback for the cleaner: triggers queued requests once a discard is done.
+  std::function<void()> ScheduleTriggerRequest();
+
+  const CheckpointCoordinatorConfig config_;
+  Runtime* runtime_;
+  CheckpointStorage* storage_;
+  CheckpointIdCounter* counter_;
+  TaskGateway* gateway_;
+  IoExecutor executor_;
+  CheckpointsCleaner cleaner_;
+  std::unique_ptr<CompletedCheckpointStore> store_;
+
+  RuntimeMutex mutex_;
+  bool killed_ = false;
+  bool shut_down_ = false;
+  bool force_full_snapshot_ = false;
+  bool periodic_running_ = false;
+  uint64_t periodic_generation_ = 0;
+  uint64_t next_request_sequence_ = 0;
+  int64_t last_completion_micros_ = -1;
+  std::vector<Request> queue_;
+  std::map<int64_t, std::shared_ptr<Pending>> pending_;
+  // Completed checkpoints and savepoints, and every savepoint id: a later acknowledgement for one of them is a
+  // duplicate whose files belong to a completed checkpoint or to the user, never to be registered or discarded.
+  std::set<int64_t> completed_ids_;
+  std::set<int64_t> savepoint_ids_;
+};
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_SNAPSHOT_CHECKPOINT_COORDINATOR_H_
