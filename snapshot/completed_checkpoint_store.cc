@@ -208,8 +208,12 @@ absl::StatusOr<std::unique_ptr<CompletedCheckpointStore>> CompletedCheckpointSto
       if (checkpoint->restored_properties.has_value()) {
         sharing = checkpoint->restored_properties->sharing_files_strategy();
       }
+      // Only the snapshot the job was started from is owned per the job's restore mode; the job's own checkpoints
+      // are always its own (Flink registers them with the job's mode too, so after a failover a NO_CLAIM or LEGACY
+      // job never deletes their shared files: the limitation confirmed in apache/flink PR #19331).
+      const RestoreMode owner = checkpoint->restored_properties.has_value() ? mode : RestoreMode::kClaim;
       absl::Status status = store->registry().RegisterAllAfterRestored(checkpoint->IncrementalHandles(),
-                                                                        checkpoint->checkpoint_id, sharing, mode);
+                                                                        checkpoint->checkpoint_id, sharing, owner);
       if (!status.ok()) return absl::Status(status.code(), context + std::string(status.message()));
       checkpoint->shared_state_registered = true;
     }

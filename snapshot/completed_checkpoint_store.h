@@ -72,8 +72,9 @@ class CompletedCheckpointStore {
   CompletedCheckpointStore(int max_retained, CheckpointStorage* storage, std::string ha_directory,
                            std::unique_ptr<SharedStateRegistry> registry);
 
-  // Rebuilds the store from the records under `ha_directory`; every recovered checkpoint whose properties are not
-  // unclaimed is registered in `registry` as restored with `mode` (the job's restore mode).
+  // Rebuilds the store from the records under `ha_directory`. Every recovered checkpoint whose properties are not
+  // unclaimed is registered in `registry` as restored: the snapshot the job was started from with `mode` (the job's
+  // restore mode), the job's own checkpoints as claimed, so their shared files are still deleted once unused.
   static absl::StatusOr<std::unique_ptr<CompletedCheckpointStore>> Recover(
       int max_retained, CheckpointStorage* storage, std::string ha_directory,
       std::unique_ptr<SharedStateRegistry> registry, RestoreMode mode);
