@@ -125,6 +125,15 @@ absl::Status SimJob::Flush() {
   return absl::OkStatus();
 }
 
+absl::Status SimJob::Compact() {
+  for (auto& subtask : subtasks_) {
+    RuntimeMutexLock lock(subtask->mailbox);
+    if (!subtask->running) continue;
+    if (absl::Status status = subtask->task->backend().Compact(); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
 CheckpointCoordinator::Result SimJob::Checkpoint(CheckpointKind kind) {
   return coordinator_->TriggerCheckpoint(kind).Get();
 }

@@ -80,6 +80,8 @@ class SimJob : public TaskGateway {
   absl::Status Remove(const std::string& key);
   // Flushes every subtask's memtables (new SST files).
   absl::Status Flush();
+  // Compacts every subtask's DB into new SST files (the old ones leave the live set).
+  absl::Status Compact();
 
   // Triggers and waits (virtual time passes; other activities run).
   CheckpointCoordinator::Result Checkpoint(CheckpointKind kind = CheckpointKind::kCheckpoint);

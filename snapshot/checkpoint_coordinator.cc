@@ -435,6 +435,13 @@ void CheckpointCoordinator::Kill() {
   killed_ = true;
   periodic_running_ = false;
   executor_.Stop();
+  // Whoever waits for a result learns that the coordinator is gone; nothing is discarded.
+  for (Request& request : queue_) request.promise->Set(absl::UnavailableError("the checkpoint coordinator died"));
+  queue_.clear();
+  for (const auto& [id, pending] : pending_) {
+    pending->promise->Set(absl::UnavailableError(absl::StrCat("the checkpoint coordinator died with checkpoint ",
+                                                              id, " pending")));
+  }
 }
 
 std::vector<int64_t> CheckpointCoordinator::PendingCheckpointIds() {

@@ -124,5 +124,156 @@ TEST_F(CheckpointLifecycleTest, IncrementalCheckpointsCompleteRestoreAndLeaveOnl
   ExpectOnlyReferencedFiles(*job);
 }
 
+
+bool ReferencesAnythingUnder(const CompletedCheckpoint& checkpoint, const std::string& prefix) {
+  for (const std::string& path : ReferencedPaths(checkpoint)) {
+    if (absl::StartsWith(path, prefix)) return true;
+  }
+  return false;
+}
+
+// How many of `later`'s shared files are uploads of `earlier` (the coordinator resolved the placeholders).
+int SharedFilesReused(const CompletedCheckpoint& later, const CompletedCheckpoint& earlier) {
+  const std::set<std::string> before = ReferencedPaths(earlier);
+  int count = 0;
+  for (const auto& state : later.subtask_states) {
+    if (!state.has_value()) continue;
+    if (const auto* handle = std::get_if<IncrementalRemoteKeyedStateHandle>(&*state)) {
+      for (const HandleAndLocalPath& file : handle->shared_state) {
+        EXPECT_FALSE(file.handle.is_placeholder()) << "unresolved placeholder " << file.handle.path;
+        count += before.count(file.handle.path);
+      }
+    }
+  }
+  return count;
+}
+
+struct ResumeCase {
+  RestoreMode mode;
+  bool local_recovery;
+};
+
+std::string CaseName(const ::testing::TestParamInfo<ResumeCase>& info) {
+  return absl::StrCat(RestoreModeName(info.param.mode), info.param.local_recovery ? "_LocalRecovery" : "");
+}
+
+class ResumeCheckpointManuallyTest : public CheckpointLifecycleTest,
+                                     public ::testing::WithParamInterface<ResumeCase> {
+ protected:
+  SimJobConfig Config(const std::string& job_id, bool incremental, int parallelism = 2) {
+    SimJobConfig config;
+    config.job_id = job_id;
+    config.parallelism = parallelism;
+    config.incremental = incremental;
+    config.local_recovery = GetParam().local_recovery;
+    config.restore_mode = GetParam().mode;
+    config.retention = CheckpointRetention::kRetainOnCancellation;
+    return config;
+  }
+
+  // A task failover inside the job: every subtask restores the latest checkpoint, from local state when local
+  // recovery is on.
+  void FailoverAndVerify(SimJob& job) {
+    ASSERT_TRUE(job.FailoverTasks().ok());
+    ExpectRestoredStateIsTheModel(job);
+    for (int i = 0; i < job.config().parallelism; ++i) {
+      EXPECT_EQ(job.task(i)->restored_from_local_state(), GetParam().local_recovery) << "subtask " << i;
+    }
+  }
+};
+
+// Flink's ResumeCheckpointManuallyITCase: run full, checkpoint, resume incremental, checkpoint, resume full, in
+// each restore mode, asserting the restored state and which files exist, and who deleted them, after each step.
+TEST_P(ResumeCheckpointManuallyTest, FullThenIncrementalThenFull) {
+  const RestoreMode mode = GetParam().mode;
+  // 1. A native full job, retained on cancellation.
+  std::unique_ptr<SimJob> job1 = StartJob(Config("job-1", /*incremental=*/false));
+  ASSERT_NE(job1, nullptr);
+  Write(*job1, 0, 200, "a");
+  ASSERT_NE(CheckpointOk(*job1), nullptr);
+  FailoverAndVerify(*job1);
+  Write(*job1, 150, 260, "a2");
+  std::shared_ptr<const CompletedCheckpoint> cp1 = CheckpointOk(*job1);
+  ASSERT_NE(cp1, nullptr);
+  EXPECT_FALSE(ReferencesAnythingUnder(*cp1, "checkpoints/job-1/shared/")) << "a native full checkpoint shares nothing";
+  const std::set<std::string> files1 = ReferencedPaths(*cp1);
+  const KeyValueMap model1 = *job1->ModelAt(cp1->checkpoint_id);
+  job1->Stop(JobStatus::kCanceled);
+  scheduler_.RunUntilQuiescent();
+  // Retained: exactly the checkpoint's files are left (its store record is gone with the job).
+  EXPECT_EQ(ObjectsUnder("checkpoints/job-1/"), files1);
+  job1.reset();
+
+  // 2. Resume incremental from job 1's checkpoint.
+  std::unique_ptr<SimJob> job2 =
+      StartJob(Config("job-2", /*incremental=*/true), SimJobRestore{cp1->external_pointer, model1});
+  ASSERT_NE(job2, nullptr);
+  ExpectRestoredStateIsTheModel(*job2);
+  EXPECT_EQ(job2->Model(), model1);
+  EXPECT_EQ(job2->coordinator().force_full_snapshot(), mode == RestoreMode::kNoClaim);
+  Write(*job2, 100, 300, "b");
+  std::shared_ptr<const CompletedCheckpoint> cp2 = CheckpointOk(*job2);
+  ASSERT_NE(cp2, nullptr);
+  EXPECT_GT(cp2->checkpoint_id, cp1->checkpoint_id);
+  EXPECT_FALSE(job2->coordinator().force_full_snapshot());
+  scheduler_.RunUntilQuiescent();
+  if (mode == RestoreMode::kClaim) {
+    // Job 2 owns job 1's checkpoint; once subsumed it deleted it.
+    EXPECT_TRUE(NoneExist(files1));
+  } else {
+    // Never touched; under NO_CLAIM the first checkpoint shares nothing with it.
+    EXPECT_TRUE(AllExist(files1));
+  }
+  EXPECT_FALSE(ReferencesAnythingUnder(*cp2, "checkpoints/job-1/"));
+  FailoverAndVerify(*job2);
+  Write(*job2, 280, 320, "b2");
+  std::shared_ptr<const CompletedCheckpoint> cp2b = CheckpointOk(*job2);
+  ASSERT_NE(cp2b, nullptr);
+  // The second checkpoint after restore builds on the first.
+  EXPECT_GT(SharedFilesReused(*cp2b, *cp2), 0);
+  ExpectOnlyReferencedFiles(*job2);
+  const std::set<std::string> files2 = ReferencedPaths(*cp2b);
+  const KeyValueMap model2 = *job2->ModelAt(cp2b->checkpoint_id);
+  job2->Stop(JobStatus::kCanceled);
+  scheduler_.RunUntilQuiescent();
+  EXPECT_EQ(ObjectsUnder("checkpoints/job-2/"), files2);
+  job2.reset();
+
+  // 3. Resume native full from job 2's incremental checkpoint.
+  std::unique_ptr<SimJob> job3 =
+      StartJob(Config("job-3", /*incremental=*/false), SimJobRestore{cp2b->external_pointer, model2});
+  ASSERT_NE(job3, nullptr);
+  ExpectRestoredStateIsTheModel(*job3);
+  Write(*job3, 0, 10, "c");
+  ASSERT_TRUE(job3->Remove("key-20").ok());
+  std::shared_ptr<const CompletedCheckpoint> cp3 = CheckpointOk(*job3);
+  ASSERT_NE(cp3, nullptr);
+  EXPECT_FALSE(ReferencesAnythingUnder(*cp3, "checkpoints/job-2/"));
+  scheduler_.RunUntilQuiescent();
+  if (mode == RestoreMode::kClaim) {
+    EXPECT_TRUE(NoneExist(files2));
+    EXPECT_THAT(ObjectsUnder("checkpoints/job-2/"), IsEmpty());
+  } else {
+    EXPECT_TRUE(AllExist(files2));
+    EXPECT_EQ(ObjectsUnder("checkpoints/job-2/"), files2);
+  }
+  FailoverAndVerify(*job3);
+  EXPECT_EQ(job3->Model().count("key-20"), 0u);
+  ExpectOnlyReferencedFiles(*job3);
+  const std::set<std::string> files3 = ReferencedPaths(*job3->coordinator().RetainedCheckpoints().back());
+  job3->Stop(JobStatus::kCanceled);
+  scheduler_.RunUntilQuiescent();
+  EXPECT_EQ(ObjectsUnder("checkpoints/job-3/"), files3);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModes, ResumeCheckpointManuallyTest,
+                         ::testing::Values(ResumeCase{RestoreMode::kClaim, false},
+                                           ResumeCase{RestoreMode::kClaim, true},
+                                           ResumeCase{RestoreMode::kNoClaim, false},
+                                           ResumeCase{RestoreMode::kNoClaim, true},
+                                           ResumeCase{RestoreMode::kLegacy, false},
+                                           ResumeCase{RestoreMode::kLegacy, true}),
+                         CaseName);
+
 }  // namespace
 }  // namespace snapsim
