@@ -22,6 +22,9 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
+int SharedFilesReused(const CompletedCheckpoint& later, const CompletedCheckpoint& earlier);
+bool ReferencesAnythingUnder(const CompletedCheckpoint& checkpoint, const std::string& prefix);
+
 class CheckpointLifecycleTest : public ::testing::Test {
  protected:
   CheckpointLifecycleTest() : scheduler_(7), store_(&scheduler_, Prng(7).Child("store")) {}
@@ -43,6 +46,11 @@ class CheckpointLifecycleTest : public ::testing::Test {
     absl::StatusOr<KeyValueMap> actual = job.ActualState();
     ASSERT_TRUE(actual.ok()) << actual.status();
     EXPECT_EQ(*actual, job.Model());
+  }
+
+  void FailoverAndVerifyModel(SimJob& job) {
+    ASSERT_TRUE(job.FailoverTasks().ok());
+    ExpectRestoredStateIsTheModel(job);
   }
 
   std::shared_ptr<const CompletedCheckpoint> CheckpointOk(SimJob& job,
@@ -124,6 +132,183 @@ TEST_F(CheckpointLifecycleTest, IncrementalCheckpointsCompleteRestoreAndLeaveOnl
   ExpectOnlyReferencedFiles(*job);
 }
 
+
+TEST_F(CheckpointLifecycleTest, SavepointThenCheckpointChainNeverBuildsOnTheSavepoint) {
+  SimJobConfig config;
+  config.retention = CheckpointRetention::kRetainOnCancellation;
+  std::unique_ptr<SimJob> job = StartJob(config);
+  ASSERT_NE(job, nullptr);
+  Write(*job, 0, 200, "a");
+  std::shared_ptr<const CompletedCheckpoint> cp1 = CheckpointOk(*job);
+  ASSERT_NE(cp1, nullptr);
+  Write(*job, 200, 260, "b");
+  CheckpointCoordinator::Result savepoint = job->Savepoint(SavepointFormat::kNative);
+  ASSERT_TRUE(savepoint.ok()) << savepoint.status();
+  const std::string savepoint_dir = (*savepoint)->external_pointer;
+  EXPECT_TRUE(absl::StartsWith(savepoint_dir, "savepoints/savepoint-job-1-")) << savepoint_dir;
+  const std::set<std::string> savepoint_files = ReferencedPaths(**savepoint);
+  // A savepoint owns every file it references, in its own directory.
+  for (const std::string& path : savepoint_files) EXPECT_TRUE(absl::StartsWith(path, savepoint_dir + "/")) << path;
+  const KeyValueMap savepoint_model = *job->ModelAt((*savepoint)->checkpoint_id);
+  Write(*job, 260, 300, "c");
+  std::shared_ptr<const CompletedCheckpoint> cp3 = CheckpointOk(*job);
+  ASSERT_NE(cp3, nullptr);
+  // The savepoint is not in the store and the checkpoint after it builds on checkpoint 1, never on the savepoint.
+  const auto retained = job->coordinator().RetainedCheckpoints();
+  ASSERT_EQ(retained.size(), 1u);
+  EXPECT_EQ(retained[0]->checkpoint_id, cp3->checkpoint_id);
+  EXPECT_GT(SharedFilesReused(*cp3, *cp1), 0);
+  EXPECT_FALSE(ReferencesAnythingUnder(*cp3, "savepoints/"));
+  ExpectOnlyReferencedFiles(*job);
+  EXPECT_TRUE(AllExist(savepoint_files));
+  job->Stop(JobStatus::kCanceled);
+  job.reset();
+
+  // Resume from the savepoint in CLAIM mode: the job now owns it. Its SST files live in its own directory and the
+  // first checkpoints reuse them, so it is discarded only once no retained checkpoint uses them (FLINK-28597).
+  SimJobConfig resumed = config;
+  resumed.job_id = "job-2";
+  resumed.restore_mode = RestoreMode::kClaim;
+  std::unique_ptr<SimJob> job2 = StartJob(resumed, SimJobRestore{savepoint_dir, savepoint_model});
+  ASSERT_NE(job2, nullptr);
+  ExpectRestoredStateIsTheModel(*job2);
+  Write(*job2, 0, 20, "d");
+  std::shared_ptr<const CompletedCheckpoint> after = CheckpointOk(*job2);
+  ASSERT_NE(after, nullptr);
+  EXPECT_TRUE(ReferencesAnythingUnder(*after, savepoint_dir + "/"));
+  scheduler_.RunUntilQuiescent();
+  EXPECT_TRUE(AllExist(savepoint_files)) << "discarded while a retained checkpoint still uses its files";
+  // Compaction replaces every SST; the next checkpoint uses none of the savepoint's, which then goes.
+  ASSERT_TRUE(job2->Compact().ok());
+  ASSERT_NE(CheckpointOk(*job2), nullptr);
+  scheduler_.RunUntilQuiescent();
+  EXPECT_TRUE(NoneExist(savepoint_files));
+  ExpectOnlyReferencedFiles(*job2);
+  FailoverAndVerifyModel(*job2);
+}
+
+TEST_F(CheckpointLifecycleTest, CanonicalSavepointResumesAtAnotherParallelismInEveryMode) {
+  SimJobConfig config;
+  config.parallelism = 2;
+  std::unique_ptr<SimJob> job = StartJob(config);
+  ASSERT_NE(job, nullptr);
+  Write(*job, 0, 300, "a");
+  CheckpointCoordinator::Result savepoint = job->Savepoint(SavepointFormat::kCanonical);
+  ASSERT_TRUE(savepoint.ok()) << savepoint.status();
+  const KeyValueMap model = *job->ModelAt((*savepoint)->checkpoint_id);
+  const std::set<std::string> savepoint_files = ReferencedPaths(**savepoint);
+  for (const auto& state : (*savepoint)->subtask_states) {
+    ASSERT_TRUE(state.has_value());
+    EXPECT_TRUE(std::holds_alternative<KeyGroupsStateHandle>(*state));
+  }
+  job->Stop(JobStatus::kCanceled);
+  job.reset();
+  int generation = 2;
+  for (RestoreMode mode : {RestoreMode::kNoClaim, RestoreMode::kLegacy}) {
+    for (bool incremental : {true, false}) {
+      SimJobConfig resumed = config;
+      resumed.job_id = absl::StrCat("job-", generation++);
+      resumed.parallelism = 3;
+      resumed.incremental = incremental;
+      resumed.restore_mode = mode;
+      std::unique_ptr<SimJob> next = StartJob(resumed, SimJobRestore{(*savepoint)->external_pointer, model});
+      ASSERT_NE(next, nullptr);
+      ExpectRestoredStateIsTheModel(*next);
+      EXPECT_EQ(next->Model().size(), 300u);
+      Write(*next, 290, 310, "b");
+      ASSERT_NE(CheckpointOk(*next), nullptr);
+      FailoverAndVerifyModel(*next);
+      next->Stop(JobStatus::kCanceled);
+      next.reset();
+      EXPECT_TRUE(AllExist(savepoint_files)) << RestoreModeName(mode);
+    }
+  }
+}
+
+TEST_F(CheckpointLifecycleTest, CoordinatorFailoverWithCheckpointInFlightRecoversTheStoreFromStorage) {
+  SimJobConfig config;
+  config.max_concurrent_checkpoints = 2;
+  config.num_retained = 2;
+  std::unique_ptr<SimJob> job = StartJob(config);
+  ASSERT_NE(job, nullptr);
+  Write(*job, 0, 200, "a");
+  std::shared_ptr<const CompletedCheckpoint> cp1 = CheckpointOk(*job);
+  ASSERT_NE(cp1, nullptr);
+  Write(*job, 200, 300, "b");
+  std::shared_ptr<const CompletedCheckpoint> cp2 = CheckpointOk(*job);
+  ASSERT_NE(cp2, nullptr);
+  Write(*job, 300, 400, "c");
+  // Two checkpoints in flight when the coordinator dies.
+  Future<CheckpointCoordinator::Result> in_flight_a = job->coordinator().TriggerCheckpoint();
+  Future<CheckpointCoordinator::Result> in_flight_b = job->coordinator().TriggerCheckpoint();
+  scheduler_.SleepForMicros(3000);
+  EXPECT_FALSE(job->coordinator().PendingCheckpointIds().empty());
+  std::set<std::string> at_kill = ObjectsUnder(job->checkpoint_root() + "/");
+  const std::set<std::string> referenced_at_kill = job->ReferencedPaths();
+  ASSERT_TRUE(job->FailoverCoordinator().ok());
+  EXPECT_FALSE(in_flight_a.Get().ok());
+  EXPECT_FALSE(in_flight_b.Get().ok());
+  // The new coordinator found both retained checkpoints and restored the latest.
+  const auto retained = job->coordinator().RetainedCheckpoints();
+  ASSERT_EQ(retained.size(), 2u);
+  EXPECT_EQ(retained[0]->checkpoint_id, cp1->checkpoint_id);
+  EXPECT_EQ(retained[1]->checkpoint_id, cp2->checkpoint_id);
+  EXPECT_EQ(job->Model(), *job->ModelAt(cp2->checkpoint_id));
+  ExpectRestoredStateIsTheModel(*job);
+  // Ids are never reused.
+  Write(*job, 400, 420, "d");
+  std::shared_ptr<const CompletedCheckpoint> cp3 = CheckpointOk(*job);
+  ASSERT_NE(cp3, nullptr);
+  EXPECT_GT(cp3->checkpoint_id, cp2->checkpoint_id + 2);
+  EXPECT_GT(SharedFilesReused(*cp3, *cp2), 0) << "the restored backends continue their lineage";
+  std::shared_ptr<const CompletedCheckpoint> cp4 = CheckpointOk(*job);
+  ASSERT_NE(cp4, nullptr);
+  scheduler_.RunUntilQuiescent();
+  // Left over: only what the dead coordinator's in-flight checkpoints had written before it died (Flink leaves
+  // these too: no one knows of them). Everything the new coordinator's checkpoints wrote and stopped using is gone.
+  const std::set<std::string> referenced = job->ReferencedPaths();
+  for (const std::string& path : ObjectsUnder(job->checkpoint_root() + "/")) {
+    if (referenced.count(path) > 0) continue;
+    EXPECT_TRUE(at_kill.count(path) > 0 && referenced_at_kill.count(path) == 0) << "leaked: " << path;
+  }
+  FailoverAndVerifyModel(*job);
+}
+
+TEST_F(CheckpointLifecycleTest, CorruptMetadataFailsCoordinatorRecoveryNamingTheFileAndDeletesNothing) {
+  SimJobConfig config;
+  std::unique_ptr<SimJob> job = StartJob(config);
+  ASSERT_NE(job, nullptr);
+  Write(*job, 0, 100, "a");
+  std::shared_ptr<const CompletedCheckpoint> cp1 = CheckpointOk(*job);
+  ASSERT_NE(cp1, nullptr);
+  scheduler_.RunUntilQuiescent();
+  // Flip one byte of the metadata in storage.
+  const std::string metadata = cp1->metadata_path();
+  std::string bytes = *store_.Read(metadata);
+  bytes[bytes.size() / 2] ^= 0x20;
+  ASSERT_TRUE(store_.Delete(metadata).ok());
+  auto stream = store_.Create(metadata);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->Write(bytes).ok());
+  ASSERT_TRUE((*stream)->Finish().ok());
+  const std::set<std::string> before = ObjectsUnder("checkpoints/");
+
+  absl::Status status = job->FailoverCoordinator();
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(status.message(), HasSubstr(metadata));
+  EXPECT_THAT(status.message(), HasSubstr("checksum"));
+  scheduler_.RunUntilQuiescent();
+  EXPECT_EQ(ObjectsUnder("checkpoints/"), before);
+
+  // Resuming a job from a path without metadata is an error naming the path.
+  SimJobConfig other;
+  other.job_id = "job-2";
+  absl::StatusOr<std::unique_ptr<SimJob>> resumed =
+      SimJob::Start(other, &scheduler_, &store_, Prng(7), SimJobRestore{"checkpoints/job-1/chk-999", {}});
+  ASSERT_FALSE(resumed.ok());
+  EXPECT_THAT(resumed.status().message(), HasSubstr("checkpoints/job-1/chk-999/_metadata"));
+  EXPECT_EQ(ObjectsUnder("checkpoints/"), before);
+}
 
 bool ReferencesAnythingUnder(const CompletedCheckpoint& checkpoint, const std::string& prefix) {
   for (const std::string& path : ReferencedPaths(checkpoint)) {
