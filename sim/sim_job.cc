@@ -10,6 +10,23 @@ namespace {
 
 constexpr char kValueState[] = "value";
 
+// Every file an acknowledged handle brought into storage (placeholders excluded).
+std::vector<std::string> FreshFiles(const std::optional<KeyedStateHandle>& state) {
+  std::vector<std::string> paths;
+  if (!state.has_value()) return paths;
+  if (const auto* handle = std::get_if<IncrementalRemoteKeyedStateHandle>(&*state)) {
+    paths.push_back(handle->meta_state_handle.path);
+    for (const auto* files : {&handle->shared_state, &handle->private_state}) {
+      for (const HandleAndLocalPath& file : *files) {
+        if (!file.handle.is_placeholder()) paths.push_back(file.handle.path);
+      }
+    }
+  } else {
+    paths.push_back(std::get<KeyGroupsStateHandle>(*state).delegate.path);
+  }
+  return paths;
+}
+
 bool Overlaps(const KeyGroupRange& a, const KeyGroupRange& b) {
   return std::max(a.start(), b.start()) <= std::min(a.end(), b.end());
 }
@@ -224,7 +241,17 @@ absl::Status SimJob::CrashMachine(int subtask_index) {
   return FailoverTasks();
 }
 
+void SimJob::AcceptOrphans(const std::vector<std::string>& paths, int64_t checkpoint_id) {
+  for (const std::string& path : paths) {
+    accepted_orphans_.emplace(path, absl::StrCat("acknowledged for checkpoint ", checkpoint_id,
+                                                 " to a coordinator that died with it pending"));
+  }
+}
+
 absl::Status SimJob::FailoverCoordinator() {
+  // What the dying coordinator had been told of checkpoints still pending is known to no one after it.
+  for (int64_t id : coordinator_->PendingCheckpointIds()) AcceptOrphans(acknowledged_files_[coordinator_.get()][id], id);
+  acknowledged_files_.erase(coordinator_.get());
   coordinator_->Kill();
   for (auto& subtask : subtasks_) StopTask(*subtask);
   if (absl::Status status = CreateCoordinator(); !status.ok()) return status;
@@ -338,7 +365,7 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
          });
   };
   if (!future.ok()) {
-    decline(future.status());
+    if (!absl::IsAlreadyExists(future.status())) decline(future.status());  // a duplicated trigger is ignored
     return;
   }
   scheduler_->Spawn(absl::StrCat("await-snapshot-", checkpoint_id, "-", subtask_index),
@@ -352,7 +379,16 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                       }
                       AcknowledgeCheckpoint ack{checkpoint_id, subtask_index, attempt, *result};
                       Send(Message{MessageKind::kAcknowledge, checkpoint_id, subtask_index},
-                           [coordinator, ack] { coordinator->ReceiveAcknowledge(ack); });
+                           [this, coordinator, ack] {
+                             const std::vector<std::string> files = FreshFiles(ack.state);
+                             if (coordinator->killed()) {
+                               AcceptOrphans(files, ack.checkpoint_id);  // the coordinator it was sent to died
+                               return;
+                             }
+                             std::vector<std::string>& known = acknowledged_files_[coordinator.get()][ack.checkpoint_id];
+                             known.insert(known.end(), files.begin(), files.end());
+                             coordinator->ReceiveAcknowledge(ack);
+                           });
                     });
 }
 

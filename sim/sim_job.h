@@ -114,6 +114,9 @@ class SimJob : public TaskGateway {
   SimMachine& machine(int subtask) { return *subtasks_[subtask]->machine; }
   // Paths every retained checkpoint of this job references, and the store's records.
   std::set<std::string> ReferencedPaths();
+  // Files the checker must accept as left behind, with the reason: what tasks acknowledged for checkpoints a
+  // coordinator had pending when it died (no coordinator will ever know them; Flink leaves them too).
+  const std::map<std::string, std::string>& AcceptedOrphans() const { return accepted_orphans_; }
 
   // TaskGateway.
   std::optional<std::vector<int64_t>> RunningAttempts() override;
@@ -163,6 +166,10 @@ class SimJob : public TaskGateway {
   // checkpoint id -> subtask (-1: the whole restored snapshot) -> its part of the model.
   std::map<int64_t, std::map<int, KeyValueMap>> model_at_;
   bool stopped_ = false;
+  // Acknowledged files per coordinator and checkpoint, until the checkpoint ends (for the orphan accounting).
+  std::map<const CheckpointCoordinator*, std::map<int64_t, std::vector<std::string>>> acknowledged_files_;
+  std::map<std::string, std::string> accepted_orphans_;
+  void AcceptOrphans(const std::vector<std::string>& paths, int64_t checkpoint_id);
 };
 
 }  // namespace snapsim

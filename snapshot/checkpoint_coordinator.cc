@@ -444,6 +444,11 @@ void CheckpointCoordinator::Kill() {
   }
 }
 
+bool CheckpointCoordinator::killed() {
+  RuntimeMutexLock lock(mutex_);
+  return killed_;
+}
+
 std::vector<int64_t> CheckpointCoordinator::PendingCheckpointIds() {
   RuntimeMutexLock lock(mutex_);
   std::vector<int64_t> ids;

@@ -123,6 +123,7 @@ class CheckpointCoordinator : public std::enable_shared_from_this<CheckpointCoor
   void Kill();
 
   // Inspection.
+  bool killed();
   std::vector<int64_t> PendingCheckpointIds();
   std::vector<std::shared_ptr<CompletedCheckpoint>> RetainedCheckpoints();
   bool force_full_snapshot();

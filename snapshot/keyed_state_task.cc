@@ -148,6 +148,14 @@ absl::StatusOr<std::unique_ptr<KeyedStateTask>> KeyedStateTask::Start(KeyedState
 absl::StatusOr<KeyedStateTask::SnapshotFuture> KeyedStateTask::TriggerSnapshot(int64_t checkpoint_id,
                                                                               const CheckpointOptions& options) {
   if (closed_) return absl::FailedPreconditionError("task closed");
+  if (checkpoint_id == last_triggered_) {
+    return absl::AlreadyExistsError(absl::StrCat("checkpoint ", checkpoint_id, " was already triggered"));
+  }
+  if (checkpoint_id < last_triggered_) {
+    return absl::FailedPreconditionError(absl::StrCat("checkpoint ", checkpoint_id, " is subsumed by checkpoint ",
+                                                      last_triggered_, ", triggered before it"));
+  }
+  last_triggered_ = checkpoint_id;
   using Result = absl::StatusOr<std::optional<KeyedStateHandle>>;
   CheckpointStreamFactory factory(storage_, runtime_, options.shared_directory, options.exclusive_directory);
   if (options.type == SnapshotType::kSavepoint && options.format == SavepointFormat::kCanonical) {

@@ -86,6 +86,9 @@ class KeyedStateTask {
 
   // The synchronous part of snapshot `checkpoint_id` (a failure declines it); the future completes when the
   // asynchronous part ends: the handle to acknowledge (nullopt when the backend has no state) or the failure.
+  // Like Flink's barrier handling, a trigger is taken once: a repeated one (a duplicated message) is AlreadyExists,
+  // to be ignored; one older than the newest triggered is FailedPrecondition (subsumed), to be declined. Taking a
+  // snapshot twice would upload its files twice, and only one upload can ever be registered.
   absl::StatusOr<SnapshotFuture> TriggerSnapshot(int64_t checkpoint_id, const CheckpointOptions& options);
 
   void NotifyCheckpointComplete(int64_t checkpoint_id);
@@ -116,6 +119,7 @@ class KeyedStateTask {
   // Futures of every snapshot started, to wait for on Close.
   std::vector<SnapshotFuture> started_;
   int64_t last_notified_complete_ = -1;
+  int64_t last_triggered_ = -1;
   bool closed_ = false;
 };
 

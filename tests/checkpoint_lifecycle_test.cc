@@ -1,6 +1,7 @@
 // The checkpoint lifecycle end to end on the simulated world: coordinator, completed checkpoint store, shared
 // state registry, restore modes, and the simulated job's restarts. After Flink's ResumeCheckpointManuallyITCase,
 // CheckpointCoordinatorTest and SharedStateRegistry ownership rules (shared/flink/JOBMANAGER_SIDE.md).
+#include <iostream>
 #include <map>
 #include <memory>
 #include <set>
@@ -459,6 +460,103 @@ INSTANTIATE_TEST_SUITE_P(AllModes, ResumeCheckpointManuallyTest,
                                            ResumeCase{RestoreMode::kLegacy, false},
                                            ResumeCase{RestoreMode::kLegacy, true}),
                          CaseName);
+
+
+struct FaultCase {
+  int max_concurrent;
+  uint64_t seed;
+};
+
+class LossyMessagesTest : public ::testing::TestWithParam<FaultCase> {};
+
+// Periodic checkpoints, 1 to 3 at once, while triggers, acknowledgements and notifications are lost or
+// duplicated, with a task failover, a machine crash and a coordinator failover in between. Every restore gives
+// the model's state at the restored checkpoint; once messages flow again a checkpoint completes; at quiescence
+// storage holds only referenced files, apart from what the dead coordinator's in-flight checkpoints wrote.
+TEST_P(LossyMessagesTest, CheckpointsStayRestorableAndStorageClean) {
+  const FaultCase param = GetParam();
+  SimScheduler scheduler(param.seed);
+  SimObjectStore store(&scheduler, Prng(param.seed).Child("store"));
+  SimJobConfig config;
+  config.parallelism = 2;
+  config.incremental = param.seed % 2 == 1;
+  config.local_recovery = param.seed % 4 < 2;
+  config.checkpoint_interval_micros = 40'000;
+  config.checkpoint_timeout_micros = 500'000;
+  config.max_concurrent_checkpoints = param.max_concurrent;
+  config.num_retained = 2;
+  const std::string repro = absl::StrCat("max_concurrent=", param.max_concurrent, " seed=", param.seed,
+                                         " (bazel test //tests:checkpoint_lifecycle_test --test_filter='*Lossy*')");
+  absl::StatusOr<std::unique_ptr<SimJob>> started = SimJob::Start(config, &scheduler, &store, Prng(param.seed));
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::unique_ptr<SimJob> job = *std::move(started);
+  Prng faults = Prng(param.seed).Child("message-faults");
+  int dropped = 0;
+  job->SetMessageFaultHook([&](const Message& message) {
+    const uint64_t roll = faults.UniformBelow(100);
+    if (roll < 12 && message.kind != MessageKind::kAcknowledge) {
+      ++dropped;
+      return MessageFate::kDrop;
+    }
+    return roll < 24 ? MessageFate::kDuplicate : MessageFate::kDeliver;
+  });
+  auto verify = [&](const char* after) {
+    absl::StatusOr<KeyValueMap> actual = job->ActualState();
+    ASSERT_TRUE(actual.ok()) << actual.status() << " after " << after << "; " << repro;
+    EXPECT_EQ(*actual, job->Model()) << "after " << after << "; " << repro;
+  };
+  for (int round = 0; round < 24; ++round) {
+    for (int i = 0; i < 15; ++i) {
+      ASSERT_TRUE(job->Put(absl::StrCat("key-", (round * 7 + i * 13) % 150), absl::StrCat("r", round)).ok());
+    }
+    ASSERT_TRUE(job->Flush().ok());
+    scheduler.SleepForMicros(25'000);
+    if (round == 8) {
+      ASSERT_TRUE(job->FailoverTasks().ok()) << repro;
+      verify("task failover");
+    } else if (round == 14) {
+      ASSERT_TRUE(job->CrashMachine(1).ok()) << repro;
+      verify("machine crash");
+    } else if (round == 19) {
+      ASSERT_TRUE(job->FailoverCoordinator().ok()) << repro;
+      verify("coordinator failover");
+    }
+  }
+  EXPECT_GT(dropped, 0);
+  // Liveness: with messages flowing again, a checkpoint completes.
+  job->SetMessageFaultHook(nullptr);
+  bool completed = false;
+  for (int attempt = 0; attempt < 5 && !completed; ++attempt) {
+    CheckpointCoordinator::Result result = job->Checkpoint();
+    completed = result.ok();
+    if (!completed) std::cerr << "checkpoint attempt " << attempt << ": " << result.status() << "\n";
+  }
+  EXPECT_TRUE(completed) << repro;
+  job->coordinator().StopCheckpointScheduler();
+  scheduler.RunUntilQuiescent();
+  const std::set<std::string> referenced = job->ReferencedPaths();
+  for (const std::string& path : store.AllPaths()) {
+    if (!absl::StartsWith(path, job->checkpoint_root() + "/") || referenced.count(path) > 0) continue;
+    if (job->AcceptedOrphans().count(path) > 0) continue;
+    ADD_FAILURE() << "leaked: " << path << "; " << repro;
+  }
+  for (const std::string& path : referenced) EXPECT_TRUE(store.Exists(path).value_or(false)) << path << "; " << repro;
+  ASSERT_TRUE(job->FailoverTasks().ok()) << repro;
+  verify("final failover");
+}
+
+std::vector<FaultCase> FaultCases() {
+  std::vector<FaultCase> cases;
+  for (int max_concurrent = 1; max_concurrent <= 3; ++max_concurrent) {
+    for (uint64_t seed = 1; seed <= 4; ++seed) cases.push_back(FaultCase{max_concurrent, seed});
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Swarm, LossyMessagesTest, ::testing::ValuesIn(FaultCases()),
+                         [](const ::testing::TestParamInfo<FaultCase>& info) {
+                           return absl::StrCat("MaxConcurrent", info.param.max_concurrent, "_Seed", info.param.seed);
+                         });
 
 }  // namespace
 }  // namespace snapsim
