@@ -485,8 +485,10 @@ TEST_P(LossyMessagesTest, CheckpointsStayRestorableAndStorageClean) {
   config.checkpoint_timeout_micros = 500'000;
   config.max_concurrent_checkpoints = param.max_concurrent;
   config.num_retained = 2;
-  const std::string repro = absl::StrCat("max_concurrent=", param.max_concurrent, " seed=", param.seed,
-                                         " (bazel test //tests:checkpoint_lifecycle_test --test_filter='*Lossy*')");
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string repro =
+      absl::StrCat("max_concurrent=", param.max_concurrent, " seed=", param.seed, "; reproduce: bazel test ",
+                   "//tests:checkpoint_lifecycle_test --test_filter='", info->test_suite_name(), ".", info->name(), "'");
   absl::StatusOr<std::unique_ptr<SimJob>> started = SimJob::Start(config, &scheduler, &store, Prng(param.seed));
   ASSERT_TRUE(started.ok()) << started.status();
   std::unique_ptr<SimJob> job = *std::move(started);

@@ -1,0 +1,138 @@
+// Completed checkpoint metadata and the store's subsumption rule (shared/flink/JOBMANAGER_SIDE.md 3.2, 7).
+#include "snapshot/completed_checkpoint.h"
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "snapshot/completed_checkpoint_store.h"
+
+namespace snapsim {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+CompletedCheckpoint Sample() {
+  CompletedCheckpoint checkpoint;
+  checkpoint.job_id = "job-7";
+  checkpoint.checkpoint_id = 42;
+  checkpoint.timestamp_micros = 123456;
+  checkpoint.properties = CheckpointProperties::ForCheckpoint(CheckpointRetention::kRetainOnCancellation);
+  checkpoint.max_parallelism = 128;
+  IncrementalRemoteKeyedStateHandle handle;
+  handle.backend_uid = "uid-1";
+  handle.key_group_range = KeyGroupRange(0, 63);
+  handle.checkpoint_id = 42;
+  handle.shared_state = {{{StreamStateHandle::Kind::kFile, "job-7/shared/a", 100, 7}, "000012.sst"}};
+  handle.private_state = {{{StreamStateHandle::Kind::kFile, "job-7/chk-42/b", 10, 8}, "MANIFEST-000004"}};
+  handle.meta_state_handle = {StreamStateHandle::Kind::kFile, "job-7/chk-42/m", 5, 9};
+  handle.checkpointed_size_bytes = 115;
+  handle.state_handle_id = "h1";
+  checkpoint.subtask_states.emplace_back(handle);
+  checkpoint.subtask_states.emplace_back();  // a subtask without state
+  KeyGroupsStateHandle canonical;
+  canonical.offsets.range = KeyGroupRange(64, 65);
+  canonical.offsets.offsets = {0, 17};
+  canonical.delegate = {StreamStateHandle::Kind::kFile, "job-7/chk-42/c", 40, 10};
+  checkpoint.subtask_states.emplace_back(canonical);
+  checkpoint.external_pointer = "job-7/chk-42";
+  return checkpoint;
+}
+
+TEST(CheckpointMetadataTest, RoundTripsEverySubtaskState) {
+  const CompletedCheckpoint checkpoint = Sample();
+  absl::StatusOr<CompletedCheckpoint> parsed =
+      ParseCheckpointMetadata(SerializeCheckpointMetadata(checkpoint), "job-7/chk-42/_metadata");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->job_id, "job-7");
+  EXPECT_EQ(parsed->checkpoint_id, 42);
+  EXPECT_EQ(parsed->timestamp_micros, 123456);
+  EXPECT_EQ(parsed->properties, checkpoint.properties);
+  EXPECT_EQ(parsed->max_parallelism, 128);
+  EXPECT_EQ(parsed->subtask_states, checkpoint.subtask_states);
+  // Metadata, meta, one shared, one private, one canonical stream.
+  EXPECT_EQ(ReferencedPaths(checkpoint).size(), 5u);
+}
+
+TEST(CheckpointMetadataTest, EveryTruncationAndBitFlipIsAnErrorNamingTheFile) {
+  const std::string bytes = SerializeCheckpointMetadata(Sample());
+  for (size_t length = 0; length < bytes.size(); ++length) {
+    absl::StatusOr<CompletedCheckpoint> parsed = ParseCheckpointMetadata(bytes.substr(0, length), "chk-42/_metadata");
+    ASSERT_FALSE(parsed.ok()) << "truncated to " << length;
+    EXPECT_THAT(parsed.status().message(), HasSubstr("chk-42/_metadata"));
+  }
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string flipped = bytes;
+    flipped[i] ^= 0x01;
+    absl::StatusOr<CompletedCheckpoint> parsed = ParseCheckpointMetadata(flipped, "chk-42/_metadata");
+    ASSERT_FALSE(parsed.ok()) << "bit flip at " << i;
+    EXPECT_THAT(parsed.status().message(), HasSubstr("chk-42/_metadata"));
+  }
+}
+
+std::deque<std::shared_ptr<CompletedCheckpoint>> Checkpoints(const std::string& kinds) {
+  // 'c' checkpoint, 's' savepoint, 'S' synchronous savepoint; ids 1, 2, ...
+  std::deque<std::shared_ptr<CompletedCheckpoint>> deque;
+  int64_t id = 1;
+  for (char kind : kinds) {
+    auto checkpoint = std::make_shared<CompletedCheckpoint>();
+    checkpoint->checkpoint_id = id++;
+    checkpoint->properties =
+        kind == 'c' ? CheckpointProperties::ForCheckpoint(CheckpointRetention::kNeverRetainAfterTermination)
+                    : CheckpointProperties::ForSavepoint(SavepointFormat::kNative, kind == 'S');
+    deque.push_back(checkpoint);
+  }
+  return deque;
+}
+
+std::vector<int64_t> Ids(const std::deque<std::shared_ptr<CompletedCheckpoint>>& deque) {
+  std::vector<int64_t> ids;
+  for (const auto& checkpoint : deque) ids.push_back(checkpoint->checkpoint_id);
+  return ids;
+}
+
+TEST(SubsumeCheckpointsTest, NewestRealCheckpointOutlivesNewerSavepoints) {
+  // Flink's examples with one retained (FLINK-21351).
+  auto deque = Checkpoints("ccsss");
+  SubsumeCheckpoints(deque, 1);
+  EXPECT_THAT(Ids(deque), ElementsAre(2, 5));
+  deque = Checkpoints("csc");
+  SubsumeCheckpoints(deque, 1);
+  EXPECT_THAT(Ids(deque), ElementsAre(3));
+  // Stop-with-savepoint: no checkpoint follows, so nothing needs the last one.
+  deque = Checkpoints("csS");
+  SubsumeCheckpoints(deque, 1);
+  EXPECT_THAT(Ids(deque), ElementsAre(3));
+  deque = Checkpoints("ccc");
+  std::vector<std::shared_ptr<CompletedCheckpoint>> removed = SubsumeCheckpoints(deque, 2);
+  EXPECT_THAT(Ids(deque), ElementsAre(2, 3));
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0]->checkpoint_id, 1);
+}
+
+TEST(CheckpointPropertiesTest, DiscardTableFollowsRetention) {
+  const auto never = CheckpointProperties::ForCheckpoint(CheckpointRetention::kNeverRetainAfterTermination);
+  const auto on_failure = CheckpointProperties::ForCheckpoint(CheckpointRetention::kRetainOnFailure);
+  const auto on_cancel = CheckpointProperties::ForCheckpoint(CheckpointRetention::kRetainOnCancellation);
+  const auto savepoint = CheckpointProperties::ForSavepoint(SavepointFormat::kCanonical);
+  const auto unclaimed = CheckpointProperties::ForUnclaimedSnapshot();
+  for (JobStatus status : {JobStatus::kFinished, JobStatus::kCanceled, JobStatus::kFailed, JobStatus::kSuspended}) {
+    EXPECT_TRUE(never.ShouldBeDiscardedOnShutdown(status)) << JobStatusName(status);
+    EXPECT_FALSE(savepoint.ShouldBeDiscardedOnShutdown(status)) << JobStatusName(status);
+    EXPECT_FALSE(unclaimed.ShouldBeDiscardedOnShutdown(status)) << JobStatusName(status);
+  }
+  EXPECT_FALSE(on_failure.ShouldBeDiscardedOnShutdown(JobStatus::kFailed));
+  EXPECT_TRUE(on_failure.ShouldBeDiscardedOnShutdown(JobStatus::kCanceled));
+  EXPECT_FALSE(on_cancel.ShouldBeDiscardedOnShutdown(JobStatus::kCanceled));
+  EXPECT_TRUE(on_cancel.ShouldBeDiscardedOnShutdown(JobStatus::kFinished));
+  EXPECT_TRUE(unclaimed.is_savepoint());
+  EXPECT_EQ(unclaimed.sharing_files_strategy(), SharingFilesStrategy::kNoSharing);
+}
+
+}  // namespace
+}  // namespace snapsim
