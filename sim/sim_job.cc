@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "backend/local_files.h"
 
@@ -9,23 +10,6 @@ namespace snapsim {
 namespace {
 
 constexpr char kValueState[] = "value";
-
-// Every file an acknowledged handle brought into storage (placeholders excluded).
-std::vector<std::string> FreshFiles(const std::optional<KeyedStateHandle>& state) {
-  std::vector<std::string> paths;
-  if (!state.has_value()) return paths;
-  if (const auto* handle = std::get_if<IncrementalRemoteKeyedStateHandle>(&*state)) {
-    paths.push_back(handle->meta_state_handle.path);
-    for (const auto* files : {&handle->shared_state, &handle->private_state}) {
-      for (const HandleAndLocalPath& file : *files) {
-        if (!file.handle.is_placeholder()) paths.push_back(file.handle.path);
-      }
-    }
-  } else {
-    paths.push_back(std::get<KeyGroupsStateHandle>(*state).delegate.path);
-  }
-  return paths;
-}
 
 bool Overlaps(const KeyGroupRange& a, const KeyGroupRange& b) {
   return std::max(a.start(), b.start()) <= std::min(a.end(), b.end());
@@ -225,6 +209,7 @@ absl::Status SimJob::RestartTasks(std::shared_ptr<const CompletedCheckpoint> che
 }
 
 absl::Status SimJob::FailoverTasks() {
+  scheduler_->RecordTrace("job", "task failover");
   for (auto& subtask : subtasks_) StopTask(*subtask);
   coordinator_->AbortPendingCheckpoints("JOB_FAILOVER_REGION");
   CheckpointCoordinator::Result latest = coordinator_->RestoreLatestCheckpointedState();
@@ -233,6 +218,7 @@ absl::Status SimJob::FailoverTasks() {
 }
 
 absl::Status SimJob::CrashMachine(int subtask_index) {
+  scheduler_->RecordTrace("job", "machine crash");
   Subtask& crashed = *subtasks_[subtask_index];
   crashed.machine->Crash();
   for (auto& subtask : subtasks_) StopTask(*subtask);
@@ -249,10 +235,24 @@ void SimJob::AcceptOrphans(const std::vector<std::string>& paths, int64_t checkp
 }
 
 absl::Status SimJob::FailoverCoordinator() {
+  scheduler_->RecordTrace("job", "coordinator failover");
   // What the dying coordinator had been told of checkpoints still pending is known to no one after it.
   for (int64_t id : coordinator_->PendingCheckpointIds()) AcceptOrphans(acknowledged_files_[coordinator_.get()][id], id);
   acknowledged_files_.erase(coordinator_.get());
   coordinator_->Kill();
+  // Deletions it had queued never happen: no later coordinator knows those files (Flink's cleaner and registry
+  // are in memory too).
+  for (const std::string& path : coordinator_->AbandonedDeletions()) {
+    if (!path.empty() && path.back() == '/') {
+      for (const std::string& stored : storage_->AllPaths()) {
+        if (absl::StartsWith(stored, path)) {
+          accepted_orphans_.emplace(stored, "under a directory the dead coordinator was deleting");
+        }
+      }
+    } else {
+      accepted_orphans_.emplace(path, "a deletion queued by the coordinator that died");
+    }
+  }
   for (auto& subtask : subtasks_) StopTask(*subtask);
   if (absl::Status status = CreateCoordinator(); !status.ok()) return status;
   CheckpointCoordinator::Result latest = coordinator_->RestoreLatestCheckpointedState();
@@ -314,8 +314,11 @@ std::set<std::string> SimJob::ReferencedPaths() {
 
 void SimJob::Send(const Message& message, std::function<void()> deliver) {
   const MessageFate fate = message_fault_hook_ ? message_fault_hook_(message) : MessageFate::kDeliver;
-  if (fate == MessageFate::kDrop) return;
   static constexpr const char* kNames[] = {"trigger", "ack", "decline", "notify-complete", "notify-aborted"};
+  static constexpr const char* kFates[] = {"send", "drop", "duplicate"};
+  scheduler_->RecordTrace("job", absl::StrCat(kFates[static_cast<int>(fate)], " ", kNames[static_cast<int>(message.kind)],
+                                              " ", message.checkpoint_id, " subtask ", message.subtask));
+  if (fate == MessageFate::kDrop) return;
   const int copies = fate == MessageFate::kDuplicate ? 2 : 1;
   for (int copy = 0; copy < copies; ++copy) {
     const int64_t latency = static_cast<int64_t>(
@@ -352,12 +355,14 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
   Subtask& subtask = *subtasks_[subtask_index];
   RuntimeMutexLock lock(subtask.mailbox);
   if (!subtask.running || subtask.attempt != attempt) return;  // the attempt it was meant for is gone
-  KeyValueMap& part = model_at_[checkpoint_id][subtask_index];
-  part.clear();
+  // The model's part at the synchronous snapshot: nothing writes while the mailbox is held. Recorded only for a
+  // snapshot actually taken (a duplicated trigger must not overwrite it with a later state).
+  KeyValueMap part;
   for (const auto& [key, value] : model_) {
     if (SubtaskOf(key) == subtask_index) part[key] = value;
   }
   absl::StatusOr<KeyedStateTask::SnapshotFuture> future = subtask.task->TriggerSnapshot(checkpoint_id, options);
+  if (future.ok()) model_at_[checkpoint_id][subtask_index] = std::move(part);
   auto decline = [this, coordinator, checkpoint_id, subtask_index, attempt](absl::Status reason) {
     Send(Message{MessageKind::kDecline, checkpoint_id, subtask_index},
          [coordinator, checkpoint_id, subtask_index, attempt, reason] {
@@ -380,7 +385,7 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                       AcknowledgeCheckpoint ack{checkpoint_id, subtask_index, attempt, *result};
                       Send(Message{MessageKind::kAcknowledge, checkpoint_id, subtask_index},
                            [this, coordinator, ack] {
-                             const std::vector<std::string> files = FreshFiles(ack.state);
+                             const std::vector<std::string> files = ack.state.has_value() ? OwnedPaths(*ack.state) : std::vector<std::string>();
                              if (coordinator->killed()) {
                                AcceptOrphans(files, ack.checkpoint_id);  // the coordinator it was sent to died
                                return;

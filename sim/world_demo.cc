@@ -10,6 +10,7 @@
 #include "backend/rocksdb_status.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "sim/sim_machine.h"
+#include "sim/job_lifecycle.h"
 #include "sim/sim_object_store.h"
 #include "sim/sim_scheduler.h"
 
@@ -125,6 +126,16 @@ absl::StatusOr<WorldDemoResult> RunWorldDemo(const WorldDemoOptions& options) {
     ++result.restored_keys;
   }
   if (absl::Status s = (*restored)->Close(); !s.ok()) return s;
+
+  // 5. The checkpoint lifecycle: a simulated job under lost and duplicated messages and restarts, resumed with
+  // another configuration.
+  JobLifecycleReport lifecycle;
+  if (absl::Status s = RunJobLifecycle(scheduler, store, root, &lifecycle); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("job lifecycle (", lifecycle.configuration, "): ", s.message()));
+  }
+  result.job_configuration = lifecycle.configuration;
+  result.checkpoints_completed = lifecycle.checkpoints_completed;
+  result.restores_verified = lifecycle.restores_verified;
   const QuiescenceReport report = scheduler.RunUntilQuiescent();
   if (!report.quiescent || !report.pending.empty()) {
     return absl::InternalError(absl::StrCat("world did not quiesce: ", report.ToString()));

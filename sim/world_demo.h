@@ -1,7 +1,7 @@
-// An end-to-end run of the simulated world, until the snapshot strategies exist: a keyed state backend on a
-// simulated machine writes state, flushes, takes a native RocksDB checkpoint, uploads its files to the object store
-// with parallel transfers, loses its disk in a crash, downloads the files to a fresh directory and reopens them.
-// It exercises every part of sim/ and is what the determinism test and the README's main job run.
+// An end-to-end run of the simulated world: first a keyed state backend on a simulated machine writes state,
+// flushes, takes a native RocksDB checkpoint, uploads its files to the object store with parallel transfers, loses
+// its disk in a crash, downloads the files to a fresh directory and reopens them; then the checkpoint lifecycle of
+// a simulated job (sim/job_lifecycle.h). It is what the determinism tests and the README's main job run.
 #ifndef SNAPSIM_SIM_WORLD_DEMO_H_
 #define SNAPSIM_SIM_WORLD_DEMO_H_
 
@@ -29,6 +29,10 @@ struct WorldDemoResult {
   int uploaded_files = 0;
   uint64_t uploaded_bytes = 0;
   int restored_keys = 0;
+  // The job lifecycle phase (sim/job_lifecycle.h).
+  std::string job_configuration;
+  int checkpoints_completed = 0;
+  int restores_verified = 0;
   std::string trace_text;
   std::string chrome_trace_json;
 };

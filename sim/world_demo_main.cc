@@ -75,10 +75,11 @@ int main(int argc, char** argv) {
     } else {
       std::printf(
           "seed %llu: ok  trace_hash=%016llx events=%llu virtual_time=%lldus uploaded=%d files/%llu bytes "
-          "restored_keys=%d\n",
+          "restored_keys=%d\n  job: %s: checkpoints=%d restores_verified=%d\n",
           static_cast<unsigned long long>(options.seed), static_cast<unsigned long long>(result->trace_hash),
           static_cast<unsigned long long>(result->trace_events), static_cast<long long>(result->virtual_time_micros),
-          result->uploaded_files, static_cast<unsigned long long>(result->uploaded_bytes), result->restored_keys);
+          result->uploaded_files, static_cast<unsigned long long>(result->uploaded_bytes), result->restored_keys,
+          result->job_configuration.c_str(), result->checkpoints_completed, result->restores_verified);
     }
     if (options.keep_trace_events) {
       std::ofstream out(trace_out, std::ios::binary);

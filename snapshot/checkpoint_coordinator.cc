@@ -175,9 +175,13 @@ void CheckpointCoordinator::StartTriggering(Request request) {
 
 void CheckpointCoordinator::DiscardAcknowledgedState(std::optional<KeyedStateHandle> state, bool registered) {
   if (!state.has_value()) return;
-  executor_.Execute("discard-subtask-state", [storage = storage_, state = *std::move(state), registered] {
-    (void)DiscardKeyedState(*storage, state, registered);
-  });
+  std::vector<std::string> paths = OwnedPaths(*state);
+  executor_.Execute(
+      "discard-subtask-state",
+      [storage = storage_, state = *std::move(state), registered] {
+        (void)DiscardKeyedState(*storage, state, registered);
+      },
+      std::move(paths));
 }
 
 void CheckpointCoordinator::ReceiveAcknowledge(AcknowledgeCheckpoint ack) {
@@ -191,35 +195,38 @@ void CheckpointCoordinator::ReceiveAcknowledge(AcknowledgeCheckpoint ack) {
     // completed checkpoint or to the user. Neither registered nor discarded.
     return;
   }
-  const bool is_savepoint = pending != nullptr ? pending->properties.is_savepoint()
-                                               : savepoint_ids_.count(ack.checkpoint_id) > 0;
-  bool registered = false;
-  if (ack.state.has_value() && !is_savepoint) {
-    if (auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&*ack.state)) {
-      absl::Status status = store_->registry().RegisterAll(incremental, ack.checkpoint_id);
-      if (!status.ok()) {
-        DiscardAcknowledgedState(std::move(ack.state), /*registered=*/false);
-        if (pending != nullptr) {
-          AbortPending(pending, Failure(ack.checkpoint_id, "CHECKPOINT_DECLINED",
-                                        absl::StrCat("subtask ", ack.subtask, ": ", status.message())));
-          TriggerQueuedRequests();
-        }
-        return;
-      }
-    }
-    registered = true;
-  }
   if (pending == nullptr) {
-    // Late (its checkpoint was aborted) or unknown: the registry owns the shared files now; the rest goes.
-    DiscardAcknowledgedState(std::move(ack.state), registered);
+    // Late (its checkpoint was aborted) or unknown: nobody will ever reference its fresh uploads, so all of them
+    // go, unregistered (Flink registers them and waits for UnregisterUnusedState to pass the id).
+    DiscardAcknowledgedState(std::move(ack.state), /*registered=*/false);
     return;
   }
   if (ack.subtask < 0 || ack.subtask >= static_cast<int>(pending->attempts.size()) ||
       pending->attempts[ack.subtask] != ack.attempt) {
-    DiscardAcknowledgedState(std::move(ack.state), registered);  // UNKNOWN: not an attempt this checkpoint waits for
+    DiscardAcknowledgedState(std::move(ack.state), /*registered=*/false);  // UNKNOWN: not an attempt it waits for
     return;
   }
-  if (pending->acknowledged[ack.subtask]) return;  // DUPLICATE
+  if (pending->acknowledged[ack.subtask]) return;  // DUPLICATE: the same state again, already registered
+  // Registered at acknowledgement (FLINK-24611), savepoints never: the registry owns the shared files from now on.
+  if (ack.state.has_value() && !pending->properties.is_savepoint()) {
+    if (auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&*ack.state)) {
+      absl::Status status = store_->registry().RegisterAll(incremental, ack.checkpoint_id);
+      if (!status.ok()) {
+        // Nothing of it was registered; its own uploads go, but never a path the registry knows (a collision
+        // names a file that belongs to another checkpoint).
+        std::vector<HandleAndLocalPath> own;
+        for (const HandleAndLocalPath& file : incremental->shared_state) {
+          if (!store_->registry().Contains(file.handle.path)) own.push_back(file);
+        }
+        incremental->shared_state = std::move(own);
+        DiscardAcknowledgedState(std::move(ack.state), /*registered=*/false);
+        AbortPending(pending, Failure(ack.checkpoint_id, "CHECKPOINT_DECLINED",
+                                      absl::StrCat("subtask ", ack.subtask, ": ", status.message())));
+        TriggerQueuedRequests();
+        return;
+      }
+    }
+  }
   pending->acknowledged[ack.subtask] = true;
   ++pending->num_acknowledged;
   pending->states[ack.subtask] = std::move(ack.state);
@@ -306,7 +313,15 @@ void CheckpointCoordinator::AbortPending(const std::shared_ptr<Pending>& pending
   pending_.erase(pending->id);
   const bool registered = !pending->properties.is_savepoint();
   if (pending->properties.is_savepoint()) savepoint_ids_.insert(pending->id);
+  // Its fresh shared uploads were registered at acknowledgement; nothing else can use them.
+  if (registered) store_->registry().UnregisterAbortedCheckpoint(pending->id);
   std::vector<std::optional<KeyedStateHandle>> states = std::move(pending->states);
+  std::vector<std::string> paths = {pending->options.exclusive_directory + "/"};
+  for (const std::optional<KeyedStateHandle>& state : states) {
+    if (!state.has_value()) continue;
+    std::vector<std::string> owned = OwnedPaths(*state);
+    paths.insert(paths.end(), owned.begin(), owned.end());
+  }
   executor_.Execute(absl::StrCat("discard-pending-", pending->id),
                     [storage = storage_, states = std::move(states), registered,
                      directory = pending->options.exclusive_directory] {
@@ -314,7 +329,8 @@ void CheckpointCoordinator::AbortPending(const std::shared_ptr<Pending>& pending
                         if (state.has_value()) (void)DiscardKeyedState(*storage, *state, registered);
                       }
                       (void)DeleteDirectoryRecursively(*storage, directory);
-                    });
+                    },
+                    std::move(paths));
   const int64_t latest = store_->LatestCheckpointId();
   for (int subtask = 0; subtask < config_.parallelism; ++subtask) {
     gateway_->NotifyCheckpointAborted(subtask, pending->id, latest);
@@ -442,6 +458,14 @@ void CheckpointCoordinator::Kill() {
     pending->promise->Set(absl::UnavailableError(absl::StrCat("the checkpoint coordinator died with checkpoint ",
                                                               id, " pending")));
   }
+}
+
+std::vector<std::string> CheckpointCoordinator::AbandonedDeletions() {
+  RuntimeMutexLock lock(mutex_);
+  std::vector<std::string> paths = executor_.NotStartedPaths();
+  std::vector<std::string> queued = cleaner_.QueuedSubsumedPaths();
+  paths.insert(paths.end(), queued.begin(), queued.end());
+  return paths;
 }
 
 bool CheckpointCoordinator::killed() {

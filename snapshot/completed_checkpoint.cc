@@ -235,6 +235,21 @@ absl::Status DeleteDirectoryRecursively(CheckpointStorage& storage, const std::s
   return first_error;
 }
 
+std::vector<std::string> OwnedPaths(const KeyedStateHandle& handle) {
+  std::vector<std::string> paths;
+  if (const auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&handle)) {
+    paths.push_back(incremental->meta_state_handle.path);
+    for (const auto* files : {&incremental->shared_state, &incremental->private_state}) {
+      for (const HandleAndLocalPath& file : *files) {
+        if (!file.handle.is_placeholder()) paths.push_back(file.handle.path);
+      }
+    }
+  } else {
+    paths.push_back(std::get<KeyGroupsStateHandle>(handle).delegate.path);
+  }
+  return paths;
+}
+
 std::set<std::string> ReferencedPaths(const CompletedCheckpoint& checkpoint) {
   std::set<std::string> paths = {checkpoint.metadata_path()};
   for (const std::optional<KeyedStateHandle>& state : checkpoint.subtask_states) {

@@ -73,6 +73,9 @@ absl::Status DiscardCompletedCheckpoint(CheckpointStorage& storage, const Comple
 // Deletes every object under `directory` (Flink: the recursive delete of an aborted checkpoint's chk-<id>).
 absl::Status DeleteDirectoryRecursively(CheckpointStorage& storage, const std::string& directory);
 
+// The paths a keyed state handle brought into storage: metadata, private and non-placeholder shared files.
+std::vector<std::string> OwnedPaths(const KeyedStateHandle& handle);
+
 // Every storage path `checkpoint` references: metadata, private, meta and shared files (placeholders by the path
 // they stand for).
 std::set<std::string> ReferencedPaths(const CompletedCheckpoint& checkpoint);

@@ -76,6 +76,11 @@ void CheckpointsCleaner::CleanCheckpoint(std::shared_ptr<CompletedCheckpoint> ch
     std::lock_guard<std::mutex> lock(state_->mutex);
     ++state_->in_progress;
   }
+  std::vector<std::string> paths;
+  if (discard) {
+    const std::set<std::string> referenced = ReferencedPaths(*checkpoint);
+    paths.assign(referenced.begin(), referenced.end());
+  }
   executor_->Execute(absl::StrCat("discard-checkpoint-", checkpoint->checkpoint_id),
                      [state = state_, storage = storage_, checkpoint, discard, post_cleanup] {
                        // Errors are only logged in Flink; the checker finds what was left behind.
@@ -85,7 +90,8 @@ void CheckpointsCleaner::CleanCheckpoint(std::shared_ptr<CompletedCheckpoint> ch
                          --state->in_progress;
                        }
                        if (post_cleanup) post_cleanup();
-                     });
+                     },
+                     std::move(paths));
 }
 
 void CheckpointsCleaner::AddSubsumedCheckpoint(std::shared_ptr<CompletedCheckpoint> checkpoint) {
@@ -117,6 +123,16 @@ void CheckpointsCleaner::CleanSubsumedCheckpoints(int64_t up_to, const std::set<
 int CheckpointsCleaner::NumberOfCheckpointsToClean() const {
   std::lock_guard<std::mutex> lock(state_->mutex);
   return state_->in_progress;
+}
+
+std::vector<std::string> CheckpointsCleaner::QueuedSubsumedPaths() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  std::vector<std::string> paths;
+  for (const auto& checkpoint : state_->subsumed) {
+    const std::set<std::string> referenced = ReferencedPaths(*checkpoint);
+    paths.insert(paths.end(), referenced.begin(), referenced.end());
+  }
+  return paths;
 }
 
 std::vector<int64_t> CheckpointsCleaner::QueuedSubsumedCheckpoints() const {
@@ -161,9 +177,14 @@ std::vector<std::shared_ptr<CompletedCheckpoint>> SubsumeCheckpoints(
 
 SharedStateRegistry::Discarder StorageDiscarder(IoExecutor* executor, CheckpointStorage* storage) {
   return [executor, storage](std::vector<StreamStateHandle> handles) {
-    executor->Execute("discard-shared-state", [storage, handles = std::move(handles)] {
-      for (const StreamStateHandle& handle : handles) (void)storage->Delete(handle.path);
-    });
+    std::vector<std::string> paths;
+    for (const StreamStateHandle& handle : handles) paths.push_back(handle.path);
+    executor->Execute(
+        "discard-shared-state",
+        [storage, handles = std::move(handles)] {
+          for (const StreamStateHandle& handle : handles) (void)storage->Delete(handle.path);
+        },
+        std::move(paths));
   };
 }
 

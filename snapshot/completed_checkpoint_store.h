@@ -43,6 +43,8 @@ class CheckpointsCleaner {
   // Checkpoints being discarded right now (trigger throttling).
   int NumberOfCheckpointsToClean() const;
   std::vector<int64_t> QueuedSubsumedCheckpoints() const;
+  // Every path the queued subsumed checkpoints reference.
+  std::vector<std::string> QueuedSubsumedPaths() const;
   // Drops the queued subsumed checkpoints (they are never discarded, as in Flink's closeAsync).
   void Close();
 

@@ -100,6 +100,24 @@ std::set<int64_t> SharedStateRegistry::UnregisterUnusedState(int64_t lowest_chec
   return still_in_use;
 }
 
+void SharedStateRegistry::UnregisterAbortedCheckpoint(int64_t checkpoint_id) {
+  std::vector<StreamStateHandle> to_discard;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      const Entry& entry = it->second;
+      if (entry.created_by == checkpoint_id && entry.last_used == checkpoint_id &&
+          entry.created_by > highest_not_claimed_checkpoint_id_) {
+        to_discard.push_back(entry.handle);
+        it = entries_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (!to_discard.empty()) discarder_(std::move(to_discard));
+}
+
 void SharedStateRegistry::Close() {
   std::lock_guard<std::mutex> lock(mutex_);
   open_ = false;

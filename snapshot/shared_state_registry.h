@@ -62,6 +62,12 @@ class SharedStateRegistry {
   // restored checkpoints that must not be discarded yet because a retained checkpoint still uses their files.
   std::set<int64_t> UnregisterUnusedState(int64_t lowest_checkpoint_id);
 
+  // Checkpoint `checkpoint_id` was aborted: forgets and deletes the files it created that no other checkpoint
+  // used. Safe with physical keys: nobody can reference an aborted checkpoint's fresh uploads, since tasks reuse
+  // only files of checkpoints confirmed to them. (Flink keeps them until UnregisterUnusedState passes the id, so a
+  // coordinator failover in between forgets them for good.)
+  void UnregisterAbortedCheckpoint(int64_t checkpoint_id);
+
   // Later registrations fail; UnregisterUnusedState keeps working (store shutdown).
   void Close();
 
