@@ -311,6 +311,50 @@ TEST_F(CheckpointLifecycleTest, CorruptMetadataFailsCoordinatorRecoveryNamingThe
   EXPECT_EQ(ObjectsUnder("checkpoints/"), before);
 }
 
+TEST_F(CheckpointLifecycleTest, ClaimedIncrementalCheckpointResumedAtAnotherParallelismIsDeletedOnceUnused) {
+  SimJobConfig config;
+  config.parallelism = 2;
+  config.retention = CheckpointRetention::kRetainOnCancellation;
+  std::unique_ptr<SimJob> job = StartJob(config);
+  ASSERT_NE(job, nullptr);
+  Write(*job, 0, 300, "a");
+  std::shared_ptr<const CompletedCheckpoint> cp = CheckpointOk(*job);
+  ASSERT_NE(cp, nullptr);
+  const KeyValueMap model = *job->ModelAt(cp->checkpoint_id);
+  const std::set<std::string> files = ReferencedPaths(*cp);
+  job->Stop(JobStatus::kCanceled);
+  job.reset();
+
+  SimJobConfig rescaled = config;
+  rescaled.job_id = "job-2";
+  rescaled.parallelism = 3;
+  rescaled.restore_mode = RestoreMode::kClaim;
+  std::unique_ptr<SimJob> job2 = StartJob(rescaled, SimJobRestore{cp->external_pointer, model});
+  ASSERT_NE(job2, nullptr);
+  ExpectRestoredStateIsTheModel(*job2);
+  // Each new subtask holds exactly its key groups: state clipped away from the base is gone.
+  for (int i = 0; i < 3; ++i) {
+    absl::Status status = job2->task(i)->backend().ForEachEntry(
+        "value", KeyGroupRange(0, rescaled.max_parallelism - 1), [&](const StateEntry& entry) {
+          EXPECT_TRUE(job2->task(i)->backend().key_group_range().Contains(
+              AssignKeyToKeyGroup(entry.key.key, rescaled.max_parallelism)))
+              << entry.key.key << " in subtask " << i;
+          return true;
+        });
+    ASSERT_TRUE(status.ok()) << status;
+  }
+  Write(*job2, 290, 310, "b");
+  std::shared_ptr<const CompletedCheckpoint> after = CheckpointOk(*job2);
+  ASSERT_NE(after, nullptr);
+  // A rescaled backend starts a new lineage: nothing of the old job is referenced, so the claimed checkpoint goes.
+  EXPECT_FALSE(ReferencesAnythingUnder(*after, "checkpoints/job-1/"));
+  scheduler_.RunUntilQuiescent();
+  EXPECT_TRUE(NoneExist(files));
+  EXPECT_THAT(ObjectsUnder("checkpoints/job-1/"), IsEmpty());
+  FailoverAndVerifyModel(*job2);
+  ExpectOnlyReferencedFiles(*job2);
+}
+
 bool ReferencesAnythingUnder(const CompletedCheckpoint& checkpoint, const std::string& prefix) {
   for (const std::string& path : ReferencedPaths(checkpoint)) {
     if (absl::StartsWith(path, prefix)) return true;
