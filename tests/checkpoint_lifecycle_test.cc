@@ -49,6 +49,25 @@ class CheckpointLifecycleTest : public ::testing::Test {
     EXPECT_EQ(*actual, job.Model());
   }
 
+  // What a stopped job leaves to resume from: its checkpoint's path, files and model state.
+  struct Retained {
+    std::string pointer;
+    std::set<std::string> files;
+    KeyValueMap model;
+  };
+  // Cancels `job` (retaining `checkpoint`), checks that exactly the checkpoint's files are left under the job's
+  // root (its store records go with the job), and destroys it.
+  Retained CancelRetaining(std::unique_ptr<SimJob>& job, const CompletedCheckpoint& checkpoint) {
+    Retained retained{checkpoint.external_pointer, ReferencedPaths(checkpoint),
+                      *job->ModelAt(checkpoint.checkpoint_id)};
+    const std::string root = job->checkpoint_root() + "/";
+    job->Stop(JobStatus::kCanceled);
+    scheduler_.RunUntilQuiescent();
+    EXPECT_EQ(ObjectsUnder(root), retained.files);
+    job.reset();
+    return retained;
+  }
+
   void FailoverAndVerifyModel(SimJob& job) {
     ASSERT_TRUE(job.FailoverTasks().ok());
     ExpectRestoredStateIsTheModel(job);
@@ -320,10 +339,9 @@ TEST_F(CheckpointLifecycleTest, ClaimedIncrementalCheckpointResumedAtAnotherPara
   Write(*job, 0, 300, "a");
   std::shared_ptr<const CompletedCheckpoint> cp = CheckpointOk(*job);
   ASSERT_NE(cp, nullptr);
-  const KeyValueMap model = *job->ModelAt(cp->checkpoint_id);
-  const std::set<std::string> files = ReferencedPaths(*cp);
-  job->Stop(JobStatus::kCanceled);
-  job.reset();
+  const Retained retained = CancelRetaining(job, *cp);
+  const std::set<std::string>& files = retained.files;
+  const KeyValueMap& model = retained.model;
 
   SimJobConfig rescaled = config;
   rescaled.job_id = "job-2";
@@ -426,17 +444,13 @@ TEST_P(ResumeCheckpointManuallyTest, FullThenIncrementalThenFull) {
   std::shared_ptr<const CompletedCheckpoint> cp1 = CheckpointOk(*job1);
   ASSERT_NE(cp1, nullptr);
   EXPECT_FALSE(ReferencesAnythingUnder(*cp1, "checkpoints/job-1/shared/")) << "a native full checkpoint shares nothing";
-  const std::set<std::string> files1 = ReferencedPaths(*cp1);
-  const KeyValueMap model1 = *job1->ModelAt(cp1->checkpoint_id);
-  job1->Stop(JobStatus::kCanceled);
-  scheduler_.RunUntilQuiescent();
-  // Retained: exactly the checkpoint's files are left (its store record is gone with the job).
-  EXPECT_EQ(ObjectsUnder("checkpoints/job-1/"), files1);
-  job1.reset();
+  const Retained retained1 = CancelRetaining(job1, *cp1);
+  const std::set<std::string>& files1 = retained1.files;
+  const KeyValueMap& model1 = retained1.model;
 
   // 2. Resume incremental from job 1's checkpoint.
   std::unique_ptr<SimJob> job2 =
-      StartJob(Config("job-2", /*incremental=*/true), SimJobRestore{cp1->external_pointer, model1});
+      StartJob(Config("job-2", /*incremental=*/true), SimJobRestore{retained1.pointer, model1});
   ASSERT_NE(job2, nullptr);
   ExpectRestoredStateIsTheModel(*job2);
   EXPECT_EQ(job2->Model(), model1);
@@ -462,16 +476,12 @@ TEST_P(ResumeCheckpointManuallyTest, FullThenIncrementalThenFull) {
   // The second checkpoint after restore builds on the first.
   EXPECT_GT(SharedFilesReused(*cp2b, *cp2), 0);
   ExpectOnlyReferencedFiles(*job2);
-  const std::set<std::string> files2 = ReferencedPaths(*cp2b);
-  const KeyValueMap model2 = *job2->ModelAt(cp2b->checkpoint_id);
-  job2->Stop(JobStatus::kCanceled);
-  scheduler_.RunUntilQuiescent();
-  EXPECT_EQ(ObjectsUnder("checkpoints/job-2/"), files2);
-  job2.reset();
+  const Retained retained2 = CancelRetaining(job2, *cp2b);
+  const std::set<std::string>& files2 = retained2.files;
 
   // 3. Resume native full from job 2's incremental checkpoint.
   std::unique_ptr<SimJob> job3 =
-      StartJob(Config("job-3", /*incremental=*/false), SimJobRestore{cp2b->external_pointer, model2});
+      StartJob(Config("job-3", /*incremental=*/false), SimJobRestore{retained2.pointer, retained2.model});
   ASSERT_NE(job3, nullptr);
   ExpectRestoredStateIsTheModel(*job3);
   Write(*job3, 0, 10, "c");
@@ -490,10 +500,7 @@ TEST_P(ResumeCheckpointManuallyTest, FullThenIncrementalThenFull) {
   FailoverAndVerify(*job3);
   EXPECT_EQ(job3->Model().count("key-20"), 0u);
   ExpectOnlyReferencedFiles(*job3);
-  const std::set<std::string> files3 = ReferencedPaths(*job3->coordinator().RetainedCheckpoints().back());
-  job3->Stop(JobStatus::kCanceled);
-  scheduler_.RunUntilQuiescent();
-  EXPECT_EQ(ObjectsUnder("checkpoints/job-3/"), files3);
+  CancelRetaining(job3, *job3->coordinator().RetainedCheckpoints().back());
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModes, ResumeCheckpointManuallyTest,
