@@ -186,3 +186,16 @@ absl::Status RunJobLifecycle(SimScheduler& scheduler, SimObjectStore& store, con
 }
 
 }  // namespace snapsim
+
+namespace snapsim {
+
+absl::Status RunJobLifecycleForSeed(uint64_t seed, JobLifecycleReport* report) {
+  SimScheduler scheduler(seed);
+  const Prng root(seed);
+  SimObjectStore store(&scheduler, root.Child("object-store"));
+  absl::Status status = RunJobLifecycle(scheduler, store, root, report);
+  scheduler.RunUntilQuiescent();
+  return status;
+}
+
+}  // namespace snapsim

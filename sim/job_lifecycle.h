@@ -8,6 +8,7 @@
 #ifndef SNAPSIM_SIM_JOB_LIFECYCLE_H_
 #define SNAPSIM_SIM_JOB_LIFECYCLE_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -27,6 +28,10 @@ struct JobLifecycleReport {
 // An error names the invariant that broke and where.
 absl::Status RunJobLifecycle(SimScheduler& scheduler, SimObjectStore& store, const Prng& prng,
                              JobLifecycleReport* report);
+
+// The lifecycle alone in a fresh world for `seed` (what the sweep test runs and `snapsim_demo --job_only`
+// replays). `report` is filled as far as the run got.
+absl::Status RunJobLifecycleForSeed(uint64_t seed, JobLifecycleReport* report);
 
 }  // namespace snapsim
 

@@ -2,6 +2,7 @@
 // Until the scenario CLI exists this is the README's main job.
 //
 //   bazel run //:snapsim_demo -- [--seed=N] [--seeds=N] [--keys=N] [--trace_out=FILE.json] [--print_hash]
+//   bazel run //:snapsim_demo -- --job_only [--seed=N] [--seeds=N]   (the job lifecycle alone, as the sweep test)
 //
 // Exit status: 0 all seeds passed, 1 a seed failed (its repro command is printed), 2 bad arguments.
 #include <cstdio>
@@ -11,6 +12,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "sim/job_lifecycle.h"
 #include "sim/world_demo.h"
 
 namespace {
@@ -18,7 +20,8 @@ namespace {
 int Usage(const std::string& problem) {
   std::fprintf(stderr,
                "snapsim_demo: %s\n"
-               "usage: snapsim_demo [--seed=N] [--seeds=N] [--keys=N] [--trace_out=FILE.json] [--print_hash]\n",
+               "usage: snapsim_demo [--seed=N] [--seeds=N] [--keys=N] [--trace_out=FILE.json] [--print_hash]\n"
+               "       snapsim_demo --job_only [--seed=N] [--seeds=N]\n",
                problem.c_str());
   return 2;
 }
@@ -35,6 +38,7 @@ int main(int argc, char** argv) {
   int keys = 2000;
   std::string trace_out;
   bool print_hash = false;
+  bool job_only = false;
   for (int i = 1; i < argc; ++i) {
     const std::string argument = argv[i];
     auto value_of = [&](const char* flag) { return argument.substr(std::string(flag).size()); };
@@ -52,12 +56,33 @@ int main(int argc, char** argv) {
       trace_out = value_of("--trace_out=");
     } else if (argument == "--print_hash") {
       print_hash = true;
+    } else if (argument == "--job_only") {
+      job_only = true;
     } else {
       return Usage("unknown argument " + argument);
     }
   }
 
   int failures = 0;
+  if (job_only) {
+    for (uint64_t offset = 0; offset < seeds; ++offset) {
+      snapsim::JobLifecycleReport report;
+      const absl::Status status = snapsim::RunJobLifecycleForSeed(seed + offset, &report);
+      if (status.ok()) {
+        std::printf("seed %llu: ok  job: %s: checkpoints=%d restores_verified=%d\n",
+                    static_cast<unsigned long long>(seed + offset), report.configuration.c_str(),
+                    report.checkpoints_completed, report.restores_verified);
+      } else {
+        ++failures;
+        std::printf("seed %llu: FAILED: job lifecycle (%s): %s\n  reproduce: bazel run //:snapsim_demo -- --job_only "
+                    "--seed=%llu\n",
+                    static_cast<unsigned long long>(seed + offset), report.configuration.c_str(),
+                    std::string(status.message()).c_str(), static_cast<unsigned long long>(seed + offset));
+      }
+    }
+    std::printf("%llu seeds, %d failed\n", static_cast<unsigned long long>(seeds), failures);
+    return failures == 0 ? 0 : 1;
+  }
   for (uint64_t offset = 0; offset < seeds; ++offset) {
     snapsim::WorldDemoOptions options;
     options.seed = seed + offset;
