@@ -155,6 +155,10 @@ absl::StatusOr<KeyedStateTask::SnapshotFuture> KeyedStateTask::TriggerSnapshot(i
     return absl::FailedPreconditionError(absl::StrCat("checkpoint ", checkpoint_id, " is subsumed by checkpoint ",
                                                       last_triggered_, ", triggered before it"));
   }
+  if (aborted_before_trigger_.erase(checkpoint_id) > 0) {
+    return absl::FailedPreconditionError(absl::StrCat("checkpoint ", checkpoint_id, " was aborted before its trigger "
+                                                      "arrived"));
+  }
   last_triggered_ = checkpoint_id;
   using Result = absl::StatusOr<std::optional<KeyedStateHandle>>;
   CheckpointStreamFactory factory(storage_, runtime_, options.shared_directory, options.exclusive_directory);
@@ -222,7 +226,12 @@ void KeyedStateTask::NotifyCheckpointAborted(int64_t checkpoint_id, int64_t late
     auto found = shared_->running.find(checkpoint_id);
     if (found != shared_->running.end()) running = found->second;
   }
-  if (running.has_value()) running->Cancel();
+  if (running.has_value()) {
+    running->Cancel();
+  } else if (checkpoint_id > last_triggered_) {
+    aborted_before_trigger_.insert(checkpoint_id);
+    while (aborted_before_trigger_.size() > 128) aborted_before_trigger_.erase(aborted_before_trigger_.begin());
+  }
   strategy_->NotifyCheckpointAborted(checkpoint_id);
   if (local_store_ != nullptr) local_store_->AbortCheckpoint(checkpoint_id);
 }

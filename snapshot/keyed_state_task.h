@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -88,7 +89,8 @@ class KeyedStateTask {
   // asynchronous part ends: the handle to acknowledge (nullopt when the backend has no state) or the failure.
   // Like Flink's barrier handling, a trigger is taken once: a repeated one (a duplicated message) is AlreadyExists,
   // to be ignored; one older than the newest triggered is FailedPrecondition (subsumed), to be declined. Taking a
-  // snapshot twice would upload its files twice, and only one upload can ever be registered.
+  // snapshot twice would upload its files twice, and only one upload can ever be registered. A trigger for a
+  // checkpoint whose abort arrived first is FailedPrecondition too.
   absl::StatusOr<SnapshotFuture> TriggerSnapshot(int64_t checkpoint_id, const CheckpointOptions& options);
 
   void NotifyCheckpointComplete(int64_t checkpoint_id);
@@ -120,6 +122,8 @@ class KeyedStateTask {
   std::vector<SnapshotFuture> started_;
   int64_t last_notified_complete_ = -1;
   int64_t last_triggered_ = -1;
+  // Checkpoints aborted before their trigger arrived (Flink remembers up to 128): their trigger is declined.
+  std::set<int64_t> aborted_before_trigger_;
   bool closed_ = false;
 };
 

@@ -207,6 +207,49 @@ TEST_F(CheckpointLifecycleTest, SavepointThenCheckpointChainNeverBuildsOnTheSave
   FailoverAndVerifyModel(*job2);
 }
 
+TEST_F(CheckpointLifecycleTest, StopWithSavepointNotifiesTasksAndResumesWithoutTouchingIt) {
+  SimJobConfig config;
+  config.retention = CheckpointRetention::kNeverRetainAfterTermination;
+  std::unique_ptr<SimJob> job = StartJob(config);
+  ASSERT_NE(job, nullptr);
+  Write(*job, 0, 150, "a");
+  std::shared_ptr<const CompletedCheckpoint> cp1 = CheckpointOk(*job);
+  ASSERT_NE(cp1, nullptr);
+  Write(*job, 150, 200, "b");
+  CheckpointCoordinator::Result savepoint = job->Savepoint(SavepointFormat::kNative, /*synchronous=*/true);
+  ASSERT_TRUE(savepoint.ok()) << savepoint.status();
+  EXPECT_TRUE((*savepoint)->properties.is_synchronous_savepoint());
+  const std::set<std::string> savepoint_files = ReferencedPaths(**savepoint);
+  const KeyValueMap model = *job->ModelAt((*savepoint)->checkpoint_id);
+  // Tasks were told the savepoint completed; the strategies ignore its id (FLINK-23949), so a later checkpoint
+  // still builds on checkpoint 1 and never on the savepoint's files.
+  std::shared_ptr<const CompletedCheckpoint> next = CheckpointOk(*job);
+  ASSERT_NE(next, nullptr);
+  EXPECT_GT(SharedFilesReused(*next, *cp1), 0);
+  EXPECT_FALSE(ReferencesAnythingUnder(*next, "savepoints/"));
+  // The job ends (FINISHED): its checkpoints are deleted, the savepoint is the user's.
+  job->Stop(JobStatus::kFinished);
+  scheduler_.RunUntilQuiescent();
+  EXPECT_THAT(ObjectsUnder("checkpoints/job-1/"), IsEmpty());
+  EXPECT_TRUE(AllExist(savepoint_files));
+  job.reset();
+
+  SimJobConfig resumed = config;
+  resumed.job_id = "job-2";
+  resumed.restore_mode = RestoreMode::kNoClaim;
+  std::unique_ptr<SimJob> job2 = StartJob(resumed, SimJobRestore{(*savepoint)->external_pointer, model});
+  ASSERT_NE(job2, nullptr);
+  ExpectRestoredStateIsTheModel(*job2);
+  Write(*job2, 0, 30, "c");
+  std::shared_ptr<const CompletedCheckpoint> first = CheckpointOk(*job2);
+  ASSERT_NE(first, nullptr);
+  EXPECT_FALSE(ReferencesAnythingUnder(*first, "savepoints/")) << "NO_CLAIM: the first checkpoint is full";
+  job2->Stop(JobStatus::kCanceled);
+  scheduler_.RunUntilQuiescent();
+  EXPECT_TRUE(AllExist(savepoint_files));
+  EXPECT_THAT(ObjectsUnder("checkpoints/job-2/"), IsEmpty()) << "never retained: deleted on cancellation";
+}
+
 TEST_F(CheckpointLifecycleTest, CanonicalSavepointResumesAtAnotherParallelismInEveryMode) {
   SimJobConfig config;
   config.parallelism = 2;
