@@ -272,6 +272,7 @@ void CheckpointCoordinator::CompletePending(const std::shared_ptr<Pending>& pend
     absl::StatusOr<std::shared_ptr<CompletedCheckpoint>> added =
         store_->AddCheckpointAndSubsumeOldestOne(checkpoint, cleaner_, ScheduleTriggerRequest());
     if (!added.ok()) {
+      store_->registry().UnregisterAbortedCheckpoint(pending->id);
       cleaner_.CleanCheckpoint(checkpoint, /*discard=*/true, nullptr);
       const int64_t latest = store_->LatestCheckpointId();
       for (int subtask = 0; subtask < config_.parallelism; ++subtask) {

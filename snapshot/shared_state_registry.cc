@@ -29,10 +29,10 @@ absl::Status SharedStateRegistry::CheckRegistrable(const StreamStateHandle& hand
 StreamStateHandle SharedStateRegistry::RegisterLocked(const StreamStateHandle& handle, int64_t checkpoint_id) {
   auto found = entries_.find(handle.path);
   if (found == entries_.end()) {
-    entries_.emplace(handle.path, Entry{handle, checkpoint_id, checkpoint_id});
+    entries_.emplace(handle.path, Entry{handle, checkpoint_id, {checkpoint_id}});
     return handle;
   }
-  found->second.last_used = std::max(found->second.last_used, checkpoint_id);
+  found->second.users.insert(checkpoint_id);
   return found->second.handle;
 }
 
@@ -80,8 +80,10 @@ std::set<int64_t> SharedStateRegistry::UnregisterUnusedState(int64_t lowest_chec
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = entries_.begin(); it != entries_.end();) {
-      const Entry& entry = it->second;
-      if (entry.last_used < lowest_checkpoint_id) {
+      Entry& entry = it->second;
+      // Users older than the lowest retained checkpoint are subsumed.
+      entry.users.erase(entry.users.begin(), entry.users.lower_bound(lowest_checkpoint_id));
+      if (entry.users.empty()) {
         if (entry.created_by > highest_not_claimed_checkpoint_id_) to_discard.push_back(entry.handle);
         it = entries_.erase(it);
         continue;
@@ -105,10 +107,9 @@ void SharedStateRegistry::UnregisterAbortedCheckpoint(int64_t checkpoint_id) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = entries_.begin(); it != entries_.end();) {
-      const Entry& entry = it->second;
-      if (entry.created_by == checkpoint_id && entry.last_used == checkpoint_id &&
-          entry.created_by > highest_not_claimed_checkpoint_id_) {
-        to_discard.push_back(entry.handle);
+      Entry& entry = it->second;
+      if (entry.users.erase(checkpoint_id) > 0 && entry.users.empty()) {
+        if (entry.created_by > highest_not_claimed_checkpoint_id_) to_discard.push_back(entry.handle);
         it = entries_.erase(it);
       } else {
         ++it;
@@ -141,7 +142,7 @@ int64_t SharedStateRegistry::highest_not_claimed_checkpoint_id() const {
 std::map<std::string, std::pair<int64_t, int64_t>> SharedStateRegistry::Entries() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::map<std::string, std::pair<int64_t, int64_t>> result;
-  for (const auto& [path, entry] : entries_) result[path] = {entry.created_by, entry.last_used};
+  for (const auto& [path, entry] : entries_) result[path] = {entry.created_by, entry.last_used()};
   return result;
 }
 

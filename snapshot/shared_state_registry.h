@@ -62,10 +62,11 @@ class SharedStateRegistry {
   // restored checkpoints that must not be discarded yet because a retained checkpoint still uses their files.
   std::set<int64_t> UnregisterUnusedState(int64_t lowest_checkpoint_id);
 
-  // Checkpoint `checkpoint_id` was aborted: forgets and deletes the files it created that no other checkpoint
-  // used. Safe with physical keys: nobody can reference an aborted checkpoint's fresh uploads, since tasks reuse
-  // only files of checkpoints confirmed to them. (Flink keeps them until UnregisterUnusedState passes the id, so a
-  // coordinator failover in between forgets them for good.)
+  // Checkpoint `checkpoint_id` was aborted: it no longer uses anything. Files no other checkpoint (retained or
+  // pending) uses are forgotten and deleted: its own fresh uploads, which nobody can reference since tasks reuse
+  // only files of checkpoints confirmed to them. Flink tracks only the last user, so an aborted checkpoint pins
+  // the files it touched until UnregisterUnusedState passes its id; when the job stops first, or the coordinator
+  // fails over in between, they are never deleted. snapsim keeps every entry's users instead.
   void UnregisterAbortedCheckpoint(int64_t checkpoint_id);
 
   // Later registrations fail; UnregisterUnusedState keeps working (store shutdown).
@@ -75,14 +76,16 @@ class SharedStateRegistry {
   bool Contains(const std::string& path) const;
   size_t size() const;
   int64_t highest_not_claimed_checkpoint_id() const;
-  // Every registered path with (created by, last used).
+  // Every registered path with (created by, last user).
   std::map<std::string, std::pair<int64_t, int64_t>> Entries() const;
 
  private:
   struct Entry {
     StreamStateHandle handle;
     int64_t created_by = 0;
-    int64_t last_used = 0;
+    // The checkpoints registered as using it that are neither subsumed nor aborted.
+    std::set<int64_t> users;
+    int64_t last_used() const { return users.empty() ? created_by : *users.rbegin(); }
   };
 
   // REQUIRES: mutex_ held. Checks one registration without changing anything.

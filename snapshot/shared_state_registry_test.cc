@@ -166,6 +166,22 @@ TEST_F(SharedStateRegistryTest, ClaimedNativeSavepointIsPinnedWhileItsFilesAreIn
   EXPECT_THAT(discarded_, ElementsAre("savepoint-1/s"));
 }
 
+TEST_F(SharedStateRegistryTest, AbortedCheckpointNeitherPinsFilesNorKeepsItsOwnUploads) {
+  const StreamStateHandle old_file = File("job/shared/old");
+  ASSERT_TRUE(registry_.RegisterReference(old_file, 11).ok());  // checkpoint 11 completes
+  // Checkpoint 13 reuses it and uploads a file of its own, then is aborted.
+  ASSERT_TRUE(registry_.RegisterReference(StreamStateHandle::PlaceholderFor(old_file), 13).ok());
+  ASSERT_TRUE(registry_.RegisterReference(File("job/shared/fresh"), 13).ok());
+  registry_.UnregisterAbortedCheckpoint(13);
+  EXPECT_THAT(discarded_, ElementsAre("job/shared/fresh"));
+  EXPECT_EQ(registry_.Entries().at("job/shared/old").second, 11);
+  // Checkpoint 12 (which did not use it) completes and subsumes 11: nothing keeps the file any more. Flink's
+  // last-used rule would keep it until a checkpoint above 13 is the lowest retained.
+  ASSERT_TRUE(registry_.RegisterReference(File("job/shared/twelve"), 12).ok());
+  EXPECT_THAT(registry_.UnregisterUnusedState(12), IsEmpty());
+  EXPECT_THAT(discarded_, ElementsAre("job/shared/fresh", "job/shared/old"));
+}
+
 TEST_F(SharedStateRegistryTest, ClosedRegistryRefusesRegistrationButStillUnregisters) {
   ASSERT_TRUE(registry_.RegisterReference(File("job/shared/a"), 1).ok());
   registry_.Close();
