@@ -53,6 +53,8 @@ struct Activity {
   std::string name;
   ActivityState state = ActivityState::kRunnable;
   std::string waiting_for;
+  // Virtual time of Spawn: the start of the activity's span.
+  int64_t spawned_micros = 0;
   bool has_baton = false;
   std::condition_variable condition;
   std::function<void()> body;
@@ -190,6 +192,7 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
     activity->body = nullptr;
     std::unique_lock<std::mutex> lock(mutex);
     activity->state = ActivityState::kDone;
+    trace.RecordSpan(activity->spawned_micros, "activity", activity->name, now_micros - activity->spawned_micros);
     RecordLocked("scheduler", absl::StrCat("done ", activity->name, "#", activity->id));
     live.erase(activity->id);
     finished.push_back(activity);
@@ -207,6 +210,7 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
     activity->id = ++next_id;
     activity->name = std::move(name);
     activity->body = std::move(body);
+    activity->spawned_micros = now_micros;
     live[activity->id] = activity;
     RecordLocked("scheduler", absl::StrCat("spawn ", activity->name, "#", activity->id));
     activity->thread = std::thread([self, activity] { self->ActivityMain(activity); });
@@ -484,6 +488,15 @@ Trace& SimScheduler::trace() { return core_->trace; }
 void SimScheduler::RecordTrace(absl::string_view component, absl::string_view event, int64_t duration_micros) {
   std::lock_guard<std::mutex> lock(core_->mutex);
   core_->RecordLocked(component, event, duration_micros);
+}
+
+void SimScheduler::RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros) {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  if (start_micros > core_->now_micros) {
+    Fail(absl::StrCat("span '", event, "' of ", component, " starts at ", start_micros, "us, after now (",
+                      core_->now_micros, "us)"));
+  }
+  core_->trace.RecordSpan(start_micros, component, event, core_->now_micros - start_micros);
 }
 
 }  // namespace snapsim

@@ -4,7 +4,9 @@
 // (time, sequence) and advances only when nothing is runnable. RocksDB's background jobs are queued here (SimEnv
 // forwards Env::Schedule) and drained by a "rocksdb-background" activity, or, during a blocking RocksDB call, by a
 // helper that runs under the caller's baton while the caller waits inside RocksDB (../shared/TOOLCHAIN.md).
-// After FoundationDB's sim2 and TigerBeetle's VOPR.
+// Every spawned activity that returns leaves a span in the trace (component "activity", named after the activity)
+// from the virtual time it was spawned, so time spent waiting for its first turn counts, to the time its body
+// returned; an activity abandoned at destruction leaves none. After FoundationDB's sim2 and TigerBeetle's VOPR.
 #ifndef SNAPSIM_SIM_SIM_SCHEDULER_H_
 #define SNAPSIM_SIM_SIM_SCHEDULER_H_
 
@@ -73,6 +75,10 @@ class SimScheduler : public Runtime {
   // The run's trace; components record into it with the current virtual time.
   Trace& trace();
   void RecordTrace(absl::string_view component, absl::string_view event, int64_t duration_micros = 0);
+  // Records a span from `start_micros` (an earlier NowMicros()) to now, e.g. a checkpoint from trigger to
+  // completion. Call it when the span ends; like RecordTrace, from the activity holding the baton.
+  // REQUIRES: start_micros <= NowMicros() (always checked).
+  void RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros);
 
   struct Core;
 

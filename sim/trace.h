@@ -1,6 +1,7 @@
 // The run's trace: every event with its virtual time and component, folded into a running 64-bit hash (the
-// determinism judge), and optionally kept for text output and Chrome-trace JSON (opens in Perfetto).
-// After FoundationDB's trace events and TigerBeetle's VOPR state checksums.
+// determinism judge), and optionally kept for text output and Chrome-trace JSON (opens in Perfetto), where spans
+// (activities, uploads, downloads, checkpoints) are nested slices. After FoundationDB's trace events and
+// TigerBeetle's VOPR state checksums.
 #ifndef SNAPSIM_SIM_TRACE_H_
 #define SNAPSIM_SIM_TRACE_H_
 
@@ -20,6 +21,8 @@ struct TraceEvent {
   std::string event;
   // Duration for events that span time (uploads, sleeps); 0 for instants.
   int64_t duration_micros = 0;
+  // Recorded by RecordSpan: a complete event even when it lasted 0us (then `time_micros` is its start).
+  bool span = false;
 };
 
 class Trace {
@@ -30,17 +33,34 @@ class Trace {
   // Thread-safe: a RocksDB blocking call's helper thread records too.
   void Record(int64_t time_micros, absl::string_view component, absl::string_view event,
               int64_t duration_micros = 0);
+  // An event that began at `start_micros` and lasted `duration_micros` (0 is still a span). Recorded when it ends,
+  // so spans appear in recording order by end, not by start. Folded into the hash with its start, its duration and
+  // a span marker, so a span and a Record of the same fields change the hash differently.
+  // REQUIRES: duration_micros >= 0 (always checked: a negative one means virtual time went back).
+  void RecordSpan(int64_t start_micros, absl::string_view component, absl::string_view event,
+                  int64_t duration_micros);
 
   uint64_t hash() const;
   uint64_t event_count() const;
   std::vector<TraceEvent> events() const;
-  // One line per event: "<time> <component> <event>".
+  // One line per event: "<time> <component> <event>", then " (<duration>us)" for spans and timed events.
   std::string ToText() const;
-  // Chrome trace event format: one track per component.
+  // Chrome trace event format, {"traceEvents":[...],"displayTimeUnit":"ms"}, byte-for-byte the same for the same
+  // events. Components of one family (the text before ':', "fs:tm-0" -> "fs") share a process (pid, from 1, in
+  // family name order). Each component has one or more lanes (threads, tids unique across the trace, named
+  // "<component>", "<component> #2", ...), because Perfetto requires complete ("X") events of one thread to be
+  // disjoint or nested: spans are placed in order of (start, longer first, recorded first) on the first lane where
+  // they start after everything on the lane has ended or fit inside the innermost span still open there; a new lane
+  // is opened otherwise. Instants ("i") go to lane 0 of their component. Events are written in that same order, so
+  // an enclosing span comes before the spans it contains.
   std::string ToChromeJson() const;
   absl::Status WriteChromeJson(const std::string& path) const;
 
  private:
+  // Folds one event into the hash and keeps it if asked. REQUIRES: mutex_ held.
+  void RecordLocked(int64_t time_micros, absl::string_view component, absl::string_view event,
+                    int64_t duration_micros, bool span);
+
   const bool keep_events_;
   mutable std::mutex mutex_;
   uint64_t hash_ = 0x84222325cbf29ce4ull;
