@@ -4,12 +4,76 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "backend/list_merge_operator.h"
 #include "backend/local_files.h"
 
 namespace snapsim {
+
+constexpr char kKeySeparator = '\x1f';
+constexpr char kListSeparator = '\x1e';
+
+std::string ModelKey(absl::string_view state, absl::string_view key, absl::string_view user_key) {
+  if (state == "value") return std::string(key);
+  std::string out = absl::StrCat(state, std::string(1, kKeySeparator), key);
+  if (state == "map") absl::StrAppend(&out, std::string(1, kKeySeparator), user_key);
+  return out;
+}
+
+std::string RecordKeyOfModelKey(absl::string_view model_key) {
+  const size_t first = model_key.find(kKeySeparator);
+  if (first == absl::string_view::npos) return std::string(model_key);
+  const absl::string_view rest = model_key.substr(first + 1);
+  absl::string_view state = model_key.substr(0, first);
+  if (state != "map") return std::string(rest);
+  return std::string(rest.substr(0, rest.rfind(kKeySeparator)));
+}
+
+std::string DescribeModelKey(absl::string_view model_key) {
+  if (model_key.find(kKeySeparator) == absl::string_view::npos) return absl::StrCat("value/", model_key);
+  return absl::StrReplaceAll(model_key, {{std::string(1, kKeySeparator), "/"}});
+}
+
+std::string DescribeModelValue(absl::string_view value) {
+  return absl::StrReplaceAll(value, {{std::string(1, kListSeparator), ","}});
+}
+
+absl::string_view MessageKindName(MessageKind kind) {
+  static constexpr const char* kNames[] = {"trigger", "ack", "decline", "notify-complete", "notify-aborted"};
+  return kNames[static_cast<int>(kind)];
+}
+
 namespace {
 
 constexpr char kValueState[] = "value";
+
+// A stream of a process that may die: once dead, its writes fail and it never finishes (what it wrote so far is
+// discarded like any unfinished object: the store's puts are atomic).
+class ProcessOutputStream : public CheckpointOutputStream {
+ public:
+  ProcessOutputStream(std::unique_ptr<CheckpointOutputStream> stream, std::shared_ptr<bool> dead,
+                      std::shared_ptr<std::vector<std::string>> written, std::string path)
+      : stream_(std::move(stream)), dead_(std::move(dead)), written_(std::move(written)), path_(std::move(path)) {}
+  absl::Status Write(absl::string_view data) override {
+    if (*dead_) return absl::UnavailableError(absl::StrCat("the process writing ", path_, " was killed"));
+    return stream_->Write(data);
+  }
+  absl::StatusOr<StoredObjectInfo> Finish() override {
+    if (*dead_) return absl::UnavailableError(absl::StrCat("the process writing ", path_, " was killed"));
+    absl::StatusOr<StoredObjectInfo> info = stream_->Finish();
+    if (info.ok()) written_->push_back(path_);
+    return info;
+  }
+  void Cancel() override { stream_->Cancel(); }
+
+ private:
+  std::unique_ptr<CheckpointOutputStream> stream_;
+  std::shared_ptr<bool> dead_;
+  std::shared_ptr<std::vector<std::string>> written_;
+  std::string path_;
+};
 
 bool Overlaps(const KeyGroupRange& a, const KeyGroupRange& b) {
   return std::max(a.start(), b.start()) <= std::min(a.end(), b.end());
@@ -23,6 +87,46 @@ KeyGroupRange RangeOf(const KeyedStateHandle& handle) {
 }
 
 }  // namespace
+
+std::vector<std::string> ProcessStorage::WrittenPaths() const { return *written_; }
+
+absl::Status ProcessStorage::CheckAlive(absl::string_view what, const std::string& path) const {
+  if (*dead_) return absl::UnavailableError(absl::StrCat(what, " ", path, ": the process was killed"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> ProcessStorage::Create(const std::string& path) {
+  if (absl::Status status = CheckAlive("create", path); !status.ok()) return status;
+  absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> stream = storage_->Create(path);
+  if (!stream.ok()) return stream.status();
+  return std::unique_ptr<CheckpointOutputStream>(
+      std::make_unique<ProcessOutputStream>(*std::move(stream), dead_, written_, path));
+}
+
+absl::StatusOr<std::string> ProcessStorage::Read(const std::string& path) {
+  if (absl::Status status = CheckAlive("read", path); !status.ok()) return status;
+  return storage_->Read(path);
+}
+
+absl::Status ProcessStorage::Delete(const std::string& path) {
+  if (absl::Status status = CheckAlive("delete", path); !status.ok()) return status;
+  return storage_->Delete(path);
+}
+
+absl::StatusOr<std::vector<std::string>> ProcessStorage::List(const std::string& prefix) {
+  if (absl::Status status = CheckAlive("list", prefix); !status.ok()) return status;
+  return storage_->List(prefix);
+}
+
+absl::StatusOr<bool> ProcessStorage::Exists(const std::string& path) {
+  if (absl::Status status = CheckAlive("exists", path); !status.ok()) return status;
+  return storage_->Exists(path);
+}
+
+absl::StatusOr<StoredObjectInfo> ProcessStorage::Stat(const std::string& path) {
+  if (absl::Status status = CheckAlive("stat", path); !status.ok()) return status;
+  return storage_->Stat(path);
+}
 
 SimJob::SimJob(SimJobConfig config, SimScheduler* scheduler, SimObjectStore* storage, const Prng& prng)
     : config_(std::move(config)), scheduler_(scheduler), storage_(storage), prng_(prng.Child("job")) {}
@@ -45,6 +149,7 @@ absl::StatusOr<std::unique_ptr<SimJob>> SimJob::Start(SimJobConfig config, SimSc
     subtask->machine = std::make_unique<SimMachine>(scheduler, prng.Child(absl::StrCat(job->config_.job_id, "/tm-", i)),
                                                     absl::StrCat("tm-", i));
     subtask->local_store = std::make_unique<TaskLocalStateStore>(subtask->machine->env());
+    subtask->storage = std::make_unique<ProcessStorage>(storage);
     job->subtasks_.push_back(std::move(subtask));
   }
   if (absl::Status status = job->CreateCoordinator(); !status.ok()) return status;
@@ -55,6 +160,7 @@ absl::StatusOr<std::unique_ptr<SimJob>> SimJob::Start(SimJobConfig config, SimSc
     if (!restored.ok()) return restored.status();
     initial = *restored;
     job->model_at_[initial->checkpoint_id][-1] = restore->model;
+    job->restored_pointer_ = restore->path;
   }
   if (absl::Status status = job->RestartTasks(initial); !status.ok()) return status;
   job->coordinator_->StartCheckpointScheduler();
@@ -96,25 +202,57 @@ int SimJob::SubtaskOf(const std::string& key) const {
 }
 
 absl::Status SimJob::Put(const std::string& key, const std::string& value) {
-  Subtask& subtask = *subtasks_[SubtaskOf(key)];
-  RuntimeMutexLock lock(subtask.mailbox);
-  if (!subtask.running) return absl::UnavailableError(absl::StrCat("subtask ", subtask.index, " is not running"));
-  KeyedStateBackend& backend = subtask.task->backend();
-  if (absl::Status status = backend.SetCurrentKey(key); !status.ok()) return status;
-  if (absl::Status status = backend.PutValue(kValueState, value); !status.ok()) return status;
-  model_[key] = value;
-  return absl::OkStatus();
+  return Write(StateWrite{StateWrite::Operation::kPut, kValueState, key, "", value});
 }
 
 absl::Status SimJob::Remove(const std::string& key) {
-  Subtask& subtask = *subtasks_[SubtaskOf(key)];
+  return Write(StateWrite{StateWrite::Operation::kClear, kValueState, key, "", ""});
+}
+
+absl::Status SimJob::Write(const StateWrite& write) {
+  Subtask& subtask = *subtasks_[SubtaskOf(write.key)];
   RuntimeMutexLock lock(subtask.mailbox);
   if (!subtask.running) return absl::UnavailableError(absl::StrCat("subtask ", subtask.index, " is not running"));
   KeyedStateBackend& backend = subtask.task->backend();
-  if (absl::Status status = backend.SetCurrentKey(key); !status.ok()) return status;
-  if (absl::Status status = backend.Clear(kValueState); !status.ok()) return status;
-  model_.erase(key);
-  return absl::OkStatus();
+  if (absl::Status status = backend.SetCurrentKey(write.key); !status.ok()) return status;
+  const std::string model_key = ModelKey(write.state, write.key, write.user_key);
+  absl::Status status;
+  switch (write.operation) {
+    case StateWrite::Operation::kPut:
+      status = backend.PutValue(write.state, write.value);
+      if (status.ok()) model_[model_key] = write.value;
+      break;
+    case StateWrite::Operation::kAppend:
+      status = backend.AppendToList(write.state, write.value);
+      if (status.ok()) {
+        auto [entry, inserted] = model_.emplace(model_key, write.value);
+        if (!inserted) entry->second = absl::StrCat(entry->second, std::string(1, kListSeparator), write.value);
+      }
+      break;
+    case StateWrite::Operation::kMapPut:
+      status = backend.PutMapEntry(write.state, write.user_key, write.value);
+      if (status.ok()) model_[model_key] = write.value;
+      break;
+    case StateWrite::Operation::kMapRemove:
+      status = backend.RemoveMapEntry(write.state, write.user_key);
+      if (status.ok()) model_.erase(model_key);
+      break;
+    case StateWrite::Operation::kClear:
+      status = backend.Clear(write.state);
+      if (status.ok()) {
+        if (write.state == "map") {
+          const std::string prefix = absl::StrCat(write.state, std::string(1, kKeySeparator), write.key,
+                                                  std::string(1, kKeySeparator));
+          for (auto it = model_.lower_bound(prefix); it != model_.end() && absl::StartsWith(it->first, prefix);) {
+            it = model_.erase(it);
+          }
+        } else {
+          model_.erase(model_key);
+        }
+      }
+      break;
+  }
+  return status;
 }
 
 absl::Status SimJob::Flush() {
@@ -179,16 +317,37 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
       if (state.has_value() && Overlaps(RangeOf(*state), subtask.range)) restore->handles.push_back(*state);
     }
   }
+  JobEvent event;
+  event.kind = JobEvent::Kind::kDeployed;
+  event.subtask = subtask.index;
+  event.attempt = subtask.attempt;
+  event.local_recovery = config_.local_recovery;
+  event.incremental = config_.incremental;
+  if (restore.has_value()) {
+    event.checkpoint_id = restore->checkpoint_id;
+    event.restored_handles = restore->handles;
+    event.rescaled = restore->handles.size() != 1 || RangeOf(restore->handles[0]) != subtask.range;
+    if (std::optional<IncrementalLocalKeyedStateHandle> local = subtask.local_store->Retrieve(restore->checkpoint_id);
+        local.has_value()) {
+      event.local_copy_available = subtask.machine->env()->FileExists(local->directory).ok();
+      event.local_directory = local->directory;
+    }
+  }
   absl::StatusOr<std::unique_ptr<KeyedStateTask>> task = KeyedStateTask::Start(
-      task_config, scheduler_, storage_, subtask.local_store.get(), restore);
+      task_config, scheduler_, subtask.storage.get(), subtask.local_store.get(), restore);
   if (!task.ok()) {
     return absl::Status(task.status().code(), absl::StrCat("deploying subtask ", subtask.index, " attempt ",
                                                            subtask.attempt, ": ", task.status().message()));
   }
   subtask.task = *std::move(task);
-  if (absl::Status status = subtask.task->backend().RegisterState(kValueState, StateKind::kValue); !status.ok()) {
-    return status;
+  for (const JobState& state : kJobStates) {
+    if (absl::Status status = subtask.task->backend().RegisterState(state.name, state.kind); !status.ok()) {
+      return status;
+    }
   }
+  event.restored_from_local_state = subtask.task->restored_from_local_state();
+  event.backend_uid = subtask.task->backend_uid();
+  events_.push_back(std::move(event));
   subtask.running = true;
   return absl::OkStatus();
 }
@@ -224,6 +383,29 @@ absl::Status SimJob::CrashMachine(int subtask_index) {
   for (auto& subtask : subtasks_) StopTask(*subtask);
   // The task manager process died with its local state store; the disk kept only what was synced.
   crashed.local_store = std::make_unique<TaskLocalStateStore>(crashed.machine->env());
+  return FailoverTasks();
+}
+
+absl::Status SimJob::KillMachine(int subtask_index) {
+  scheduler_->RecordTrace("job", absl::StrCat("machine kill tm-", subtask_index));
+  Subtask& killed = *subtasks_[subtask_index];
+  // The process is gone at once: nothing it does from now on reaches storage or disk, and nobody closes its task.
+  killed.storage->Kill();
+  killed.machine->Crash();
+  {
+    RuntimeMutexLock lock(killed.mailbox);
+    killed.running = false;
+    if (killed.task != nullptr) killed_tasks_.push_back(std::move(killed.task));
+    killed.instance_path.clear();  // its disk is the crashed one: nobody deletes it
+  }
+  for (const std::string& path : killed.storage->WrittenPaths()) {
+    accepted_orphans_.emplace(path, absl::StrCat("written by subtask ", subtask_index, " attempt ", killed.attempt,
+                                                 ", killed hard before it could clean up"));
+  }
+  killed_storage_.push_back(std::move(killed.storage));
+  killed.storage = std::make_unique<ProcessStorage>(storage_);
+  killed.local_store = std::make_unique<TaskLocalStateStore>(killed.machine->env());
+  for (auto& subtask : subtasks_) StopTask(*subtask);
   return FailoverTasks();
 }
 
@@ -287,19 +469,49 @@ absl::StatusOr<KeyValueMap> SimJob::ModelAt(int64_t checkpoint_id) const {
 
 absl::StatusOr<KeyValueMap> SimJob::ActualState() {
   KeyValueMap state;
-  for (auto& subtask : subtasks_) {
-    RuntimeMutexLock lock(subtask->mailbox);
-    if (!subtask->running) return absl::UnavailableError(absl::StrCat("subtask ", subtask->index, " not running"));
-    KeyedStateBackend& backend = subtask->task->backend();
-    // Every key group: state outside the subtask's range would be a restore bug and must show.
-    const KeyGroupRange all(0, config_.max_parallelism - 1);
-    absl::Status status = backend.ForEachEntry(kValueState, all, [&](const StateEntry& entry) {
-      state[entry.key.key] = entry.value;
+  for (int i = 0; i < config_.parallelism; ++i) {
+    absl::StatusOr<KeyValueMap> part = ActualStateOf(i);
+    if (!part.ok()) return part.status();
+    state.insert(part->begin(), part->end());
+  }
+  return state;
+}
+
+absl::StatusOr<KeyValueMap> SimJob::ActualStateOf(int subtask_index) {
+  Subtask& subtask = *subtasks_[subtask_index];
+  RuntimeMutexLock lock(subtask.mailbox);
+  if (!subtask.running) return absl::UnavailableError(absl::StrCat("subtask ", subtask.index, " not running"));
+  KeyedStateBackend& backend = subtask.task->backend();
+  KeyValueMap state;
+  // Every key group: state outside the subtask's range would be a restore bug and must show.
+  const KeyGroupRange all(0, config_.max_parallelism - 1);
+  absl::Status decode_error;
+  for (const JobState& job_state : kJobStates) {
+    absl::Status status = backend.ForEachEntry(job_state.name, all, [&](const StateEntry& entry) {
+      if (job_state.kind == StateKind::kList) {
+        absl::StatusOr<std::vector<std::string>> elements = DecodeList(entry.value);
+        if (!elements.ok()) {
+          decode_error = elements.status();
+          return false;
+        }
+        state[ModelKey(job_state.name, entry.key.key)] = absl::StrJoin(*elements, std::string(1, kListSeparator));
+      } else {
+        state[ModelKey(job_state.name, entry.key.key, entry.key.user_key.value_or(""))] = entry.value;
+      }
       return true;
     });
     if (!status.ok()) return status;
+    if (!decode_error.ok()) return decode_error;
   }
   return state;
+}
+
+KeyValueMap SimJob::ModelPartOf(const KeyValueMap& model, int subtask) const {
+  KeyValueMap part;
+  for (const auto& [key, value] : model) {
+    if (SubtaskOf(RecordKeyOfModelKey(key)) == subtask) part.emplace(key, value);
+  }
+  return part;
 }
 
 std::set<std::string> SimJob::ReferencedPaths() {
@@ -313,23 +525,98 @@ std::set<std::string> SimJob::ReferencedPaths() {
 }
 
 void SimJob::Send(const Message& message, std::function<void()> deliver) {
-  const MessageFate fate = message_fault_hook_ ? message_fault_hook_(message) : MessageFate::kDeliver;
-  static constexpr const char* kNames[] = {"trigger", "ack", "decline", "notify-complete", "notify-aborted"};
-  static constexpr const char* kFates[] = {"send", "drop", "duplicate"};
-  scheduler_->RecordTrace("job", absl::StrCat(kFates[static_cast<int>(fate)], " ", kNames[static_cast<int>(message.kind)],
-                                              " ", message.checkpoint_id, " subtask ", message.subtask));
-  if (fate == MessageFate::kDrop) return;
-  const int copies = fate == MessageFate::kDuplicate ? 2 : 1;
+  const std::string what = absl::StrCat(MessageKindName(message.kind), " ", message.checkpoint_id, " subtask ",
+                                        message.subtask);
+  // A message held for reordering goes right after this one, its successor.
+  std::vector<HeldMessage> successors_of;
+  for (auto it = held_messages_.begin(); it != held_messages_.end();) {
+    if (it->reorder && it->message.kind == message.kind && it->message.subtask == message.subtask) {
+      successors_of.push_back(std::move(*it));
+      it = held_messages_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  bool scripted = false;
+  for (auto rule = message_rules_.begin(); rule != message_rules_.end(); ++rule) {
+    if (rule->kind != message.kind || (rule->subtask >= 0 && rule->subtask != message.subtask)) continue;
+    const MessageRule applied = *rule;
+    if (--rule->count <= 0) message_rules_.erase(rule);
+    scripted = true;
+    switch (applied.action) {
+      case MessageRule::Action::kDrop:
+        scheduler_->RecordTrace("job", absl::StrCat("drop ", what, " (scripted)"));
+        break;
+      case MessageRule::Action::kDuplicate:
+        scheduler_->RecordTrace("job", absl::StrCat("duplicate ", what, " (scripted)"));
+        Dispatch(message, deliver, 2, 0);
+        break;
+      case MessageRule::Action::kDelay:
+        scheduler_->RecordTrace("job", absl::StrCat("delay ", what, " by ", applied.delay_micros, "us (scripted)"));
+        Dispatch(message, deliver, 1, applied.delay_micros);
+        break;
+      case MessageRule::Action::kHold:
+      case MessageRule::Action::kReorder:
+        scheduler_->RecordTrace("job", absl::StrCat(applied.action == MessageRule::Action::kHold ? "hold " : "reorder ",
+                                                    what, " (scripted)"));
+        held_messages_.push_back(HeldMessage{message, deliver, applied.action == MessageRule::Action::kReorder});
+        break;
+    }
+    break;
+  }
+  if (!scripted) {
+    const MessageFate fate = message_fault_hook_ ? message_fault_hook_(message) : MessageFate::kDeliver;
+    static constexpr const char* kFates[] = {"send", "drop", "duplicate"};
+    scheduler_->RecordTrace("job", absl::StrCat(kFates[static_cast<int>(fate)], " ", what));
+    if (fate != MessageFate::kDrop) Dispatch(message, deliver, fate == MessageFate::kDuplicate ? 2 : 1, 0);
+  }
+  // A message held for reordering arrives after its successor: one microsecond past the latest latency drawn.
+  for (HeldMessage& held : successors_of) {
+    scheduler_->RecordTrace("job", absl::StrCat("send ", MessageKindName(held.message.kind), " ",
+                                                held.message.checkpoint_id, " subtask ", held.message.subtask,
+                                                " (reordered after ", message.checkpoint_id, ")"));
+    Dispatch(held.message, held.deliver, 1, config_.message_latency_micros_max + 1);
+  }
+}
+
+void SimJob::Dispatch(const Message& message, std::function<void()> deliver, int copies,
+                      int64_t extra_latency_micros) {
   for (int copy = 0; copy < copies; ++copy) {
-    const int64_t latency = static_cast<int64_t>(
-        prng_.UniformBelow(static_cast<uint64_t>(config_.message_latency_micros_max) + 1));
-    scheduler_->Spawn(absl::StrCat("rpc-", kNames[static_cast<int>(message.kind)], "-", message.checkpoint_id, "-",
+    const int64_t latency = extra_latency_micros + static_cast<int64_t>(prng_.UniformBelow(
+                                                       static_cast<uint64_t>(config_.message_latency_micros_max) + 1));
+    scheduler_->Spawn(absl::StrCat("rpc-", MessageKindName(message.kind), "-", message.checkpoint_id, "-",
                                    message.subtask),
                       [alive = alive_, scheduler = scheduler_, latency, deliver] {
                         scheduler->SleepForMicros(latency);
                         if (*alive) deliver();
                       });
   }
+}
+
+int SimJob::ReleaseHeldMessages(MessageKind kind, int subtask) {
+  int released = 0;
+  for (auto it = held_messages_.begin(); it != held_messages_.end();) {
+    if (!it->reorder && it->message.kind == kind && (subtask < 0 || it->message.subtask == subtask)) {
+      scheduler_->RecordTrace("job", absl::StrCat("deliver held ", MessageKindName(kind), " ",
+                                                  it->message.checkpoint_id, " subtask ", it->message.subtask));
+      Dispatch(it->message, it->deliver, 1, 0);
+      it = held_messages_.erase(it);
+      ++released;
+    } else {
+      ++it;
+    }
+  }
+  return released;
+}
+
+int SimJob::ReleaseAllHeldMessages() {
+  std::vector<HeldMessage> held = std::exchange(held_messages_, {});
+  for (HeldMessage& message : held) {
+    scheduler_->RecordTrace("job", absl::StrCat("deliver held ", MessageKindName(message.message.kind), " ",
+                                                message.message.checkpoint_id, " subtask ", message.message.subtask));
+    Dispatch(message.message, message.deliver, 1, 0);
+  }
+  return static_cast<int>(held.size());
 }
 
 std::optional<std::vector<int64_t>> SimJob::RunningAttempts() {
@@ -357,12 +644,19 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
   if (!subtask.running || subtask.attempt != attempt) return;  // the attempt it was meant for is gone
   // The model's part at the synchronous snapshot: nothing writes while the mailbox is held. Recorded only for a
   // snapshot actually taken (a duplicated trigger must not overwrite it with a later state).
-  KeyValueMap part;
-  for (const auto& [key, value] : model_) {
-    if (SubtaskOf(key) == subtask_index) part[key] = value;
-  }
+  KeyValueMap part = ModelPartOf(model_, subtask_index);
   absl::StatusOr<KeyedStateTask::SnapshotFuture> future = subtask.task->TriggerSnapshot(checkpoint_id, options);
-  if (future.ok()) model_at_[checkpoint_id][subtask_index] = std::move(part);
+  if (future.ok()) {
+    model_at_[checkpoint_id][subtask_index] = std::move(part);
+    JobEvent event;
+    event.kind = JobEvent::Kind::kSnapshotStarted;
+    event.subtask = subtask_index;
+    event.attempt = attempt;
+    event.checkpoint_id = checkpoint_id;
+    event.options = options;
+    event.backend_uid = subtask.task->backend_uid();
+    events_.push_back(std::move(event));
+  }
   auto decline = [this, coordinator, checkpoint_id, subtask_index, attempt](absl::Status reason) {
     Send(Message{MessageKind::kDecline, checkpoint_id, subtask_index},
          [coordinator, checkpoint_id, subtask_index, attempt, reason] {
@@ -374,15 +668,22 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
     return;
   }
   scheduler_->Spawn(absl::StrCat("await-snapshot-", checkpoint_id, "-", subtask_index),
-                    [this, alive = alive_, future = *future, decline, coordinator, checkpoint_id, subtask_index,
+                    [this, alive = alive_, process_dead = subtask.storage->dead_flag(), future = *future, decline, coordinator, checkpoint_id, subtask_index,
                      attempt] {
                       const absl::StatusOr<std::optional<KeyedStateHandle>>& result = future.Get();
-                      if (!*alive) return;
+                      if (!*alive || *process_dead) return;  // a killed process sends nothing
                       if (!result.ok()) {
                         decline(result.status());
                         return;
                       }
                       AcknowledgeCheckpoint ack{checkpoint_id, subtask_index, attempt, *result};
+                      JobEvent event;
+                      event.kind = JobEvent::Kind::kAcknowledged;
+                      event.subtask = subtask_index;
+                      event.attempt = attempt;
+                      event.checkpoint_id = checkpoint_id;
+                      event.handle = *result;
+                      events_.push_back(std::move(event));
                       Send(Message{MessageKind::kAcknowledge, checkpoint_id, subtask_index},
                            [this, coordinator, ack] {
                              const std::vector<std::string> files = ack.state.has_value() ? OwnedPaths(*ack.state) : std::vector<std::string>();
@@ -403,7 +704,15 @@ void SimJob::NotifyCheckpointComplete(int subtask_index, int64_t checkpoint_id, 
                                                                               checkpoint_id] {
     Subtask& subtask = *subtasks_[subtask_index];
     RuntimeMutexLock lock(subtask.mailbox);
-    if (subtask.running && subtask.attempt == attempt) subtask.task->NotifyCheckpointComplete(checkpoint_id);
+    if (subtask.running && subtask.attempt == attempt) {
+      subtask.task->NotifyCheckpointComplete(checkpoint_id);
+      JobEvent event;
+      event.kind = JobEvent::Kind::kCompleteDelivered;
+      event.subtask = subtask_index;
+      event.attempt = attempt;
+      event.checkpoint_id = checkpoint_id;
+      events_.push_back(std::move(event));
+    }
   });
 }
 
@@ -415,6 +724,13 @@ void SimJob::NotifyCheckpointAborted(int subtask_index, int64_t checkpoint_id, i
          RuntimeMutexLock lock(subtask.mailbox);
          if (subtask.running && subtask.attempt == attempt) {
            subtask.task->NotifyCheckpointAborted(checkpoint_id, latest_completed_id);
+           JobEvent event;
+           event.kind = JobEvent::Kind::kAbortDelivered;
+           event.subtask = subtask_index;
+           event.attempt = attempt;
+           event.checkpoint_id = checkpoint_id;
+           event.latest_completed_id = latest_completed_id;
+           events_.push_back(std::move(event));
          }
        });
 }

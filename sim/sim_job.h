@@ -5,9 +5,15 @@
 // manager lost), coordinator failover (store recovered from storage), and stop then resume from a retained
 // checkpoint or savepoint with another configuration (see Start's `restore`).
 //
-// The job also keeps the model: the logical state (key -> value) the driver wrote, and its content at each
-// checkpoint as each subtask took its synchronous snapshot. After any restore the model becomes the restored
-// checkpoint's, so ActualState() == Model() is DESIGN.md's restore-equality invariant.
+// The job also keeps the model: the logical state the driver wrote (one entry per value, list and map entry of its
+// four states, see ModelKey), and its content at each checkpoint as each subtask took its synchronous snapshot.
+// After any restore the model becomes the restored checkpoint's, so ActualState() == Model() is DESIGN.md's
+// restore-equality invariant.
+//
+// For the checker (scenarios/checker.h) the job logs what it saw happen (JobEvent: deployments, snapshots started,
+// acknowledgements sent, completions delivered); a scenario scripts the fate of single messages (MessageRule:
+// drop, duplicate, delay, hold until released, reorder) and can kill a machine hard: its process stops at once,
+// nothing it does afterwards reaches storage or its disk, so an upload in flight stays as far as it got.
 #ifndef SNAPSIM_SIM_SIM_JOB_H_
 #define SNAPSIM_SIM_SIM_JOB_H_
 
@@ -18,6 +24,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -58,7 +65,35 @@ struct SimJobRestore {
   KeyValueMap model;
 };
 
+// The job's keyed states: name and kind. Every subtask registers all of them.
+struct JobState {
+  const char* name;
+  StateKind kind;
+};
+inline constexpr JobState kJobStates[] = {
+    {"value", StateKind::kValue}, {"value2", StateKind::kValue}, {"list", StateKind::kList}, {"map", StateKind::kMap}};
+
+// The model's key of one entry: the bare record key for state "value" (so simple tests read naturally), else
+// "<state>\x1f<key>" and, for a map entry, "\x1f<user key>". A list's model value is its elements joined by '\x1e'.
+std::string ModelKey(absl::string_view state, absl::string_view key, absl::string_view user_key = "");
+// The record key of a model key (what decides the subtask).
+std::string RecordKeyOfModelKey(absl::string_view model_key);
+// "list/k1", "map/k1/u": for messages.
+std::string DescribeModelKey(absl::string_view model_key);
+std::string DescribeModelValue(absl::string_view value);
+
+// One write to the job's state.
+struct StateWrite {
+  enum class Operation { kPut, kClear, kAppend, kMapPut, kMapRemove };
+  Operation operation = Operation::kPut;
+  std::string state = "value";
+  std::string key;
+  std::string user_key;
+  std::string value;
+};
+
 enum class MessageKind { kTrigger, kAcknowledge, kDecline, kNotifyComplete, kNotifyAborted };
+absl::string_view MessageKindName(MessageKind kind);
 enum class MessageFate { kDeliver, kDrop, kDuplicate };
 struct Message {
   MessageKind kind;
@@ -66,6 +101,77 @@ struct Message {
   int subtask;
 };
 using MessageFaultHook = std::function<MessageFate(const Message&)>;
+
+// A scripted fate for the next `count` messages of `kind` to or from `subtask` (-1: any). Rules are consulted in
+// the order added, before the fault hook.
+struct MessageRule {
+  enum class Action { kDrop, kDuplicate, kDelay, kHold, kReorder };
+  Action action = Action::kDrop;
+  MessageKind kind = MessageKind::kTrigger;
+  int subtask = -1;
+  int64_t delay_micros = 0;
+  int count = 1;
+};
+
+// What the job saw happen, in order, for the checker.
+struct JobEvent {
+  enum class Kind {
+    // A subtask attempt started: restored from `checkpoint_id` (-1: empty), from its local copy or not.
+    kDeployed,
+    // The synchronous part of a snapshot ran (`options` says checkpoint, full checkpoint or savepoint).
+    kSnapshotStarted,
+    // The task sent its acknowledgement with `handle`.
+    kAcknowledged,
+    // A completion notification reached the running attempt.
+    kCompleteDelivered,
+    // An abort notification reached the running attempt; it carries `latest_completed_id` (a confirmation too).
+    kAbortDelivered,
+  };
+  Kind kind = Kind::kDeployed;
+  int subtask = 0;
+  int64_t attempt = 0;
+  int64_t checkpoint_id = -1;
+  int64_t latest_completed_id = -1;
+  CheckpointOptions options;
+  std::optional<KeyedStateHandle> handle;
+  // kDeployed.
+  std::vector<KeyedStateHandle> restored_handles;
+  bool restored_from_local_state = false;
+  // A local copy of `checkpoint_id` for this subtask was in the task-local state store at deployment, with its
+  // directory present on disk.
+  bool local_copy_available = false;
+  bool rescaled = false;
+  bool local_recovery = false;
+  bool incremental = true;
+  std::string backend_uid;
+  std::string local_directory;
+};
+
+// The checkpoint storage as one task manager process sees it: forwards to the shared store until the process is
+// killed; from then on every call fails (a dead process reaches nothing), and a stream it had open never
+// finishes. Remembers the objects the process finished writing, for the orphan accounting of a hard kill.
+class ProcessStorage : public CheckpointStorage {
+ public:
+  explicit ProcessStorage(CheckpointStorage* storage) : storage_(storage) {}
+  void Kill() { *dead_ = true; }
+  std::shared_ptr<const bool> dead_flag() const { return dead_; }
+  bool dead() const { return *dead_; }
+  std::vector<std::string> WrittenPaths() const;
+
+  absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> Create(const std::string& path) override;
+  absl::StatusOr<std::string> Read(const std::string& path) override;
+  absl::Status Delete(const std::string& path) override;
+  absl::StatusOr<std::vector<std::string>> List(const std::string& prefix) override;
+  absl::StatusOr<bool> Exists(const std::string& path) override;
+  absl::StatusOr<StoredObjectInfo> Stat(const std::string& path) override;
+
+ private:
+  absl::Status CheckAlive(absl::string_view what, const std::string& path) const;
+
+  CheckpointStorage* storage_;
+  std::shared_ptr<bool> dead_ = std::make_shared<bool>(false);
+  std::shared_ptr<std::vector<std::string>> written_ = std::make_shared<std::vector<std::string>>();
+};
 
 class SimJob : public TaskGateway {
  public:
@@ -75,9 +181,11 @@ class SimJob : public TaskGateway {
   // Kills the coordinator, closes the tasks and drains the remaining activities.
   ~SimJob() override;
 
-  // Record processing: the subtask owning the key's key group updates its value state.
+  // Record processing: the subtask owning the key's key group updates its value state "value".
   absl::Status Put(const std::string& key, const std::string& value);
   absl::Status Remove(const std::string& key);
+  // Any write to any of the job's states.
+  absl::Status Write(const StateWrite& write);
   // Flushes every subtask's memtables (new SST files).
   absl::Status Flush();
   // Compacts every subtask's DB into new SST files (the old ones leave the live set).
@@ -94,10 +202,24 @@ class SimJob : public TaskGateway {
   absl::Status CrashMachine(int subtask);
   // The coordinator dies; a new one recovers the store from checkpoint storage; every subtask restarts.
   absl::Status FailoverCoordinator();
+  // `subtask`'s machine dies at once: no cleanup at all (its task is not closed; anything it does from now on
+  // fails without effect on storage or disk; files it had written stay, and are accepted as orphans with that
+  // reason where nothing references them). Then every subtask restarts.
+  absl::Status KillMachine(int subtask);
   // Ends the job: tasks closed, coordinator shut down with `status` (retained checkpoints stay).
   void Stop(JobStatus status);
+  bool stopped() const { return stopped_; }
 
   void SetMessageFaultHook(MessageFaultHook hook) { message_fault_hook_ = std::move(hook); }
+  void AddMessageRule(MessageRule rule) { message_rules_.push_back(rule); }
+  void ClearMessageRules() { message_rules_.clear(); }
+  // Sends messages held by kHold rules for `kind` and `subtask` (-1: any); returns how many.
+  int ReleaseHeldMessages(MessageKind kind, int subtask);
+  // Sends every held message (kHold and kReorder still waiting for a successor).
+  int ReleaseAllHeldMessages();
+  // Scripted rules not used up yet.
+  const std::vector<MessageRule>& message_rules() const { return message_rules_; }
+  std::vector<JobEvent> TakeEvents() { return std::exchange(events_, {}); }
 
   // The model: the current logical state, and the state at checkpoint `id` (an error if the job never recorded
   // every subtask's part of it).
@@ -105,11 +227,23 @@ class SimJob : public TaskGateway {
   absl::StatusOr<KeyValueMap> ModelAt(int64_t checkpoint_id) const;
   // What the running subtasks hold, read from their backends.
   absl::StatusOr<KeyValueMap> ActualState();
+  // What one subtask holds, in every key group (state outside its range is a restore bug and must show).
+  absl::StatusOr<KeyValueMap> ActualStateOf(int subtask);
+  // The entries of `model` whose record key belongs to `subtask`.
+  KeyValueMap ModelPartOf(const KeyValueMap& model, int subtask) const;
+  int parallelism() const { return config_.parallelism; }
+  const KeyGroupRange& range_of(int subtask) const { return subtasks_[subtask]->range; }
+  int64_t attempt_of(int subtask) const { return subtasks_[subtask]->attempt; }
+  // The restored snapshot this job started from ("" if none) and its restore mode.
+  const std::string& restored_pointer() const { return restored_pointer_; }
 
   CheckpointCoordinator& coordinator() { return *coordinator_; }
   const SimJobConfig& config() const { return config_; }
   std::string checkpoint_root() const { return config_.checkpoints_directory + "/" + config_.job_id; }
   KeyedStateTask* task(int subtask) { return subtasks_[subtask]->task.get(); }
+  // Reads every stored object through `visit(path)`; the scheduler's store (for the checker).
+  SimObjectStore& storage() { return *storage_; }
+  SimScheduler& scheduler() { return *scheduler_; }
   TaskLocalStateStore* local_state_store(int subtask) { return subtasks_[subtask]->local_store.get(); }
   SimMachine& machine(int subtask) { return *subtasks_[subtask]->machine; }
   // Paths every retained checkpoint of this job references, and the store's records.
@@ -129,6 +263,8 @@ class SimJob : public TaskGateway {
   struct Subtask {
     explicit Subtask(SimScheduler* scheduler) : mailbox(*scheduler) {}
     int index = 0;
+    // The storage the task sees: cut off when its machine is killed hard.
+    std::unique_ptr<ProcessStorage> storage;
     KeyGroupRange range;
     std::string instance_path;
     std::unique_ptr<SimMachine> machine;
@@ -149,6 +285,7 @@ class SimJob : public TaskGateway {
   absl::Status DeployTask(Subtask& subtask, std::shared_ptr<const CompletedCheckpoint> checkpoint);
   // Sends `deliver` as a message: after a latency, through the fault hook, as its own activity.
   void Send(const Message& message, std::function<void()> deliver);
+  void Dispatch(const Message& message, std::function<void()> deliver, int copies, int64_t extra_latency_micros);
   int SubtaskOf(const std::string& key) const;
   void HandleTrigger(int subtask, int64_t attempt, int64_t checkpoint_id, const CheckpointOptions& options,
                      std::shared_ptr<CheckpointCoordinator> coordinator);
@@ -162,6 +299,18 @@ class SimJob : public TaskGateway {
   std::shared_ptr<CheckpointCoordinator> coordinator_;
   std::vector<std::unique_ptr<Subtask>> subtasks_;
   MessageFaultHook message_fault_hook_;
+  std::vector<MessageRule> message_rules_;
+  struct HeldMessage {
+    Message message;
+    std::function<void()> deliver;
+    bool reorder = false;
+  };
+  std::vector<HeldMessage> held_messages_;
+  std::vector<JobEvent> events_;
+  std::string restored_pointer_;
+  // Processes killed hard: their storage stays cut off; kept alive so late activities find them.
+  std::vector<std::unique_ptr<ProcessStorage>> killed_storage_;
+  std::vector<std::unique_ptr<KeyedStateTask>> killed_tasks_;
   KeyValueMap model_;
   // checkpoint id -> subtask (-1: the whole restored snapshot) -> its part of the model.
   std::map<int64_t, std::map<int, KeyValueMap>> model_at_;

@@ -9,15 +9,22 @@
 namespace snapsim {
 namespace {
 
+// One upload: Create .. Finish. The upload's span ("upload <path>", from the start of Create) is recorded once, when
+// the upload ends: committed, failed (" FAILED"), or cancelled (" CANCELLED", at Cancel, which may come from
+// another activity; it too holds the baton). A stream dropped without any of these leaves no span.
 class SimOutputStream : public CheckpointOutputStream {
  public:
-  SimOutputStream(SimObjectStore* store, std::string path) : store_(store), path_(std::move(path)) {}
+  SimOutputStream(SimObjectStore* store, SimScheduler* scheduler, std::string path, int64_t start_micros)
+      : store_(store), scheduler_(scheduler), path_(std::move(path)), start_micros_(start_micros) {}
 
   absl::Status Write(absl::string_view data) override {
     if (cancelled_) return absl::CancelledError(absl::StrCat("stream to ", path_, " was cancelled"));
     if (finished_) return absl::FailedPreconditionError(absl::StrCat("stream to ", path_, " is finished"));
     absl::Status status = store_->Begin(ObjectStoreOperation{ObjectStoreOperationKind::kWrite, path_, data.size()});
-    if (!status.ok()) return status;
+    if (!status.ok()) {
+      EndSpan(" FAILED");
+      return status;
+    }
     if (cancelled_) return absl::CancelledError(absl::StrCat("stream to ", path_, " was cancelled"));
     buffer_.append(data.data(), data.size());
     return absl::OkStatus();
@@ -29,19 +36,35 @@ class SimOutputStream : public CheckpointOutputStream {
     finished_ = true;
     absl::Status status =
         store_->Begin(ObjectStoreOperation{ObjectStoreOperationKind::kFinish, path_, buffer_.size()});
-    if (!status.ok()) return status;
+    if (!status.ok()) {
+      EndSpan(" FAILED");
+      return status;
+    }
     if (cancelled_) return absl::CancelledError(absl::StrCat("stream to ", path_, " was cancelled"));
-    return store_->Commit(path_, std::move(buffer_));
+    absl::StatusOr<StoredObjectInfo> committed = store_->Commit(path_, std::move(buffer_));
+    EndSpan(committed.ok() ? "" : " FAILED");
+    return committed;
   }
 
-  void Cancel() override { cancelled_ = true; }
+  void Cancel() override {
+    cancelled_ = true;
+    EndSpan(" CANCELLED");
+  }
 
  private:
+  void EndSpan(absl::string_view outcome) {
+    if (span_recorded_.exchange(true)) return;
+    scheduler_->RecordSpan("object-store", absl::StrCat("upload ", path_, outcome), start_micros_);
+  }
+
   SimObjectStore* store_;
+  SimScheduler* scheduler_;
   const std::string path_;
+  const int64_t start_micros_;
   std::string buffer_;
   bool finished_ = false;
-  std::atomic<bool> cancelled_{false};  // Cancel may come from another activity
+  std::atomic<bool> cancelled_{false};      // Cancel may come from another activity
+  std::atomic<bool> span_recorded_{false};  // so may the end of the span
 };
 
 }  // namespace
@@ -110,16 +133,28 @@ absl::StatusOr<StoredObjectInfo> SimObjectStore::Commit(const std::string& path,
 }
 
 absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> SimObjectStore::Create(const std::string& path) {
+  const int64_t start_micros = scheduler_->NowMicros();
   absl::Status status = Begin(ObjectStoreOperation{ObjectStoreOperationKind::kCreate, path, 0});
-  if (!status.ok()) return status;
-  {
+  if (status.ok()) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (objects_.count(path) > 0) return absl::AlreadyExistsError(absl::StrCat("object ", path, " exists"));
+    if (objects_.count(path) > 0) status = absl::AlreadyExistsError(absl::StrCat("object ", path, " exists"));
   }
-  return std::unique_ptr<CheckpointOutputStream>(new SimOutputStream(this, path));
+  if (!status.ok()) {
+    scheduler_->RecordSpan("object-store", absl::StrCat("upload ", path, " FAILED"), start_micros);
+    return status;
+  }
+  return std::unique_ptr<CheckpointOutputStream>(new SimOutputStream(this, scheduler_, path, start_micros));
 }
 
 absl::StatusOr<std::string> SimObjectStore::Read(const std::string& path) {
+  const int64_t start_micros = scheduler_->NowMicros();
+  absl::StatusOr<std::string> bytes = ReadAfterStart(path);
+  scheduler_->RecordSpan("object-store", absl::StrCat("download ", path, bytes.ok() ? "" : " FAILED"),
+                         start_micros);
+  return bytes;
+}
+
+absl::StatusOr<std::string> SimObjectStore::ReadAfterStart(const std::string& path) {
   uint64_t size = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -182,6 +217,26 @@ uint64_t SimObjectStore::TotalBytes() const {
   uint64_t total = 0;
   for (const auto& [path, bytes] : objects_) total += bytes.size();
   return total;
+}
+
+std::optional<StoredObjectInfo> SimObjectStore::Inspect(const std::string& path) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = objects_.find(path);
+  if (found == objects_.end()) return std::nullopt;
+  return StoredObjectInfo{path, found->second.size(), checksums_.at(path)};
+}
+
+std::optional<std::string> SimObjectStore::InspectBytes(const std::string& path) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = objects_.find(path);
+  if (found == objects_.end()) return std::nullopt;
+  return found->second;
+}
+
+void SimObjectStore::PutDirect(const std::string& path, std::string bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  checksums_[path] = Crc32c(bytes);
+  objects_[path] = std::move(bytes);
 }
 
 }  // namespace snapsim

@@ -2,6 +2,10 @@
 // stat with CRC-32C checksums) whose every operation takes virtual time drawn from the seed and passes a fault
 // hook. Shared by all simulated machines, like a job's DFS. Plays the role of Flink's checkpoint FileSystem.
 //
+// Trace: every operation is an instant (component "object-store": "<operation> <path> <size>[ FAILED]"); each upload
+// (Create .. Finish) and each Read is also a span, "upload <path>" and "download <path>", from the start of the
+// operation to its end in virtual time, suffixed " FAILED" or " CANCELLED" when it did not succeed.
+//
 // Fault model: the hook may fail any operation before it takes effect. Faults that leave a partial object behind
 // or report a written object as failed are composed by faults/ on top of this hook.
 #ifndef SNAPSIM_SIM_SIM_OBJECT_STORE_H_
@@ -11,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +61,11 @@ class SimObjectStore : public CheckpointStorage {
   // Inspection for the checker and tests: no latency, no faults, no trace.
   std::vector<std::string> AllPaths() const;
   uint64_t TotalBytes() const;
+  // The object's size and checksum, or nullopt if absent.
+  std::optional<StoredObjectInfo> Inspect(const std::string& path) const;
+  std::optional<std::string> InspectBytes(const std::string& path) const;
+  // Puts a complete object (side worlds copy snapshots with it).
+  void PutDirect(const std::string& path, std::string bytes);
 
   // Used by the output stream.
   absl::Status Begin(const ObjectStoreOperation& operation);
@@ -63,6 +73,8 @@ class SimObjectStore : public CheckpointStorage {
 
  private:
   void Delay(uint64_t bytes);
+  // Read without its span.
+  absl::StatusOr<std::string> ReadAfterStart(const std::string& path);
 
   SimScheduler* scheduler_;
   const SimObjectStoreOptions options_;

@@ -1,0 +1,552 @@
+#include "scenarios/checker.h"
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "backend/key_groups.h"
+#include "backend/list_merge_operator.h"
+#include "sim/sim_machine.h"
+#include "snapshot/completed_checkpoint.h"
+#include "snapshot/keyed_state_task.h"
+
+namespace snapsim {
+namespace {
+
+constexpr const char* kInvariantNames[] = {"unexpected error",
+                                           "restore equality",
+                                           "no dangling reference",
+                                           "no leak at quiescence",
+                                           "reuse only what is confirmed",
+                                           "ownership",
+                                           "local state isolation",
+                                           "determinism",
+                                           "efficiency",
+                                           "liveness",
+                                           "local recovery used",
+                                           "retention"};
+
+}  // namespace
+
+Violation MakeViolation(int invariant, int step, std::string detail, int64_t checkpoint_id, int subtask,
+                        std::string file) {
+  Violation violation;
+  violation.invariant = invariant;
+  violation.name = kInvariantNames[invariant];
+  violation.step = step;
+  violation.checkpoint_id = checkpoint_id;
+  violation.subtask = subtask;
+  violation.file = std::move(file);
+  violation.detail = std::move(detail);
+  return violation;
+}
+
+namespace {
+
+bool IsSst(const std::string& local_path) { return absl::EndsWith(local_path, ".sst"); }
+
+// The first difference between two states, for a violation message.
+std::string FirstDifference(const KeyValueMap& actual, const KeyValueMap& expected) {
+  for (const auto& [key, value] : expected) {
+    auto found = actual.find(key);
+    if (found == actual.end()) {
+      return absl::StrCat(DescribeModelKey(key), " missing (expected '", DescribeModelValue(value), "')");
+    }
+    if (found->second != value) {
+      return absl::StrCat(DescribeModelKey(key), " is '", DescribeModelValue(found->second), "', expected '",
+                          DescribeModelValue(value), "'");
+    }
+  }
+  for (const auto& [key, value] : actual) {
+    if (expected.count(key) == 0) {
+      return absl::StrCat(DescribeModelKey(key), " = '", DescribeModelValue(value),
+                          "' is present but the model has no such entry here");
+    }
+  }
+  return "";
+}
+
+void AddHandleFiles(const KeyedStateHandle& handle, std::map<std::string, std::pair<uint64_t, uint32_t>>* files) {
+  auto add = [files](const StreamStateHandle& stream) {
+    if (!stream.path.empty()) (*files)[stream.path] = {stream.size_bytes, stream.checksum};
+  };
+  if (const auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&handle)) {
+    add(incremental->meta_state_handle);
+    for (const HandleAndLocalPath& file : incremental->shared_state) add(file.handle);
+    for (const HandleAndLocalPath& file : incremental->private_state) add(file.handle);
+  } else {
+    add(std::get<KeyGroupsStateHandle>(handle).delegate);
+  }
+}
+
+KeyGroupRange RangeOfHandle(const KeyedStateHandle& handle) {
+  if (const auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&handle)) {
+    return incremental->key_group_range;
+  }
+  return std::get<KeyGroupsStateHandle>(handle).offsets.range;
+}
+
+}  // namespace
+
+std::string Violation::ToString() const {
+  std::string out = absl::StrCat("invariant ", invariant, " (", name, ") violated at step ", step);
+  if (checkpoint_id >= 0) absl::StrAppend(&out, ", checkpoint ", checkpoint_id);
+  if (subtask >= 0) absl::StrAppend(&out, ", subtask ", subtask);
+  if (!file.empty()) absl::StrAppend(&out, ", file ", file);
+  absl::StrAppend(&out, ": ", detail);
+  return out;
+}
+
+Checker::Checker(SimScheduler* scheduler, SimObjectStore* storage, uint64_t seed)
+    : scheduler_(scheduler), storage_(storage), seed_(seed) {}
+
+KnownSnapshot Checker::Describe(SimJob& job, const CompletedCheckpoint& checkpoint) {
+  KnownSnapshot snapshot;
+  snapshot.checkpoint_id = checkpoint.checkpoint_id;
+  snapshot.job_id = checkpoint.job_id;
+  snapshot.pointer = checkpoint.external_pointer;
+  snapshot.savepoint = checkpoint.properties.is_savepoint();
+  snapshot.files[checkpoint.metadata_path()] = {0, 0};
+  for (const std::optional<KeyedStateHandle>& state : checkpoint.subtask_states) {
+    if (state.has_value()) AddHandleFiles(*state, &snapshot.files);
+  }
+  absl::StatusOr<KeyValueMap> model = job.ModelAt(checkpoint.checkpoint_id);
+  if (model.ok()) snapshot.model = *std::move(model);
+  return snapshot;
+}
+
+std::vector<const KnownSnapshot*> Checker::TakeNewSnapshots() {
+  std::vector<const KnownSnapshot*> out;
+  for (const auto& key : std::exchange(new_snapshots_, {})) out.push_back(&snapshots_.at(key));
+  return out;
+}
+
+const KnownSnapshot* Checker::FindByPointer(const std::string& pointer) const {
+  for (const auto& [key, snapshot] : snapshots_) {
+    if (snapshot.pointer == pointer) return &snapshot;
+  }
+  return nullptr;
+}
+
+const KnownSnapshot* Checker::Find(int64_t checkpoint_id, const std::string& job_id) const {
+  auto found = snapshots_.find({job_id, checkpoint_id});
+  return found == snapshots_.end() ? nullptr : &found->second;
+}
+
+void Checker::OnJobStarted(SimJob& job, const KnownSnapshot* restored, RestoreMode mode) {
+  attempts_.clear();
+  completed_checkpoints_.clear();
+  latest_completed_checkpoint_ = -1;
+  latest_is_sync_savepoint_ = false;
+  restored_unclaimed_.clear();
+  restore_mode_ = mode;
+  if (restored != nullptr) {
+    if (mode == RestoreMode::kClaim) {
+      user_owned_.erase(restored->pointer);  // the job owns it now and deletes it once unused
+    } else {
+      restored_unclaimed_ = restored->pointer;
+    }
+    // The restored snapshot is the new job's first retained checkpoint.
+    KnownSnapshot copy = *restored;
+    copy.job_id = job.config().job_id;
+    snapshots_[{copy.job_id, copy.checkpoint_id}] = copy;
+    completed_checkpoints_.insert(restored->checkpoint_id);
+    latest_completed_checkpoint_ = restored->checkpoint_id;
+  }
+}
+
+void Checker::OnJobStopped(SimJob& job, JobStatus status) {
+  LearnCompletedCheckpoints(job);
+  for (const auto& [path, reason] : job.AcceptedOrphans()) accepted_orphans_.emplace(path, reason);
+  if (status == JobStatus::kSuspended) suspended_roots_.insert(job.checkpoint_root());
+  for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : job.coordinator().RetainedCheckpoints()) {
+    if (!checkpoint->properties.ShouldBeDiscardedOnShutdown(status) && !checkpoint->properties.unclaimed) {
+      user_owned_.insert(checkpoint->external_pointer);
+    }
+  }
+}
+
+void Checker::OnCompleted(SimJob& job, const CompletedCheckpoint& checkpoint) {
+  LearnCompletedCheckpoints(job);
+  Learn(job, checkpoint);
+}
+
+void Checker::LearnCompletedCheckpoints(SimJob& job) {
+  if (job.stopped()) return;
+  for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : job.coordinator().RetainedCheckpoints()) {
+    Learn(job, *checkpoint);
+  }
+}
+
+void Checker::Learn(SimJob& job, const CompletedCheckpoint& checkpoint) {
+  const std::pair<std::string, int64_t> key{job.config().job_id, checkpoint.checkpoint_id};
+  if (snapshots_.count(key) > 0) return;
+  snapshots_[key] = Describe(job, checkpoint);
+  new_snapshots_.push_back(key);
+  if (checkpoint.properties.is_savepoint()) {
+    user_owned_.insert(checkpoint.external_pointer);
+    if (checkpoint.checkpoint_id > latest_completed_checkpoint_) {
+      latest_is_sync_savepoint_ = checkpoint.properties.is_synchronous_savepoint();
+    }
+  } else {
+    completed_checkpoints_.insert(checkpoint.checkpoint_id);
+    if (checkpoint.checkpoint_id > latest_completed_checkpoint_) {
+      latest_completed_checkpoint_ = checkpoint.checkpoint_id;
+      latest_is_sync_savepoint_ = false;
+    }
+  }
+}
+
+std::vector<const KnownSnapshot*> Checker::LiveSnapshots(SimJob* job) const {
+  std::vector<const KnownSnapshot*> live;
+  std::set<std::string> pointers(user_owned_.begin(), user_owned_.end());
+  if (!restored_unclaimed_.empty()) pointers.insert(restored_unclaimed_);
+  if (job != nullptr && !job->stopped()) {
+    for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : job->coordinator().RetainedCheckpoints()) {
+      if (const KnownSnapshot* snapshot = Find(checkpoint->checkpoint_id, job->config().job_id)) {
+        live.push_back(snapshot);
+      }
+    }
+  }
+  for (const std::string& pointer : pointers) {
+    if (const KnownSnapshot* snapshot = FindByPointer(pointer)) live.push_back(snapshot);
+  }
+  return live;
+}
+
+std::optional<Violation> Checker::CheckFiles(const KnownSnapshot& snapshot, int step, const std::string& role) {
+  for (const auto& [path, expected] : snapshot.files) {
+    std::optional<StoredObjectInfo> info = storage_->Inspect(path);
+    const bool unclaimed = role != "retained";
+    if (!info.has_value()) {
+      return MakeViolation(unclaimed ? 5 : 2, step,
+                           absl::StrCat("the ", role, " snapshot ", snapshot.pointer, " references a file that is gone"),
+                           snapshot.checkpoint_id, -1, path);
+    }
+    if (expected.first != 0 && (info->size_bytes != expected.first || info->checksum != expected.second)) {
+      return MakeViolation(2, step,
+                           absl::StrCat("size/checksum ", info->size_bytes, "/", info->checksum, " differ from the ",
+                                        expected.first, "/", expected.second, " recorded by ", snapshot.pointer),
+                           snapshot.checkpoint_id, -1, path);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& event, int step) {
+  Attempt& attempt = attempts_[{event.subtask, event.attempt}];
+  switch (event.kind) {
+    case JobEvent::Kind::kDeployed: {
+      if (event.checkpoint_id >= 0 && !event.rescaled && event.incremental && event.restored_handles.size() == 1) {
+        if (const auto* handle = std::get_if<IncrementalRemoteKeyedStateHandle>(&event.restored_handles[0])) {
+          attempt.restored_id = event.checkpoint_id;
+          for (const HandleAndLocalPath& file : handle->shared_state) {
+            attempt.restored_files[file.local_path] = file.handle.path;
+          }
+        }
+      }
+      // Invariant 10: an intact matching local copy must be used.
+      if (event.checkpoint_id >= 0 && event.local_recovery && event.local_copy_available && !event.rescaled &&
+          !event.restored_from_local_state) {
+        return MakeViolation(10, step,
+                             absl::StrCat("a local copy of checkpoint ", event.checkpoint_id, " was in ",
+                                          event.local_directory, " but attempt ", event.attempt,
+                                          " restored from remote storage"),
+                             event.checkpoint_id, event.subtask, event.local_directory);
+      }
+      if (event.restored_from_local_state && !event.local_copy_available) {
+        return MakeViolation(6, step, "restored from local state that the task-local store did not hold",
+                             event.checkpoint_id, event.subtask);
+      }
+      return std::nullopt;
+    }
+    case JobEvent::Kind::kSnapshotStarted: {
+      attempt.options[event.checkpoint_id] = event.options;
+      if (event.options.type == SnapshotType::kSavepoint) attempt.savepoint_ids.insert(event.checkpoint_id);
+      // The base the strategy must use: the newest confirmed checkpoint this attempt knows the files of.
+      int64_t base_id = -1;
+      std::map<std::string, std::string> base;
+      std::set<std::string> confirmed_paths;
+      if (attempt.restored_id >= 0) {
+        base_id = attempt.restored_id;
+        base = attempt.restored_files;
+        for (const auto& [local, path] : attempt.restored_files) confirmed_paths.insert(path);
+      }
+      for (int64_t id : attempt.confirmed) {
+        auto files = attempt.acknowledged_files.find(id);
+        if (files == attempt.acknowledged_files.end() || attempt.savepoint_ids.count(id) > 0) continue;
+        for (const auto& [local, path] : files->second) confirmed_paths.insert(path);
+        if (id > base_id) {
+          base_id = id;
+          base = files->second;
+        }
+      }
+      attempt.base_at_trigger[event.checkpoint_id] = std::move(base);
+      attempt.confirmed_paths_at_trigger[event.checkpoint_id] = std::move(confirmed_paths);
+      return std::nullopt;
+    }
+    case JobEvent::Kind::kAcknowledged: {
+      if (!event.handle.has_value()) return std::nullopt;
+      const auto* handle = std::get_if<IncrementalRemoteKeyedStateHandle>(&*event.handle);
+      if (handle == nullptr) return std::nullopt;  // canonical savepoint: no files shared
+      auto& files = attempt.acknowledged_files[event.checkpoint_id];
+      for (const HandleAndLocalPath& file : handle->shared_state) files[file.local_path] = file.handle.path;
+      const CheckpointOptions options = attempt.options[event.checkpoint_id];
+      const std::set<std::string>& confirmed = attempt.confirmed_paths_at_trigger[event.checkpoint_id];
+      const std::map<std::string, std::string>& base = attempt.base_at_trigger[event.checkpoint_id];
+      for (const HandleAndLocalPath& file : handle->shared_state) {
+        if (!file.handle.is_placeholder()) continue;
+        if (options.type != SnapshotType::kCheckpoint) {
+          return MakeViolation(4, step,
+                               absl::StrCat(options.type == SnapshotType::kSavepoint ? "a savepoint" : "a full checkpoint",
+                                            " reuses ", file.local_path, " instead of owning its files"),
+                               event.checkpoint_id, event.subtask, file.handle.path);
+        }
+        if (confirmed.count(file.handle.path) == 0) {
+          return MakeViolation(4, step,
+                               absl::StrCat("placeholder for ", file.local_path,
+                                            " names a file no checkpoint confirmed to attempt ", event.attempt, " holds"),
+                               event.checkpoint_id, event.subtask, file.handle.path);
+        }
+      }
+      if (!job.config().incremental && options.type != SnapshotType::kSavepoint && !handle->shared_state.empty()) {
+        return MakeViolation(8, step, "a native full checkpoint shares files", event.checkpoint_id, event.subtask,
+                             handle->shared_state[0].handle.path);
+      }
+      if (job.config().incremental && options.type == SnapshotType::kCheckpoint) {
+        for (const HandleAndLocalPath& file : handle->shared_state) {
+          if (!IsSst(file.local_path)) continue;
+          const bool in_base = base.count(file.local_path) > 0;
+          if (!file.handle.is_placeholder() && in_base) {
+            return MakeViolation(8, step,
+                                 absl::StrCat("uploaded ", file.local_path,
+                                              " again although its confirmed base already had it"),
+                                 event.checkpoint_id, event.subtask, file.handle.path);
+          }
+        }
+      }
+      return std::nullopt;
+    }
+    case JobEvent::Kind::kCompleteDelivered:
+      attempt.confirmed.insert(event.checkpoint_id);
+      return std::nullopt;
+    case JobEvent::Kind::kAbortDelivered:
+      if (event.latest_completed_id >= 0) attempt.confirmed.insert(event.latest_completed_id);
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> Checker::CheckRetention(SimJob& job, int step) {
+  const std::vector<std::shared_ptr<CompletedCheckpoint>> retained = job.coordinator().RetainedCheckpoints();
+  const int configured = job.config().num_retained;
+  const int expected_at_least = std::min<int>(configured, static_cast<int>(completed_checkpoints_.size()));
+  if (static_cast<int>(retained.size()) > configured + 1) {
+    return MakeViolation(11, step, absl::StrCat("the store keeps ", retained.size(), " snapshots, configured ",
+                                                configured));
+  }
+  int non_savepoints = 0;
+  bool latest_kept = latest_completed_checkpoint_ < 0 || latest_is_sync_savepoint_;
+  for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : retained) {
+    if (!checkpoint->properties.is_savepoint()) ++non_savepoints;
+    if (checkpoint->checkpoint_id == latest_completed_checkpoint_) latest_kept = true;
+  }
+  if (static_cast<int>(retained.size()) < expected_at_least) {
+    return MakeViolation(11, step, absl::StrCat("the store keeps ", retained.size(), " snapshots; ",
+                                                completed_checkpoints_.size(), " checkpoints completed and ",
+                                                configured, " are to be retained"));
+  }
+  if (!latest_kept) {
+    return MakeViolation(11, step, "the latest completed checkpoint was subsumed by a savepoint (FLINK-21351)",
+                         latest_completed_checkpoint_);
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> Checker::AfterStep(SimJob& job, int step, bool restarted) {
+  if (!job.stopped()) LearnCompletedCheckpoints(job);
+  for (const JobEvent& event : job.TakeEvents()) {
+    if (std::optional<Violation> violation = ProcessEvent(job, event, step)) return violation;
+  }
+  if (!job.stopped()) {
+    for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : job.coordinator().RetainedCheckpoints()) {
+      const KnownSnapshot* snapshot = Find(checkpoint->checkpoint_id, job.config().job_id);
+      if (snapshot == nullptr) continue;
+      if (std::optional<Violation> violation = CheckFiles(*snapshot, step, "retained")) return violation;
+    }
+    if (std::optional<Violation> violation = CheckRetention(job, step)) return violation;
+    // Invariant 6: every local-recovery directory belongs to one subtask.
+    std::map<std::string, int> owners;
+    for (int subtask = 0; subtask < job.parallelism(); ++subtask) {
+      TaskLocalStateStore* store = job.local_state_store(subtask);
+      if (store == nullptr) continue;
+      for (int64_t id : store->StoredCheckpoints()) {
+        std::optional<IncrementalLocalKeyedStateHandle> local = store->Retrieve(id);
+        if (!local.has_value()) continue;
+        const std::string key = absl::StrCat(job.machine(subtask).name(), ":", local->directory);
+        auto [owner, inserted] = owners.emplace(key, subtask);
+        if (!inserted && owner->second != subtask) {
+          return MakeViolation(6, step, absl::StrCat("subtasks ", owner->second, " and ", subtask,
+                                                     " share a local recovery directory"),
+                               id, subtask, local->directory);
+        }
+      }
+    }
+  }
+  for (const std::string& pointer : user_owned_) {
+    if (const KnownSnapshot* snapshot = FindByPointer(pointer)) {
+      if (std::optional<Violation> violation = CheckFiles(*snapshot, step, "user-owned")) return violation;
+    }
+  }
+  if (!restored_unclaimed_.empty()) {
+    if (const KnownSnapshot* snapshot = FindByPointer(restored_unclaimed_)) {
+      if (std::optional<Violation> violation =
+              CheckFiles(*snapshot, step, absl::StrCat("restored (", RestoreModeName(restore_mode_), ")"))) {
+        return violation;
+      }
+    }
+  }
+  if (restarted && !job.stopped()) return CheckRunningState(job, step, "the restart");
+  return std::nullopt;
+}
+
+std::optional<Violation> Checker::CheckRunningState(SimJob& job, int step, const std::string& after) {
+  for (int subtask = 0; subtask < job.parallelism(); ++subtask) {
+    absl::StatusOr<KeyValueMap> actual = job.ActualStateOf(subtask);
+    if (!actual.ok()) {
+      return MakeViolation(1, step, absl::StrCat("cannot read the state after ", after, ": ", actual.status().message()),
+                           -1, subtask);
+    }
+    const KeyValueMap expected = job.ModelPartOf(job.Model(), subtask);
+    if (*actual != expected) {
+      return MakeViolation(1, step,
+                           absl::StrCat("after ", after, " subtask ", subtask, " (key groups ",
+                                        job.range_of(subtask).ToString(), "): ", FirstDifference(*actual, expected)),
+                           -1, subtask);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> Checker::CheckNoLeak(SimJob* job, int step) {
+  std::set<std::string> referenced;
+  for (const KnownSnapshot* snapshot : LiveSnapshots(job)) {
+    for (const auto& [path, info] : snapshot->files) referenced.insert(path);
+  }
+  if (job != nullptr && !job->stopped()) {
+    for (const std::string& path : job->ReferencedPaths()) referenced.insert(path);
+  }
+  std::map<std::string, std::string> accepted;
+  if (job != nullptr) accepted = job->AcceptedOrphans();
+  for (const auto& [path, reason] : accepted_orphans_) accepted.emplace(path, reason);
+  int orphans = 0;
+  for (const std::string& path : storage_->AllPaths()) {
+    if (referenced.count(path) > 0) continue;
+    // A suspended job's store records stay for the next coordinator.
+    bool suspended_record = false;
+    for (const std::string& root : suspended_roots_) suspended_record |= absl::StartsWith(path, root + "/ha/");
+    if (suspended_record) continue;
+    if (auto found = accepted.find(path); found != accepted.end()) {
+      ++orphans;
+      continue;
+    }
+    return MakeViolation(3, step, "stored at quiescence and referenced by nothing", -1, -1, path);
+  }
+  if (orphans > 0) notes_.push_back(absl::StrCat("step ", step, ": ", orphans, " accepted orphan(s) in storage"));
+  return std::nullopt;
+}
+
+std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapshot, int parallelism,
+                                                     int max_parallelism, int step) {
+  ++side_world_restores_;
+  const int world = side_world_restores_;
+  // The side world's storage holds a copy of the snapshot's files, so nothing the restore does touches the run's.
+  SimObjectStore side_store(scheduler_, Prng(seed_).Child(absl::StrCat("side-world-", world)));
+  for (const auto& [path, info] : snapshot.files) {
+    std::optional<std::string> bytes = storage_->InspectBytes(path);
+    if (!bytes.has_value()) {
+      return MakeViolation(2, step, absl::StrCat("restoring ", snapshot.pointer, " in a side world: the file is gone"),
+                           snapshot.checkpoint_id, -1, path);
+    }
+    side_store.PutDirect(path, *std::move(bytes));
+  }
+  absl::StatusOr<CompletedCheckpoint> checkpoint = LoadCheckpointMetadata(side_store, snapshot.pointer);
+  if (!checkpoint.ok()) {
+    return MakeViolation(1, step, absl::StrCat("side world: ", checkpoint.status().message()), snapshot.checkpoint_id);
+  }
+  SimMachine machine(scheduler_, Prng(seed_).Child(absl::StrCat("side-machine-", world)),
+                     absl::StrCat("side-", world));
+  for (int subtask = 0; subtask < parallelism; ++subtask) {
+    absl::StatusOr<KeyGroupRange> range = ComputeKeyGroupRangeForOperatorIndex(max_parallelism, parallelism, subtask);
+    if (!range.ok()) return MakeViolation(1, step, std::string(range.status().message()), snapshot.checkpoint_id);
+    KeyedStateTaskConfig config;
+    config.backend.env = machine.env();
+    config.backend.instance_path = absl::StrCat("/side-", world, "/subtask-", subtask);
+    config.backend.max_parallelism = max_parallelism;
+    config.backend.key_group_range = *range;
+    config.backend.preset = OptionsPreset::kSimulation;
+    TaskRestoreState restore;
+    restore.checkpoint_id = checkpoint->checkpoint_id;
+    for (const std::optional<KeyedStateHandle>& state : checkpoint->subtask_states) {
+      if (!state.has_value()) continue;
+      const KeyGroupRange handle_range = RangeOfHandle(*state);
+      if (std::max(handle_range.start(), range->start()) <= std::min(handle_range.end(), range->end())) {
+        restore.handles.push_back(*state);
+      }
+    }
+    absl::StatusOr<std::unique_ptr<KeyedStateTask>> task =
+        KeyedStateTask::Start(config, scheduler_, &side_store, nullptr, restore);
+    if (!task.ok()) {
+      return MakeViolation(1, step, absl::StrCat("restoring ", snapshot.pointer, " at parallelism ", parallelism,
+                                                 " in a side world failed: ", task.status().message()),
+                           snapshot.checkpoint_id, subtask);
+    }
+    KeyValueMap actual;
+    absl::Status read_status;
+    for (const JobState& state : kJobStates) {
+      (void)(*task)->backend().RegisterState(state.name, state.kind);
+      read_status = (*task)->backend().ForEachEntry(
+          state.name, KeyGroupRange(0, max_parallelism - 1), [&](const StateEntry& entry) {
+            if (state.kind == StateKind::kList) {
+              absl::StatusOr<std::vector<std::string>> elements = DecodeList(entry.value);
+              if (!elements.ok()) {
+                read_status = elements.status();
+                return false;
+              }
+              std::string joined;
+              for (size_t i = 0; i < elements->size(); ++i) {
+                if (i > 0) joined.push_back('\x1e');
+                joined += (*elements)[i];
+              }
+              actual[ModelKey(state.name, entry.key.key)] = joined;
+            } else {
+              actual[ModelKey(state.name, entry.key.key, entry.key.user_key.value_or(""))] = entry.value;
+            }
+            return true;
+          });
+      if (!read_status.ok()) break;
+    }
+    (void)(*task)->Close();
+    if (!read_status.ok()) {
+      return MakeViolation(1, step, absl::StrCat("reading the side world's restore: ", read_status.message()),
+                           snapshot.checkpoint_id, subtask);
+    }
+    KeyValueMap expected;
+    for (const auto& [key, value] : snapshot.model) {
+      const int key_group = AssignKeyToKeyGroup(RecordKeyOfModelKey(key), max_parallelism);
+      if (range->Contains(key_group)) expected.emplace(key, value);
+    }
+    if (actual != expected) {
+      return MakeViolation(1, step,
+                           absl::StrCat("restoring ", snapshot.savepoint ? "savepoint " : "checkpoint ",
+                                        snapshot.pointer, " at parallelism ", parallelism, ": subtask ", subtask,
+                                        " (key groups ", range->ToString(), "): ", FirstDifference(actual, expected)),
+                           snapshot.checkpoint_id, subtask);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace snapsim

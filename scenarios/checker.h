@@ -1,0 +1,153 @@
+// The checker: judges DESIGN.md's invariants after every scenario step where they apply, from what the simulated
+// job logs (JobEvent), what the coordinator retains, and the whole checkpoint storage. It never perturbs the run:
+// it reads storage without latency, faults or trace events, except for side-world restores, which are part of the
+// run and deterministic. After TigerBeetle's VOPR checker and RocksDB db_stress's expected-state oracle.
+//
+// Invariants checked:
+//  1 restore equality: after every restart (failover, crash, kill, resume) each subtask's state, read over every
+//    key group, equals the model's part for its key groups; every snapshot (checkpoint or savepoint) is restored
+//    in a side world when it completes, on `restore-check`, and every retained one again at the end of the run.
+//  2 no dangling reference: after every step every file of every retained checkpoint, of every snapshot the user
+//    owns (savepoints, checkpoints retained by a stopped job) and of the restored snapshot exists with the size
+//    and CRC-32C its handle recorded.
+//  3 no leak at quiescence (`quiesce` steps and the end of the run): storage holds only what (2) lists, the store
+//    records of retained checkpoints, and the orphans the job accepted with their reason.
+//  4 reuse only what is confirmed: a placeholder names a file of a checkpoint confirmed to that subtask attempt
+//    (a delivered completion, the completion an abort carries, or the restored base); full checkpoints and
+//    savepoints reuse nothing.
+//  5 ownership: NO_CLAIM and LEGACY never delete the restored snapshot's files (part of 2); CLAIM deletes them once
+//    unused (part of 3).
+//  6 local state isolation: no local-recovery directory is held by two subtasks' stores.
+//  8 efficiency: an incremental checkpoint uploads exactly the SST files its confirmed base lacked; a native full
+//    checkpoint shares nothing.
+//  9 liveness: the `liveness` step (checkpoint within a bound; every retry reported).
+// 10 local recovery used: a non-rescaled restore with local recovery on and an intact local copy of the
+//    checkpoint restores from it.
+// 11 retention: the store keeps no fewer than min(retained, completed) and no more than retained + 1 (the latest
+//    checkpoint behind a savepoint); the latest completed checkpoint is never subsumed by a savepoint.
+//
+// Not checked: 7 determinism (tests compare trace hashes across processes); SST bytes (RocksDB's session id
+// differs per process: names, sizes and checksums of the uploaded objects are compared within a run only); local
+// disk contents beyond the local copy's directory existing; leaks on local disks.
+#ifndef SNAPSIM_SCENARIOS_CHECKER_H_
+#define SNAPSIM_SCENARIOS_CHECKER_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "sim/sim_job.h"
+#include "sim/sim_object_store.h"
+#include "sim/sim_scheduler.h"
+
+namespace snapsim {
+
+struct Violation {
+  int invariant = 0;
+  std::string name;
+  int step = 0;
+  int64_t checkpoint_id = -1;
+  int subtask = -1;
+  std::string file;
+  std::string detail;
+  std::string ToString() const;
+};
+
+// Invariant 0 is "unexpected error": a step of the system under test failed with an error no fault injected.
+Violation MakeViolation(int invariant, int step, std::string detail, int64_t checkpoint_id = -1, int subtask = -1,
+                        std::string file = "");
+
+// A completed snapshot the checker knows: what it references and the state it must restore to.
+struct KnownSnapshot {
+  int64_t checkpoint_id = 0;
+  std::string job_id;
+  std::string pointer;
+  bool savepoint = false;
+  // path -> (size, checksum); checksum 0 and size 0 for the metadata (checked for existence).
+  std::map<std::string, std::pair<uint64_t, uint32_t>> files;
+  KeyValueMap model;
+};
+
+class Checker {
+ public:
+  Checker(SimScheduler* scheduler, SimObjectStore* storage, uint64_t seed);
+
+  // A job started (fresh: `restored` null; resumed: the snapshot it started from and the mode).
+  void OnJobStarted(SimJob& job, const KnownSnapshot* restored, RestoreMode mode);
+  // The job stopped with `status`: what it retained passes to the user.
+  void OnJobStopped(SimJob& job, JobStatus status);
+  // A checkpoint or savepoint the scenario triggered completed (savepoints belong to the user from the start).
+  void OnCompleted(SimJob& job, const CompletedCheckpoint& checkpoint);
+  // After every step: events, new completed checkpoints, invariants 2, 4, 6, 8, 10, 11; 1 when `restarted`.
+  std::optional<Violation> AfterStep(SimJob& job, int step, bool restarted);
+  // Invariant 3 over the whole storage. REQUIRES: the run is quiescent.
+  std::optional<Violation> CheckNoLeak(SimJob* job, int step);
+  // Invariant 1 in a side world: restores `snapshot` at `parallelism` and compares every subtask with its model.
+  std::optional<Violation> RestoreInSideWorld(const KnownSnapshot& snapshot, int parallelism, int max_parallelism,
+                                              int step);
+  // The running job's state against the model, per subtask.
+  std::optional<Violation> CheckRunningState(SimJob& job, int step, const std::string& after);
+
+  // Snapshots learned since the last call (each is restored in a side world once).
+  std::vector<const KnownSnapshot*> TakeNewSnapshots();
+  // Every snapshot known by checkpoint pointer; names bound by scenarios map to pointers.
+  const KnownSnapshot* FindByPointer(const std::string& pointer) const;
+  const KnownSnapshot* Find(int64_t checkpoint_id, const std::string& job_id) const;
+  // Snapshots that must stay: retained by the running job, owned by the user, or restored from.
+  std::vector<const KnownSnapshot*> LiveSnapshots(SimJob* job) const;
+  // Notes for the report: accepted orphans, retries, side-world restores.
+  std::vector<std::string>& notes() { return notes_; }
+  int side_world_restores() const { return side_world_restores_; }
+
+ private:
+  struct Attempt {
+    // Checkpoint id -> SST local names and storage paths of this attempt's acknowledged checkpoints.
+    std::map<int64_t, std::map<std::string, std::string>> acknowledged_files;
+    std::set<int64_t> savepoint_ids;
+    std::set<int64_t> confirmed;
+    // The restored base (non-rescaled incremental restore): id and its SST files.
+    int64_t restored_id = -1;
+    std::map<std::string, std::string> restored_files;
+    // At each trigger: the confirmed base's files and every confirmed path.
+    std::map<int64_t, std::map<std::string, std::string>> base_at_trigger;
+    std::map<int64_t, std::set<std::string>> confirmed_paths_at_trigger;
+    std::map<int64_t, CheckpointOptions> options;
+  };
+
+  std::optional<Violation> ProcessEvent(SimJob& job, const JobEvent& event, int step);
+  void LearnCompletedCheckpoints(SimJob& job);
+  void Learn(SimJob& job, const CompletedCheckpoint& checkpoint);
+  KnownSnapshot Describe(SimJob& job, const CompletedCheckpoint& checkpoint);
+  std::optional<Violation> CheckFiles(const KnownSnapshot& snapshot, int step, const std::string& role);
+  std::optional<Violation> CheckRetention(SimJob& job, int step);
+
+  SimScheduler* scheduler_;
+  SimObjectStore* storage_;
+  uint64_t seed_;
+  // (job id, checkpoint id) -> snapshot.
+  std::map<std::pair<std::string, int64_t>, KnownSnapshot> snapshots_;
+  // Pointers the user owns (savepoints, checkpoints retained after a stop), until a CLAIM resume takes one.
+  std::set<std::string> user_owned_;
+  // The snapshot the running job started from, while it is not claimed.
+  std::string restored_unclaimed_;
+  RestoreMode restore_mode_ = RestoreMode::kNoClaim;
+  std::map<std::pair<int, int64_t>, Attempt> attempts_;
+  // Completed non-savepoint checkpoints of the current job (with failovers), for retention.
+  std::set<int64_t> completed_checkpoints_;
+  int64_t latest_completed_checkpoint_ = -1;
+  bool latest_is_sync_savepoint_ = false;
+  // Orphans stopped jobs accepted, with their reasons; job roots of suspended jobs (their records stay).
+  std::map<std::string, std::string> accepted_orphans_;
+  std::set<std::string> suspended_roots_;
+  std::vector<std::pair<std::string, int64_t>> new_snapshots_;
+  std::vector<std::string> notes_;
+  int side_world_restores_ = 0;
+};
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_SCENARIOS_CHECKER_H_

@@ -1,0 +1,613 @@
+#include "scenarios/executor.h"
+
+#include <map>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "sim/prng.h"
+#include "sim/sim_job.h"
+#include "sim/sim_object_store.h"
+#include "sim/sim_scheduler.h"
+
+namespace snapsim {
+namespace {
+
+constexpr int64_t kMicrosPerMilli = 1000;
+
+RestoreMode ParseRestoreMode(const std::string& name) {
+  if (name == "claim") return RestoreMode::kClaim;
+  if (name == "legacy") return RestoreMode::kLegacy;
+  return RestoreMode::kNoClaim;
+}
+
+MessageKind ParseMessageKind(const std::string& name) {
+  if (name == "trigger") return MessageKind::kTrigger;
+  if (name == "ack") return MessageKind::kAcknowledge;
+  if (name == "decline") return MessageKind::kDecline;
+  if (name == "notify-complete") return MessageKind::kNotifyComplete;
+  return MessageKind::kNotifyAborted;
+}
+
+// A snapshot name bound by `as=`.
+struct NamedSnapshot {
+  std::string job_id;
+  int64_t checkpoint_id = 0;
+  std::string pointer;
+  bool savepoint = false;
+};
+
+class Execution {
+ public:
+  Execution(const Scenario& scenario, const RunOptions& options)
+      : scenario_(scenario),
+        options_(options),
+        scheduler_(scenario.config.seed, SchedulerOptions(options)),
+        root_(scenario.config.seed),
+        store_(&scheduler_, root_.Child("object-store")),
+        checker_(&scheduler_, &store_, scenario.config.seed) {}
+
+  RunResult Run();
+
+ private:
+  static SimSchedulerOptions SchedulerOptions(const RunOptions& options) {
+    SimSchedulerOptions scheduler_options;
+    scheduler_options.keep_trace_events = options.keep_trace_events;
+    return scheduler_options;
+  }
+
+  // A step's outcome: nothing (go on), a violation, or bad input.
+  struct Outcome {
+    std::optional<Violation> violation;
+    std::string bad_input;
+    bool restarted = false;
+  };
+  Outcome Execute(const ScenarioStep& step);
+  Outcome BadInput(const ScenarioStep& step, absl::string_view parameter, absl::string_view what) const;
+  Outcome Unexpected(const ScenarioStep& step, absl::string_view what, const absl::Status& status) const;
+  Outcome SnapshotStep(const ScenarioStep& step, bool savepoint);
+  Outcome Record(const ScenarioStep& step, const std::string& name, const std::string& expect, bool savepoint,
+                 const CheckpointCoordinator::Result& result);
+  Outcome Resume(const ScenarioStep& step);
+  Outcome RestoreCheck(const ScenarioStep& step);
+  Outcome Quiesce(const ScenarioStep& step);
+  Outcome Liveness(const ScenarioStep& step);
+  std::optional<Violation> RestoreNewSnapshots(int step);
+  absl::StatusOr<const KnownSnapshot*> Resolve(const ScenarioStep& step, const std::string& name);
+  SimJobConfig JobConfig() const;
+  std::string Dump();
+  void Finish(RunResult* result);
+
+  const Scenario& scenario_;
+  const RunOptions& options_;
+  SimScheduler scheduler_;
+  Prng root_;
+  SimObjectStore store_;
+  Checker checker_;
+  std::unique_ptr<SimJob> job_;
+  SimJobConfig config_;
+  int jobs_started_ = 0;
+  int checkpoints_completed_ = 0;
+  std::map<std::string, NamedSnapshot> names_;
+  std::map<std::string, Future<CheckpointCoordinator::Result>> pending_;
+  std::map<std::string, bool> pending_savepoint_;
+  std::vector<std::string> notes_;
+};
+
+SimJobConfig Execution::JobConfig() const {
+  const ScenarioConfig& config = scenario_.config;
+  SimJobConfig job;
+  job.parallelism = config.parallelism;
+  job.max_parallelism = config.max_parallelism;
+  job.incremental = config.incremental;
+  job.local_recovery = config.local_recovery;
+  job.restore_mode = ParseRestoreMode(config.restore_mode);
+  job.checkpoint_interval_micros = config.checkpoint_interval_ms * kMicrosPerMilli;
+  job.checkpoint_timeout_micros = config.checkpoint_timeout_ms * kMicrosPerMilli;
+  job.max_concurrent_checkpoints = config.max_concurrent_checkpoints;
+  job.num_retained = config.retained_checkpoints;
+  job.upload_threads = config.upload_threads;
+  job.message_latency_micros_max = config.message_latency_ms_max * kMicrosPerMilli;
+  return job;
+}
+
+Execution::Outcome Execution::BadInput(const ScenarioStep& step, absl::string_view parameter,
+                                       absl::string_view what) const {
+  SourceLocation location = step.location;
+  if (auto found = step.arguments.find(std::string(parameter)); found != step.arguments.end() &&
+                                                                 found->second.location.column > 0) {
+    location = found->second.location;
+  }
+  Outcome outcome;
+  outcome.bad_input = absl::StrCat(scenario_.origin, ":", location.line, ":", location.column, ": step ",
+                                   step.number, " ", step.verb, ": ", what);
+  return outcome;
+}
+
+Execution::Outcome Execution::Unexpected(const ScenarioStep& step, absl::string_view what,
+                                         const absl::Status& status) const {
+  Outcome outcome;
+  outcome.violation = MakeViolation(0, step.number, absl::StrCat(what, ": ", status.ToString()));
+  return outcome;
+}
+
+absl::StatusOr<const KnownSnapshot*> Execution::Resolve(const ScenarioStep& step, const std::string& name) {
+  if (name == "latest") {
+    // The latest retained checkpoint of the current (possibly stopped) job.
+    const KnownSnapshot* latest = nullptr;
+    for (const KnownSnapshot* snapshot : checker_.LiveSnapshots(job_.get())) {
+      if (snapshot->job_id == job_->config().job_id && !snapshot->savepoint &&
+          (latest == nullptr || snapshot->checkpoint_id > latest->checkpoint_id)) {
+        latest = snapshot;
+      }
+    }
+    if (latest == nullptr) return absl::NotFoundError("there is no retained checkpoint to call `latest`");
+    return latest;
+  }
+  auto found = names_.find(name);
+  if (found == names_.end()) {
+    if (pending_.count(name) > 0) {
+      return absl::FailedPreconditionError(absl::StrCat("snapshot '", name, "' was triggered with wait=no: await it"));
+    }
+    return absl::NotFoundError(absl::StrCat("no completed snapshot is named '", name, "'"));
+  }
+  const KnownSnapshot* snapshot = checker_.Find(found->second.checkpoint_id, found->second.job_id);
+  if (snapshot == nullptr) {
+    return absl::InternalError(absl::StrCat("the checker never saw snapshot '", name, "' (", found->second.pointer, ")"));
+  }
+  (void)step;
+  return snapshot;
+}
+
+Execution::Outcome Execution::Record(const ScenarioStep& step, const std::string& name, const std::string& expect,
+                                     bool savepoint, const CheckpointCoordinator::Result& result) {
+  Outcome outcome;
+  const char* what = savepoint ? "savepoint" : "checkpoint";
+  if (result.ok()) {
+    ++checkpoints_completed_;
+    checker_.OnCompleted(*job_, **result);
+    if (!name.empty()) {
+      names_[name] = NamedSnapshot{job_->config().job_id, (*result)->checkpoint_id, (*result)->external_pointer,
+                                   savepoint};
+    }
+    scheduler_.RecordTrace("scenario", absl::StrCat(what, " ", (*result)->checkpoint_id, " completed",
+                                                    name.empty() ? "" : absl::StrCat(" as ", name)));
+    if (expect == "failed") {
+      outcome.violation = MakeViolation(0, step.number, absl::StrCat("the ", what, " was expected to fail but completed"),
+                                        (*result)->checkpoint_id);
+    }
+  } else {
+    scheduler_.RecordTrace("scenario", absl::StrCat(what, " failed: ", result.status().message()));
+    notes_.push_back(absl::StrCat("step ", step.number, ": ", what, " failed: ", result.status().message()));
+    if (expect == "completed") {
+      outcome.violation = MakeViolation(
+          9, step.number, absl::StrCat("the ", what, " was required to complete: ", result.status().ToString()));
+    }
+  }
+  return outcome;
+}
+
+Execution::Outcome Execution::SnapshotStep(const ScenarioStep& step, bool savepoint) {
+  if (job_ == nullptr || job_->stopped()) return BadInput(step, "", "no running job");
+  const std::string& name = step.Text("as");
+  if (!name.empty() && (names_.count(name) > 0 || pending_.count(name) > 0)) {
+    return BadInput(step, "as", absl::StrCat("the name '", name, "' is already taken"));
+  }
+  Future<CheckpointCoordinator::Result> future;
+  if (savepoint) {
+    const SavepointFormat format =
+        step.Text("format") == "canonical" ? SavepointFormat::kCanonical : SavepointFormat::kNative;
+    future = job_->coordinator().TriggerSavepoint(format, step.Flag("sync"));
+  } else {
+    future = job_->coordinator().TriggerCheckpoint(step.Text("kind") == "full" ? CheckpointKind::kFullCheckpoint
+                                                                                : CheckpointKind::kCheckpoint);
+  }
+  if (!step.Flag("wait")) {
+    const std::string key = name.empty() ? absl::StrCat("#", step.number) : name;
+    pending_[key] = future;
+    pending_savepoint_[key] = savepoint;
+    return Outcome{};
+  }
+  return Record(step, name, step.Text("expect"), savepoint, future.Get());
+}
+
+Execution::Outcome Execution::Resume(const ScenarioStep& step) {
+  if (job_ == nullptr || !job_->stopped()) return BadInput(step, "", "resume needs a stopped job (add a stop step)");
+  absl::StatusOr<const KnownSnapshot*> snapshot = Resolve(step, step.Text("from"));
+  if (!snapshot.ok()) return BadInput(step, "from", snapshot.status().message());
+  SimJobConfig config = job_->config();
+  config.job_id = absl::StrCat("job-", ++jobs_started_);
+  if (step.Text("mode") != "same") config.incremental = step.Text("mode") == "incremental";
+  if (step.Text("restore_mode") != "same") config.restore_mode = ParseRestoreMode(step.Text("restore_mode"));
+  if (step.Text("local_recovery") != "same") config.local_recovery = step.Text("local_recovery") == "on";
+  if (step.Text("parallelism") != "same") config.parallelism = static_cast<int>(step.Int("parallelism"));
+  if (step.Text("max_parallelism") != "same") config.max_parallelism = static_cast<int>(step.Int("max_parallelism"));
+  if (config.parallelism > config.max_parallelism) {
+    return BadInput(step, "parallelism", "parallelism exceeds max_parallelism");
+  }
+  const KnownSnapshot restored = **snapshot;
+  absl::StatusOr<std::unique_ptr<SimJob>> started = SimJob::Start(config, &scheduler_, &store_, root_,
+                                                                  SimJobRestore{restored.pointer, restored.model});
+  Outcome outcome;
+  if (step.Text("expect") == "failed") {
+    if (started.ok()) {
+      outcome.violation = MakeViolation(1, step.number,
+                                        absl::StrCat("resuming from ", restored.pointer, " was expected to be refused "
+                                                     "but the job started"));
+      job_ = *std::move(started);
+      checker_.OnJobStarted(*job_, &restored, config.restore_mode);
+    } else {
+      notes_.push_back(absl::StrCat("step ", step.number, ": resume refused as expected: ", started.status().message()));
+    }
+    return outcome;
+  }
+  if (!started.ok()) {
+    outcome.violation = MakeViolation(1, step.number,
+                                      absl::StrCat("resuming from ", restored.pointer, " failed: ",
+                                                   started.status().ToString()),
+                                      restored.checkpoint_id);
+    return outcome;
+  }
+  job_ = *std::move(started);
+  checker_.OnJobStarted(*job_, &restored, config.restore_mode);
+  outcome.restarted = true;
+  return outcome;
+}
+
+Execution::Outcome Execution::RestoreCheck(const ScenarioStep& step) {
+  std::vector<const KnownSnapshot*> targets;
+  const std::string& from = step.Text("from");
+  if (from == "all") {
+    targets = checker_.LiveSnapshots(job_.get());
+  } else {
+    absl::StatusOr<const KnownSnapshot*> snapshot = Resolve(step, from);
+    if (!snapshot.ok()) return BadInput(step, "from", snapshot.status().message());
+    targets.push_back(*snapshot);
+  }
+  const int parallelism =
+      step.Text("parallelism") == "same" ? job_->config().parallelism : static_cast<int>(step.Int("parallelism"));
+  const int max_parallelism = job_->config().max_parallelism;
+  if (parallelism > max_parallelism) return BadInput(step, "parallelism", "parallelism exceeds max_parallelism");
+  Outcome outcome;
+  for (const KnownSnapshot* snapshot : targets) {
+    outcome.violation = checker_.RestoreInSideWorld(*snapshot, parallelism, max_parallelism, step.number);
+    if (outcome.violation.has_value()) break;
+  }
+  return outcome;
+}
+
+Execution::Outcome Execution::Quiesce(const ScenarioStep& step) {
+  if (job_ != nullptr && !job_->stopped() && job_->config().checkpoint_interval_micros > 0) {
+    return BadInput(step, "", "quiesce needs interval_ms 0: periodic checkpoints never let the run quiesce");
+  }
+  if (job_ != nullptr) job_->ReleaseAllHeldMessages();
+  const QuiescenceReport report = scheduler_.RunUntilQuiescent();
+  Outcome outcome;
+  if (!report.quiescent || !report.pending.empty()) {
+    outcome.violation = MakeViolation(9, step.number, absl::StrCat("the run did not quiesce: ", report.ToString()));
+    return outcome;
+  }
+  if (job_ != nullptr) {
+    // Events of the drained work first, then the storage.
+    outcome.violation = checker_.AfterStep(*job_, step.number, false);
+    if (outcome.violation.has_value()) return outcome;
+  }
+  outcome.violation = checker_.CheckNoLeak(job_.get(), step.number);
+  return outcome;
+}
+
+Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
+  if (job_ == nullptr || job_->stopped()) return BadInput(step, "", "no running job");
+  // Faults are over: scripted message fates end, held messages go out.
+  job_->ClearMessageRules();
+  job_->SetMessageFaultHook(nullptr);
+  job_->ReleaseAllHeldMessages();
+  const int attempts = static_cast<int>(step.Int("attempts"));
+  std::string failures;
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
+    const CheckpointCoordinator::Result result = job_->coordinator().TriggerCheckpoint().Get();
+    if (result.ok()) {
+      ++checkpoints_completed_;
+      if (attempt > 1) {
+        notes_.push_back(absl::StrCat("step ", step.number, ": liveness needed ", attempt - 1, " retr",
+                                      attempt == 2 ? "y" : "ies", " (", failures, ")"));
+      }
+      return Outcome{};
+    }
+    absl::StrAppend(&failures, failures.empty() ? "" : "; ", "attempt ", attempt, ": ", result.status().message());
+  }
+  Outcome outcome;
+  outcome.violation = MakeViolation(9, step.number, absl::StrCat("no checkpoint completed in ", attempts,
+                                                                 " attempt(s) with faults over: ", failures));
+  return outcome;
+}
+
+Execution::Outcome Execution::Execute(const ScenarioStep& step) {
+  const std::string& verb = step.verb;
+  const bool needs_job = verb != "resume" && verb != "restore-check" && verb != "quiesce";
+  if (needs_job && (job_ == nullptr || job_->stopped()) && verb != "stop") {
+    return BadInput(step, "", "the job is stopped: only resume, restore-check and quiesce may follow a stop");
+  }
+  auto write = [&](StateWrite::Operation operation) -> Outcome {
+    StateWrite write{operation, step.Text("state"), step.Text("key"), step.Text("user_key"), step.Text("value")};
+    absl::Status status = job_->Write(write);
+    return status.ok() ? Outcome{} : Unexpected(step, "write", status);
+  };
+  if (verb == "put") return write(StateWrite::Operation::kPut);
+  if (verb == "remove") return write(StateWrite::Operation::kClear);
+  if (verb == "append") return write(StateWrite::Operation::kAppend);
+  if (verb == "map-put") return write(StateWrite::Operation::kMapPut);
+  if (verb == "map-remove") return write(StateWrite::Operation::kMapRemove);
+  if (verb == "writes") {
+    Prng prng = root_.Child(absl::StrCat("writes-", step.number));
+    const uint64_t keys = static_cast<uint64_t>(step.Int("keys"));
+    for (int64_t i = 0; i < step.Int("count"); ++i) {
+      StateWrite write;
+      write.key = absl::StrCat("k", prng.UniformBelow(keys));
+      write.value = absl::StrCat("v", step.number, "-", i);
+      const uint64_t roll = prng.UniformBelow(20);
+      if (roll < 8) {
+        write.operation = StateWrite::Operation::kPut;
+        write.state = roll < 6 ? "value" : "value2";
+      } else if (roll < 12) {
+        write.operation = StateWrite::Operation::kAppend;
+        write.state = "list";
+      } else if (roll < 16) {
+        write.operation = StateWrite::Operation::kMapPut;
+        write.state = "map";
+        write.user_key = absl::StrCat("u", prng.UniformBelow(4));
+      } else if (roll < 18) {
+        write.operation = StateWrite::Operation::kMapRemove;
+        write.state = "map";
+        write.user_key = absl::StrCat("u", prng.UniformBelow(4));
+      } else {
+        write.operation = StateWrite::Operation::kClear;
+        static constexpr const char* kStates[] = {"value", "value2", "list", "map"};
+        write.state = kStates[prng.UniformBelow(4)];
+      }
+      if (absl::Status status = job_->Write(write); !status.ok()) return Unexpected(step, "write", status);
+    }
+    return Outcome{};
+  }
+  if (verb == "flush") {
+    absl::Status status = job_->Flush();
+    return status.ok() ? Outcome{} : Unexpected(step, "flush", status);
+  }
+  if (verb == "compact") {
+    absl::Status status = job_->Compact();
+    return status.ok() ? Outcome{} : Unexpected(step, "compact", status);
+  }
+  if (verb == "checkpoint") return SnapshotStep(step, false);
+  if (verb == "savepoint") return SnapshotStep(step, true);
+  if (verb == "await") {
+    auto found = pending_.find(step.Text("as"));
+    if (found == pending_.end()) {
+      return BadInput(step, "as", absl::StrCat("nothing was triggered with wait=no as '", step.Text("as"), "'"));
+    }
+    const CheckpointCoordinator::Result result = found->second.Get();
+    const bool savepoint = pending_savepoint_[found->first];
+    const std::string name = found->first;
+    pending_.erase(found);
+    return Record(step, name, step.Text("expect"), savepoint, result);
+  }
+  if (verb == "advance") {
+    scheduler_.SleepForMicros(step.Int("ms") * kMicrosPerMilli);
+    return Outcome{};
+  }
+  if (verb == "quiesce") return Quiesce(step);
+  if (verb == "message") {
+    MessageRule rule;
+    const std::string& action = step.Text("action");
+    rule.action = action == "drop"        ? MessageRule::Action::kDrop
+                  : action == "duplicate" ? MessageRule::Action::kDuplicate
+                  : action == "delay"     ? MessageRule::Action::kDelay
+                  : action == "hold"      ? MessageRule::Action::kHold
+                                          : MessageRule::Action::kReorder;
+    rule.kind = ParseMessageKind(step.Text("kind"));
+    rule.subtask = step.Text("subtask") == "any" ? -1 : static_cast<int>(step.Int("subtask"));
+    if (rule.subtask >= job_->parallelism()) {
+      return BadInput(step, "subtask", absl::StrCat("the job has ", job_->parallelism(), " subtasks"));
+    }
+    rule.delay_micros = step.Int("ms") * kMicrosPerMilli;
+    rule.count = static_cast<int>(step.Int("count"));
+    job_->AddMessageRule(rule);
+    return Outcome{};
+  }
+  if (verb == "deliver") {
+    const int subtask = step.Text("subtask") == "any" ? -1 : static_cast<int>(step.Int("subtask"));
+    job_->ReleaseHeldMessages(ParseMessageKind(step.Text("kind")), subtask);
+    return Outcome{};
+  }
+  if (verb == "failover-tasks" || verb == "crash" || verb == "failover-coordinator") {
+    absl::Status status;
+    if (verb == "failover-tasks") {
+      status = job_->FailoverTasks();
+    } else if (verb == "failover-coordinator") {
+      status = job_->FailoverCoordinator();
+    } else {
+      const int machine = static_cast<int>(step.Int("machine"));
+      if (machine >= job_->parallelism()) {
+        return BadInput(step, "machine", absl::StrCat("the job has ", job_->parallelism(), " machines"));
+      }
+      status = step.Text("how") == "hard" ? job_->KillMachine(machine) : job_->CrashMachine(machine);
+    }
+    Outcome outcome;
+    if (!status.ok()) {
+      outcome.violation = MakeViolation(1, step.number, absl::StrCat("the restart failed: ", status.ToString()));
+    }
+    outcome.restarted = true;
+    return outcome;
+  }
+  if (verb == "stop") {
+    if (job_->stopped()) return BadInput(step, "", "the job is already stopped");
+    const std::string& how = step.Text("how");
+    const JobStatus status = how == "cancel"   ? JobStatus::kCanceled
+                             : how == "finish" ? JobStatus::kFinished
+                                               : JobStatus::kSuspended;
+    job_->ReleaseAllHeldMessages();
+    checker_.OnJobStopped(*job_, status);
+    job_->Stop(status);
+    return Outcome{};
+  }
+  if (verb == "resume") return Resume(step);
+  if (verb == "restore-check") {
+    if (job_ == nullptr) return BadInput(step, "", "no job yet");
+    return RestoreCheck(step);
+  }
+  if (verb == "verify") {
+    Outcome outcome;
+    outcome.violation = checker_.CheckRunningState(*job_, step.number, "verify");
+    return outcome;
+  }
+  if (verb == "liveness") return Liveness(step);
+  return BadInput(step, "", "the executor does not know this step");
+}
+
+std::optional<Violation> Execution::RestoreNewSnapshots(int step) {
+  for (const KnownSnapshot* snapshot : checker_.TakeNewSnapshots()) {
+    if (job_ == nullptr) break;
+    std::optional<Violation> violation = checker_.RestoreInSideWorld(
+        *snapshot, job_->config().parallelism, job_->config().max_parallelism, step);
+    if (violation.has_value()) return violation;
+  }
+  return std::nullopt;
+}
+
+std::string Execution::Dump() {
+  std::string out;
+  if (job_ == nullptr) return "no job\n";
+  const SimJobConfig& config = job_->config();
+  absl::StrAppend(&out, "job ", config.job_id, job_->stopped() ? " (stopped)" : " (running)", ": parallelism ",
+                  config.parallelism, ", max parallelism ", config.max_parallelism, ", ",
+                  config.incremental ? "incremental" : "full", ", local recovery ", config.local_recovery ? "on" : "off",
+                  ", restore mode ", RestoreModeName(config.restore_mode), "\n");
+  absl::StrAppend(&out, "virtual time ", scheduler_.NowMicros(), "us; model: ", job_->Model().size(), " entries\n");
+  if (!job_->stopped()) {
+    for (int subtask = 0; subtask < job_->parallelism(); ++subtask) {
+      absl::StrAppend(&out, "subtask ", subtask, ": attempt ", job_->attempt_of(subtask), ", key groups ",
+                      job_->range_of(subtask).ToString());
+      if (KeyedStateTask* task = job_->task(subtask)) absl::StrAppend(&out, ", backend ", task->backend_uid());
+      out += "\n";
+    }
+    out += "retained checkpoints:\n";
+    for (const auto& checkpoint : job_->coordinator().RetainedCheckpoints()) {
+      absl::StrAppend(&out, "  ", checkpoint->checkpoint_id, " ", checkpoint->properties.ToString(), " ",
+                      checkpoint->external_pointer, "\n");
+    }
+    out += "pending checkpoints:";
+    for (int64_t id : job_->coordinator().PendingCheckpointIds()) absl::StrAppend(&out, " ", id);
+    out += "\nshared state registry (path: registered by, last used by):\n";
+    for (const auto& [path, ids] : job_->coordinator().store().registry().Entries()) {
+      absl::StrAppend(&out, "  ", path, ": ", ids.first, ", ", ids.second, "\n");
+    }
+  }
+  out += "named snapshots:\n";
+  for (const auto& [name, snapshot] : names_) {
+    absl::StrAppend(&out, "  ", name, " = ", snapshot.savepoint ? "savepoint " : "checkpoint ", snapshot.checkpoint_id,
+                    " of ", snapshot.job_id, " at ", snapshot.pointer, "\n");
+  }
+  out += "checkpoint storage:\n";
+  for (const std::string& path : store_.AllPaths()) {
+    std::optional<StoredObjectInfo> info = store_.Inspect(path);
+    absl::StrAppend(&out, "  ", path, " ", info.has_value() ? info->size_bytes : 0, " bytes\n");
+  }
+  return out;
+}
+
+void Execution::Finish(RunResult* result) {
+  result->trace_hash = scheduler_.trace().hash();
+  result->trace_events = scheduler_.trace().event_count();
+  result->virtual_time_micros = scheduler_.NowMicros();
+  result->checkpoints_completed = checkpoints_completed_;
+  result->side_world_restores = checker_.side_world_restores();
+  result->notes = notes_;
+  result->notes.insert(result->notes.end(), checker_.notes().begin(), checker_.notes().end());
+  if (options_.keep_trace_events) {
+    result->trace_text = scheduler_.trace().ToText();
+    result->chrome_trace_json = scheduler_.trace().ToChromeJson();
+  }
+}
+
+RunResult Execution::Run() {
+  RunResult result;
+  config_ = JobConfig();
+  config_.job_id = absl::StrCat("job-", ++jobs_started_);
+  absl::StatusOr<std::unique_ptr<SimJob>> started = SimJob::Start(config_, &scheduler_, &store_, root_);
+  if (!started.ok()) {
+    result.verdict = RunResult::Verdict::kBadInput;
+    result.error = absl::StrCat(scenario_.origin, ":1:1: the job does not start with this header: ",
+                                started.status().message());
+    Finish(&result);
+    return result;
+  }
+  job_ = *std::move(started);
+  checker_.OnJobStarted(*job_, nullptr, config_.restore_mode);
+  for (const ScenarioStep& step : scenario_.steps) {
+    const int64_t start = scheduler_.NowMicros();
+    scheduler_.RecordTrace("scenario", absl::StrCat("step ", step.ToString()));
+    Outcome outcome = Execute(step);
+    ++result.steps_run;
+    if (!outcome.bad_input.empty()) {
+      result.verdict = RunResult::Verdict::kBadInput;
+      result.error = outcome.bad_input;
+      break;
+    }
+    if (!outcome.violation.has_value()) outcome.violation = checker_.AfterStep(*job_, step.number, outcome.restarted);
+    if (!outcome.violation.has_value()) outcome.violation = RestoreNewSnapshots(step.number);
+    if (options_.progress) {
+      options_.progress(absl::StrCat("step ", step.ToString(), ": ", outcome.violation.has_value() ? "VIOLATION" : "ok",
+                                     " at ", scheduler_.NowMicros(), "us (", scheduler_.NowMicros() - start, "us)"));
+    }
+    if (outcome.violation.has_value()) {
+      result.verdict = RunResult::Verdict::kViolation;
+      result.violation = std::move(outcome.violation);
+      break;
+    }
+    if (options_.until_step > 0 && step.number >= options_.until_step) {
+      result.dump = Dump();
+      Finish(&result);
+      return result;
+    }
+  }
+  if (result.verdict == RunResult::Verdict::kPass) {
+    // The end of the run: triggers stop, held messages go out, pending work drains; then storage holds only what is
+    // referenced and every live snapshot restores to its model.
+    const int end = scenario_.steps.back().number + 1;
+    if (!job_->stopped()) job_->coordinator().StopCheckpointScheduler();
+    job_->ReleaseAllHeldMessages();
+    for (auto& [name, future] : pending_) {
+      const CheckpointCoordinator::Result pending_result = future.Get();
+      (void)pending_result;
+    }
+    const QuiescenceReport report = scheduler_.RunUntilQuiescent();
+    std::optional<Violation> violation;
+    if (!report.quiescent || !report.pending.empty()) {
+      violation = MakeViolation(9, end, absl::StrCat("the run did not quiesce at its end: ", report.ToString()));
+    }
+    if (!violation.has_value()) violation = checker_.AfterStep(*job_, end, false);
+    if (!violation.has_value()) violation = checker_.CheckNoLeak(job_.get(), end);
+    if (!violation.has_value()) {
+      const int parallelism = job_->config().parallelism;
+      const int max_parallelism = job_->config().max_parallelism;
+      for (const KnownSnapshot* snapshot : checker_.LiveSnapshots(job_.get())) {
+        violation = checker_.RestoreInSideWorld(*snapshot, parallelism, max_parallelism, end);
+        if (violation.has_value()) break;
+      }
+    }
+    if (violation.has_value()) {
+      result.verdict = RunResult::Verdict::kViolation;
+      result.violation = std::move(violation);
+    }
+  }
+  Finish(&result);
+  return result;
+}
+
+}  // namespace
+
+RunResult RunScenario(const Scenario& scenario, const RunOptions& options) {
+  Execution execution(scenario, options);
+  return execution.Run();
+}
+
+}  // namespace snapsim

@@ -1,0 +1,54 @@
+// The executor: runs a scenario step by step in a fresh simulated world (scheduler, object store, machines, the
+// simulated job) and has the checker judge the invariants after every step. The one executor serves `snapsim
+// replay`, the regression library, and (later) the sweep and the property tests. A run is a pure function of
+// (build, scenario): the scenario's `seed` header seeds everything.
+#ifndef SNAPSIM_SCENARIOS_EXECUTOR_H_
+#define SNAPSIM_SCENARIOS_EXECUTOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scenarios/checker.h"
+#include "scenarios/scenario.h"
+
+namespace snapsim {
+
+struct RunOptions {
+  // Keep every trace event (text and Perfetto JSON output); the hash is kept either way.
+  bool keep_trace_events = false;
+  // Stop after the step with this number (0: run to the end) and dump the world's state.
+  int until_step = 0;
+  // Called with one line per step as it ends ("step 3 checkpoint ...: ok at 12345us").
+  std::function<void(const std::string&)> progress;
+};
+
+struct RunResult {
+  enum class Verdict { kPass, kViolation, kBadInput };
+  Verdict verdict = Verdict::kPass;
+  std::optional<Violation> violation;
+  // kBadInput: "<file>:<line>:<column>: <what>".
+  std::string error;
+  uint64_t trace_hash = 0;
+  uint64_t trace_events = 0;
+  int64_t virtual_time_micros = 0;
+  int steps_run = 0;
+  int checkpoints_completed = 0;
+  int side_world_restores = 0;
+  // Reported facts: retries a liveness step needed, accepted orphans.
+  std::vector<std::string> notes;
+  std::string trace_text;
+  std::string chrome_trace_json;
+  // With until_step: the job's state, the registry and the storage listing at that step.
+  std::string dump;
+
+  int ExitCode() const { return verdict == Verdict::kPass ? 0 : verdict == Verdict::kViolation ? 1 : 2; }
+};
+
+RunResult RunScenario(const Scenario& scenario, const RunOptions& options = {});
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_SCENARIOS_EXECUTOR_H_

@@ -1,0 +1,157 @@
+// snapsim: the command line of the harness.
+//
+//   bazel run //:snapsim -- replay FILE... [--trace_out=FILE.json] [--until=STEP] [--quiet] [--print_hash]
+//   bazel run //:snapsim -- steps        (the scenario language's header fields and steps)
+//   bazel run //:snapsim -- --help
+//
+// Exit status: 0 every scenario passed, 1 an invariant was violated, 2 bad input (a malformed scenario, an
+// unreadable file, bad arguments).
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "scenarios/executor.h"
+#include "scenarios/scenario.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: snapsim replay FILE... [options]   replay scenario files in the simulated world\n"
+    "       snapsim steps                      list the scenario language's header fields and steps\n"
+    "       snapsim --help\n"
+    "\n"
+    "replay options:\n"
+    "  --trace_out=FILE.json  write a Perfetto / chrome://tracing timeline of the (last) scenario\n"
+    "  --until=STEP           stop after step STEP and dump the job, the registry and the storage listing\n"
+    "  --quiet                print only the verdict lines, not every step\n"
+    "  --print_hash           print the trace hash of each run (the determinism judge)\n"
+    "  --fs=sim               where the run happens: the simulated world (the only mode so far)\n"
+    "\n"
+    "exit status: 0 pass, 1 an invariant was violated, 2 bad input\n"
+    "scenario language: scenarios/README.md, or `snapsim steps`\n";
+
+int Usage(const std::string& problem) {
+  std::fprintf(stderr, "snapsim: %s\n%s", problem.c_str(), kUsage);
+  return 2;
+}
+
+// Bazel runs the binary in its runfiles; relative paths are the user's, from where `bazel run` was called.
+std::string UserPath(const std::string& path) {
+  const char* directory = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (directory == nullptr || path.empty() || path[0] == '/') return path;
+  return absl::StrCat(directory, "/", path);
+}
+
+int Replay(const std::vector<std::string>& arguments) {
+  std::vector<std::string> files;
+  std::string trace_out;
+  int until = 0;
+  bool quiet = false;
+  bool print_hash = false;
+  for (const std::string& argument : arguments) {
+    if (absl::StartsWith(argument, "--trace_out=")) {
+      trace_out = argument.substr(12);
+    } else if (absl::StartsWith(argument, "--until=")) {
+      if (!absl::SimpleAtoi(argument.substr(8), &until) || until <= 0) {
+        return Usage("--until takes a positive step number: " + argument);
+      }
+    } else if (argument == "--quiet") {
+      quiet = true;
+    } else if (argument == "--print_hash") {
+      print_hash = true;
+    } else if (absl::StartsWith(argument, "--fs=")) {
+      const std::string fs = argument.substr(5);
+      if (fs == "posix") return Usage("--fs=posix (real disk, real threads) is not implemented yet; use --fs=sim");
+      if (fs != "sim") return Usage("--fs is sim or posix: " + argument);
+    } else if (absl::StartsWith(argument, "--")) {
+      return Usage("unknown option " + argument);
+    } else {
+      files.push_back(argument);
+    }
+  }
+  if (files.empty()) return Usage("replay needs at least one scenario file");
+  int worst = 0;
+  for (size_t index = 0; index < files.size(); ++index) {
+    const std::string& file = files[index];
+    absl::StatusOr<snapsim::Scenario> scenario = snapsim::LoadScenarioFile(UserPath(file));
+    if (!scenario.ok()) {
+      std::printf("%s: BAD INPUT\n  %s\n", file.c_str(), std::string(scenario.status().message()).c_str());
+      worst = 2;
+      continue;
+    }
+    scenario->origin = file;
+    snapsim::RunOptions options;
+    options.keep_trace_events = !trace_out.empty() && index + 1 == files.size();
+    options.until_step = until;
+    if (!quiet) {
+      std::printf("== %s (seed %llu, %zu steps)\n", file.c_str(),
+                  static_cast<unsigned long long>(scenario->config.seed), scenario->steps.size());
+      options.progress = [](const std::string& line) { std::printf("  %s\n", line.c_str()); };
+    }
+    const snapsim::RunResult result = snapsim::RunScenario(*scenario, options);
+    switch (result.verdict) {
+      case snapsim::RunResult::Verdict::kPass:
+        std::printf("%s: PASS  steps=%d checkpoints=%d side_world_restores=%d virtual_time=%lldus events=%llu "
+                    "trace_hash=%016llx\n",
+                    file.c_str(), result.steps_run, result.checkpoints_completed, result.side_world_restores,
+                    static_cast<long long>(result.virtual_time_micros),
+                    static_cast<unsigned long long>(result.trace_events),
+                    static_cast<unsigned long long>(result.trace_hash));
+        break;
+      case snapsim::RunResult::Verdict::kViolation:
+        std::printf("%s: FAIL  %s\n  reproduce: bazel run //:snapsim -- replay %s\n", file.c_str(),
+                    result.violation->ToString().c_str(), file.c_str());
+        break;
+      case snapsim::RunResult::Verdict::kBadInput:
+        std::printf("%s: BAD INPUT\n  %s\n", file.c_str(), result.error.c_str());
+        break;
+    }
+    for (const std::string& note : result.notes) std::printf("  note: %s\n", note.c_str());
+    if (print_hash) std::printf("%016llx\n", static_cast<unsigned long long>(result.trace_hash));
+    if (!result.dump.empty()) std::printf("-- state after step %d --\n%s", until, result.dump.c_str());
+    if (options.keep_trace_events) {
+      std::ofstream out(UserPath(trace_out), std::ios::binary);
+      out << result.chrome_trace_json;
+      out.close();
+      if (!out) {
+        std::fprintf(stderr, "snapsim: cannot write %s\n", trace_out.c_str());
+        return 2;
+      }
+      std::printf("  trace written to %s (open in ui.perfetto.dev or chrome://tracing)\n", trace_out.c_str());
+    }
+    const int code = result.ExitCode();
+    if (code == 2 || (code == 1 && worst == 0)) worst = code;
+  }
+  return worst;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> arguments(argv + 1, argv + argc);
+  if (arguments.empty()) return Usage("no command");
+  const std::string command = arguments[0];
+  arguments.erase(arguments.begin());
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::printf("snapsim: deterministic simulation of Flink-style RocksDB snapshot strategies\n\n%s", kUsage);
+    return 0;
+  }
+  if (command == "steps") {
+    std::printf("%s", snapsim::DescribeVocabulary().c_str());
+    return 0;
+  }
+  if (command == "replay") {
+    for (const std::string& argument : arguments) {
+      if (argument == "--help") {
+        std::printf("%s", kUsage);
+        return 0;
+      }
+    }
+    return Replay(arguments);
+  }
+  return Usage("unknown command " + command);
+}
