@@ -145,6 +145,7 @@ void Checker::OnJobStarted(SimJob& job, const KnownSnapshot* restored, RestoreMo
   if (restored != nullptr) {
     if (mode == RestoreMode::kClaim) {
       user_owned_.erase(restored->pointer);  // the job owns it now and deletes it once unused
+      for (const auto& [path, info] : restored->files) claimed_files_.emplace(path, restored->pointer);
     } else {
       restored_unclaimed_ = restored->pointer;
     }
@@ -216,10 +217,26 @@ std::vector<const KnownSnapshot*> Checker::LiveSnapshots(SimJob* job) const {
   return live;
 }
 
+std::vector<const KnownSnapshot*> Checker::RestorableSnapshots(SimJob* job) const {
+  std::vector<const KnownSnapshot*> restorable;
+  for (const KnownSnapshot* snapshot : LiveSnapshots(job)) {
+    bool lost_files = false;
+    if (user_owned_.count(snapshot->pointer) > 0) {
+      for (const auto& [path, info] : snapshot->files) {
+        auto claimed = claimed_files_.find(path);
+        lost_files |= claimed != claimed_files_.end() && claimed->second != snapshot->pointer;
+      }
+    }
+    if (!lost_files) restorable.push_back(snapshot);
+  }
+  return restorable;
+}
+
 std::optional<Violation> Checker::CheckFiles(const KnownSnapshot& snapshot, int step, const std::string& role) {
   for (const auto& [path, expected] : snapshot.files) {
     std::optional<StoredObjectInfo> info = storage_->Inspect(path);
     const bool unclaimed = role != "retained";
+    if (role == "user-owned" && claimed_files_.count(path) > 0) continue;
     if (!info.has_value()) {
       return MakeViolation(unclaimed ? 5 : 2, step,
                            absl::StrCat("the ", role, " snapshot ", snapshot.pointer, " references a file that is gone"),

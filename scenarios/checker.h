@@ -99,6 +99,8 @@ class Checker {
   const KnownSnapshot* Find(int64_t checkpoint_id, const std::string& job_id) const;
   // Snapshots that must stay: retained by the running job, owned by the user, or restored from.
   std::vector<const KnownSnapshot*> LiveSnapshots(SimJob* job) const;
+  // LiveSnapshots less the user-owned ones that lost files to a CLAIM resume of another snapshot: what must restore.
+  std::vector<const KnownSnapshot*> RestorableSnapshots(SimJob* job) const;
   // Notes for the report: accepted orphans, retries, side-world restores.
   std::vector<std::string>& notes() { return notes_; }
   int side_world_restores() const { return side_world_restores_; }
@@ -132,6 +134,9 @@ class Checker {
   std::map<std::pair<std::string, int64_t>, KnownSnapshot> snapshots_;
   // Pointers the user owns (savepoints, checkpoints retained after a stop), until a CLAIM resume takes one.
   std::set<std::string> user_owned_;
+  // Files a CLAIM resume took over: other user-owned snapshots that share them are no longer guaranteed them (Flink:
+  // a claimed snapshot is the job's to delete; starting another job from a snapshot sharing its files is unsafe).
+  std::map<std::string, std::string> claimed_files_;
   // The snapshot the running job started from, while it is not claimed.
   std::string restored_unclaimed_;
   RestoreMode restore_mode_ = RestoreMode::kNoClaim;

@@ -258,7 +258,7 @@ Execution::Outcome Execution::RestoreCheck(const ScenarioStep& step) {
   std::vector<const KnownSnapshot*> targets;
   const std::string& from = step.Text("from");
   if (from == "all") {
-    targets = checker_.LiveSnapshots(job_.get());
+    targets = checker_.RestorableSnapshots(job_.get());
   } else {
     absl::StatusOr<const KnownSnapshot*> snapshot = Resolve(step, from);
     if (!snapshot.ok()) return BadInput(step, "from", snapshot.status().message());
@@ -589,7 +589,7 @@ RunResult Execution::Run() {
     if (!violation.has_value()) {
       const int parallelism = job_->config().parallelism;
       const int max_parallelism = job_->config().max_parallelism;
-      for (const KnownSnapshot* snapshot : checker_.LiveSnapshots(job_.get())) {
+      for (const KnownSnapshot* snapshot : checker_.RestorableSnapshots(job_.get())) {
         violation = checker_.RestoreInSideWorld(*snapshot, parallelism, max_parallelism, end);
         if (violation.has_value()) break;
       }

@@ -333,8 +333,17 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
       event.local_directory = local->directory;
     }
   }
+  const int64_t restore_started = scheduler_->NowMicros();
   absl::StatusOr<std::unique_ptr<KeyedStateTask>> task = KeyedStateTask::Start(
       task_config, scheduler_, subtask.storage.get(), subtask.local_store.get(), restore);
+  if (restore.has_value()) {
+    scheduler_->RecordSpan("restore", absl::StrCat("restore subtask ", subtask.index, " from checkpoint ",
+                                                   restore->checkpoint_id,
+                                                   !task.ok() ? " FAILED"
+                                                   : (*task)->restored_from_local_state() ? " (local)"
+                                                                                          : " (remote)"),
+                           restore_started);
+  }
   if (!task.ok()) {
     return absl::Status(task.status().code(), absl::StrCat("deploying subtask ", subtask.index, " attempt ",
                                                            subtask.attempt, ": ", task.status().message()));
@@ -546,6 +555,7 @@ void SimJob::Send(const Message& message, std::function<void()> deliver) {
     switch (applied.action) {
       case MessageRule::Action::kDrop:
         scheduler_->RecordTrace("job", absl::StrCat("drop ", what, " (scripted)"));
+        Lost(message);
         break;
       case MessageRule::Action::kDuplicate:
         scheduler_->RecordTrace("job", absl::StrCat("duplicate ", what, " (scripted)"));
@@ -569,6 +579,7 @@ void SimJob::Send(const Message& message, std::function<void()> deliver) {
     static constexpr const char* kFates[] = {"send", "drop", "duplicate"};
     scheduler_->RecordTrace("job", absl::StrCat(kFates[static_cast<int>(fate)], " ", what));
     if (fate != MessageFate::kDrop) Dispatch(message, deliver, fate == MessageFate::kDuplicate ? 2 : 1, 0);
+    if (fate == MessageFate::kDrop) Lost(message);
   }
   // A message held for reordering arrives after its successor: one microsecond past the latest latency drawn.
   for (HeldMessage& held : successors_of) {
@@ -576,6 +587,13 @@ void SimJob::Send(const Message& message, std::function<void()> deliver) {
                                                 held.message.checkpoint_id, " subtask ", held.message.subtask,
                                                 " (reordered after ", message.checkpoint_id, ")"));
     Dispatch(held.message, held.deliver, 1, config_.message_latency_micros_max + 1);
+  }
+}
+
+void SimJob::Lost(const Message& message) {
+  for (const std::string& path : message.files) {
+    accepted_orphans_.emplace(path, absl::StrCat("acknowledged by subtask ", message.subtask, " for checkpoint ",
+                                                 message.checkpoint_id, " in a message that was lost"));
   }
 }
 
@@ -628,8 +646,16 @@ std::optional<std::vector<int64_t>> SimJob::RunningAttempts() {
   return attempts;
 }
 
+void SimJob::EndCheckpointSpan(int64_t checkpoint_id, absl::string_view outcome) {
+  auto started = checkpoint_started_micros_.find(checkpoint_id);
+  if (started == checkpoint_started_micros_.end()) return;
+  scheduler_->RecordSpan("checkpoint", absl::StrCat("checkpoint ", checkpoint_id, " ", outcome), started->second);
+  checkpoint_started_micros_.erase(started);
+}
+
 void SimJob::TriggerCheckpoint(int subtask, int64_t attempt, int64_t checkpoint_id,
                                const CheckpointOptions& options) {
+  checkpoint_started_micros_.emplace(checkpoint_id, scheduler_->NowMicros());
   std::shared_ptr<CheckpointCoordinator> coordinator = coordinator_;
   Send(Message{MessageKind::kTrigger, checkpoint_id, subtask},
        [this, subtask, attempt, checkpoint_id, options, coordinator] {
@@ -684,7 +710,8 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                       event.checkpoint_id = checkpoint_id;
                       event.handle = *result;
                       events_.push_back(std::move(event));
-                      Send(Message{MessageKind::kAcknowledge, checkpoint_id, subtask_index},
+                      Send(Message{MessageKind::kAcknowledge, checkpoint_id, subtask_index,
+                                   ack.state.has_value() ? OwnedPaths(*ack.state) : std::vector<std::string>()},
                            [this, coordinator, ack] {
                              const std::vector<std::string> files = ack.state.has_value() ? OwnedPaths(*ack.state) : std::vector<std::string>();
                              if (coordinator->killed()) {
@@ -699,6 +726,7 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
 }
 
 void SimJob::NotifyCheckpointComplete(int subtask_index, int64_t checkpoint_id, int64_t /*last_subsumed_id*/) {
+  EndCheckpointSpan(checkpoint_id, "completed");
   const int64_t attempt = subtasks_[subtask_index]->attempt;
   Send(Message{MessageKind::kNotifyComplete, checkpoint_id, subtask_index}, [this, subtask_index, attempt,
                                                                               checkpoint_id] {
@@ -717,6 +745,7 @@ void SimJob::NotifyCheckpointComplete(int subtask_index, int64_t checkpoint_id, 
 }
 
 void SimJob::NotifyCheckpointAborted(int subtask_index, int64_t checkpoint_id, int64_t latest_completed_id) {
+  EndCheckpointSpan(checkpoint_id, "aborted");
   const int64_t attempt = subtasks_[subtask_index]->attempt;
   Send(Message{MessageKind::kNotifyAborted, checkpoint_id, subtask_index},
        [this, subtask_index, attempt, checkpoint_id, latest_completed_id] {

@@ -99,6 +99,9 @@ struct Message {
   MessageKind kind;
   int64_t checkpoint_id;
   int subtask;
+  // An acknowledgement's files in storage: if the message is lost, no coordinator ever learns of them (Flink leaves
+  // them too), so the job accepts them as orphans.
+  std::vector<std::string> files;
 };
 using MessageFaultHook = std::function<MessageFate(const Message&)>;
 
@@ -286,6 +289,7 @@ class SimJob : public TaskGateway {
   // Sends `deliver` as a message: after a latency, through the fault hook, as its own activity.
   void Send(const Message& message, std::function<void()> deliver);
   void Dispatch(const Message& message, std::function<void()> deliver, int copies, int64_t extra_latency_micros);
+  void Lost(const Message& message);
   int SubtaskOf(const std::string& key) const;
   void HandleTrigger(int subtask, int64_t attempt, int64_t checkpoint_id, const CheckpointOptions& options,
                      std::shared_ptr<CheckpointCoordinator> coordinator);
@@ -307,6 +311,9 @@ class SimJob : public TaskGateway {
   };
   std::vector<HeldMessage> held_messages_;
   std::vector<JobEvent> events_;
+  // Trigger time of each checkpoint in flight, for its span (trigger to completion or abort).
+  std::map<int64_t, int64_t> checkpoint_started_micros_;
+  void EndCheckpointSpan(int64_t checkpoint_id, absl::string_view outcome);
   std::string restored_pointer_;
   // Processes killed hard: their storage stays cut off; kept alive so late activities find them.
   std::vector<std::unique_ptr<ProcessStorage>> killed_storage_;

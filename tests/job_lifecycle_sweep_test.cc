@@ -1,8 +1,10 @@
 // A seed sweep of the job lifecycle (sim/job_lifecycle.h): each seed draws a configuration, runs a simulated job
 // under lost and duplicated messages and restarts, resumes it with another configuration, and checks restore
-// equality, ownership and that storage holds only referenced files. Sharded by Bazel (shard_count): each shard
-// runs the seeds with seed % TEST_TOTAL_SHARDS == TEST_SHARD_INDEX. SNAPSIM_SWEEP_SEEDS overrides how many.
+// equality, ownership and that storage holds only referenced files. One parameterized test per seed, so Bazel's
+// sharding (shard_count, through GoogleTest's own sharding) gives every shard its share and the shards together run
+// every seed once (tests/sweep_shards_test.sh checks that). SNAPSIM_SWEEP_SEEDS overrides how many.
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -20,25 +22,19 @@ uint64_t EnvOr(const char* name, uint64_t fallback) {
   return value != nullptr && absl::SimpleAtoi(value, &parsed) ? parsed : fallback;
 }
 
-TEST(JobLifecycleSweepTest, EverySeedKeepsTheInvariants) {
-  const uint64_t seeds = EnvOr("SNAPSIM_SWEEP_SEEDS", 120);
-  const uint64_t shards = EnvOr("TEST_TOTAL_SHARDS", 1);
-  const uint64_t shard = EnvOr("TEST_SHARD_INDEX", 0);
-  if (const char* status_file = std::getenv("TEST_SHARD_STATUS_FILE")) {
-    std::FILE* file = std::fopen(status_file, "w");  // tells Bazel this test shards
-    if (file != nullptr) std::fclose(file);
-  }
-  int ran = 0;
-  for (uint64_t seed = 1; seed <= seeds; ++seed) {
-    if (seed % shards != shard) continue;
-    JobLifecycleReport report;
-    absl::Status status = RunJobLifecycleForSeed(seed, &report);
-    EXPECT_TRUE(status.ok()) << "seed " << seed << " (" << report.configuration << "): " << status.message()
-                             << "\n  reproduce: bazel run //:snapsim_demo -- --job_only --seed=" << seed;
-    ++ran;
-  }
-  EXPECT_GT(ran, 0);
+class JobLifecycleSweepTest : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(JobLifecycleSweepTest, SeedKeepsTheInvariants) {
+  const uint64_t seed = GetParam();
+  JobLifecycleReport report;
+  absl::Status status = RunJobLifecycleForSeed(seed, &report);
+  std::printf("seed %llu ran\n", static_cast<unsigned long long>(seed));
+  EXPECT_TRUE(status.ok()) << "seed " << seed << " (" << report.configuration << "): " << status.message()
+                           << "\n  reproduce: bazel run //:snapsim_demo -- --job_only --seed=" << seed;
 }
+
+INSTANTIATE_TEST_SUITE_P(Seeds, JobLifecycleSweepTest,
+                         ::testing::Range<uint64_t>(1, EnvOr("SNAPSIM_SWEEP_SEEDS", 120) + 1));
 
 }  // namespace
 }  // namespace snapsim

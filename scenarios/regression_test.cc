@@ -1,0 +1,157 @@
+// The regression library replayed forever after: every scenarios/*.scenario passes in the simulated world. Also
+// what a user relies on when replaying: the same scenario writes byte-identical trace JSON whose spans nest, and a
+// scenario that breaks an expectation or names an unknown snapshot gets the right verdict and location.
+#include <dirent.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "scenarios/executor.h"
+#include "scenarios/scenario.h"
+#include "sim/json_check.h"
+
+namespace snapsim {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string LibraryDirectory() {
+  const char* root = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  return absl::StrCat(root != nullptr ? root : ".", "/", workspace != nullptr ? workspace : "snapsim", "/scenarios");
+}
+
+std::vector<std::string> LibraryFiles() {
+  std::vector<std::string> files;
+  const std::string directory = LibraryDirectory();
+  if (DIR* dir = opendir(directory.c_str())) {
+    while (dirent* entry = readdir(dir)) {
+      const std::string name = entry->d_name;
+      if (absl::EndsWith(name, ".scenario")) files.push_back(directory + "/" + name);
+    }
+    closedir(dir);
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+class RegressionLibraryTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RegressionLibraryTest, ReplaysGreen) {
+  absl::StatusOr<Scenario> scenario = LoadScenarioFile(GetParam());
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  const std::string name = GetParam().substr(GetParam().rfind('/') + 1);
+  EXPECT_GE(scenario->description.size(), 2u) << name << ": say which history it replays and what would go wrong";
+  const RunResult result = RunScenario(*scenario);
+  EXPECT_EQ(result.verdict, RunResult::Verdict::kPass)
+      << name << ": " << (result.violation.has_value() ? result.violation->ToString() : result.error)
+      << "\n  reproduce: bazel run //:snapsim -- replay scenarios/" << name;
+  EXPECT_GT(result.steps_run, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Library, RegressionLibraryTest, ::testing::ValuesIn(LibraryFiles()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param.substr(info.param.rfind('/') + 1);
+                           name = name.substr(0, name.size() - std::string(".scenario").size());
+                           for (char& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
+
+TEST(RegressionLibrary, HoldsAtLeastFifteenScenarios) { EXPECT_GE(LibraryFiles().size(), 15u); }
+
+constexpr char kTraced[] = R"(# Traced twice.
+# Checks byte-identical trace output.
+parallelism 2
+local_recovery on
+seed 5
+
+1 writes count=120 keys=40
+2 flush
+3 checkpoint as=c1 expect=completed
+4 writes count=40 keys=40
+5 failover-tasks
+6 savepoint format=canonical as=s1 expect=completed
+7 stop how=cancel
+8 resume from=c1 parallelism=3 mode=full
+9 checkpoint expect=completed
+)";
+
+TEST(Replay, SameScenarioWritesByteIdenticalTraceJsonWhoseSpansNest) {
+  absl::StatusOr<Scenario> scenario = ParseScenario(kTraced, "traced.scenario");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  RunOptions options;
+  options.keep_trace_events = true;
+  const RunResult first = RunScenario(*scenario, options);
+  const RunResult second = RunScenario(*scenario, options);
+  ASSERT_EQ(first.verdict, RunResult::Verdict::kPass) << first.violation->ToString();
+  EXPECT_EQ(first.trace_hash, second.trace_hash);
+  EXPECT_EQ(first.chrome_trace_json, second.chrome_trace_json);
+  EXPECT_TRUE(CheckChromeTraceSpansNest(first.chrome_trace_json).ok())
+      << CheckChromeTraceSpansNest(first.chrome_trace_json);
+  // Duration spans, not only instants: checkpoints, uploads, downloads, restores, activities.
+  for (const char* span : {"\"name\":\"checkpoint 1 completed\"", "\"name\":\"upload checkpoints/",
+                           "\"name\":\"download checkpoints/", "\"name\":\"restore subtask 0 from checkpoint",
+                           "\"name\":\"async-snapshot-"}) {
+    EXPECT_THAT(first.chrome_trace_json, HasSubstr(span));
+  }
+  EXPECT_THAT(first.chrome_trace_json, HasSubstr("\"ph\":\"X\""));
+  // Another seed is another run.
+  scenario->config.seed = 6;
+  EXPECT_NE(RunScenario(*scenario, options).trace_hash, first.trace_hash);
+}
+
+TEST(Replay, BrokenExpectationIsAViolationNamingTheStep) {
+  absl::StatusOr<Scenario> scenario = ParseScenario(
+      "# x\n# y\nparallelism 1\n1 writes count=10 keys=5\n2 checkpoint expect=failed\n", "expect.scenario");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  const RunResult result = RunScenario(*scenario);
+  ASSERT_EQ(result.verdict, RunResult::Verdict::kViolation);
+  EXPECT_EQ(result.ExitCode(), 1);
+  EXPECT_EQ(result.violation->step, 2);
+  EXPECT_THAT(result.violation->ToString(), HasSubstr("expected to fail"));
+}
+
+TEST(Replay, UnknownSnapshotNameIsBadInputAtItsColumn) {
+  absl::StatusOr<Scenario> scenario =
+      ParseScenario("parallelism 1\n1 checkpoint as=c1\n2 stop how=cancel\n3 resume from=c2\n", "names.scenario");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  const RunResult result = RunScenario(*scenario);
+  ASSERT_EQ(result.verdict, RunResult::Verdict::kBadInput);
+  EXPECT_EQ(result.ExitCode(), 2);
+  EXPECT_THAT(result.error, HasSubstr("names.scenario:4:15"));
+  EXPECT_THAT(result.error, HasSubstr("'c2'"));
+}
+
+TEST(Replay, StepsAfterStopOtherThanResumeAreBadInput) {
+  absl::StatusOr<Scenario> scenario = ParseScenario("1 stop how=cancel\n2 flush\n", "stopped.scenario");
+  ASSERT_TRUE(scenario.ok());
+  const RunResult result = RunScenario(*scenario);
+  EXPECT_EQ(result.verdict, RunResult::Verdict::kBadInput);
+  EXPECT_THAT(result.error, HasSubstr("stopped.scenario:2:3"));
+}
+
+TEST(Replay, UntilStopsAndDumpsTheWorld) {
+  absl::StatusOr<Scenario> scenario = ParseScenario(kTraced, "traced.scenario");
+  ASSERT_TRUE(scenario.ok());
+  RunOptions options;
+  options.until_step = 3;
+  const RunResult result = RunScenario(*scenario, options);
+  EXPECT_EQ(result.verdict, RunResult::Verdict::kPass);
+  EXPECT_EQ(result.steps_run, 3);
+  EXPECT_THAT(result.dump, HasSubstr("retained checkpoints:\n  1 "));
+  EXPECT_THAT(result.dump, HasSubstr("c1 = checkpoint 1 of job-1"));
+  EXPECT_THAT(result.dump, HasSubstr("checkpoints/job-1/chk-1/_metadata"));
+  EXPECT_THAT(result.dump, HasSubstr("shared state registry"));
+}
+
+}  // namespace
+}  // namespace snapsim
