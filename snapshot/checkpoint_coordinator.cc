@@ -186,13 +186,19 @@ void CheckpointCoordinator::DiscardAcknowledgedState(std::optional<KeyedStateHan
 
 void CheckpointCoordinator::ReceiveAcknowledge(AcknowledgeCheckpoint ack) {
   RuntimeMutexLock lock(mutex_);
-  if (dead()) return;
+  if (killed_) return;
   auto found = pending_.find(ack.checkpoint_id);
   std::shared_ptr<Pending> pending = found == pending_.end() ? nullptr : found->second;
   if (pending == nullptr && (completed_ids_.count(ack.checkpoint_id) > 0 ||
                              savepoint_ids_.count(ack.checkpoint_id) > 0)) {
-    // A duplicate of an acknowledgement that completed its checkpoint, or a savepoint's: its files belong to a
-    // completed checkpoint or to the user. Neither registered nor discarded.
+    // A duplicate of an acknowledgement that completed its checkpoint or savepoint: its files belong to a completed
+    // checkpoint or to the user. Neither registered nor discarded.
+    return;
+  }
+  if (shut_down_) {
+    // Sent before the job stopped, arriving after: its checkpoint was aborted at shutdown and nobody will reference
+    // its fresh uploads (Flink drops the message and leaves them; found by the lifecycle sweep, seed 5).
+    DiscardAcknowledgedState(std::move(ack.state), /*registered=*/false);
     return;
   }
   if (pending == nullptr) {
@@ -313,7 +319,8 @@ void CheckpointCoordinator::AbortPending(const std::shared_ptr<Pending>& pending
   pending->disposed = true;
   pending_.erase(pending->id);
   const bool registered = !pending->properties.is_savepoint();
-  if (pending->properties.is_savepoint()) savepoint_ids_.insert(pending->id);
+  // An aborted savepoint is not the user's: a late acknowledgement of it must be discarded like any other (it was
+  // recorded among the savepoints here, and its late uploads leaked; found by the lifecycle sweep, seed 31).
   // Its fresh shared uploads were registered at acknowledgement; nothing else can use them.
   if (registered) store_->registry().UnregisterAbortedCheckpoint(pending->id);
   std::vector<std::optional<KeyedStateHandle>> states = std::move(pending->states);

@@ -10,6 +10,8 @@
 //
 // Deviations, on purpose: registration of an acknowledgement is all or nothing, and a failed registration
 // declines its pending checkpoint at once (Flink leaves part of it registered and lets the checkpoint time out);
+// an acknowledgement arriving after its checkpoint was aborted, or after the coordinator shut down, has its fresh
+// uploads discarded (Flink ignores it after shutdown and leaves them behind);
 // the tolerable-failure manager is not modelled (no failure fails the job); the first periodic trigger comes one
 // interval after the start, not at a random delay.
 #ifndef SNAPSIM_SNAPSHOT_CHECKPOINT_COORDINATOR_H_
@@ -188,8 +190,9 @@ class CheckpointCoordinator : public std::enable_shared_from_this<CheckpointCoor
   int64_t last_completion_micros_ = -1;
   std::vector<Request> queue_;
   std::map<int64_t, std::shared_ptr<Pending>> pending_;
-  // Completed checkpoints and savepoints, and every savepoint id: a later acknowledgement for one of them is a
-  // duplicate whose files belong to a completed checkpoint or to the user, never to be registered or discarded.
+  // Completed checkpoints, and completed savepoints: a later acknowledgement for one of them is a duplicate whose
+  // files belong to a completed checkpoint or to the user, never to be registered or discarded. An aborted
+  // savepoint is in neither: its late acknowledgements are discarded.
   std::set<int64_t> completed_ids_;
   std::set<int64_t> savepoint_ids_;
 };
