@@ -1,5 +1,9 @@
 #include "snapshot/snapshot_strategies.h"
 
+#include <algorithm>
+#include <map>
+#include <set>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "backend/local_files.h"
@@ -82,6 +86,7 @@ absl::Status IncrementalSnapshotStrategy::UploadSnapshotFiles(NativeSnapshotReso
       record.push_back(real);
     }
     std::lock_guard<std::mutex> lock(mutex_);
+    PruneDuplicateUploadsLocked(checkpoint_id, &record);
     uploaded_sst_files_[checkpoint_id] = std::move(record);
   }
   handle->checkpointed_size_bytes = static_cast<int64_t>(handle->meta_state_handle.size_bytes) +
@@ -89,6 +94,33 @@ absl::Status IncrementalSnapshotStrategy::UploadSnapshotFiles(NativeSnapshotReso
   handle->shared_state = std::move(sst_files);
   handle->private_state = *std::move(uploaded_misc);
   return absl::OkStatus();
+}
+
+void IncrementalSnapshotStrategy::PruneDuplicateUploadsLocked(int64_t checkpoint_id,
+                                                              std::vector<HandleAndLocalPath>* record) {
+  // Path of each SST this checkpoint recorded, by local name.
+  std::map<std::string, std::string> recorded;
+  for (const HandleAndLocalPath& file : *record) recorded[file.local_path] = file.handle.path;
+  std::set<std::string> drop_from_record;
+  for (auto& [id, files] : uploaded_sst_files_) {
+    if (id == checkpoint_id) continue;
+    auto is_other_copy = [&](const HandleAndLocalPath& file) {
+      auto found = recorded.find(file.local_path);
+      return found != recorded.end() && found->second != file.handle.path;
+    };
+    if (id < checkpoint_id) {
+      files.erase(std::remove_if(files.begin(), files.end(), is_other_copy), files.end());
+    } else {
+      for (const HandleAndLocalPath& file : files) {
+        if (is_other_copy(file)) drop_from_record.insert(file.local_path);
+      }
+    }
+  }
+  record->erase(std::remove_if(record->begin(), record->end(),
+                               [&](const HandleAndLocalPath& file) {
+                                 return drop_from_record.count(file.local_path) > 0;
+                               }),
+                record->end());
 }
 
 void IncrementalSnapshotStrategy::NotifyCheckpointComplete(int64_t checkpoint_id) {

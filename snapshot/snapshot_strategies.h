@@ -1,7 +1,11 @@
 // The two RocksDB native snapshot strategies of FLINK-28699 and the runner that drives them.
 // - IncrementalSnapshotStrategy (Flink's RocksIncrementalSnapshotStrategy): SSTs of the last checkpoint confirmed
 //   to this backend become placeholders, other SSTs are uploaded as shared state, MANIFEST/CURRENT/OPTIONS as
-//   private; uploads are tracked per checkpoint and pruned on complete/abort notifications.
+//   private; uploads are tracked per checkpoint and pruned on complete/abort notifications. As in later Flink, an
+//   SST that two recorded checkpoints uploaded as different objects stays only in the newer one's record: when the
+//   newer completes it subsumes the older and the registry deletes the older copy, so a base still pointing at
+//   it (its completion notification raced the next trigger) would be declined as unknown state. The older base
+//   re-uploads the file instead (issue 13 part 1; found by the lifecycle sweep, seed 61).
 // - NativeFullSnapshotStrategy (Flink's RocksNativeFullSnapshotStrategy): every file uploaded as private state in
 //   the same handle type, so restore does not care which mode wrote a checkpoint.
 // - SnapshotRunner (Flink's SnapshotStrategyRunner + AsyncSnapshotCallable): the synchronous part on the caller's
@@ -48,6 +52,9 @@ class IncrementalSnapshotStrategy : public SnapshotStrategyBase {
                                    IncrementalRemoteKeyedStateHandle* handle) override;
 
  private:
+  // REQUIRES: mutex_. Keeps each local SST name that several records hold as different objects only in the newest.
+  void PruneDuplicateUploadsLocked(int64_t checkpoint_id, std::vector<HandleAndLocalPath>* record);
+
   mutable std::mutex mutex_;
   int64_t last_completed_checkpoint_id_;
   // Checkpoint id -> its SST files with their real (never placeholder) handles.
