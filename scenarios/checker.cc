@@ -301,6 +301,7 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
         }
       }
       attempt.base_at_trigger[event.checkpoint_id] = std::move(base);
+      attempt.base_id_at_trigger[event.checkpoint_id] = base_id;
       attempt.confirmed_paths_at_trigger[event.checkpoint_id] = std::move(confirmed_paths);
       return std::nullopt;
     }
@@ -333,9 +334,19 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
                              handle->shared_state[0].handle.path);
       }
       if (job.config().incremental && options.type == SnapshotType::kCheckpoint) {
+        const int64_t base_id = attempt.base_id_at_trigger[event.checkpoint_id];
+        // Base files that a newer recorded checkpoint holds as another object: the strategy drops them from the base.
+        std::set<std::string> superseded;
+        for (const auto& [id, files] : attempt.acknowledged_files) {
+          if (id <= base_id || id == event.checkpoint_id || attempt.savepoint_ids.count(id) > 0) continue;
+          for (const auto& [local, path] : files) {
+            auto in_base = base.find(local);
+            if (in_base != base.end() && in_base->second != path) superseded.insert(local);
+          }
+        }
         for (const HandleAndLocalPath& file : handle->shared_state) {
           if (!IsSst(file.local_path)) continue;
-          const bool in_base = base.count(file.local_path) > 0;
+          const bool in_base = base.count(file.local_path) > 0 && superseded.count(file.local_path) == 0;
           if (!file.handle.is_placeholder() && in_base) {
             return MakeViolation(8, step,
                                  absl::StrCat("uploaded ", file.local_path,
@@ -356,8 +367,8 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
   return std::nullopt;
 }
 
-std::optional<Violation> Checker::CheckRetention(SimJob& job, int step) {
-  const std::vector<std::shared_ptr<CompletedCheckpoint>> retained = job.coordinator().RetainedCheckpoints();
+std::optional<Violation> Checker::CheckRetention(
+    SimJob& job, int step, const std::vector<std::shared_ptr<CompletedCheckpoint>>& retained) {
   const int configured = job.config().num_retained;
   const int expected_at_least = std::min<int>(configured, static_cast<int>(completed_checkpoints_.size()));
   if (static_cast<int>(retained.size()) > configured + 1) {
@@ -383,17 +394,23 @@ std::optional<Violation> Checker::CheckRetention(SimJob& job, int step) {
 }
 
 std::optional<Violation> Checker::AfterStep(SimJob& job, int step, bool restarted) {
-  if (!job.stopped()) LearnCompletedCheckpoints(job);
+  // One view of the store per check: reading it takes the coordinator's lock, a scheduling point, and the store may
+  // change while the checker waits for it.
+  std::vector<std::shared_ptr<CompletedCheckpoint>> retained;
+  if (!job.stopped()) {
+    retained = job.coordinator().RetainedCheckpoints();
+    for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : retained) Learn(job, *checkpoint);
+  }
   for (const JobEvent& event : job.TakeEvents()) {
     if (std::optional<Violation> violation = ProcessEvent(job, event, step)) return violation;
   }
   if (!job.stopped()) {
-    for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : job.coordinator().RetainedCheckpoints()) {
+    for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : retained) {
       const KnownSnapshot* snapshot = Find(checkpoint->checkpoint_id, job.config().job_id);
       if (snapshot == nullptr) continue;
       if (std::optional<Violation> violation = CheckFiles(*snapshot, step, "retained")) return violation;
     }
-    if (std::optional<Violation> violation = CheckRetention(job, step)) return violation;
+    if (std::optional<Violation> violation = CheckRetention(job, step, retained)) return violation;
     // Invariant 6: every local-recovery directory belongs to one subtask.
     std::map<std::string, int> owners;
     for (int subtask = 0; subtask < job.parallelism(); ++subtask) {
@@ -479,8 +496,10 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
                                                      int max_parallelism, int step) {
   ++side_world_restores_;
   const int world = side_world_restores_;
-  // The side world's storage holds a copy of the snapshot's files, so nothing the restore does touches the run's.
-  SimObjectStore side_store(scheduler_, Prng(seed_).Child(absl::StrCat("side-world-", world)));
+  // The side world has its own scheduler, clock and storage (a copy of the snapshot's files): nothing the restore does
+  // touches the run, advances its clock or enters its trace.
+  SimScheduler side_scheduler(Prng(seed_).Child(absl::StrCat("side-world-", world)).seed());
+  SimObjectStore side_store(&side_scheduler, Prng(seed_).Child(absl::StrCat("side-world-", world)));
   for (const auto& [path, info] : snapshot.files) {
     std::optional<std::string> bytes = storage_->InspectBytes(path);
     if (!bytes.has_value()) {
@@ -493,8 +512,9 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
   if (!checkpoint.ok()) {
     return MakeViolation(1, step, absl::StrCat("side world: ", checkpoint.status().message()), snapshot.checkpoint_id);
   }
-  SimMachine machine(scheduler_, Prng(seed_).Child(absl::StrCat("side-machine-", world)),
+  SimMachine machine(&side_scheduler, Prng(seed_).Child(absl::StrCat("side-machine-", world)),
                      absl::StrCat("side-", world));
+  auto restore_every_subtask = [&]() -> std::optional<Violation> {
   for (int subtask = 0; subtask < parallelism; ++subtask) {
     absl::StatusOr<KeyGroupRange> range = ComputeKeyGroupRangeForOperatorIndex(max_parallelism, parallelism, subtask);
     if (!range.ok()) return MakeViolation(1, step, std::string(range.status().message()), snapshot.checkpoint_id);
@@ -514,7 +534,7 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
       }
     }
     absl::StatusOr<std::unique_ptr<KeyedStateTask>> task =
-        KeyedStateTask::Start(config, scheduler_, &side_store, nullptr, restore);
+        KeyedStateTask::Start(config, &side_scheduler, &side_store, nullptr, restore);
     if (!task.ok()) {
       return MakeViolation(1, step, absl::StrCat("restoring ", snapshot.pointer, " at parallelism ", parallelism,
                                                  " in a side world failed: ", task.status().message()),
@@ -564,6 +584,10 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
     }
   }
   return std::nullopt;
+  };
+  std::optional<Violation> violation = restore_every_subtask();
+  side_scheduler.RunUntilQuiescent();  // every task closed: drain what is left before the side world goes
+  return violation;
 }
 
 }  // namespace snapsim

@@ -19,7 +19,9 @@
 //    unused (part of 3).
 //  6 local state isolation: no local-recovery directory is held by two subtasks' stores.
 //  8 efficiency: an incremental checkpoint uploads exactly the SST files its confirmed base lacked; a native full
-//    checkpoint shares nothing.
+//    checkpoint shares nothing. A base file that a newer checkpoint of the same attempt uploaded as another object
+//    may be uploaded again (the strategy keeps such a file only in the newest record); the checker knows the newer
+//    checkpoints from their acknowledgements, so a needless re-upload in the window before one is seen passes.
 //  9 liveness: the `liveness` step (checkpoint within a bound; every retry reported).
 // 10 local recovery used: a non-rescaled restore with local recovery on and an intact local copy of the
 //    checkpoint restores from it.
@@ -116,6 +118,7 @@ class Checker {
     std::map<std::string, std::string> restored_files;
     // At each trigger: the confirmed base's files and every confirmed path.
     std::map<int64_t, std::map<std::string, std::string>> base_at_trigger;
+    std::map<int64_t, int64_t> base_id_at_trigger;
     std::map<int64_t, std::set<std::string>> confirmed_paths_at_trigger;
     std::map<int64_t, CheckpointOptions> options;
   };
@@ -125,7 +128,8 @@ class Checker {
   void Learn(SimJob& job, const CompletedCheckpoint& checkpoint);
   KnownSnapshot Describe(SimJob& job, const CompletedCheckpoint& checkpoint);
   std::optional<Violation> CheckFiles(const KnownSnapshot& snapshot, int step, const std::string& role);
-  std::optional<Violation> CheckRetention(SimJob& job, int step);
+  std::optional<Violation> CheckRetention(SimJob& job, int step,
+                                         const std::vector<std::shared_ptr<CompletedCheckpoint>>& retained);
 
   SimScheduler* scheduler_;
   SimObjectStore* storage_;

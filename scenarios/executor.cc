@@ -1,5 +1,6 @@
 #include "scenarios/executor.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <utility>
@@ -136,7 +137,7 @@ absl::StatusOr<const KnownSnapshot*> Execution::Resolve(const ScenarioStep& step
     // The latest retained checkpoint of the current (possibly stopped) job.
     const KnownSnapshot* latest = nullptr;
     for (const KnownSnapshot* snapshot : checker_.LiveSnapshots(job_.get())) {
-      if (snapshot->job_id == job_->config().job_id && !snapshot->savepoint &&
+      if (snapshot->job_id == config_.job_id && !snapshot->savepoint &&
           (latest == nullptr || snapshot->checkpoint_id > latest->checkpoint_id)) {
         latest = snapshot;
       }
@@ -165,9 +166,9 @@ Execution::Outcome Execution::Record(const ScenarioStep& step, const std::string
   const char* what = savepoint ? "savepoint" : "checkpoint";
   if (result.ok()) {
     ++checkpoints_completed_;
-    checker_.OnCompleted(*job_, **result);
+    if (job_ != nullptr) checker_.OnCompleted(*job_, **result);
     if (!name.empty()) {
-      names_[name] = NamedSnapshot{job_->config().job_id, (*result)->checkpoint_id, (*result)->external_pointer,
+      names_[name] = NamedSnapshot{config_.job_id, (*result)->checkpoint_id, (*result)->external_pointer,
                                    savepoint};
     }
     scheduler_.RecordTrace("scenario", absl::StrCat(what, " ", (*result)->checkpoint_id, " completed",
@@ -212,10 +213,10 @@ Execution::Outcome Execution::SnapshotStep(const ScenarioStep& step, bool savepo
 }
 
 Execution::Outcome Execution::Resume(const ScenarioStep& step) {
-  if (job_ == nullptr || !job_->stopped()) return BadInput(step, "", "resume needs a stopped job (add a stop step)");
+  if (job_ != nullptr && !job_->stopped()) return BadInput(step, "", "resume needs a stopped job (add a stop step)");
   absl::StatusOr<const KnownSnapshot*> snapshot = Resolve(step, step.Text("from"));
   if (!snapshot.ok()) return BadInput(step, "from", snapshot.status().message());
-  SimJobConfig config = job_->config();
+  SimJobConfig config = config_;
   config.job_id = absl::StrCat("job-", ++jobs_started_);
   if (step.Text("mode") != "same") config.incremental = step.Text("mode") == "incremental";
   if (step.Text("restore_mode") != "same") config.restore_mode = ParseRestoreMode(step.Text("restore_mode"));
@@ -226,6 +227,8 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
     return BadInput(step, "parallelism", "parallelism exceeds max_parallelism");
   }
   const KnownSnapshot restored = **snapshot;
+  // The stopped job goes first: its teardown drains its activities, which must not wait on the new job's.
+  job_.reset();
   absl::StatusOr<std::unique_ptr<SimJob>> started = SimJob::Start(config, &scheduler_, &store_, root_,
                                                                   SimJobRestore{restored.pointer, restored.model});
   Outcome outcome;
@@ -235,6 +238,7 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
                                         absl::StrCat("resuming from ", restored.pointer, " was expected to be refused "
                                                      "but the job started"));
       job_ = *std::move(started);
+      config_ = config;
       checker_.OnJobStarted(*job_, &restored, config.restore_mode);
     } else {
       notes_.push_back(absl::StrCat("step ", step.number, ": resume refused as expected: ", started.status().message()));
@@ -249,6 +253,7 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
     return outcome;
   }
   job_ = *std::move(started);
+  config_ = config;
   checker_.OnJobStarted(*job_, &restored, config.restore_mode);
   outcome.restarted = true;
   return outcome;
@@ -265,8 +270,8 @@ Execution::Outcome Execution::RestoreCheck(const ScenarioStep& step) {
     targets.push_back(*snapshot);
   }
   const int parallelism =
-      step.Text("parallelism") == "same" ? job_->config().parallelism : static_cast<int>(step.Int("parallelism"));
-  const int max_parallelism = job_->config().max_parallelism;
+      step.Text("parallelism") == "same" ? config_.parallelism : static_cast<int>(step.Int("parallelism"));
+  const int max_parallelism = config_.max_parallelism;
   if (parallelism > max_parallelism) return BadInput(step, "parallelism", "parallelism exceeds max_parallelism");
   Outcome outcome;
   for (const KnownSnapshot* snapshot : targets) {
@@ -324,9 +329,9 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
 
 Execution::Outcome Execution::Execute(const ScenarioStep& step) {
   const std::string& verb = step.verb;
-  const bool needs_job = verb != "resume" && verb != "restore-check" && verb != "quiesce";
+  const bool needs_job = verb != "resume" && verb != "restore-check" && verb != "quiesce" && verb != "await";
   if (needs_job && (job_ == nullptr || job_->stopped()) && verb != "stop") {
-    return BadInput(step, "", "the job is stopped: only resume, restore-check and quiesce may follow a stop");
+    return BadInput(step, "", "the job is stopped: only resume, restore-check, quiesce and await may follow a stop");
   }
   auto write = [&](StateWrite::Operation operation) -> Outcome {
     StateWrite write{operation, step.Text("state"), step.Text("key"), step.Text("user_key"), step.Text("value")};
@@ -439,7 +444,7 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     return outcome;
   }
   if (verb == "stop") {
-    if (job_->stopped()) return BadInput(step, "", "the job is already stopped");
+    if (job_ == nullptr || job_->stopped()) return BadInput(step, "", "the job is already stopped");
     const std::string& how = step.Text("how");
     const JobStatus status = how == "cancel"   ? JobStatus::kCanceled
                              : how == "finish" ? JobStatus::kFinished
@@ -450,10 +455,7 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     return Outcome{};
   }
   if (verb == "resume") return Resume(step);
-  if (verb == "restore-check") {
-    if (job_ == nullptr) return BadInput(step, "", "no job yet");
-    return RestoreCheck(step);
-  }
+  if (verb == "restore-check") return RestoreCheck(step);
   if (verb == "verify") {
     Outcome outcome;
     outcome.violation = checker_.CheckRunningState(*job_, step.number, "verify");
@@ -464,10 +466,12 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
 }
 
 std::optional<Violation> Execution::RestoreNewSnapshots(int step) {
+  const std::vector<const KnownSnapshot*> restorable = checker_.RestorableSnapshots(job_.get());
   for (const KnownSnapshot* snapshot : checker_.TakeNewSnapshots()) {
-    if (job_ == nullptr) break;
-    std::optional<Violation> violation = checker_.RestoreInSideWorld(
-        *snapshot, job_->config().parallelism, job_->config().max_parallelism, step);
+    // A checkpoint completed and already subsumed within the step is gone legitimately.
+    if (std::find(restorable.begin(), restorable.end(), snapshot) == restorable.end()) continue;
+    std::optional<Violation> violation =
+        checker_.RestoreInSideWorld(*snapshot, config_.parallelism, config_.max_parallelism, step);
     if (violation.has_value()) return violation;
   }
   return std::nullopt;
@@ -475,7 +479,7 @@ std::optional<Violation> Execution::RestoreNewSnapshots(int step) {
 
 std::string Execution::Dump() {
   std::string out;
-  if (job_ == nullptr) return "no job\n";
+  if (job_ == nullptr) return "no job (the last resume was refused)\n";
   const SimJobConfig& config = job_->config();
   absl::StrAppend(&out, "job ", config.job_id, job_->stopped() ? " (stopped)" : " (running)", ": parallelism ",
                   config.parallelism, ", max parallelism ", config.max_parallelism, ", ",
@@ -552,7 +556,9 @@ RunResult Execution::Run() {
       result.error = outcome.bad_input;
       break;
     }
-    if (!outcome.violation.has_value()) outcome.violation = checker_.AfterStep(*job_, step.number, outcome.restarted);
+    if (!outcome.violation.has_value() && job_ != nullptr) {
+      outcome.violation = checker_.AfterStep(*job_, step.number, outcome.restarted);
+    }
     if (!outcome.violation.has_value()) outcome.violation = RestoreNewSnapshots(step.number);
     if (options_.progress) {
       options_.progress(absl::StrCat("step ", step.ToString(), ": ", outcome.violation.has_value() ? "VIOLATION" : "ok",
@@ -573,8 +579,8 @@ RunResult Execution::Run() {
     // The end of the run: triggers stop, held messages go out, pending work drains; then storage holds only what is
     // referenced and every live snapshot restores to its model.
     const int end = scenario_.steps.back().number + 1;
-    if (!job_->stopped()) job_->coordinator().StopCheckpointScheduler();
-    job_->ReleaseAllHeldMessages();
+    if (job_ != nullptr && !job_->stopped()) job_->coordinator().StopCheckpointScheduler();
+    if (job_ != nullptr) job_->ReleaseAllHeldMessages();
     for (auto& [name, future] : pending_) {
       const CheckpointCoordinator::Result pending_result = future.Get();
       (void)pending_result;
@@ -584,11 +590,11 @@ RunResult Execution::Run() {
     if (!report.quiescent || !report.pending.empty()) {
       violation = MakeViolation(9, end, absl::StrCat("the run did not quiesce at its end: ", report.ToString()));
     }
-    if (!violation.has_value()) violation = checker_.AfterStep(*job_, end, false);
+    if (!violation.has_value() && job_ != nullptr) violation = checker_.AfterStep(*job_, end, false);
     if (!violation.has_value()) violation = checker_.CheckNoLeak(job_.get(), end);
     if (!violation.has_value()) {
-      const int parallelism = job_->config().parallelism;
-      const int max_parallelism = job_->config().max_parallelism;
+      const int parallelism = config_.parallelism;
+      const int max_parallelism = config_.max_parallelism;
       for (const KnownSnapshot* snapshot : checker_.RestorableSnapshots(job_.get())) {
         violation = checker_.RestoreInSideWorld(*snapshot, parallelism, max_parallelism, end);
         if (violation.has_value()) break;

@@ -1,12 +1,14 @@
 // snapsim: the command line of the harness.
 //
 //   bazel run //:snapsim -- replay FILE... [--trace_out=FILE.json] [--until=STEP] [--quiet] [--print_hash]
+//   bazel run //:snapsim -- sweep --seeds=N [--first=S] [--out=DIR]
 //   bazel run //:snapsim -- steps        (the scenario language's header fields and steps)
 //   bazel run //:snapsim -- --help
 //
 // Exit status: 0 every scenario passed, 1 an invariant was violated, 2 bad input (a malformed scenario, an
 // unreadable file, bad arguments).
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -15,12 +17,17 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "scenarios/executor.h"
+#include "scenarios/lifecycle_generator.h"
 #include "scenarios/scenario.h"
 
 namespace {
 
 constexpr char kUsage[] =
     "usage: snapsim replay FILE... [options]   replay scenario files in the simulated world\n"
+    "       snapsim sweep --seeds=N [--first=S] [--out=DIR]\n"
+    "                                          run the generated job-lifecycle scenarios of seeds S..S+N-1; each\n"
+    "                                          failure is written to DIR (default /tmp/snapsim-sweep) as a scenario\n"
+    "       snapsim print --seed=N             print the scenario that seed N generates\n"
     "       snapsim steps                      list the scenario language's header fields and steps\n"
     "       snapsim --help\n"
     "\n"
@@ -129,6 +136,65 @@ int Replay(const std::vector<std::string>& arguments) {
   return worst;
 }
 
+int Sweep(const std::vector<std::string>& arguments) {
+  uint64_t first = 1;
+  uint64_t seeds = 0;
+  std::string out = "/tmp/snapsim-sweep";
+  for (const std::string& argument : arguments) {
+    if (absl::StartsWith(argument, "--seeds=")) {
+      if (!absl::SimpleAtoi(argument.substr(8), &seeds) || seeds == 0) return Usage("--seeds takes a positive number");
+    } else if (absl::StartsWith(argument, "--first=")) {
+      if (!absl::SimpleAtoi(argument.substr(8), &first)) return Usage("--first takes a number");
+    } else if (absl::StartsWith(argument, "--out=")) {
+      out = argument.substr(6);
+    } else {
+      return Usage("unknown sweep argument " + argument);
+    }
+  }
+  if (seeds == 0) return Usage("sweep needs --seeds=N");
+  uint64_t failures = 0;
+  for (uint64_t seed = first; seed < first + seeds; ++seed) {
+    const snapsim::Scenario scenario = snapsim::GenerateLifecycleScenario(seed);
+    const snapsim::RunResult result = snapsim::RunScenario(scenario);
+    const std::string configuration = snapsim::DescribeConfiguration(scenario.config);
+    if (result.verdict == snapsim::RunResult::Verdict::kPass) {
+      std::printf("seed %llu: ok  %s: steps=%d checkpoints=%d side_world_restores=%d trace_hash=%016llx\n",
+                  static_cast<unsigned long long>(seed), configuration.c_str(), result.steps_run,
+                  result.checkpoints_completed, result.side_world_restores,
+                  static_cast<unsigned long long>(result.trace_hash));
+      for (const std::string& note : result.notes) {
+        if (absl::StrContains(note, "liveness needed")) std::printf("  note: %s\n", note.c_str());
+      }
+      continue;
+    }
+    ++failures;
+    const std::string directory = UserPath(out);
+    (void)std::system(absl::StrCat("mkdir -p '", directory, "'").c_str());
+    const std::string file = absl::StrCat(directory, "/seed-", seed, ".scenario");
+    std::ofstream written(file, std::ios::binary);
+    written << snapsim::FormatScenario(scenario);
+    written.close();
+    std::printf("seed %llu: FAILED  %s: %s\n  scenario written to %s\n  reproduce: bazel run //:snapsim -- replay %s\n"
+                "  or: bazel run //:snapsim -- sweep --first=%llu --seeds=1\n",
+                static_cast<unsigned long long>(seed), configuration.c_str(),
+                result.violation.has_value() ? result.violation->ToString().c_str() : result.error.c_str(),
+                file.c_str(), file.c_str(), static_cast<unsigned long long>(seed));
+  }
+  std::printf("%llu seeds, %llu failed\n", static_cast<unsigned long long>(seeds),
+              static_cast<unsigned long long>(failures));
+  return failures == 0 ? 0 : 1;
+}
+
+int Print(const std::vector<std::string>& arguments) {
+  uint64_t seed = 0;
+  if (arguments.size() != 1 || !absl::StartsWith(arguments[0], "--seed=") ||
+      !absl::SimpleAtoi(arguments[0].substr(7), &seed)) {
+    return Usage("print takes --seed=N");
+  }
+  std::printf("%s", snapsim::FormatScenario(snapsim::GenerateLifecycleScenario(seed)).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -144,6 +210,8 @@ int main(int argc, char** argv) {
     std::printf("%s", snapsim::DescribeVocabulary().c_str());
     return 0;
   }
+  if (command == "sweep") return Sweep(arguments);
+  if (command == "print") return Print(arguments);
   if (command == "replay") {
     for (const std::string& argument : arguments) {
       if (argument == "--help") {

@@ -62,9 +62,7 @@ class ProcessOutputStream : public CheckpointOutputStream {
   }
   absl::StatusOr<StoredObjectInfo> Finish() override {
     if (*dead_) return absl::UnavailableError(absl::StrCat("the process writing ", path_, " was killed"));
-    absl::StatusOr<StoredObjectInfo> info = stream_->Finish();
-    if (info.ok()) written_->push_back(path_);
-    return info;
+    return stream_->Finish();
   }
   void Cancel() override { stream_->Cancel(); }
 
@@ -97,6 +95,8 @@ absl::Status ProcessStorage::CheckAlive(absl::string_view what, const std::strin
 
 absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> ProcessStorage::Create(const std::string& path) {
   if (absl::Status status = CheckAlive("create", path); !status.ok()) return status;
+  // Recorded when started, not when finished: an upload in flight when the process dies may still commit.
+  written_->push_back(path);
   absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> stream = storage_->Create(path);
   if (!stream.ok()) return stream.status();
   return std::unique_ptr<CheckpointOutputStream>(
@@ -413,6 +413,9 @@ absl::Status SimJob::KillMachine(int subtask_index) {
   }
   killed_storage_.push_back(std::move(killed.storage));
   killed.storage = std::make_unique<ProcessStorage>(storage_);
+  // The dead process's snapshot may still finish and write into its local state store: that memory dies with the
+  // job, not now. The new task manager starts with an empty one.
+  killed_local_stores_.push_back(std::move(killed.local_store));
   killed.local_store = std::make_unique<TaskLocalStateStore>(killed.machine->env());
   for (auto& subtask : subtasks_) StopTask(*subtask);
   return FailoverTasks();
@@ -604,9 +607,13 @@ void SimJob::Dispatch(const Message& message, std::function<void()> deliver, int
                                                        static_cast<uint64_t>(config_.message_latency_micros_max) + 1));
     scheduler_->Spawn(absl::StrCat("rpc-", MessageKindName(message.kind), "-", message.checkpoint_id, "-",
                                    message.subtask),
-                      [alive = alive_, scheduler = scheduler_, latency, deliver] {
+                      [alive = alive_, scheduler = scheduler_, latency, deliver,
+                       what = absl::StrCat("deliver ", MessageKindName(message.kind), " ", message.checkpoint_id,
+                                           " subtask ", message.subtask)] {
                         scheduler->SleepForMicros(latency);
-                        if (*alive) deliver();
+                        if (!*alive) return;
+                        scheduler->RecordTrace("job", what);
+                        deliver();
                       });
   }
 }

@@ -152,7 +152,8 @@ struct JobEvent {
 
 // The checkpoint storage as one task manager process sees it: forwards to the shared store until the process is
 // killed; from then on every call fails (a dead process reaches nothing), and a stream it had open never
-// finishes. Remembers the objects the process finished writing, for the orphan accounting of a hard kill.
+// finishes. Remembers every object the process started writing, for the orphan accounting of a hard kill (an
+// upload in flight at the kill may still commit: the storage had the request).
 class ProcessStorage : public CheckpointStorage {
  public:
   explicit ProcessStorage(CheckpointStorage* storage) : storage_(storage) {}
@@ -316,7 +317,9 @@ class SimJob : public TaskGateway {
   void EndCheckpointSpan(int64_t checkpoint_id, absl::string_view outcome);
   std::string restored_pointer_;
   // Processes killed hard: their storage stays cut off; kept alive so late activities find them.
+  // Declared before the killed tasks, so destroyed after them (their snapshots point at both).
   std::vector<std::unique_ptr<ProcessStorage>> killed_storage_;
+  std::vector<std::unique_ptr<TaskLocalStateStore>> killed_local_stores_;
   std::vector<std::unique_ptr<KeyedStateTask>> killed_tasks_;
   KeyValueMap model_;
   // checkpoint id -> subtask (-1: the whole restored snapshot) -> its part of the model.

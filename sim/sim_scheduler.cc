@@ -89,6 +89,9 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
   Prng id_prng;
   const uint64_t seed;
   Trace trace;
+  // The constructing thread's identity before this scheduler made it its main activity: a scheduler may be created
+  // by another one's running activity (a checker's side world) and gives the thread back when destroyed.
+  ThreadIdentity previous_identity;
 
   // Guards everything below. Held only for bookkeeping and hand-offs, never while user code runs.
   std::mutex mutex;
@@ -202,7 +205,10 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
 
   void Spawn(std::string name, std::function<void()> body) {
     std::shared_ptr<Core> self = shared_from_this();
-    std::lock_guard<std::mutex> lock(mutex);
+    std::unique_lock<std::mutex> lock(mutex);
+    // Finished threads keep their stacks until joined: a long run between two quiescence points would otherwise
+    // pile up thousands of them and thread creation would fail. Joining changes no scheduling decision.
+    if (finished.size() >= kJoinFinishedBatch) JoinFinishedLocked(lock);
     if (static_cast<int>(live.size()) >= options.max_live_activities) {
       Fail(absl::StrCat("more than ", options.max_live_activities, " live activities (spawning ", name, ")"));
     }
@@ -215,6 +221,8 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
     RecordLocked("scheduler", absl::StrCat("spawn ", activity->name, "#", activity->id));
     activity->thread = std::thread([self, activity] { self->ActivityMain(activity); });
   }
+
+  static constexpr size_t kJoinFinishedBatch = 32;
 
   void JoinFinishedLocked(std::unique_lock<std::mutex>& lock) {
     std::vector<std::shared_ptr<Activity>> to_join;
@@ -313,6 +321,7 @@ SimScheduler::SimScheduler(uint64_t seed, SimSchedulerOptions options)
   main->has_baton = true;
   core_->main = main;
   core_->live[0] = main;
+  core_->previous_identity = current_thread;
   current_thread = ThreadIdentity{core_.get(), main.get()};
 }
 
@@ -322,7 +331,7 @@ SimScheduler::~SimScheduler() {
   for (auto& [id, activity] : core_->live) {
     if (activity.get() != core_->main.get() && activity->thread.joinable()) activity->thread.detach();
   }
-  if (current_thread.core == core_.get()) current_thread = ThreadIdentity{};
+  if (current_thread.core == core_.get()) current_thread = core_->previous_identity;
 }
 
 void SimScheduler::Spawn(std::string name, std::function<void()> body) {

@@ -44,7 +44,9 @@ struct QuiescenceReport {
 
 class SimScheduler : public Runtime {
  public:
-  // The constructing thread becomes the "main" activity: it holds the baton and drives the run.
+  // The constructing thread becomes the "main" activity: it holds the baton and drives the run. A scheduler may be
+  // nested: created and destroyed by another scheduler's running activity (a side world that must not advance the
+  // main world's clock); the thread is that activity again once the nested scheduler is destroyed.
   explicit SimScheduler(uint64_t seed, SimSchedulerOptions options = {});
   // Activities still blocked are abandoned: their threads stay parked, holding only the scheduler's shared core.
   ~SimScheduler() override;

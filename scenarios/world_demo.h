@@ -1,9 +1,9 @@
 // An end-to-end run of the simulated world: first a keyed state backend on a simulated machine writes state,
 // flushes, takes a native RocksDB checkpoint, uploads its files to the object store with parallel transfers, loses
 // its disk in a crash, downloads the files to a fresh directory and reopens them; then the checkpoint lifecycle of
-// a simulated job (sim/job_lifecycle.h). It is what the determinism tests and the README's main job run.
-#ifndef SNAPSIM_SIM_WORLD_DEMO_H_
-#define SNAPSIM_SIM_WORLD_DEMO_H_
+// a simulated job (the seed's generated scenario, scenarios/lifecycle_generator.h, run by the executor). It is what the determinism tests and the README's main job run.
+#ifndef SNAPSIM_SCENARIOS_WORLD_DEMO_H_
+#define SNAPSIM_SCENARIOS_WORLD_DEMO_H_
 
 #include <cstdint>
 #include <string>
@@ -29,7 +29,7 @@ struct WorldDemoResult {
   int uploaded_files = 0;
   uint64_t uploaded_bytes = 0;
   int restored_keys = 0;
-  // The job lifecycle phase (sim/job_lifecycle.h).
+  // The job lifecycle phase (scenarios/lifecycle_generator.h); restores_verified counts side-world restores.
   std::string job_configuration;
   int checkpoints_completed = 0;
   int restores_verified = 0;
@@ -42,4 +42,4 @@ absl::StatusOr<WorldDemoResult> RunWorldDemo(const WorldDemoOptions& options);
 
 }  // namespace snapsim
 
-#endif  // SNAPSIM_SIM_WORLD_DEMO_H_
+#endif  // SNAPSIM_SCENARIOS_WORLD_DEMO_H_

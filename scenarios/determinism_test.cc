@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "sim/world_demo.h"
+#include "scenarios/world_demo.h"
 
 namespace snapsim {
 namespace {

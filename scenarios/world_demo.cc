@@ -1,4 +1,4 @@
-#include "sim/world_demo.h"
+#include "scenarios/world_demo.h"
 
 #include <memory>
 #include <vector>
@@ -10,7 +10,8 @@
 #include "backend/rocksdb_status.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "sim/sim_machine.h"
-#include "sim/job_lifecycle.h"
+#include "scenarios/executor.h"
+#include "scenarios/lifecycle_generator.h"
 #include "sim/sim_object_store.h"
 #include "sim/sim_scheduler.h"
 
@@ -127,26 +128,29 @@ absl::StatusOr<WorldDemoResult> RunWorldDemo(const WorldDemoOptions& options) {
   }
   if (absl::Status s = (*restored)->Close(); !s.ok()) return s;
 
-  // 5. The checkpoint lifecycle: a simulated job under lost and duplicated messages and restarts, resumed with
-  // another configuration.
-  JobLifecycleReport lifecycle;
-  if (absl::Status s = RunJobLifecycle(scheduler, store, root, &lifecycle); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("job lifecycle (", lifecycle.configuration, "): ", s.message()));
-  }
-  result.job_configuration = lifecycle.configuration;
-  result.checkpoints_completed = lifecycle.checkpoints_completed;
-  result.restores_verified = lifecycle.restores_verified;
   const QuiescenceReport report = scheduler.RunUntilQuiescent();
   if (!report.quiescent || !report.pending.empty()) {
     return absl::InternalError(absl::StrCat("world did not quiesce: ", report.ToString()));
   }
-  result.trace_hash = scheduler.trace().hash();
-  result.trace_events = scheduler.trace().event_count();
-  result.virtual_time_micros = scheduler.NowMicros();
   if (options.keep_trace_events) {
     result.trace_text = scheduler.trace().ToText();
     result.chrome_trace_json = scheduler.trace().ToChromeJson();
   }
+
+  // 5. The checkpoint lifecycle: the seed's generated scenario (scenarios/lifecycle_generator.h) in its own world.
+  const Scenario lifecycle = GenerateLifecycleScenario(options.seed);
+  result.job_configuration = DescribeConfiguration(lifecycle.config);
+  const RunResult run = RunScenario(lifecycle);
+  if (run.verdict != RunResult::Verdict::kPass) {
+    return absl::DataLossError(absl::StrCat("job lifecycle (", result.job_configuration, "): ",
+                                            run.violation.has_value() ? run.violation->ToString() : run.error));
+  }
+  result.checkpoints_completed = run.checkpoints_completed;
+  result.restores_verified = run.side_world_restores;
+  // One hash for the whole run: the backend cycle's world and the lifecycle's.
+  result.trace_hash = scheduler.trace().hash() * 0x9e3779b97f4a7c15ull ^ run.trace_hash;
+  result.trace_events = scheduler.trace().event_count() + run.trace_events;
+  result.virtual_time_micros = scheduler.NowMicros() + run.virtual_time_micros;
   return result;
 }
 

@@ -1,8 +1,7 @@
-// snapsim_demo: runs the simulated world's end-to-end demo (sim/world_demo.h) for one seed or a short sweep.
-// Until the scenario CLI exists this is the README's main job.
+// snapsim_demo: runs the simulated world's end-to-end demo (scenarios/world_demo.h) for one seed or a few; what
+// the determinism tests run across processes. Scenarios and sweeps are `snapsim`'s (scenarios/snapsim_main.cc).
 //
 //   bazel run //:snapsim_demo -- [--seed=N] [--seeds=N] [--keys=N] [--trace_out=FILE.json] [--print_hash]
-//   bazel run //:snapsim_demo -- --job_only [--seed=N] [--seeds=N]   (the job lifecycle alone, as the sweep test)
 //
 // Exit status: 0 all seeds passed, 1 a seed failed (its repro command is printed), 2 bad arguments.
 #include <cstdio>
@@ -12,8 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
-#include "sim/job_lifecycle.h"
-#include "sim/world_demo.h"
+#include "scenarios/world_demo.h"
 
 namespace {
 
@@ -21,7 +19,7 @@ int Usage(const std::string& problem) {
   std::fprintf(stderr,
                "snapsim_demo: %s\n"
                "usage: snapsim_demo [--seed=N] [--seeds=N] [--keys=N] [--trace_out=FILE.json] [--print_hash]\n"
-               "       snapsim_demo --job_only [--seed=N] [--seeds=N]\n",
+               "(the job lifecycle sweep is `bazel run //:snapsim -- sweep --seeds=N`)\n",
                problem.c_str());
   return 2;
 }
@@ -38,7 +36,6 @@ int main(int argc, char** argv) {
   int keys = 2000;
   std::string trace_out;
   bool print_hash = false;
-  bool job_only = false;
   for (int i = 1; i < argc; ++i) {
     const std::string argument = argv[i];
     auto value_of = [&](const char* flag) { return argument.substr(std::string(flag).size()); };
@@ -56,33 +53,12 @@ int main(int argc, char** argv) {
       trace_out = value_of("--trace_out=");
     } else if (argument == "--print_hash") {
       print_hash = true;
-    } else if (argument == "--job_only") {
-      job_only = true;
     } else {
       return Usage("unknown argument " + argument);
     }
   }
 
   int failures = 0;
-  if (job_only) {
-    for (uint64_t offset = 0; offset < seeds; ++offset) {
-      snapsim::JobLifecycleReport report;
-      const absl::Status status = snapsim::RunJobLifecycleForSeed(seed + offset, &report);
-      if (status.ok()) {
-        std::printf("seed %llu: ok  job: %s: checkpoints=%d restores_verified=%d\n",
-                    static_cast<unsigned long long>(seed + offset), report.configuration.c_str(),
-                    report.checkpoints_completed, report.restores_verified);
-      } else {
-        ++failures;
-        std::printf("seed %llu: FAILED: job lifecycle (%s): %s\n  reproduce: bazel run //:snapsim_demo -- --job_only "
-                    "--seed=%llu\n",
-                    static_cast<unsigned long long>(seed + offset), report.configuration.c_str(),
-                    std::string(status.message()).c_str(), static_cast<unsigned long long>(seed + offset));
-      }
-    }
-    std::printf("%llu seeds, %d failed\n", static_cast<unsigned long long>(seeds), failures);
-    return failures == 0 ? 0 : 1;
-  }
   for (uint64_t offset = 0; offset < seeds; ++offset) {
     snapsim::WorldDemoOptions options;
     options.seed = seed + offset;
