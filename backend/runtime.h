@@ -164,13 +164,19 @@ class RuntimeMutexLock {
   RuntimeMutex& mutex_;
 };
 
-// Real threads: one thread per spawned activity, joined when the runtime is destroyed; the steady clock;
-// RocksDB's own thread pools run its background jobs, so blocking calls run inline. For --fs=posix and production
-// use; never in the simulated path.
+// Real threads: one thread per spawned activity (finished ones are joined as new ones start, the rest when the
+// runtime is destroyed); the steady clock; RocksDB's own thread pools run its background jobs, so blocking calls
+// run inline. Sleeps end early once the runtime is being destroyed, so a long timer (a checkpoint timeout) never
+// holds up teardown. For --fs=posix and production use; never in the simulated path.
 class ThreadRuntime : public Runtime {
  public:
   ThreadRuntime();
   ~ThreadRuntime() override;
+  // Waits until no activity runs and none sleeps with less than `horizon_micros` left (timers further out do not
+  // count), seen twice in a row; false if that did not happen within `limit_micros`. Activities waiting on a
+  // signal count as idle: whoever will notify them is running or sleeping. The real-threads counterpart of the
+  // simulation's quiescence.
+  bool WaitUntilIdle(int64_t horizon_micros, int64_t limit_micros);
   void Spawn(std::string name, std::function<void()> body) override;
   std::shared_ptr<Signal> NewSignal() override;
   int64_t NowMicros() override;
@@ -179,9 +185,11 @@ class ThreadRuntime : public Runtime {
   std::string NewUniqueId() override;
   rocksdb::Status RunBlockingRocksDbCall(const std::function<rocksdb::Status()>& call) override;
 
- private:
+  // The activities' bookkeeping (thread_runtime.cc); public only so that its signals can name it.
   struct Threads;
-  std::unique_ptr<Threads> threads_;
+
+ private:
+  std::shared_ptr<Threads> threads_;
 };
 
 }  // namespace snapsim

@@ -1,4 +1,5 @@
 #include <atomic>
+#include <chrono>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -37,6 +38,41 @@ TEST(ThreadRuntimeTest, DestructorJoinsActivitiesSpawnedByActivities) {
     });
   }
   EXPECT_EQ(finished.load(), 2);
+}
+
+TEST(ThreadRuntimeTest, DestructionEndsLongSleeps) {
+  std::atomic<bool> woke{false};
+  const auto start = std::chrono::steady_clock::now();
+  {
+    ThreadRuntime runtime;
+    runtime.Spawn("timer", [&] {
+      runtime.SleepForMicros(60'000'000);  // a checkpoint timeout
+      woke = true;
+    });
+    runtime.SleepForMicros(10'000);
+  }
+  EXPECT_TRUE(woke.load());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+TEST(ThreadRuntimeTest, IdleOnlyOnceShortSleepersAndRunnersAreDone) {
+  ThreadRuntime runtime;
+  std::atomic<int> done{0};
+  Promise<int> never(runtime);
+  runtime.Spawn("long-timer", [&] { runtime.SleepForMicros(60'000'000); });
+  runtime.Spawn("waiter", [&, future = never.GetFuture()] { (void)future; });
+  for (int i = 0; i < 4; ++i) {
+    runtime.Spawn("message", [&] {
+      runtime.SleepForMicros(20'000);
+      done.fetch_add(1);
+    });
+  }
+  // The 60 s timer is beyond the horizon; the 20 ms messages are not.
+  ASSERT_TRUE(runtime.WaitUntilIdle(/*horizon_micros=*/1'000'000, /*limit_micros=*/10'000'000));
+  EXPECT_EQ(done.load(), 4);
+  // A horizon past the long timer: never idle while it sleeps.
+  EXPECT_FALSE(runtime.WaitUntilIdle(/*horizon_micros=*/120'000'000, /*limit_micros=*/100'000));
+  never.Set(1);
 }
 
 }  // namespace

@@ -42,9 +42,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "sim/job_world.h"
 #include "sim/sim_job.h"
-#include "sim/sim_object_store.h"
-#include "sim/sim_scheduler.h"
 
 namespace snapsim {
 
@@ -76,7 +75,7 @@ struct KnownSnapshot {
 
 class Checker {
  public:
-  Checker(SimScheduler* scheduler, SimObjectStore* storage, uint64_t seed);
+  Checker(JobWorld* world, uint64_t seed);
 
   // A job started (fresh: `restored` null; resumed: the snapshot it started from and the mode).
   void OnJobStarted(SimJob& job, const KnownSnapshot* restored, RestoreMode mode);
@@ -101,6 +100,9 @@ class Checker {
   const KnownSnapshot* Find(int64_t checkpoint_id, const std::string& job_id) const;
   // Snapshots that must stay: retained by the running job, owned by the user, or restored from.
   std::vector<const KnownSnapshot*> LiveSnapshots(SimJob* job) const;
+  // Whether `snapshot` must still exist now: retained by the running job, owned by the user or restored from.
+  // Real threads (--fs=posix) go on while the checker looks, so a missing file is judged against this, read after.
+  bool StillLive(const KnownSnapshot& snapshot, SimJob* job) const;
   // LiveSnapshots less the user-owned ones that lost files to a CLAIM resume of another snapshot: what must restore.
   std::vector<const KnownSnapshot*> RestorableSnapshots(SimJob* job) const;
   // Notes for the report: accepted orphans, retries, side-world restores.
@@ -127,12 +129,13 @@ class Checker {
   void LearnCompletedCheckpoints(SimJob& job);
   void Learn(SimJob& job, const CompletedCheckpoint& checkpoint);
   KnownSnapshot Describe(SimJob& job, const CompletedCheckpoint& checkpoint);
-  std::optional<Violation> CheckFiles(const KnownSnapshot& snapshot, int step, const std::string& role);
+  std::optional<Violation> CheckFiles(const KnownSnapshot& snapshot, int step, const std::string& role,
+                                      SimJob* job = nullptr);
   std::optional<Violation> CheckRetention(SimJob& job, int step,
                                          const std::vector<std::shared_ptr<CompletedCheckpoint>>& retained);
 
-  SimScheduler* scheduler_;
-  SimObjectStore* storage_;
+  JobWorld* world_;
+  InspectableStorage* storage_;
   uint64_t seed_;
   // (job id, checkpoint id) -> snapshot.
   std::map<std::pair<std::string, int64_t>, KnownSnapshot> snapshots_;

@@ -1,14 +1,17 @@
 #include "scenarios/executor.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "sim/prng.h"
 #include "sim/sim_job.h"
 #include "sim/sim_object_store.h"
+#include "sim/posix_world.h"
 #include "sim/sim_scheduler.h"
 
 namespace snapsim {
@@ -40,22 +43,19 @@ struct NamedSnapshot {
 
 class Execution {
  public:
-  Execution(const Scenario& scenario, const RunOptions& options)
+  Execution(const Scenario& scenario, const RunOptions& options, std::unique_ptr<JobWorld> world)
       : scenario_(scenario),
         options_(options),
-        scheduler_(scenario.config.seed, SchedulerOptions(options)),
+        world_(std::move(world)),
         root_(scenario.config.seed),
-        store_(&scheduler_, root_.Child("object-store")),
-        checker_(&scheduler_, &store_, scenario.config.seed) {}
+        checker_(world_.get(), scenario.config.seed),
+        start_micros_(world_->runtime().NowMicros()) {}
 
   RunResult Run();
 
  private:
-  static SimSchedulerOptions SchedulerOptions(const RunOptions& options) {
-    SimSchedulerOptions scheduler_options;
-    scheduler_options.keep_trace_events = options.keep_trace_events;
-    return scheduler_options;
-  }
+  // Microseconds since the run started (virtual in simulation).
+  int64_t Now() { return world_->runtime().NowMicros() - start_micros_; }
 
   // A step's outcome: nothing (go on), a violation, or bad input.
   struct Outcome {
@@ -81,10 +81,11 @@ class Execution {
 
   const Scenario& scenario_;
   const RunOptions& options_;
-  SimScheduler scheduler_;
+  // Declared first: destroyed after the job and the checker that use it.
+  std::unique_ptr<JobWorld> world_;
   Prng root_;
-  SimObjectStore store_;
   Checker checker_;
+  int64_t start_micros_ = 0;
   std::unique_ptr<SimJob> job_;
   SimJobConfig config_;
   int jobs_started_ = 0;
@@ -92,6 +93,7 @@ class Execution {
   std::map<std::string, NamedSnapshot> names_;
   std::map<std::string, Future<CheckpointCoordinator::Result>> pending_;
   std::map<std::string, bool> pending_savepoint_;
+  std::map<std::string, std::string> pending_expect_;
   std::vector<std::string> notes_;
 };
 
@@ -105,6 +107,8 @@ SimJobConfig Execution::JobConfig() const {
   job.restore_mode = ParseRestoreMode(config.restore_mode);
   job.checkpoint_interval_micros = config.checkpoint_interval_ms * kMicrosPerMilli;
   job.checkpoint_timeout_micros = config.checkpoint_timeout_ms * kMicrosPerMilli;
+  // Real time: a timeout is a timer someone waits out (at quiescence); capped so a run stays short.
+  if (!world_->deterministic()) job.checkpoint_timeout_micros = std::min<int64_t>(job.checkpoint_timeout_micros, 1'000'000);
   job.max_concurrent_checkpoints = config.max_concurrent_checkpoints;
   job.num_retained = config.retained_checkpoints;
   job.upload_threads = config.upload_threads;
@@ -171,14 +175,14 @@ Execution::Outcome Execution::Record(const ScenarioStep& step, const std::string
       names_[name] = NamedSnapshot{config_.job_id, (*result)->checkpoint_id, (*result)->external_pointer,
                                    savepoint};
     }
-    scheduler_.RecordTrace("scenario", absl::StrCat(what, " ", (*result)->checkpoint_id, " completed",
+    world_->Record("scenario", absl::StrCat(what, " ", (*result)->checkpoint_id, " completed",
                                                     name.empty() ? "" : absl::StrCat(" as ", name)));
     if (expect == "failed") {
       outcome.violation = MakeViolation(0, step.number, absl::StrCat("the ", what, " was expected to fail but completed"),
                                         (*result)->checkpoint_id);
     }
   } else {
-    scheduler_.RecordTrace("scenario", absl::StrCat(what, " failed: ", result.status().message()));
+    world_->Record("scenario", absl::StrCat(what, " failed: ", result.status().message()));
     notes_.push_back(absl::StrCat("step ", step.number, ": ", what, " failed: ", result.status().message()));
     if (expect == "completed") {
       outcome.violation = MakeViolation(
@@ -207,6 +211,7 @@ Execution::Outcome Execution::SnapshotStep(const ScenarioStep& step, bool savepo
     const std::string key = name.empty() ? absl::StrCat("#", step.number) : name;
     pending_[key] = future;
     pending_savepoint_[key] = savepoint;
+    pending_expect_[key] = step.Text("expect");
     return Outcome{};
   }
   return Record(step, name, step.Text("expect"), savepoint, future.Get());
@@ -229,7 +234,7 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
   const KnownSnapshot restored = **snapshot;
   // The stopped job goes first: its teardown drains its activities, which must not wait on the new job's.
   job_.reset();
-  absl::StatusOr<std::unique_ptr<SimJob>> started = SimJob::Start(config, &scheduler_, &store_, root_,
+  absl::StatusOr<std::unique_ptr<SimJob>> started = SimJob::Start(config, world_.get(), root_,
                                                                   SimJobRestore{restored.pointer, restored.model});
   Outcome outcome;
   if (step.Text("expect") == "failed") {
@@ -286,10 +291,11 @@ Execution::Outcome Execution::Quiesce(const ScenarioStep& step) {
     return BadInput(step, "", "quiesce needs interval_ms 0: periodic checkpoints never let the run quiesce");
   }
   if (job_ != nullptr) job_->ReleaseAllHeldMessages();
-  const QuiescenceReport report = scheduler_.RunUntilQuiescent();
+  std::vector<std::string> pending;
   Outcome outcome;
-  if (!report.quiescent || !report.pending.empty()) {
-    outcome.violation = MakeViolation(9, step.number, absl::StrCat("the run did not quiesce: ", report.ToString()));
+  if (!world_->RunUntilQuiescent(&pending)) {
+    outcome.violation = MakeViolation(9, step.number, absl::StrCat("the run did not quiesce; waiting: ",
+                                                                   absl::StrJoin(pending, ", ")));
     return outcome;
   }
   if (job_ != nullptr) {
@@ -392,11 +398,12 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     const CheckpointCoordinator::Result result = found->second.Get();
     const bool savepoint = pending_savepoint_[found->first];
     const std::string name = found->first;
+    const std::string expect = step.Text("expect") != "any" ? step.Text("expect") : pending_expect_[name];
     pending_.erase(found);
-    return Record(step, name, step.Text("expect"), savepoint, result);
+    return Record(step, name, expect, savepoint, result);
   }
   if (verb == "advance") {
-    scheduler_.SleepForMicros(step.Int("ms") * kMicrosPerMilli);
+    world_->runtime().SleepForMicros(step.Int("ms") * kMicrosPerMilli);
     return Outcome{};
   }
   if (verb == "quiesce") return Quiesce(step);
@@ -472,6 +479,8 @@ std::optional<Violation> Execution::RestoreNewSnapshots(int step) {
     if (std::find(restorable.begin(), restorable.end(), snapshot) == restorable.end()) continue;
     std::optional<Violation> violation =
         checker_.RestoreInSideWorld(*snapshot, config_.parallelism, config_.max_parallelism, step);
+    // Real threads go on during the restore: a checkpoint subsumed meanwhile lost its files legitimately.
+    if (violation.has_value() && !world_->deterministic() && !checker_.StillLive(*snapshot, job_.get())) continue;
     if (violation.has_value()) return violation;
   }
   return std::nullopt;
@@ -485,7 +494,7 @@ std::string Execution::Dump() {
                   config.parallelism, ", max parallelism ", config.max_parallelism, ", ",
                   config.incremental ? "incremental" : "full", ", local recovery ", config.local_recovery ? "on" : "off",
                   ", restore mode ", RestoreModeName(config.restore_mode), "\n");
-  absl::StrAppend(&out, "virtual time ", scheduler_.NowMicros(), "us; model: ", job_->Model().size(), " entries\n");
+  absl::StrAppend(&out, world_->deterministic() ? "virtual time " : "elapsed ", Now(), "us; model: ", job_->Model().size(), " entries\n");
   if (!job_->stopped()) {
     for (int subtask = 0; subtask < job_->parallelism(); ++subtask) {
       absl::StrAppend(&out, "subtask ", subtask, ": attempt ", job_->attempt_of(subtask), ", key groups ",
@@ -511,24 +520,24 @@ std::string Execution::Dump() {
                     " of ", snapshot.job_id, " at ", snapshot.pointer, "\n");
   }
   out += "checkpoint storage:\n";
-  for (const std::string& path : store_.AllPaths()) {
-    std::optional<StoredObjectInfo> info = store_.Inspect(path);
+  for (const std::string& path : world_->storage().AllPaths()) {
+    std::optional<StoredObjectInfo> info = world_->storage().Inspect(path);
     absl::StrAppend(&out, "  ", path, " ", info.has_value() ? info->size_bytes : 0, " bytes\n");
   }
   return out;
 }
 
 void Execution::Finish(RunResult* result) {
-  result->trace_hash = scheduler_.trace().hash();
-  result->trace_events = scheduler_.trace().event_count();
-  result->virtual_time_micros = scheduler_.NowMicros();
+  result->trace_hash = world_->trace().hash();
+  result->trace_events = world_->trace().event_count();
+  result->virtual_time_micros = Now();
   result->checkpoints_completed = checkpoints_completed_;
   result->side_world_restores = checker_.side_world_restores();
   result->notes = notes_;
   result->notes.insert(result->notes.end(), checker_.notes().begin(), checker_.notes().end());
   if (options_.keep_trace_events) {
-    result->trace_text = scheduler_.trace().ToText();
-    result->chrome_trace_json = scheduler_.trace().ToChromeJson();
+    result->trace_text = world_->trace().ToText();
+    result->chrome_trace_json = world_->trace().ToChromeJson();
   }
 }
 
@@ -536,7 +545,7 @@ RunResult Execution::Run() {
   RunResult result;
   config_ = JobConfig();
   config_.job_id = absl::StrCat("job-", ++jobs_started_);
-  absl::StatusOr<std::unique_ptr<SimJob>> started = SimJob::Start(config_, &scheduler_, &store_, root_);
+  absl::StatusOr<std::unique_ptr<SimJob>> started = SimJob::Start(config_, world_.get(), root_);
   if (!started.ok()) {
     result.verdict = RunResult::Verdict::kBadInput;
     result.error = absl::StrCat(scenario_.origin, ":1:1: the job does not start with this header: ",
@@ -547,10 +556,11 @@ RunResult Execution::Run() {
   job_ = *std::move(started);
   checker_.OnJobStarted(*job_, nullptr, config_.restore_mode);
   for (const ScenarioStep& step : scenario_.steps) {
-    const int64_t start = scheduler_.NowMicros();
-    scheduler_.RecordTrace("scenario", absl::StrCat("step ", step.ToString()));
+    const int64_t start = Now();
+    world_->Record("scenario", absl::StrCat("step ", step.ToString()));
     Outcome outcome = Execute(step);
     ++result.steps_run;
+    result.last_step = step.number;
     if (!outcome.bad_input.empty()) {
       result.verdict = RunResult::Verdict::kBadInput;
       result.error = outcome.bad_input;
@@ -562,7 +572,7 @@ RunResult Execution::Run() {
     if (!outcome.violation.has_value()) outcome.violation = RestoreNewSnapshots(step.number);
     if (options_.progress) {
       options_.progress(absl::StrCat("step ", step.ToString(), ": ", outcome.violation.has_value() ? "VIOLATION" : "ok",
-                                     " at ", scheduler_.NowMicros(), "us (", scheduler_.NowMicros() - start, "us)"));
+                                     " at ", Now(), "us (", Now() - start, "us)"));
     }
     if (outcome.violation.has_value()) {
       result.verdict = RunResult::Verdict::kViolation;
@@ -585,10 +595,11 @@ RunResult Execution::Run() {
       const CheckpointCoordinator::Result pending_result = future.Get();
       (void)pending_result;
     }
-    const QuiescenceReport report = scheduler_.RunUntilQuiescent();
+    std::vector<std::string> pending;
     std::optional<Violation> violation;
-    if (!report.quiescent || !report.pending.empty()) {
-      violation = MakeViolation(9, end, absl::StrCat("the run did not quiesce at its end: ", report.ToString()));
+    if (!world_->RunUntilQuiescent(&pending)) {
+      violation = MakeViolation(9, end, absl::StrCat("the run did not quiesce at its end; waiting: ",
+                                                     absl::StrJoin(pending, ", ")));
     }
     if (!violation.has_value() && job_ != nullptr) violation = checker_.AfterStep(*job_, end, false);
     if (!violation.has_value()) violation = checker_.CheckNoLeak(job_.get(), end);
@@ -612,7 +623,34 @@ RunResult Execution::Run() {
 }  // namespace
 
 RunResult RunScenario(const Scenario& scenario, const RunOptions& options) {
-  Execution execution(scenario, options);
+  std::unique_ptr<JobWorld> world;
+  if (options.fs == RunOptions::FileSystem::kSim) {
+    SimSchedulerOptions scheduler_options;
+    scheduler_options.keep_trace_events = options.keep_trace_events;
+    world = std::make_unique<SimWorld>(scenario.config.seed, scheduler_options);
+  } else {
+    std::string parent = options.posix_directory;
+    for (const char* variable : {"TEST_TMPDIR", "TMPDIR"}) {
+      if (parent.empty() && std::getenv(variable) != nullptr) parent = std::getenv(variable);
+    }
+    if (parent.empty()) parent = "/tmp";
+    std::string pattern = parent + "/snapsim-posix-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) {
+      RunResult result;
+      result.verdict = RunResult::Verdict::kBadInput;
+      result.error = absl::StrCat("cannot create a directory for --fs=posix under ", parent);
+      return result;
+    }
+    absl::StatusOr<std::unique_ptr<PosixWorld>> posix = PosixWorld::Create(pattern, options.keep_trace_events);
+    if (!posix.ok()) {
+      RunResult result;
+      result.verdict = RunResult::Verdict::kBadInput;
+      result.error = std::string(posix.status().message());
+      return result;
+    }
+    world = *std::move(posix);
+  }
+  Execution execution(scenario, options, std::move(world));
   return execution.Run();
 }
 

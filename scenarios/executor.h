@@ -17,6 +17,12 @@
 namespace snapsim {
 
 struct RunOptions {
+  enum class FileSystem { kSim, kPosix };
+  // kPosix: real disk and real threads (sim/posix_world.h), in a fresh directory under `posix_directory` (default:
+  // $TEST_TMPDIR or $TMPDIR or /tmp), removed afterwards. Checkpoint timeouts are capped at 1 s there (timers run in
+  // real time). Not deterministic: for comparing verdicts of passing scenarios.
+  FileSystem fs = FileSystem::kSim;
+  std::string posix_directory;
   // Keep every trace event (text and Perfetto JSON output); the hash is kept either way.
   bool keep_trace_events = false;
   // Stop after the step with this number (0: run to the end) and dump the world's state.
@@ -35,6 +41,8 @@ struct RunResult {
   uint64_t trace_events = 0;
   int64_t virtual_time_micros = 0;
   int steps_run = 0;
+  // The number of the last step run.
+  int last_step = 0;
   int checkpoints_completed = 0;
   int side_world_restores = 0;
   // Reported facts: retries a liveness step needed, accepted orphans.

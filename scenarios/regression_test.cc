@@ -66,6 +66,33 @@ INSTANTIATE_TEST_SUITE_P(Library, RegressionLibraryTest, ::testing::ValuesIn(Lib
                            return name;
                          });
 
+// The same library on real disk with real threads (--fs=posix): not deterministic, so only the verdict is compared.
+// Its own target (//scenarios:posix_regression_test) runs it, sharded: it takes about a minute of real time; the
+// simulated target filters it out.
+class PosixRegressionLibraryTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PosixRegressionLibraryTest, ReplaysGreenOnRealDisk) {
+  absl::StatusOr<Scenario> scenario = LoadScenarioFile(GetParam());
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  const std::string name = GetParam().substr(GetParam().rfind('/') + 1);
+  RunOptions options;
+  options.fs = RunOptions::FileSystem::kPosix;
+  const RunResult result = RunScenario(*scenario, options);
+  EXPECT_EQ(result.verdict, RunResult::Verdict::kPass)
+      << name << ": " << (result.violation.has_value() ? result.violation->ToString() : result.error)
+      << "\n  reproduce: bazel run //:snapsim -- replay scenarios/" << name << " --fs=posix";
+}
+
+INSTANTIATE_TEST_SUITE_P(Library, PosixRegressionLibraryTest, ::testing::ValuesIn(LibraryFiles()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param.substr(info.param.rfind('/') + 1);
+                           name = name.substr(0, name.size() - std::string(".scenario").size());
+                           for (char& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
+
 TEST(RegressionLibrary, HoldsAtLeastFifteenScenarios) { EXPECT_GE(LibraryFiles().size(), 15u); }
 
 constexpr char kTraced[] = R"(# Traced twice.

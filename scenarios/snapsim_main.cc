@@ -2,6 +2,7 @@
 //
 //   bazel run //:snapsim -- replay FILE... [--trace_out=FILE.json] [--until=STEP] [--quiet] [--print_hash]
 //   bazel run //:snapsim -- sweep --seeds=N [--first=S] [--out=DIR]
+//   bazel run //:snapsim -- print --seed=N   (the scenario seed N generates)
 //   bazel run //:snapsim -- steps        (the scenario language's header fields and steps)
 //   bazel run //:snapsim -- --help
 //
@@ -35,8 +36,10 @@ constexpr char kUsage[] =
     "  --trace_out=FILE.json  write a Perfetto / chrome://tracing timeline of the (last) scenario\n"
     "  --until=STEP           stop after step STEP and dump the job, the registry and the storage listing\n"
     "  --quiet                print only the verdict lines, not every step\n"
+    "  --verbose              print every trace event (time, component, event) after the steps\n"
     "  --print_hash           print the trace hash of each run (the determinism judge)\n"
-    "  --fs=sim               where the run happens: the simulated world (the only mode so far)\n"
+    "  --fs=sim|posix         sim (default): the simulated world, deterministic; posix: a real directory with real\n"
+    "                         threads (not deterministic; checkpoint timeouts capped at 1 s), same verdicts expected\n"
     "\n"
     "exit status: 0 pass, 1 an invariant was violated, 2 bad input\n"
     "scenario language: scenarios/README.md, or `snapsim steps`\n";
@@ -58,7 +61,9 @@ int Replay(const std::vector<std::string>& arguments) {
   std::string trace_out;
   int until = 0;
   bool quiet = false;
+  bool verbose = false;
   bool print_hash = false;
+  snapsim::RunOptions::FileSystem fs = snapsim::RunOptions::FileSystem::kSim;
   for (const std::string& argument : arguments) {
     if (absl::StartsWith(argument, "--trace_out=")) {
       trace_out = argument.substr(12);
@@ -68,12 +73,14 @@ int Replay(const std::vector<std::string>& arguments) {
       }
     } else if (argument == "--quiet") {
       quiet = true;
+    } else if (argument == "--verbose") {
+      verbose = true;
     } else if (argument == "--print_hash") {
       print_hash = true;
     } else if (absl::StartsWith(argument, "--fs=")) {
-      const std::string fs = argument.substr(5);
-      if (fs == "posix") return Usage("--fs=posix (real disk, real threads) is not implemented yet; use --fs=sim");
-      if (fs != "sim") return Usage("--fs is sim or posix: " + argument);
+      const std::string name = argument.substr(5);
+      if (name != "sim" && name != "posix") return Usage("--fs is sim or posix: " + argument);
+      fs = name == "posix" ? snapsim::RunOptions::FileSystem::kPosix : snapsim::RunOptions::FileSystem::kSim;
     } else if (absl::StartsWith(argument, "--")) {
       return Usage("unknown option " + argument);
     } else {
@@ -92,26 +99,30 @@ int Replay(const std::vector<std::string>& arguments) {
     }
     scenario->origin = file;
     snapsim::RunOptions options;
-    options.keep_trace_events = !trace_out.empty() && index + 1 == files.size();
+    options.keep_trace_events = verbose || (!trace_out.empty() && index + 1 == files.size());
     options.until_step = until;
+    options.fs = fs;
     if (!quiet) {
       std::printf("== %s (seed %llu, %zu steps)\n", file.c_str(),
                   static_cast<unsigned long long>(scenario->config.seed), scenario->steps.size());
       options.progress = [](const std::string& line) { std::printf("  %s\n", line.c_str()); };
     }
     const snapsim::RunResult result = snapsim::RunScenario(*scenario, options);
+    if (verbose) std::printf("%s", result.trace_text.c_str());
     switch (result.verdict) {
       case snapsim::RunResult::Verdict::kPass:
-        std::printf("%s: PASS  steps=%d checkpoints=%d side_world_restores=%d virtual_time=%lldus events=%llu "
+        std::printf("%s: PASS  steps=%d checkpoints=%d side_world_restores=%d %s=%lldus events=%llu "
                     "trace_hash=%016llx\n",
                     file.c_str(), result.steps_run, result.checkpoints_completed, result.side_world_restores,
+                    fs == snapsim::RunOptions::FileSystem::kSim ? "virtual_time" : "elapsed",
                     static_cast<long long>(result.virtual_time_micros),
                     static_cast<unsigned long long>(result.trace_events),
                     static_cast<unsigned long long>(result.trace_hash));
         break;
       case snapsim::RunResult::Verdict::kViolation:
-        std::printf("%s: FAIL  %s\n  reproduce: bazel run //:snapsim -- replay %s\n", file.c_str(),
-                    result.violation->ToString().c_str(), file.c_str());
+        std::printf("%s: FAIL  %s\n  reproduce: bazel run //:snapsim -- replay %s%s\n", file.c_str(),
+                    result.violation->ToString().c_str(), file.c_str(),
+                    fs == snapsim::RunOptions::FileSystem::kSim ? "" : " --fs=posix");
         break;
       case snapsim::RunResult::Verdict::kBadInput:
         std::printf("%s: BAD INPUT\n  %s\n", file.c_str(), result.error.c_str());
@@ -119,8 +130,10 @@ int Replay(const std::vector<std::string>& arguments) {
     }
     for (const std::string& note : result.notes) std::printf("  note: %s\n", note.c_str());
     if (print_hash) std::printf("%016llx\n", static_cast<unsigned long long>(result.trace_hash));
-    if (!result.dump.empty()) std::printf("-- state after step %d --\n%s", until, result.dump.c_str());
-    if (options.keep_trace_events) {
+    if (!result.dump.empty()) {
+      std::printf("-- state after step %d (end-of-run checks not run) --\n%s", result.last_step, result.dump.c_str());
+    }
+    if (!trace_out.empty() && index + 1 == files.size()) {
       std::ofstream out(UserPath(trace_out), std::ios::binary);
       out << result.chrome_trace_json;
       out.close();

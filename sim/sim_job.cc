@@ -53,9 +53,8 @@ constexpr char kValueState[] = "value";
 // discarded like any unfinished object: the store's puts are atomic).
 class ProcessOutputStream : public CheckpointOutputStream {
  public:
-  ProcessOutputStream(std::unique_ptr<CheckpointOutputStream> stream, std::shared_ptr<bool> dead,
-                      std::shared_ptr<std::vector<std::string>> written, std::string path)
-      : stream_(std::move(stream)), dead_(std::move(dead)), written_(std::move(written)), path_(std::move(path)) {}
+  ProcessOutputStream(std::unique_ptr<CheckpointOutputStream> stream, std::shared_ptr<bool> dead, std::string path)
+      : stream_(std::move(stream)), dead_(std::move(dead)), path_(std::move(path)) {}
   absl::Status Write(absl::string_view data) override {
     if (*dead_) return absl::UnavailableError(absl::StrCat("the process writing ", path_, " was killed"));
     return stream_->Write(data);
@@ -69,7 +68,6 @@ class ProcessOutputStream : public CheckpointOutputStream {
  private:
   std::unique_ptr<CheckpointOutputStream> stream_;
   std::shared_ptr<bool> dead_;
-  std::shared_ptr<std::vector<std::string>> written_;
   std::string path_;
 };
 
@@ -86,7 +84,10 @@ KeyGroupRange RangeOf(const KeyedStateHandle& handle) {
 
 }  // namespace
 
-std::vector<std::string> ProcessStorage::WrittenPaths() const { return *written_; }
+std::vector<std::string> ProcessStorage::WrittenPaths() const {
+  std::lock_guard<std::mutex> lock(written_mutex_);
+  return written_;
+}
 
 absl::Status ProcessStorage::CheckAlive(absl::string_view what, const std::string& path) const {
   if (*dead_) return absl::UnavailableError(absl::StrCat(what, " ", path, ": the process was killed"));
@@ -96,11 +97,14 @@ absl::Status ProcessStorage::CheckAlive(absl::string_view what, const std::strin
 absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> ProcessStorage::Create(const std::string& path) {
   if (absl::Status status = CheckAlive("create", path); !status.ok()) return status;
   // Recorded when started, not when finished: an upload in flight when the process dies may still commit.
-  written_->push_back(path);
+  {
+    std::lock_guard<std::mutex> lock(written_mutex_);
+    written_.push_back(path);
+  }
   absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> stream = storage_->Create(path);
   if (!stream.ok()) return stream.status();
   return std::unique_ptr<CheckpointOutputStream>(
-      std::make_unique<ProcessOutputStream>(*std::move(stream), dead_, written_, path));
+      std::make_unique<ProcessOutputStream>(*std::move(stream), dead_, path));
 }
 
 absl::StatusOr<std::string> ProcessStorage::Read(const std::string& path) {
@@ -128,28 +132,48 @@ absl::StatusOr<StoredObjectInfo> ProcessStorage::Stat(const std::string& path) {
   return storage_->Stat(path);
 }
 
-SimJob::SimJob(SimJobConfig config, SimScheduler* scheduler, SimObjectStore* storage, const Prng& prng)
-    : config_(std::move(config)), scheduler_(scheduler), storage_(storage), prng_(prng.Child("job")) {}
+SimJob::SimJob(SimJobConfig config, JobWorld* world, const Prng& prng)
+    : config_(std::move(config)),
+      world_(world),
+      runtime_(&world->runtime()),
+      storage_(&world->storage()),
+      prng_(prng.Child("job")) {}
 
 absl::StatusOr<std::unique_ptr<SimJob>> SimJob::Start(SimJobConfig config, SimScheduler* scheduler,
                                                       SimObjectStore* storage, const Prng& prng,
                                                       std::optional<SimJobRestore> restore) {
+  auto world = std::make_unique<SimWorld>(scheduler, storage);
+  JobWorld* borrowed = world.get();
+  absl::StatusOr<std::unique_ptr<SimJob>> job = Start(std::move(config), borrowed, prng, std::move(restore),
+                                                      std::move(world));
+  return job;
+}
+
+absl::StatusOr<std::unique_ptr<SimJob>> SimJob::Start(SimJobConfig config, JobWorld* world, const Prng& prng,
+                                                      std::optional<SimJobRestore> restore) {
+  return Start(std::move(config), world, prng, std::move(restore), nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<SimJob>> SimJob::Start(SimJobConfig config, JobWorld* world, const Prng& prng,
+                                                      std::optional<SimJobRestore> restore,
+                                                      std::unique_ptr<JobWorld> owned_world) {
   if (config.parallelism <= 0 || config.parallelism > config.max_parallelism) {
     return absl::InvalidArgumentError(absl::StrCat("parallelism ", config.parallelism, " must be in [1, ",
                                                    config.max_parallelism, "]"));
   }
-  std::unique_ptr<SimJob> job(new SimJob(std::move(config), scheduler, storage, prng));
+  std::unique_ptr<SimJob> job(new SimJob(std::move(config), world, prng));
+  job->owned_world_ = std::move(owned_world);
   for (int i = 0; i < job->config_.parallelism; ++i) {
-    auto subtask = std::make_unique<Subtask>(scheduler);
+    auto subtask = std::make_unique<Subtask>(&world->runtime());
     subtask->index = i;
     absl::StatusOr<KeyGroupRange> range =
         ComputeKeyGroupRangeForOperatorIndex(job->config_.max_parallelism, job->config_.parallelism, i);
     if (!range.ok()) return range.status();
     subtask->range = *range;
-    subtask->machine = std::make_unique<SimMachine>(scheduler, prng.Child(absl::StrCat(job->config_.job_id, "/tm-", i)),
-                                                    absl::StrCat("tm-", i));
+    subtask->machine =
+        world->NewMachine(absl::StrCat("tm-", i), prng.Child(absl::StrCat(job->config_.job_id, "/tm-", i)));
     subtask->local_store = std::make_unique<TaskLocalStateStore>(subtask->machine->env());
-    subtask->storage = std::make_unique<ProcessStorage>(storage);
+    subtask->storage = std::make_unique<ProcessStorage>(&world->storage());
     job->subtasks_.push_back(std::move(subtask));
   }
   if (absl::Status status = job->CreateCoordinator(); !status.ok()) return status;
@@ -173,7 +197,7 @@ SimJob::~SimJob() {
     for (auto& subtask : subtasks_) StopTask(*subtask);
   }
   *alive_ = false;
-  scheduler_->RunUntilQuiescent();
+  world_->RunUntilQuiescent(nullptr);
 }
 
 absl::Status SimJob::CreateCoordinator() {
@@ -190,7 +214,7 @@ absl::Status SimJob::CreateCoordinator() {
   config.retention = config_.retention;
   config.restore_mode = config_.restore_mode;
   absl::StatusOr<std::shared_ptr<CheckpointCoordinator>> coordinator =
-      CheckpointCoordinator::Create(config, scheduler_, storage_, &counter_, this);
+      CheckpointCoordinator::Create(config, runtime_, storage_, &counter_, this);
   if (!coordinator.ok()) return coordinator.status();
   coordinator_ = *std::move(coordinator);
   return absl::OkStatus();
@@ -217,29 +241,42 @@ absl::Status SimJob::Write(const StateWrite& write) {
   if (absl::Status status = backend.SetCurrentKey(write.key); !status.ok()) return status;
   const std::string model_key = ModelKey(write.state, write.key, write.user_key);
   absl::Status status;
+  // The model changes under the bookkeeping lock: a snapshot's synchronous part reads it on another thread.
+  auto model_lock = [this] { return std::unique_lock<std::mutex>(state_mutex_); };
   switch (write.operation) {
     case StateWrite::Operation::kPut:
       status = backend.PutValue(write.state, write.value);
-      if (status.ok()) model_[model_key] = write.value;
+      if (status.ok()) {
+        auto lock = model_lock();
+        model_[model_key] = write.value;
+      }
       break;
     case StateWrite::Operation::kAppend:
       status = backend.AppendToList(write.state, write.value);
       if (status.ok()) {
+        auto lock = model_lock();
         auto [entry, inserted] = model_.emplace(model_key, write.value);
         if (!inserted) entry->second = absl::StrCat(entry->second, std::string(1, kListSeparator), write.value);
       }
       break;
     case StateWrite::Operation::kMapPut:
       status = backend.PutMapEntry(write.state, write.user_key, write.value);
-      if (status.ok()) model_[model_key] = write.value;
+      if (status.ok()) {
+        auto lock = model_lock();
+        model_[model_key] = write.value;
+      }
       break;
     case StateWrite::Operation::kMapRemove:
       status = backend.RemoveMapEntry(write.state, write.user_key);
-      if (status.ok()) model_.erase(model_key);
+      if (status.ok()) {
+        auto lock = model_lock();
+        model_.erase(model_key);
+      }
       break;
     case StateWrite::Operation::kClear:
       status = backend.Clear(write.state);
       if (status.ok()) {
+        auto lock = model_lock();
         if (write.state == "map") {
           const std::string prefix = absl::StrCat(write.state, std::string(1, kKeySeparator), write.key,
                                                   std::string(1, kKeySeparator));
@@ -295,19 +332,19 @@ void SimJob::StopTask(Subtask& subtask) {
 absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const CompletedCheckpoint> checkpoint) {
   RuntimeMutexLock lock(subtask.mailbox);
   ++subtask.attempt;
-  const std::string machine = subtask.machine->name();
+  const std::string machine_root = subtask.machine->root();
   subtask.instance_path =
-      absl::StrCat("/", machine, "/", config_.job_id, "/op_sti_", subtask.index, "_attempt_", subtask.attempt);
+      absl::StrCat(machine_root, "/", config_.job_id, "/op_sti_", subtask.index, "_attempt_", subtask.attempt);
   KeyedStateTaskConfig task_config;
   task_config.backend.env = subtask.machine->env();
   task_config.backend.instance_path = subtask.instance_path;
   task_config.backend.max_parallelism = config_.max_parallelism;
   task_config.backend.key_group_range = subtask.range;
-  task_config.backend.preset = OptionsPreset::kSimulation;
+  task_config.backend.preset = world_->preset();
   task_config.incremental = config_.incremental;
   task_config.local_recovery.enabled = config_.local_recovery;
   task_config.local_recovery.subtask_directory =
-      absl::StrCat("/", machine, "/localState/", config_.job_id, "/sti_", subtask.index);
+      absl::StrCat(machine_root, "/localState/", config_.job_id, "/sti_", subtask.index);
   task_config.upload_threads = config_.upload_threads;
   std::optional<TaskRestoreState> restore;
   if (checkpoint != nullptr) {
@@ -333,11 +370,11 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
       event.local_directory = local->directory;
     }
   }
-  const int64_t restore_started = scheduler_->NowMicros();
+  const int64_t restore_started = runtime_->NowMicros();
   absl::StatusOr<std::unique_ptr<KeyedStateTask>> task = KeyedStateTask::Start(
-      task_config, scheduler_, subtask.storage.get(), subtask.local_store.get(), restore);
+      task_config, runtime_, subtask.storage.get(), subtask.local_store.get(), restore);
   if (restore.has_value()) {
-    scheduler_->RecordSpan("restore", absl::StrCat("restore subtask ", subtask.index, " from checkpoint ",
+    world_->RecordSpan("restore", absl::StrCat("restore subtask ", subtask.index, " from checkpoint ",
                                                    restore->checkpoint_id,
                                                    !task.ok() ? " FAILED"
                                                    : (*task)->restored_from_local_state() ? " (local)"
@@ -356,7 +393,7 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
   }
   event.restored_from_local_state = subtask.task->restored_from_local_state();
   event.backend_uid = subtask.task->backend_uid();
-  events_.push_back(std::move(event));
+  PushEvent(std::move(event));
   subtask.running = true;
   return absl::OkStatus();
 }
@@ -366,8 +403,10 @@ absl::Status SimJob::RestartTasks(std::shared_ptr<const CompletedCheckpoint> che
   if (checkpoint != nullptr) {
     absl::StatusOr<KeyValueMap> model = ModelAt(checkpoint->checkpoint_id);
     if (!model.ok()) return model.status();
+    std::lock_guard<std::mutex> lock(state_mutex_);
     model_ = *std::move(model);
   } else {
+    std::lock_guard<std::mutex> lock(state_mutex_);
     model_.clear();
   }
   for (auto& subtask : subtasks_) {
@@ -377,7 +416,7 @@ absl::Status SimJob::RestartTasks(std::shared_ptr<const CompletedCheckpoint> che
 }
 
 absl::Status SimJob::FailoverTasks() {
-  scheduler_->RecordTrace("job", "task failover");
+  world_->Record("job", "task failover");
   for (auto& subtask : subtasks_) StopTask(*subtask);
   coordinator_->AbortPendingCheckpoints("JOB_FAILOVER_REGION");
   CheckpointCoordinator::Result latest = coordinator_->RestoreLatestCheckpointedState();
@@ -386,7 +425,7 @@ absl::Status SimJob::FailoverTasks() {
 }
 
 absl::Status SimJob::CrashMachine(int subtask_index) {
-  scheduler_->RecordTrace("job", "machine crash");
+  world_->Record("job", "machine crash");
   Subtask& crashed = *subtasks_[subtask_index];
   crashed.machine->Crash();
   for (auto& subtask : subtasks_) StopTask(*subtask);
@@ -396,7 +435,7 @@ absl::Status SimJob::CrashMachine(int subtask_index) {
 }
 
 absl::Status SimJob::KillMachine(int subtask_index) {
-  scheduler_->RecordTrace("job", absl::StrCat("machine kill tm-", subtask_index));
+  world_->Record("job", absl::StrCat("machine kill tm-", subtask_index));
   Subtask& killed = *subtasks_[subtask_index];
   // The process is gone at once: nothing it does from now on reaches storage or disk, and nobody closes its task.
   killed.storage->Kill();
@@ -407,12 +446,14 @@ absl::Status SimJob::KillMachine(int subtask_index) {
     if (killed.task != nullptr) killed_tasks_.push_back(std::move(killed.task));
     killed.instance_path.clear();  // its disk is the crashed one: nobody deletes it
   }
+  std::unique_lock<std::mutex> orphans_lock(state_mutex_);
   for (const std::string& path : killed.storage->WrittenPaths()) {
     accepted_orphans_.emplace(path, absl::StrCat("written by subtask ", subtask_index, " attempt ", killed.attempt,
                                                  ", killed hard before it could clean up"));
   }
+  orphans_lock.unlock();
   killed_storage_.push_back(std::move(killed.storage));
-  killed.storage = std::make_unique<ProcessStorage>(storage_);
+  killed.storage = std::make_unique<ProcessStorage>(storage_);  // a new process
   // The dead process's snapshot may still finish and write into its local state store: that memory dies with the
   // job, not now. The new task manager starts with an empty one.
   killed_local_stores_.push_back(std::move(killed.local_store));
@@ -422,6 +463,7 @@ absl::Status SimJob::KillMachine(int subtask_index) {
 }
 
 void SimJob::AcceptOrphans(const std::vector<std::string>& paths, int64_t checkpoint_id) {
+  std::lock_guard<std::mutex> lock(state_mutex_);
   for (const std::string& path : paths) {
     accepted_orphans_.emplace(path, absl::StrCat("acknowledged for checkpoint ", checkpoint_id,
                                                  " to a coordinator that died with it pending"));
@@ -429,22 +471,37 @@ void SimJob::AcceptOrphans(const std::vector<std::string>& paths, int64_t checkp
 }
 
 absl::Status SimJob::FailoverCoordinator() {
-  scheduler_->RecordTrace("job", "coordinator failover");
+  world_->Record("job", "coordinator failover");
   // What the dying coordinator had been told of checkpoints still pending is known to no one after it.
-  for (int64_t id : coordinator_->PendingCheckpointIds()) AcceptOrphans(acknowledged_files_[coordinator_.get()][id], id);
-  acknowledged_files_.erase(coordinator_.get());
+  for (int64_t id : coordinator_->PendingCheckpointIds()) {
+    std::vector<std::string> files;
+    {
+      std::lock_guard<std::mutex> lock(state_mutex_);
+      files = acknowledged_files_[coordinator_.get()][id];
+    }
+    AcceptOrphans(files, id);
+  }
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    acknowledged_files_.erase(coordinator_.get());
+  }
   coordinator_->Kill();
   // Deletions it had queued never happen: no later coordinator knows those files (Flink's cleaner and registry
   // are in memory too).
-  for (const std::string& path : coordinator_->AbandonedDeletions()) {
-    if (!path.empty() && path.back() == '/') {
-      for (const std::string& stored : storage_->AllPaths()) {
-        if (absl::StartsWith(stored, path)) {
-          accepted_orphans_.emplace(stored, "under a directory the dead coordinator was deleting");
+  const std::vector<std::string> abandoned = coordinator_->AbandonedDeletions();
+  const std::vector<std::string> stored_paths = storage_->AllPaths();
+  {
+    std::lock_guard<std::mutex> orphans_lock(state_mutex_);
+    for (const std::string& path : abandoned) {
+      if (!path.empty() && path.back() == '/') {
+        for (const std::string& stored : stored_paths) {
+          if (absl::StartsWith(stored, path)) {
+            accepted_orphans_.emplace(stored, "under a directory the dead coordinator was deleting");
+          }
         }
+      } else {
+        accepted_orphans_.emplace(path, "a deletion queued by the coordinator that died");
       }
-    } else {
-      accepted_orphans_.emplace(path, "a deletion queued by the coordinator that died");
     }
   }
   for (auto& subtask : subtasks_) StopTask(*subtask);
@@ -465,6 +522,7 @@ void SimJob::Stop(JobStatus status) {
 }
 
 absl::StatusOr<KeyValueMap> SimJob::ModelAt(int64_t checkpoint_id) const {
+  std::lock_guard<std::mutex> lock(state_mutex_);
   auto found = model_at_.find(checkpoint_id);
   if (found == model_at_.end()) {
     return absl::NotFoundError(absl::StrCat("the model has no state for checkpoint ", checkpoint_id));
@@ -539,61 +597,68 @@ std::set<std::string> SimJob::ReferencedPaths() {
 void SimJob::Send(const Message& message, std::function<void()> deliver) {
   const std::string what = absl::StrCat(MessageKindName(message.kind), " ", message.checkpoint_id, " subtask ",
                                         message.subtask);
-  // A message held for reordering goes right after this one, its successor.
+  // Decide under the bookkeeping lock; act (trace, spawn) after it.
   std::vector<HeldMessage> successors_of;
-  for (auto it = held_messages_.begin(); it != held_messages_.end();) {
-    if (it->reorder && it->message.kind == message.kind && it->message.subtask == message.subtask) {
-      successors_of.push_back(std::move(*it));
-      it = held_messages_.erase(it);
-    } else {
-      ++it;
+  std::optional<MessageRule> applied;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    // A message held for reordering goes right after this one, its successor.
+    for (auto it = held_messages_.begin(); it != held_messages_.end();) {
+      if (it->reorder && it->message.kind == message.kind && it->message.subtask == message.subtask) {
+        successors_of.push_back(std::move(*it));
+        it = held_messages_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto rule = message_rules_.begin(); rule != message_rules_.end(); ++rule) {
+      if (rule->kind != message.kind || (rule->subtask >= 0 && rule->subtask != message.subtask)) continue;
+      applied = *rule;
+      if (--rule->count <= 0) message_rules_.erase(rule);
+      if (applied->action == MessageRule::Action::kHold || applied->action == MessageRule::Action::kReorder) {
+        held_messages_.push_back(HeldMessage{message, deliver, applied->action == MessageRule::Action::kReorder});
+      }
+      break;
     }
   }
-  bool scripted = false;
-  for (auto rule = message_rules_.begin(); rule != message_rules_.end(); ++rule) {
-    if (rule->kind != message.kind || (rule->subtask >= 0 && rule->subtask != message.subtask)) continue;
-    const MessageRule applied = *rule;
-    if (--rule->count <= 0) message_rules_.erase(rule);
-    scripted = true;
-    switch (applied.action) {
+  if (applied.has_value()) {
+    switch (applied->action) {
       case MessageRule::Action::kDrop:
-        scheduler_->RecordTrace("job", absl::StrCat("drop ", what, " (scripted)"));
+        world_->Record("job", absl::StrCat("drop ", what, " (scripted)"));
         Lost(message);
         break;
       case MessageRule::Action::kDuplicate:
-        scheduler_->RecordTrace("job", absl::StrCat("duplicate ", what, " (scripted)"));
+        world_->Record("job", absl::StrCat("duplicate ", what, " (scripted)"));
         Dispatch(message, deliver, 2, 0);
         break;
       case MessageRule::Action::kDelay:
-        scheduler_->RecordTrace("job", absl::StrCat("delay ", what, " by ", applied.delay_micros, "us (scripted)"));
-        Dispatch(message, deliver, 1, applied.delay_micros);
+        world_->Record("job", absl::StrCat("delay ", what, " by ", applied->delay_micros, "us (scripted)"));
+        Dispatch(message, deliver, 1, applied->delay_micros);
         break;
       case MessageRule::Action::kHold:
       case MessageRule::Action::kReorder:
-        scheduler_->RecordTrace("job", absl::StrCat(applied.action == MessageRule::Action::kHold ? "hold " : "reorder ",
-                                                    what, " (scripted)"));
-        held_messages_.push_back(HeldMessage{message, deliver, applied.action == MessageRule::Action::kReorder});
+        world_->Record("job", absl::StrCat(applied->action == MessageRule::Action::kHold ? "hold " : "reorder ", what,
+                                           " (scripted)"));
         break;
     }
-    break;
-  }
-  if (!scripted) {
+  } else {
     const MessageFate fate = message_fault_hook_ ? message_fault_hook_(message) : MessageFate::kDeliver;
     static constexpr const char* kFates[] = {"send", "drop", "duplicate"};
-    scheduler_->RecordTrace("job", absl::StrCat(kFates[static_cast<int>(fate)], " ", what));
+    world_->Record("job", absl::StrCat(kFates[static_cast<int>(fate)], " ", what));
     if (fate != MessageFate::kDrop) Dispatch(message, deliver, fate == MessageFate::kDuplicate ? 2 : 1, 0);
     if (fate == MessageFate::kDrop) Lost(message);
   }
   // A message held for reordering arrives after its successor: one microsecond past the latest latency drawn.
   for (HeldMessage& held : successors_of) {
-    scheduler_->RecordTrace("job", absl::StrCat("send ", MessageKindName(held.message.kind), " ",
-                                                held.message.checkpoint_id, " subtask ", held.message.subtask,
-                                                " (reordered after ", message.checkpoint_id, ")"));
+    world_->Record("job", absl::StrCat("send ", MessageKindName(held.message.kind), " ", held.message.checkpoint_id,
+                                       " subtask ", held.message.subtask, " (reordered after ", message.checkpoint_id,
+                                       ")"));
     Dispatch(held.message, held.deliver, 1, config_.message_latency_micros_max + 1);
   }
 }
 
 void SimJob::Lost(const Message& message) {
+  std::lock_guard<std::mutex> lock(state_mutex_);
   for (const std::string& path : message.files) {
     accepted_orphans_.emplace(path, absl::StrCat("acknowledged by subtask ", message.subtask, " for checkpoint ",
                                                  message.checkpoint_id, " in a message that was lost"));
@@ -603,42 +668,54 @@ void SimJob::Lost(const Message& message) {
 void SimJob::Dispatch(const Message& message, std::function<void()> deliver, int copies,
                       int64_t extra_latency_micros) {
   for (int copy = 0; copy < copies; ++copy) {
-    const int64_t latency = extra_latency_micros + static_cast<int64_t>(prng_.UniformBelow(
-                                                       static_cast<uint64_t>(config_.message_latency_micros_max) + 1));
-    scheduler_->Spawn(absl::StrCat("rpc-", MessageKindName(message.kind), "-", message.checkpoint_id, "-",
-                                   message.subtask),
-                      [alive = alive_, scheduler = scheduler_, latency, deliver,
-                       what = absl::StrCat("deliver ", MessageKindName(message.kind), " ", message.checkpoint_id,
-                                           " subtask ", message.subtask)] {
-                        scheduler->SleepForMicros(latency);
-                        if (!*alive) return;
-                        scheduler->RecordTrace("job", what);
-                        deliver();
-                      });
+    int64_t latency = extra_latency_micros;
+    {
+      std::lock_guard<std::mutex> lock(state_mutex_);
+      latency += static_cast<int64_t>(prng_.UniformBelow(static_cast<uint64_t>(config_.message_latency_micros_max) + 1));
+    }
+    runtime_->Spawn(absl::StrCat("rpc-", MessageKindName(message.kind), "-", message.checkpoint_id, "-",
+                                 message.subtask),
+                    [alive = alive_, world = world_, latency, deliver,
+                     what = absl::StrCat("deliver ", MessageKindName(message.kind), " ", message.checkpoint_id,
+                                         " subtask ", message.subtask)] {
+                      world->runtime().SleepForMicros(latency);
+                      if (!*alive) return;
+                      world->Record("job", what);
+                      deliver();
+                    });
   }
 }
 
 int SimJob::ReleaseHeldMessages(MessageKind kind, int subtask) {
-  int released = 0;
-  for (auto it = held_messages_.begin(); it != held_messages_.end();) {
-    if (!it->reorder && it->message.kind == kind && (subtask < 0 || it->message.subtask == subtask)) {
-      scheduler_->RecordTrace("job", absl::StrCat("deliver held ", MessageKindName(kind), " ",
-                                                  it->message.checkpoint_id, " subtask ", it->message.subtask));
-      Dispatch(it->message, it->deliver, 1, 0);
-      it = held_messages_.erase(it);
-      ++released;
-    } else {
-      ++it;
+  std::vector<HeldMessage> released;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    for (auto it = held_messages_.begin(); it != held_messages_.end();) {
+      if (!it->reorder && it->message.kind == kind && (subtask < 0 || it->message.subtask == subtask)) {
+        released.push_back(std::move(*it));
+        it = held_messages_.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
-  return released;
+  for (HeldMessage& message : released) {
+    world_->Record("job", absl::StrCat("deliver held ", MessageKindName(kind), " ", message.message.checkpoint_id,
+                                       " subtask ", message.message.subtask));
+    Dispatch(message.message, message.deliver, 1, 0);
+  }
+  return static_cast<int>(released.size());
 }
 
 int SimJob::ReleaseAllHeldMessages() {
-  std::vector<HeldMessage> held = std::exchange(held_messages_, {});
+  std::vector<HeldMessage> held;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    held = std::exchange(held_messages_, {});
+  }
   for (HeldMessage& message : held) {
-    scheduler_->RecordTrace("job", absl::StrCat("deliver held ", MessageKindName(message.message.kind), " ",
-                                                message.message.checkpoint_id, " subtask ", message.message.subtask));
+    world_->Record("job", absl::StrCat("deliver held ", MessageKindName(message.message.kind), " ",
+                                       message.message.checkpoint_id, " subtask ", message.message.subtask));
     Dispatch(message.message, message.deliver, 1, 0);
   }
   return static_cast<int>(held.size());
@@ -654,15 +731,23 @@ std::optional<std::vector<int64_t>> SimJob::RunningAttempts() {
 }
 
 void SimJob::EndCheckpointSpan(int64_t checkpoint_id, absl::string_view outcome) {
-  auto started = checkpoint_started_micros_.find(checkpoint_id);
-  if (started == checkpoint_started_micros_.end()) return;
-  scheduler_->RecordSpan("checkpoint", absl::StrCat("checkpoint ", checkpoint_id, " ", outcome), started->second);
-  checkpoint_started_micros_.erase(started);
+  int64_t start = 0;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    auto started = checkpoint_started_micros_.find(checkpoint_id);
+    if (started == checkpoint_started_micros_.end()) return;
+    start = started->second;
+    checkpoint_started_micros_.erase(started);
+  }
+  world_->RecordSpan("checkpoint", absl::StrCat("checkpoint ", checkpoint_id, " ", outcome), start);
 }
 
 void SimJob::TriggerCheckpoint(int subtask, int64_t attempt, int64_t checkpoint_id,
                                const CheckpointOptions& options) {
-  checkpoint_started_micros_.emplace(checkpoint_id, scheduler_->NowMicros());
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    checkpoint_started_micros_.emplace(checkpoint_id, runtime_->NowMicros());
+  }
   std::shared_ptr<CheckpointCoordinator> coordinator = coordinator_;
   Send(Message{MessageKind::kTrigger, checkpoint_id, subtask},
        [this, subtask, attempt, checkpoint_id, options, coordinator] {
@@ -677,10 +762,17 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
   if (!subtask.running || subtask.attempt != attempt) return;  // the attempt it was meant for is gone
   // The model's part at the synchronous snapshot: nothing writes while the mailbox is held. Recorded only for a
   // snapshot actually taken (a duplicated trigger must not overwrite it with a later state).
-  KeyValueMap part = ModelPartOf(model_, subtask_index);
+  KeyValueMap part;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    part = ModelPartOf(model_, subtask_index);
+  }
   absl::StatusOr<KeyedStateTask::SnapshotFuture> future = subtask.task->TriggerSnapshot(checkpoint_id, options);
   if (future.ok()) {
-    model_at_[checkpoint_id][subtask_index] = std::move(part);
+    {
+      std::lock_guard<std::mutex> lock(state_mutex_);
+      model_at_[checkpoint_id][subtask_index] = std::move(part);
+    }
     JobEvent event;
     event.kind = JobEvent::Kind::kSnapshotStarted;
     event.subtask = subtask_index;
@@ -688,7 +780,7 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
     event.checkpoint_id = checkpoint_id;
     event.options = options;
     event.backend_uid = subtask.task->backend_uid();
-    events_.push_back(std::move(event));
+    PushEvent(std::move(event));
   }
   auto decline = [this, coordinator, checkpoint_id, subtask_index, attempt](absl::Status reason) {
     Send(Message{MessageKind::kDecline, checkpoint_id, subtask_index},
@@ -700,7 +792,7 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
     if (!absl::IsAlreadyExists(future.status())) decline(future.status());  // a duplicated trigger is ignored
     return;
   }
-  scheduler_->Spawn(absl::StrCat("await-snapshot-", checkpoint_id, "-", subtask_index),
+  runtime_->Spawn(absl::StrCat("await-snapshot-", checkpoint_id, "-", subtask_index),
                     [this, alive = alive_, process_dead = subtask.storage->dead_flag(), future = *future, decline, coordinator, checkpoint_id, subtask_index,
                      attempt] {
                       const absl::StatusOr<std::optional<KeyedStateHandle>>& result = future.Get();
@@ -716,7 +808,7 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                       event.attempt = attempt;
                       event.checkpoint_id = checkpoint_id;
                       event.handle = *result;
-                      events_.push_back(std::move(event));
+                      PushEvent(std::move(event));
                       Send(Message{MessageKind::kAcknowledge, checkpoint_id, subtask_index,
                                    ack.state.has_value() ? OwnedPaths(*ack.state) : std::vector<std::string>()},
                            [this, coordinator, ack] {
@@ -725,8 +817,12 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                                AcceptOrphans(files, ack.checkpoint_id);  // the coordinator it was sent to died
                                return;
                              }
-                             std::vector<std::string>& known = acknowledged_files_[coordinator.get()][ack.checkpoint_id];
-                             known.insert(known.end(), files.begin(), files.end());
+                             {
+                               std::lock_guard<std::mutex> lock(state_mutex_);
+                               std::vector<std::string>& known =
+                                   acknowledged_files_[coordinator.get()][ack.checkpoint_id];
+                               known.insert(known.end(), files.begin(), files.end());
+                             }
                              coordinator->ReceiveAcknowledge(ack);
                            });
                     });
@@ -746,7 +842,7 @@ void SimJob::NotifyCheckpointComplete(int subtask_index, int64_t checkpoint_id, 
       event.subtask = subtask_index;
       event.attempt = attempt;
       event.checkpoint_id = checkpoint_id;
-      events_.push_back(std::move(event));
+      PushEvent(std::move(event));
     }
   });
 }
@@ -766,7 +862,7 @@ void SimJob::NotifyCheckpointAborted(int subtask_index, int64_t checkpoint_id, i
            event.attempt = attempt;
            event.checkpoint_id = checkpoint_id;
            event.latest_completed_id = latest_completed_id;
-           events_.push_back(std::move(event));
+           PushEvent(std::move(event));
          }
        });
 }

@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -32,6 +33,7 @@
 #include "sim/prng.h"
 #include "sim/sim_machine.h"
 #include "sim/sim_object_store.h"
+#include "sim/job_world.h"
 #include "sim/sim_scheduler.h"
 #include "snapshot/checkpoint_coordinator.h"
 #include "snapshot/keyed_state_task.h"
@@ -174,11 +176,17 @@ class ProcessStorage : public CheckpointStorage {
 
   CheckpointStorage* storage_;
   std::shared_ptr<bool> dead_ = std::make_shared<bool>(false);
-  std::shared_ptr<std::vector<std::string>> written_ = std::make_shared<std::vector<std::string>>();
+  // Uploads run in parallel (real threads under --fs=posix).
+  mutable std::mutex written_mutex_;
+  std::vector<std::string> written_;
 };
 
 class SimJob : public TaskGateway {
  public:
+  // On any world (simulated, or real disk with real threads). The world must outlive the job.
+  static absl::StatusOr<std::unique_ptr<SimJob>> Start(SimJobConfig config, JobWorld* world, const Prng& prng,
+                                                       std::optional<SimJobRestore> restore = std::nullopt);
+  // In the simulated world made of `scheduler` and `storage`.
   static absl::StatusOr<std::unique_ptr<SimJob>> Start(SimJobConfig config, SimScheduler* scheduler,
                                                        SimObjectStore* storage, const Prng& prng,
                                                        std::optional<SimJobRestore> restore = std::nullopt);
@@ -215,15 +223,22 @@ class SimJob : public TaskGateway {
   bool stopped() const { return stopped_; }
 
   void SetMessageFaultHook(MessageFaultHook hook) { message_fault_hook_ = std::move(hook); }
-  void AddMessageRule(MessageRule rule) { message_rules_.push_back(rule); }
-  void ClearMessageRules() { message_rules_.clear(); }
+  void AddMessageRule(MessageRule rule) {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    message_rules_.push_back(rule);
+  }
+  void ClearMessageRules() {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    message_rules_.clear();
+  }
   // Sends messages held by kHold rules for `kind` and `subtask` (-1: any); returns how many.
   int ReleaseHeldMessages(MessageKind kind, int subtask);
   // Sends every held message (kHold and kReorder still waiting for a successor).
   int ReleaseAllHeldMessages();
-  // Scripted rules not used up yet.
-  const std::vector<MessageRule>& message_rules() const { return message_rules_; }
-  std::vector<JobEvent> TakeEvents() { return std::exchange(events_, {}); }
+  std::vector<JobEvent> TakeEvents() {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    return std::exchange(events_, {});
+  }
 
   // The model: the current logical state, and the state at checkpoint `id` (an error if the job never recorded
   // every subtask's part of it).
@@ -246,15 +261,18 @@ class SimJob : public TaskGateway {
   std::string checkpoint_root() const { return config_.checkpoints_directory + "/" + config_.job_id; }
   KeyedStateTask* task(int subtask) { return subtasks_[subtask]->task.get(); }
   // Reads every stored object through `visit(path)`; the scheduler's store (for the checker).
-  SimObjectStore& storage() { return *storage_; }
-  SimScheduler& scheduler() { return *scheduler_; }
+  InspectableStorage& storage() { return *storage_; }
+  JobWorld& world() { return *world_; }
   TaskLocalStateStore* local_state_store(int subtask) { return subtasks_[subtask]->local_store.get(); }
-  SimMachine& machine(int subtask) { return *subtasks_[subtask]->machine; }
+  JobMachine& machine(int subtask) { return *subtasks_[subtask]->machine; }
   // Paths every retained checkpoint of this job references, and the store's records.
   std::set<std::string> ReferencedPaths();
   // Files the checker must accept as left behind, with the reason: what tasks acknowledged for checkpoints a
   // coordinator had pending when it died (no coordinator will ever know them; Flink leaves them too).
-  const std::map<std::string, std::string>& AcceptedOrphans() const { return accepted_orphans_; }
+  std::map<std::string, std::string> AcceptedOrphans() const {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    return accepted_orphans_;
+  }
 
   // TaskGateway.
   std::optional<std::vector<int64_t>> RunningAttempts() override;
@@ -265,13 +283,13 @@ class SimJob : public TaskGateway {
 
  private:
   struct Subtask {
-    explicit Subtask(SimScheduler* scheduler) : mailbox(*scheduler) {}
+    explicit Subtask(Runtime* runtime) : mailbox(*runtime) {}
     int index = 0;
     // The storage the task sees: cut off when its machine is killed hard.
     std::unique_ptr<ProcessStorage> storage;
     KeyGroupRange range;
     std::string instance_path;
-    std::unique_ptr<SimMachine> machine;
+    std::unique_ptr<JobMachine> machine;
     std::unique_ptr<TaskLocalStateStore> local_store;
     // Serializes record processing, snapshots' synchronous parts, notifications and restarts (the task thread).
     RuntimeMutex mailbox;
@@ -280,7 +298,10 @@ class SimJob : public TaskGateway {
     std::unique_ptr<KeyedStateTask> task;
   };
 
-  SimJob(SimJobConfig config, SimScheduler* scheduler, SimObjectStore* storage, const Prng& prng);
+  SimJob(SimJobConfig config, JobWorld* world, const Prng& prng);
+  static absl::StatusOr<std::unique_ptr<SimJob>> Start(SimJobConfig config, JobWorld* world, const Prng& prng,
+                                                       std::optional<SimJobRestore> restore,
+                                                       std::unique_ptr<JobWorld> owned_world);
 
   absl::Status CreateCoordinator();
   // Closes every task and deploys new attempts restored from `checkpoint` (null: empty state).
@@ -291,13 +312,23 @@ class SimJob : public TaskGateway {
   void Send(const Message& message, std::function<void()> deliver);
   void Dispatch(const Message& message, std::function<void()> deliver, int copies, int64_t extra_latency_micros);
   void Lost(const Message& message);
+  void PushEvent(JobEvent event) {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    events_.push_back(std::move(event));
+  }
   int SubtaskOf(const std::string& key) const;
   void HandleTrigger(int subtask, int64_t attempt, int64_t checkpoint_id, const CheckpointOptions& options,
                      std::shared_ptr<CheckpointCoordinator> coordinator);
 
   const SimJobConfig config_;
-  SimScheduler* scheduler_;
-  SimObjectStore* storage_;
+  // Set when the job made its own world adapter (the SimScheduler overload of Start).
+  std::unique_ptr<JobWorld> owned_world_;
+  JobWorld* world_;
+  Runtime* runtime_;
+  InspectableStorage* storage_;
+  // Guards the job's own bookkeeping (model, events, messages, orphans) against real threads (--fs=posix); never
+  // held across a call into the runtime, the coordinator or a task.
+  mutable std::mutex state_mutex_;
   Prng prng_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   InMemoryCheckpointIdCounter counter_;

@@ -1,0 +1,44 @@
+#include "sim/job_world.h"
+
+#include <utility>
+
+namespace snapsim {
+namespace {
+
+class SimJobMachine : public JobMachine {
+ public:
+  SimJobMachine(SimScheduler* scheduler, const Prng& prng, const std::string& name)
+      : machine_(scheduler, prng, name), root_("/" + name) {}
+  const std::string& name() const override { return machine_.name(); }
+  rocksdb::Env* env() const override { return machine_.env(); }
+  std::string root() const override { return root_; }
+  void Crash() override { machine_.Crash(); }
+
+ private:
+  SimMachine machine_;
+  const std::string root_;
+};
+
+}  // namespace
+
+SimWorld::SimWorld(uint64_t seed, SimSchedulerOptions options)
+    : owned_scheduler_(std::make_unique<SimScheduler>(seed, options)),
+      owned_store_(std::make_unique<SimObjectStore>(owned_scheduler_.get(), Prng(seed).Child("object-store"))),
+      scheduler_(owned_scheduler_.get()),
+      storage_(owned_store_.get()) {}
+
+SimWorld::~SimWorld() {
+  if (owned_scheduler_ != nullptr) owned_scheduler_->RunUntilQuiescent();
+}
+
+std::unique_ptr<JobMachine> SimWorld::NewMachine(const std::string& name, const Prng& prng) {
+  return std::make_unique<SimJobMachine>(scheduler_, prng, name);
+}
+
+bool SimWorld::RunUntilQuiescent(std::vector<std::string>* pending) {
+  const QuiescenceReport report = scheduler_->RunUntilQuiescent();
+  if (pending != nullptr) *pending = report.pending;
+  return report.quiescent && report.pending.empty();
+}
+
+}  // namespace snapsim

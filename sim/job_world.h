@@ -1,0 +1,130 @@
+// What a simulated job and its checker run on: a runtime, checkpoint storage they can inspect, machines with local
+// disks, a trace, and quiescence. Two worlds implement it: the deterministic simulation (SimWorld, here: the
+// scheduler, the object store and SimMachines) and real disk with real threads (PosixWorld, posix_world.h: the
+// `--fs=posix` mode, not deterministic, for comparing verdicts). The system under test never sees this interface.
+#ifndef SNAPSIM_SIM_JOB_WORLD_H_
+#define SNAPSIM_SIM_JOB_WORLD_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "backend/backend_options.h"
+#include "backend/runtime.h"
+#include "rocksdb/env.h"
+#include "sim/prng.h"
+#include "sim/sim_machine.h"
+#include "sim/sim_object_store.h"
+#include "sim/sim_scheduler.h"
+#include "sim/trace.h"
+#include "snapshot/checkpoint_storage.h"
+
+namespace snapsim {
+
+// Checkpoint storage that a checker can read without side effects (no latency, no faults, no trace).
+class InspectableStorage : public CheckpointStorage {
+ public:
+  virtual std::vector<std::string> AllPaths() const = 0;
+  virtual std::optional<StoredObjectInfo> Inspect(const std::string& path) const = 0;
+  virtual std::optional<std::string> InspectBytes(const std::string& path) const = 0;
+  // Puts a complete object (side worlds copy snapshots with it).
+  virtual void PutDirect(const std::string& path, std::string bytes) = 0;
+};
+
+// A task manager's machine: its local disk and the directory the job keeps its files under.
+class JobMachine {
+ public:
+  virtual ~JobMachine() = default;
+  virtual const std::string& name() const = 0;
+  virtual rocksdb::Env* env() const = 0;
+  // Where this machine's files live on its disk ("/tm-0" in simulation).
+  virtual std::string root() const = 0;
+  // Power loss. Simulation: the disk keeps only what was synced, and objects still using the old Env fail. Real
+  // disk: nothing is lost (a crash the operating system survived).
+  virtual void Crash() = 0;
+};
+
+class JobWorld {
+ public:
+  virtual ~JobWorld() = default;
+  virtual Runtime& runtime() = 0;
+  virtual InspectableStorage& storage() = 0;
+  virtual std::unique_ptr<JobMachine> NewMachine(const std::string& name, const Prng& prng) = 0;
+  virtual OptionsPreset preset() const = 0;
+  virtual void Record(absl::string_view component, absl::string_view event) = 0;
+  // A span from `start_micros` (runtime clock) to now.
+  virtual void RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros) = 0;
+  // Runs (simulation) or waits (real threads) until no work is left: true when it got there; `pending` names what
+  // still waits (simulation only).
+  virtual bool RunUntilQuiescent(std::vector<std::string>* pending) = 0;
+  // A fresh world of the same kind for restoring a snapshot aside (the checker's side world). Simulation: a nested
+  // scheduler, so the run's clock and trace do not move. REQUIRES: used and destroyed before this world runs on.
+  virtual std::unique_ptr<JobWorld> NewSideWorld(uint64_t seed) = 0;
+  virtual bool deterministic() const = 0;
+  virtual Trace& trace() = 0;
+};
+
+// The object store as inspectable storage.
+class SimInspectableStorage : public InspectableStorage {
+ public:
+  explicit SimInspectableStorage(SimObjectStore* store) : store_(store) {}
+  absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> Create(const std::string& path) override {
+    return store_->Create(path);
+  }
+  absl::StatusOr<std::string> Read(const std::string& path) override { return store_->Read(path); }
+  absl::Status Delete(const std::string& path) override { return store_->Delete(path); }
+  absl::StatusOr<std::vector<std::string>> List(const std::string& prefix) override { return store_->List(prefix); }
+  absl::StatusOr<bool> Exists(const std::string& path) override { return store_->Exists(path); }
+  absl::StatusOr<StoredObjectInfo> Stat(const std::string& path) override { return store_->Stat(path); }
+  std::vector<std::string> AllPaths() const override { return store_->AllPaths(); }
+  std::optional<StoredObjectInfo> Inspect(const std::string& path) const override { return store_->Inspect(path); }
+  std::optional<std::string> InspectBytes(const std::string& path) const override {
+    return store_->InspectBytes(path);
+  }
+  void PutDirect(const std::string& path, std::string bytes) override { store_->PutDirect(path, std::move(bytes)); }
+  SimObjectStore* store() const { return store_; }
+
+ private:
+  SimObjectStore* store_;
+};
+
+// The simulated world: a scheduler and an object store (borrowed or owned) and SimMachines.
+class SimWorld : public JobWorld {
+ public:
+  // Borrows both.
+  SimWorld(SimScheduler* scheduler, SimObjectStore* store) : scheduler_(scheduler), storage_(store) {}
+  // A world of its own: scheduler and store created from `seed`.
+  explicit SimWorld(uint64_t seed, SimSchedulerOptions options = {});
+  ~SimWorld() override;
+
+  Runtime& runtime() override { return *scheduler_; }
+  InspectableStorage& storage() override { return storage_; }
+  std::unique_ptr<JobMachine> NewMachine(const std::string& name, const Prng& prng) override;
+  OptionsPreset preset() const override { return OptionsPreset::kSimulation; }
+  void Record(absl::string_view component, absl::string_view event) override {
+    scheduler_->RecordTrace(component, event);
+  }
+  void RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros) override {
+    scheduler_->RecordSpan(component, event, start_micros);
+  }
+  bool RunUntilQuiescent(std::vector<std::string>* pending) override;
+  std::unique_ptr<JobWorld> NewSideWorld(uint64_t seed) override { return std::make_unique<SimWorld>(seed); }
+  bool deterministic() const override { return true; }
+  Trace& trace() override { return scheduler_->trace(); }
+
+  SimScheduler& scheduler() { return *scheduler_; }
+  SimObjectStore& object_store() { return *storage_.store(); }
+
+ private:
+  std::unique_ptr<SimScheduler> owned_scheduler_;
+  std::unique_ptr<SimObjectStore> owned_store_;
+  SimScheduler* scheduler_;
+  SimInspectableStorage storage_;
+};
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_SIM_JOB_WORLD_H_
