@@ -6,6 +6,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "sim/prng.h"
@@ -137,6 +138,11 @@ Execution::Outcome Execution::Unexpected(const ScenarioStep& step, absl::string_
 }
 
 absl::StatusOr<const KnownSnapshot*> Execution::Resolve(const ScenarioStep& step, const std::string& name) {
+  if (absl::StartsWith(name, "path:")) {
+    const std::string pointer = name.substr(5);
+    if (const KnownSnapshot* snapshot = checker_.FindByPointer(pointer)) return snapshot;
+    return absl::NotFoundError(absl::StrCat("no completed snapshot of this run is at '", pointer, "'"));
+  }
   if (name == "latest") {
     // The latest retained checkpoint of the current (possibly stopped) job.
     const KnownSnapshot* latest = nullptr;

@@ -180,5 +180,20 @@ TEST(Replay, UntilStopsAndDumpsTheWorld) {
   EXPECT_THAT(result.dump, HasSubstr("shared state registry"));
 }
 
+TEST(Replay, ResumesFromASnapshotPath) {
+  absl::StatusOr<Scenario> scenario = ParseScenario(
+      "parallelism 2\n1 writes count=50 keys=20\n2 checkpoint expect=completed\n3 stop how=cancel\n"
+      "4 resume from=path:checkpoints/job-1/chk-1 parallelism=3\n5 verify\n",
+      "path.scenario");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  const RunResult result = RunScenario(*scenario);
+  EXPECT_EQ(result.verdict, RunResult::Verdict::kPass)
+      << (result.violation.has_value() ? result.violation->ToString() : result.error);
+  scenario->steps[3].arguments["from"].value = "path:checkpoints/job-1/chk-9";
+  const RunResult missing = RunScenario(*scenario);
+  EXPECT_EQ(missing.verdict, RunResult::Verdict::kBadInput);
+  EXPECT_THAT(missing.error, HasSubstr("checkpoints/job-1/chk-9"));
+}
+
 }  // namespace
 }  // namespace snapsim
