@@ -105,6 +105,10 @@ class Checker {
   bool StillLive(const KnownSnapshot& snapshot, SimJob* job) const;
   // LiveSnapshots less the user-owned ones that lost files to a CLAIM resume of another snapshot: what must restore.
   std::vector<const KnownSnapshot*> RestorableSnapshots(SimJob* job) const;
+  // Orphans another component accepts, with their reasons (the fault injector's failed deletes).
+  void AcceptOrphans(const std::map<std::string, std::string>& orphans) {
+    accepted_orphans_.insert(orphans.begin(), orphans.end());
+  }
   // Notes for the report: accepted orphans, retries, side-world restores.
   std::vector<std::string>& notes() { return notes_; }
   int side_world_restores() const { return side_world_restores_; }

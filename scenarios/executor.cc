@@ -7,11 +7,13 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "sim/prng.h"
 #include "sim/sim_job.h"
 #include "sim/sim_object_store.h"
+#include "faults/fault_model.h"
 #include "sim/posix_world.h"
 #include "sim/sim_scheduler.h"
 
@@ -50,7 +52,10 @@ class Execution {
         world_(std::move(world)),
         root_(scenario.config.seed),
         checker_(world_.get(), scenario.config.seed),
-        start_micros_(world_->runtime().NowMicros()) {}
+        faults_(Prng(scenario.config.seed).Child("faults")),
+        start_micros_(world_->runtime().NowMicros()) {
+    if (auto* sim = dynamic_cast<SimWorld*>(world_.get())) faults_.Install(&sim->object_store());
+  }
 
   RunResult Run();
 
@@ -86,6 +91,7 @@ class Execution {
   std::unique_ptr<JobWorld> world_;
   Prng root_;
   Checker checker_;
+  FaultInjector faults_;
   int64_t start_micros_ = 0;
   std::unique_ptr<SimJob> job_;
   SimJobConfig config_;
@@ -190,6 +196,16 @@ Execution::Outcome Execution::Record(const ScenarioStep& step, const std::string
   } else {
     world_->Record("scenario", absl::StrCat(what, " failed: ", result.status().message()));
     notes_.push_back(absl::StrCat("step ", step.number, ": ", what, " failed: ", result.status().message()));
+    // The coordinator's own reasons (expired, subsumed, declined as subsumed, failover, shutdown) carry no I/O
+    // error; an I/O error that no fault injected is a bug (faults/fault_model.h: the marker).
+    const absl::string_view message = result.status().message();
+    const bool io_error = absl::StrContains(message, "UNAVAILABLE") || absl::StrContains(message, "DATA_LOSS") ||
+                          absl::StrContains(message, "INTERNAL") || absl::StrContains(message, "IO error");
+    if (io_error && !IsInjectedMessage(message)) {
+      outcome.violation = MakeViolation(0, step.number, absl::StrCat("the ", what, " failed with an error no fault "
+                                                                     "injected: ", message));
+      return outcome;
+    }
     if (expect == "completed") {
       outcome.violation = MakeViolation(
           9, step.number, absl::StrCat("the ", what, " was required to complete: ", result.status().ToString()));
@@ -242,6 +258,12 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
   job_.reset();
   absl::StatusOr<std::unique_ptr<SimJob>> started = SimJob::Start(config, world_.get(), root_,
                                                                   SimJobRestore{restored.pointer, restored.model});
+  // A resume refused by an injected fault (a metadata download) is submitted again, as a user would.
+  for (int retry = 1; retry < 5 && !started.ok() && IsInjected(started.status()); ++retry) {
+    notes_.push_back(absl::StrCat("step ", step.number, ": resume failed by an injected fault, submitted again: ",
+                                  started.status().message()));
+    started = SimJob::Start(config, world_.get(), root_, SimJobRestore{restored.pointer, restored.model});
+  }
   Outcome outcome;
   if (step.Text("expect") == "failed") {
     if (started.ok()) {
@@ -309,6 +331,7 @@ Execution::Outcome Execution::Quiesce(const ScenarioStep& step) {
     outcome.violation = checker_.AfterStep(*job_, step.number, false);
     if (outcome.violation.has_value()) return outcome;
   }
+  checker_.AcceptOrphans(faults_.AcceptedOrphans());
   outcome.violation = checker_.CheckNoLeak(job_.get(), step.number);
   return outcome;
 }
@@ -318,6 +341,7 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
   // Faults are over: scripted message fates end, held messages go out.
   job_->ClearMessageRules();
   job_->SetMessageFaultHook(nullptr);
+  faults_.DisarmAll();
   job_->ReleaseAllHeldMessages();
   const int attempts = static_cast<int>(step.Int("attempts"));
   std::string failures;
@@ -436,6 +460,31 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     job_->ReleaseHeldMessages(ParseMessageKind(step.Text("kind")), subtask);
     return Outcome{};
   }
+  if (verb == "fault") {
+    if (!world_->deterministic()) return BadInput(step, "", "faults are injected in the simulated world only");
+    std::optional<FaultKind> kind = ParseFaultKind(step.Text("kind"));
+    FaultRule rule;
+    rule.kind = *kind;
+    rule.count = static_cast<int>(step.Int("count"));
+    rule.path_contains = step.Text("path");
+    rule.latency_micros = step.Int("ms") * kMicrosPerMilli;
+    if (step.Has("chance")) {
+      const std::string& chance = step.Text("chance");
+      const size_t slash = chance.find('/');
+      if (slash == std::string::npos || !absl::SimpleAtoi(chance.substr(0, slash), &rule.chance_numerator) ||
+          !absl::SimpleAtoi(chance.substr(slash + 1), &rule.chance_denominator) || rule.chance_denominator == 0 ||
+          rule.chance_numerator > rule.chance_denominator) {
+        return BadInput(step, "chance", absl::StrCat("chance is a ratio N/D with 0 <= N <= D, D > 0: '", chance, "'"));
+      }
+    }
+    if (rule.count == 0) return BadInput(step, "count", "count is -1 (no limit) or positive");
+    faults_.Arm(rule);
+    return Outcome{};
+  }
+  if (verb == "faults-off") {
+    faults_.DisarmAll();
+    return Outcome{};
+  }
   if (verb == "failover-tasks" || verb == "crash" || verb == "failover-coordinator") {
     absl::Status status;
     if (verb == "failover-tasks") {
@@ -540,6 +589,9 @@ void Execution::Finish(RunResult* result) {
   result->checkpoints_completed = checkpoints_completed_;
   result->side_world_restores = checker_.side_world_restores();
   result->notes = notes_;
+  for (const auto& [kind, count] : faults_.Injected()) {
+    result->notes.push_back(absl::StrCat("faults injected: ", kind, " x", count));
+  }
   result->notes.insert(result->notes.end(), checker_.notes().begin(), checker_.notes().end());
   if (options_.keep_trace_events) {
     result->trace_text = world_->trace().ToText();
@@ -595,6 +647,7 @@ RunResult Execution::Run() {
     // The end of the run: triggers stop, held messages go out, pending work drains; then storage holds only what is
     // referenced and every live snapshot restores to its model.
     const int end = scenario_.steps.back().number + 1;
+    faults_.DisarmAll();  // the end of a run is fault-free: what is left must drain
     if (job_ != nullptr && !job_->stopped()) job_->coordinator().StopCheckpointScheduler();
     if (job_ != nullptr) job_->ReleaseAllHeldMessages();
     for (auto& [name, future] : pending_) {
@@ -608,6 +661,7 @@ RunResult Execution::Run() {
                                                      absl::StrJoin(pending, ", ")));
     }
     if (!violation.has_value() && job_ != nullptr) violation = checker_.AfterStep(*job_, end, false);
+    checker_.AcceptOrphans(faults_.AcceptedOrphans());
     if (!violation.has_value()) violation = checker_.CheckNoLeak(job_.get(), end);
     if (!violation.has_value()) {
       const int parallelism = config_.parallelism;

@@ -195,5 +195,62 @@ TEST(Replay, ResumesFromASnapshotPath) {
   EXPECT_THAT(missing.error, HasSubstr("checkpoints/job-1/chk-9"));
 }
 
+// Where the first object-store operation that failed, was cut short or was slowed stands in a text trace.
+size_t FirstFaultyStorageOperation(const std::string& trace) {
+  size_t line_start = 0;
+  while (line_start < trace.size()) {
+    size_t line_end = trace.find('\n', line_start);
+    if (line_end == std::string::npos) line_end = trace.size();
+    const absl::string_view line(trace.data() + line_start, line_end - line_start);
+    if (absl::StrContains(line, " object-store ") &&
+        (absl::EndsWith(line, " FAILED") || absl::StrContains(line, " FAILED AFTER EFFECT") ||
+         absl::StrContains(line, " PARTIAL") || absl::EndsWith(line, " SLOW"))) {
+      return line_start;
+    }
+    line_start = line_end + 1;
+  }
+  return std::string::npos;
+}
+
+// A fault is a step: armed at step 6 with count=1, it fires during step 7 (the next checkpoint), not before, and
+// exactly once.
+TEST(Faults, EachKindFiresAtTheStepThatArmsIt) {
+  for (const char* kind : {"upload-fails-before", "upload-fails-after", "upload-partial", "storage-slow",
+                           "delete-fails", "download-fails"}) {
+    const std::string text = absl::StrCat(
+        "parallelism 1\nretained 1\ntimeout_ms 200\n1 writes count=100 keys=30\n2 flush\n3 checkpoint\n"
+        "4 writes count=50 keys=30\n5 flush\n6 fault kind=", kind, " ms=400\n7 checkpoint\n8 failover-tasks\n"
+        "9 checkpoint\n10 faults-off\n11 liveness attempts=2\n");
+    absl::StatusOr<Scenario> scenario = ParseScenario(text, kind);
+    ASSERT_TRUE(scenario.ok()) << scenario.status();
+    RunOptions options;
+    options.keep_trace_events = true;
+    const RunResult result = RunScenario(*scenario, options);
+    EXPECT_EQ(result.verdict, RunResult::Verdict::kPass)
+        << kind << ": " << (result.violation.has_value() ? result.violation->ToString() : result.error);
+    EXPECT_THAT(result.notes, ::testing::Contains(absl::StrCat("faults injected: ", kind, " x1"))) << kind;
+    // The first faulty object-store operation in the trace comes after step 6 began.
+    const size_t armed = result.trace_text.find("step 6 fault");
+    const size_t fired = FirstFaultyStorageOperation(result.trace_text);
+    ASSERT_NE(armed, std::string::npos) << kind;
+    ASSERT_NE(fired, std::string::npos) << kind;
+    EXPECT_GT(fired, armed) << kind;
+  }
+}
+
+TEST(Faults, DisabledKindsNeverFire) {
+  absl::StatusOr<Scenario> scenario = ParseScenario(
+      "parallelism 2\n1 writes count=100 keys=30\n2 flush\n3 checkpoint\n4 failover-tasks\n5 checkpoint\n",
+      "nofaults");
+  ASSERT_TRUE(scenario.ok());
+  RunOptions options;
+  options.keep_trace_events = true;
+  const RunResult result = RunScenario(*scenario, options);
+  EXPECT_EQ(result.verdict, RunResult::Verdict::kPass);
+  EXPECT_EQ(result.trace_text.find("[injected]"), std::string::npos);
+  EXPECT_EQ(FirstFaultyStorageOperation(result.trace_text), std::string::npos);
+  for (const std::string& note : result.notes) EXPECT_THAT(note, ::testing::Not(HasSubstr("faults injected")));
+}
+
 }  // namespace
 }  // namespace snapsim

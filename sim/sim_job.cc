@@ -410,7 +410,15 @@ absl::Status SimJob::RestartTasks(std::shared_ptr<const CompletedCheckpoint> che
     model_.clear();
   }
   for (auto& subtask : subtasks_) {
-    if (absl::Status status = DeployTask(*subtask, checkpoint); !status.ok()) return status;
+    absl::Status status;
+    for (int attempt = 1; attempt <= std::max(1, config_.restart_attempts); ++attempt) {
+      status = DeployTask(*subtask, checkpoint);
+      if (status.ok()) break;
+      world_->Record("job", absl::StrCat("deploying subtask ", subtask->index, " failed (attempt ", attempt, " of ",
+                                         config_.restart_attempts, "): ", status.message()));
+      StopTask(*subtask);
+    }
+    if (!status.ok()) return status;
   }
   return absl::OkStatus();
 }
@@ -505,7 +513,15 @@ absl::Status SimJob::FailoverCoordinator() {
     }
   }
   for (auto& subtask : subtasks_) StopTask(*subtask);
-  if (absl::Status status = CreateCoordinator(); !status.ok()) return status;
+  // A new coordinator recovers the store from storage; a failed recovery is tried again (it deletes nothing).
+  absl::Status created;
+  for (int attempt = 1; attempt <= std::max(1, config_.restart_attempts); ++attempt) {
+    created = CreateCoordinator();
+    if (created.ok()) break;
+    world_->Record("job", absl::StrCat("recovering the coordinator failed (attempt ", attempt, "): ",
+                                       created.message()));
+  }
+  if (!created.ok()) return created;
   CheckpointCoordinator::Result latest = coordinator_->RestoreLatestCheckpointedState();
   if (!latest.ok()) return latest.status();
   if (absl::Status status = RestartTasks(*latest); !status.ok()) return status;

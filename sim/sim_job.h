@@ -59,6 +59,9 @@ struct SimJobConfig {
   CheckpointRetention retention = CheckpointRetention::kRetainOnCancellation;
   int upload_threads = 2;
   int64_t message_latency_micros_max = 2000;
+  // Flink's fixed-delay restart strategy: a deployment (a restore) or a coordinator recovery that fails is tried
+  // again, up to this many times in all.
+  int restart_attempts = 5;
 };
 
 // Where a job starts from: a retained checkpoint's or savepoint's path, and the model state at that snapshot.

@@ -34,14 +34,20 @@ class SimOutputStream : public CheckpointOutputStream {
     if (cancelled_) return absl::CancelledError(absl::StrCat("stream to ", path_, " was cancelled"));
     if (finished_) return absl::FailedPreconditionError(absl::StrCat("stream to ", path_, " is finished"));
     finished_ = true;
-    absl::Status status =
-        store_->Begin(ObjectStoreOperation{ObjectStoreOperationKind::kFinish, path_, buffer_.size()});
-    if (!status.ok()) {
+    const ObjectStoreFault fault =
+        store_->BeginOperation(ObjectStoreOperation{ObjectStoreOperationKind::kFinish, path_, buffer_.size()});
+    if (fault.effect == ObjectStoreFault::Effect::kFailBefore) {
       EndSpan(" FAILED");
-      return status;
+      return fault.status;
     }
     if (cancelled_) return absl::CancelledError(absl::StrCat("stream to ", path_, " was cancelled"));
+    if (fault.effect == ObjectStoreFault::Effect::kPartial) buffer_.resize(buffer_.size() / 2);
     absl::StatusOr<StoredObjectInfo> committed = store_->Commit(path_, std::move(buffer_));
+    if (fault.effect != ObjectStoreFault::Effect::kNone) {
+      // Written (in full or cut short) but reported failed: the writer never learns the object is there.
+      EndSpan(fault.effect == ObjectStoreFault::Effect::kPartial ? " PARTIAL" : " FAILED AFTER EFFECT");
+      return fault.status;
+    }
     EndSpan(committed.ok() ? "" : " FAILED");
     return committed;
   }
@@ -109,18 +115,39 @@ void SimObjectStore::Delay(uint64_t bytes) {
   scheduler_->SleepForMicros(latency);
 }
 
-absl::Status SimObjectStore::Begin(const ObjectStoreOperation& operation) {
-  Delay(operation.size);
+void SimObjectStore::SetFaultInjector(ObjectStoreFaultInjector injector) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  fault_injector_ = std::move(injector);
+}
+
+ObjectStoreFault SimObjectStore::BeginOperation(const ObjectStoreOperation& operation) {
   ObjectStoreFaultHook hook;
+  ObjectStoreFaultInjector injector;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     hook = fault_hook_;
+    injector = fault_injector_;
   }
-  absl::Status status = hook ? hook(operation) : absl::OkStatus();
-  scheduler_->RecordTrace("object-store",
-                          absl::StrCat(ObjectStoreOperationKindName(operation.kind), " ", operation.path, " ",
-                                       operation.size, status.ok() ? "" : " FAILED"));
-  return status;
+  ObjectStoreFault fault;
+  if (injector) {
+    fault = injector(operation);
+  } else if (hook) {
+    fault.status = hook(operation);
+    if (!fault.status.ok()) fault.effect = ObjectStoreFault::Effect::kFailBefore;
+  }
+  Delay(operation.size);
+  if (fault.extra_latency_micros > 0) scheduler_->SleepForMicros(fault.extra_latency_micros);
+  static constexpr const char* kEffects[] = {"", " FAILED", " FAILED AFTER EFFECT", " PARTIAL"};
+  scheduler_->RecordTrace("object-store", absl::StrCat(ObjectStoreOperationKindName(operation.kind), " ",
+                                                       operation.path, " ", operation.size,
+                                                       kEffects[static_cast<int>(fault.effect)],
+                                                       fault.extra_latency_micros > 0 ? " SLOW" : ""));
+  return fault;
+}
+
+absl::Status SimObjectStore::Begin(const ObjectStoreOperation& operation) {
+  const ObjectStoreFault fault = BeginOperation(operation);
+  return fault.effect == ObjectStoreFault::Effect::kNone ? absl::OkStatus() : fault.status;
 }
 
 absl::StatusOr<StoredObjectInfo> SimObjectStore::Commit(const std::string& path, std::string bytes) {
@@ -170,11 +197,15 @@ absl::StatusOr<std::string> SimObjectStore::ReadAfterStart(const std::string& pa
 }
 
 absl::Status SimObjectStore::Delete(const std::string& path) {
-  absl::Status status = Begin(ObjectStoreOperation{ObjectStoreOperationKind::kDelete, path, 0});
-  if (!status.ok()) return status;
+  const ObjectStoreFault fault = BeginOperation(ObjectStoreOperation{ObjectStoreOperationKind::kDelete, path, 0});
+  if (fault.effect == ObjectStoreFault::Effect::kFailBefore || fault.effect == ObjectStoreFault::Effect::kPartial) {
+    return fault.status;
+  }
   std::lock_guard<std::mutex> lock(mutex_);
-  if (objects_.erase(path) == 0) return absl::NotFoundError(absl::StrCat("object ", path, " not found"));
+  const bool erased = objects_.erase(path) > 0;
   checksums_.erase(path);
+  if (fault.effect == ObjectStoreFault::Effect::kFailAfter) return fault.status;
+  if (!erased) return absl::NotFoundError(absl::StrCat("object ", path, " not found"));
   return absl::OkStatus();
 }
 

@@ -37,6 +37,24 @@ struct ObjectStoreOperation {
 
 using ObjectStoreFaultHook = std::function<absl::Status(const ObjectStoreOperation&)>;
 
+// What an injector decides for one operation (faults/ declares the fault kinds built from these).
+struct ObjectStoreFault {
+  enum class Effect {
+    kNone,
+    // Fails before the operation takes effect.
+    kFailBefore,
+    // The operation takes effect, then reports `status` (finish: the object is stored; delete: it is gone).
+    kFailAfter,
+    // Finish stores the first half of the object's bytes under its path, then reports `status`.
+    kPartial,
+  };
+  Effect effect = Effect::kNone;
+  absl::Status status;
+  // Added to the operation's latency (a slow request), whatever the effect.
+  int64_t extra_latency_micros = 0;
+};
+using ObjectStoreFaultInjector = std::function<ObjectStoreFault(const ObjectStoreOperation&)>;
+
 struct SimObjectStoreOptions {
   // Latency of one request, uniform in [min, max] microseconds of virtual time.
   int64_t request_latency_micros_min = 200;
@@ -50,6 +68,8 @@ class SimObjectStore : public CheckpointStorage {
   SimObjectStore(SimScheduler* scheduler, Prng prng, SimObjectStoreOptions options = {});
 
   void SetFaultHook(ObjectStoreFaultHook hook);
+  // Replaces the hook with an injector that may also fail after the effect, leave a partial object, or slow down.
+  void SetFaultInjector(ObjectStoreFaultInjector injector);
 
   absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> Create(const std::string& path) override;
   absl::StatusOr<std::string> Read(const std::string& path) override;
@@ -67,7 +87,8 @@ class SimObjectStore : public CheckpointStorage {
   // Puts a complete object (side worlds copy snapshots with it).
   void PutDirect(const std::string& path, std::string bytes);
 
-  // Used by the output stream.
+  // Used by the output stream: the operation's latency and its fault. Begin fails on any fault effect.
+  ObjectStoreFault BeginOperation(const ObjectStoreOperation& operation);
   absl::Status Begin(const ObjectStoreOperation& operation);
   absl::StatusOr<StoredObjectInfo> Commit(const std::string& path, std::string bytes);
 
@@ -81,6 +102,7 @@ class SimObjectStore : public CheckpointStorage {
   mutable std::mutex mutex_;
   Prng prng_;
   ObjectStoreFaultHook fault_hook_;
+  ObjectStoreFaultInjector fault_injector_;
   std::map<std::string, std::string> objects_;
   std::map<std::string, uint32_t> checksums_;
 };

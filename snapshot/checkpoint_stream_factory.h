@@ -16,6 +16,29 @@ namespace snapsim {
 
 enum class StateScope { kShared, kExclusive };
 
+// A stream that knows its path and deletes it, best effort, when Finish fails: storage may have kept the object
+// although the put reported failure (a lost response, an object cut short), and nobody else knows its name.
+// Flink's FsCheckpointStateOutputStream deletes its file when closeAndGetHandle fails for the same reason. (Without
+// it, such an upload into shared/ leaked: found by the fault model's upload-fails-after and upload-partial kinds.)
+class DeleteOnFailedFinishStream : public CheckpointOutputStream {
+ public:
+  DeleteOnFailedFinishStream(std::unique_ptr<CheckpointOutputStream> stream, CheckpointStorage* storage,
+                             std::string path)
+      : stream_(std::move(stream)), storage_(storage), path_(std::move(path)) {}
+  absl::Status Write(absl::string_view data) override { return stream_->Write(data); }
+  absl::StatusOr<StoredObjectInfo> Finish() override {
+    absl::StatusOr<StoredObjectInfo> stored = stream_->Finish();
+    if (!stored.ok() && !absl::IsCancelled(stored.status())) (void)storage_->Delete(path_);
+    return stored;
+  }
+  void Cancel() override { stream_->Cancel(); }
+
+ private:
+  std::unique_ptr<CheckpointOutputStream> stream_;
+  CheckpointStorage* storage_;
+  const std::string path_;
+};
+
 class CheckpointStreamFactory {
  public:
   // `exclusive_directory`: the checkpoint's (or savepoint's) own directory; `shared_directory`: the job's shared
@@ -36,7 +59,11 @@ class CheckpointStreamFactory {
 
   absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> CreateStream(StateScope scope) {
     const std::string& directory = scope == StateScope::kShared ? shared_directory_ : exclusive_directory_;
-    return storage_->Create(directory + "/" + runtime_->NewUniqueId());
+    const std::string path = directory + "/" + runtime_->NewUniqueId();
+    absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> stream = storage_->Create(path);
+    if (!stream.ok()) return stream.status();
+    return std::unique_ptr<CheckpointOutputStream>(
+        std::make_unique<DeleteOnFailedFinishStream>(*std::move(stream), storage_, path));
   }
 
   CheckpointStorage* storage() const { return storage_; }

@@ -1,0 +1,97 @@
+// The fault model: every kind of fault snapsim injects, declared in one place. Each kind says what it models, why
+// the system must survive it (or what it may lose), and where it is injected. A scenario arms faults with the
+// `fault` step (a kind, a chance as an integer ratio, a count, a path filter) and ends them with `faults-off`; the
+// swarm generator draws which kinds a seed uses. After TigerBeetle's storage fault model and RocksDB's
+// FaultInjectionTestFS: check whether a fault is armed, maybe inject, mark the error, forward.
+//
+// Injected errors carry a marker (IsInjected): the checker treats an unmarked I/O error as a bug. The marker is a
+// status payload and the text "[injected]" in the message, so it survives conversion through RocksDB's statuses.
+//
+// Kinds, with where they are injected (sim/sim_object_store.h's ObjectStoreFaultInjector, the checkpoint storage):
+//   upload-fails-before   create / write / finish of an object fails before the object exists: a transient storage
+//                         error. Recoverable: the snapshot fails, the checkpoint is declined, a later one completes.
+//   upload-fails-after    finish stores the object, then reports failure (the response was lost). Recoverable: the
+//                         writer must delete what it could not confirm (Flink's FsCheckpointStateOutputStream does).
+//   upload-partial        finish leaves an object cut short under its path and reports failure (an interrupted
+//                         put on a store without atomic puts). Recoverable like upload-fails-after.
+//   storage-slow          a request takes `ms` longer: a latency tail long enough to time checkpoints out.
+//                         Recoverable: the timeout aborts the checkpoint and its cleanup runs.
+//   delete-fails          a delete fails and the object stays. Not recoverable for that file: Flink logs and leaves
+//                         it; the checker accepts it as an orphan with this reason, and nothing else may leak.
+//   download-fails        a read fails (restore downloads, metadata loads). Recoverable: a failed restore is
+//                         retried by the job's restart (Flink's restart strategy), a failed resume is refused.
+// Not yet modelled here: local-disk faults through SimFileSystem's hook, disk full, corruption; message faults and
+// restarts are scenario steps of their own (`message`, `failover-*`, `crash`).
+#ifndef SNAPSIM_FAULTS_FAULT_MODEL_H_
+#define SNAPSIM_FAULTS_FAULT_MODEL_H_
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "sim/prng.h"
+#include "sim/sim_object_store.h"
+
+namespace snapsim {
+
+enum class FaultKind { kUploadFailsBefore, kUploadFailsAfter, kUploadPartial, kStorageSlow, kDeleteFails,
+                       kDownloadFails };
+
+struct FaultKindInfo {
+  FaultKind kind;
+  const char* name;
+  // Every invariant must hold under it (recoverable-only sweeps use only these).
+  bool recoverable;
+};
+const std::vector<FaultKindInfo>& FaultKinds();
+std::optional<FaultKind> ParseFaultKind(absl::string_view name);
+absl::string_view FaultKindName(FaultKind kind);
+
+// An error that a fault injected: `code` with "[injected] <what>" and the marker payload.
+absl::Status InjectedError(absl::StatusCode code, absl::string_view what);
+bool IsInjected(const absl::Status& status);
+bool IsInjectedMessage(absl::string_view message);
+
+// One armed fault: each matching operation is hit with probability `chance_numerator / chance_denominator`, at most
+// `count` times (-1: no limit), on paths containing `path_contains` ("" matches every path).
+struct FaultRule {
+  FaultKind kind = FaultKind::kUploadFailsBefore;
+  uint64_t chance_numerator = 1;
+  uint64_t chance_denominator = 1;
+  int count = 1;
+  std::string path_contains;
+  int64_t latency_micros = 0;  // storage-slow
+};
+
+// Applies armed rules to the object store's operations. Thread-safe; draws from its own PRNG stream, so a run with
+// faults armed differs from one without only where a fault fires.
+class FaultInjector {
+ public:
+  explicit FaultInjector(Prng prng) : prng_(std::move(prng)) {}
+  void Install(SimObjectStore* store);
+  void Arm(FaultRule rule);
+  void DisarmAll();
+  bool armed() const;
+  // How many faults of each kind fired.
+  std::map<std::string, int> Injected() const;
+  // Objects a failed delete left behind, with the reason (the checker accepts them).
+  std::map<std::string, std::string> AcceptedOrphans() const;
+
+  ObjectStoreFault Decide(const ObjectStoreOperation& operation);
+
+ private:
+  mutable std::mutex mutex_;
+  Prng prng_;
+  std::vector<FaultRule> rules_;
+  std::map<std::string, int> injected_;
+  std::map<std::string, std::string> failed_deletes_;
+};
+
+}  // namespace snapsim
+
+#endif  // SNAPSIM_FAULTS_FAULT_MODEL_H_
