@@ -1,5 +1,7 @@
 #include "backend/state_meta_info.h"
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "backend/encoding.h"
 
@@ -114,9 +116,26 @@ absl::StatusOr<StateMetaInfo> ParseStateMetaInfo(absl::string_view blob) {
   }
   info.kind = static_cast<StateKind>(*kind);
   if (absl::Status s = ReadString(reader, "key_serializer", &info.key_serializer); !s.ok()) return s;
+  // The key serializer fixes how every RocksDB key of the backend is laid out and which key group a key hashes
+  // to; a restore cannot read keys written by one it does not know.
+  if (info.key_serializer != kBytesSerializerId) {
+    return reader.Corrupt("key_serializer", absl::StrCat("unknown key serializer '", info.key_serializer,
+                                                         "' for state '", info.name, "' (this build knows '",
+                                                         kBytesSerializerId, "')"));
+  }
   if (absl::Status s = ReadString(reader, "namespace_serializer", &info.namespace_serializer); !s.ok()) return s;
   if (absl::Status s = ReadString(reader, "value_serializer", &info.value_serializer); !s.ok()) return s;
   if (absl::Status s = ReadString(reader, "user_key_serializer", &info.user_key_serializer); !s.ok()) return s;
+  // Only a map state has user keys (StateMetaInfo::Of); anything else contradicts the kind.
+  if (info.kind == StateKind::kMap && info.user_key_serializer.empty()) {
+    return reader.Corrupt("user_key_serializer",
+                          absl::StrCat("empty for state '", info.name, "' of kind MAP (a map state has user keys)"));
+  }
+  if (info.kind != StateKind::kMap && !info.user_key_serializer.empty()) {
+    return reader.Corrupt("user_key_serializer",
+                          absl::StrCat("'", info.user_key_serializer, "' for state '", info.name, "' of kind ",
+                                       StateKindName(info.kind), " (only a MAP state has user keys)"));
+  }
   absl::StatusOr<uint32_t> schema_version = reader.ReadFixed32BigEndian("schema_version");
   if (!schema_version.ok()) return schema_version.status();
   info.schema_version = *schema_version;
@@ -145,6 +164,7 @@ absl::StatusOr<std::vector<StateMetaInfo>> ParseStateMetaInfoList(absl::string_v
     return reader.Corrupt("count", absl::StrCat("implausible state count ", *count));
   }
   std::vector<StateMetaInfo> infos;
+  std::map<std::string, uint64_t> index_of_name;
   for (uint64_t i = 0; i < *count; ++i) {
     const std::string field = absl::StrCat("entry[", i, "]");
     absl::StatusOr<absl::string_view> entry = reader.ReadLengthPrefixed(field);
@@ -152,6 +172,12 @@ absl::StatusOr<std::vector<StateMetaInfo>> ParseStateMetaInfoList(absl::string_v
     absl::StatusOr<StateMetaInfo> info = ParseStateMetaInfo(*entry);
     if (!info.ok()) {
       return absl::DataLossError(absl::StrCat("state meta info list: ", field, ": ", info.status().message()));
+    }
+    // States are column families by name: a second entry of the same name would restore into the first.
+    const auto [first, inserted] = index_of_name.emplace(info->name, i);
+    if (!inserted) {
+      return reader.Corrupt(field + ".name", absl::StrCat("state '", info->name, "' appears twice (entry[",
+                                                          first->second, "] and ", field, ")"));
     }
     infos.push_back(*std::move(info));
   }

@@ -44,12 +44,15 @@ struct StateMetaInfo {
 // Format version written by this build. Readers accept exactly the versions they know.
 inline constexpr uint16_t kStateMetaInfoFormatVersion = 1;
 
-// One meta info: magic "SMI1", u16 version, fields, CRC-32C of everything before it.
+// One meta info: magic "SMI1", u16 version, fields, CRC-32C of everything before it. Besides corrupt input, the
+// parser rejects a key serializer this build does not know and a user key serializer that contradicts the kind
+// (present unless MAP, absent for MAP), naming the field, the state and the value.
 std::string SerializeStateMetaInfo(const StateMetaInfo& info);
 absl::StatusOr<StateMetaInfo> ParseStateMetaInfo(absl::string_view blob);
 
 // A list of meta infos in registration order (the backend's part of snapshot metadata): magic "SML1",
-// u16 version, count, each entry as a length-prefixed SerializeStateMetaInfo blob, CRC-32C.
+// u16 version, count, each entry as a length-prefixed SerializeStateMetaInfo blob, CRC-32C. A state name that
+// appears twice is an error.
 std::string SerializeStateMetaInfoList(const std::vector<StateMetaInfo>& infos);
 absl::StatusOr<std::vector<StateMetaInfo>> ParseStateMetaInfoList(absl::string_view blob);
 

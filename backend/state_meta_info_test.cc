@@ -81,5 +81,48 @@ TEST(StateMetaInfoTest, WrongMagicIsNamed) {
   EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("'magic'"));
 }
 
+// A parse that must fail: data loss, naming the field, the state and the offending value.
+void ExpectRejected(const absl::Status& status, const std::string& field, const std::string& value) {
+  ASSERT_FALSE(status.ok()) << "accepted; expected an error about " << field << " = " << value;
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("'" + field + "'")) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr(value)) << status;
+}
+
+TEST(StateMetaInfoTest, UserKeySerializerThatContradictsTheKindIsRejected) {
+  StateMetaInfo value = StateMetaInfo::Of("visits", StateKind::kValue);
+  value.user_key_serializer = std::string(kBytesSerializerId);
+  ExpectRejected(ParseStateMetaInfo(SerializeStateMetaInfo(value)).status(), "user_key_serializer",
+                 "for state 'visits' of kind VALUE");
+  StateMetaInfo list = StateMetaInfo::Of("events", StateKind::kList);
+  list.user_key_serializer = "snapsim.bytes.v1";
+  ExpectRejected(ParseStateMetaInfo(SerializeStateMetaInfo(list)).status(), "user_key_serializer",
+                 "for state 'events' of kind LIST");
+  StateMetaInfo map = StateMetaInfo::Of("attributes", StateKind::kMap);
+  map.user_key_serializer.clear();
+  ExpectRejected(ParseStateMetaInfo(SerializeStateMetaInfo(map)).status(), "user_key_serializer",
+                 "state 'attributes' of kind MAP");
+  // In a list, the entry is named too.
+  absl::Status in_list =
+      ParseStateMetaInfoList(SerializeStateMetaInfoList({StateMetaInfo::Of("v", StateKind::kValue), map})).status();
+  ExpectRejected(in_list, "user_key_serializer", "state 'attributes'");
+  EXPECT_THAT(std::string(in_list.message()), HasSubstr("entry[1]"));
+}
+
+TEST(StateMetaInfoTest, UnknownKeySerializerIsRejected) {
+  StateMetaInfo info = StateMetaInfo::Of("visits", StateKind::kValue);
+  info.key_serializer = "java.lang.Long";
+  ExpectRejected(ParseStateMetaInfo(SerializeStateMetaInfo(info)).status(), "key_serializer",
+                 "unknown key serializer 'java.lang.Long' for state 'visits'");
+}
+
+TEST(StateMetaInfoTest, AStateNameTwiceIsRejected) {
+  const std::string blob = SerializeStateMetaInfoList({StateMetaInfo::Of("visits", StateKind::kValue),
+                                                       StateMetaInfo::Of("events", StateKind::kList),
+                                                       StateMetaInfo::Of("visits", StateKind::kMap)});
+  ExpectRejected(ParseStateMetaInfoList(blob).status(), "entry[2].name",
+                 "state 'visits' appears twice (entry[0] and entry[2])");
+}
+
 }  // namespace
 }  // namespace snapsim

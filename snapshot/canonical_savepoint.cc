@@ -3,8 +3,12 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "backend/composite_key.h"
 #include "backend/encoding.h"
+#include "backend/key_groups.h"
+#include "backend/list_merge_operator.h"
 #include "backend/local_files.h"
+#include "backend/state_meta_info.h"
 
 namespace snapsim {
 namespace {
@@ -201,7 +205,29 @@ absl::Status RestoreOne(KeyedStateBackend& backend, CheckpointStorage& storage, 
         return reader.Corrupt("key", absl::StrCat("entry of key group ", ReadKeyGroupPrefix(key, prefix_bytes),
                                                   " inside key group ", key_group));
       }
-      if (absl::Status status = backend.PutRawEntry((*metas)[id].name, key, *value); !status.ok()) return status;
+      // Every entry is decoded as a read would decode it before it goes in: a key that does not decode, hashes
+      // to another key group, or a list value that does not decode would otherwise restore "successfully" and
+      // fail (or vanish) on the first read.
+      const StateMetaInfo& meta = (*metas)[id];
+      absl::StatusOr<CompositeKey> decoded =
+          DecodeCompositeKey(key, prefix_bytes, /*has_user_key=*/meta.kind == StateKind::kMap);
+      if (!decoded.ok()) {
+        return reader.Corrupt("key", absl::StrCat("entry of state '", meta.name, "' (", StateKindName(meta.kind),
+                                                  ") does not decode: ", decoded.status().message()));
+      }
+      const int hashed_key_group = AssignKeyToKeyGroup(decoded->key, backend.config().max_parallelism);
+      if (hashed_key_group != key_group) {
+        return reader.Corrupt("key", absl::StrCat("entry of state '", meta.name, "' for key '", decoded->key,
+                                                  "' is stored in key group ", key_group, " but the key belongs to ",
+                                                  hashed_key_group));
+      }
+      if (meta.kind == StateKind::kList) {
+        if (absl::StatusOr<std::vector<std::string>> list = DecodeList(*value); !list.ok()) {
+          return reader.Corrupt("value", absl::StrCat("list of state '", meta.name, "' for key '", decoded->key,
+                                                      "' does not decode: ", list.status().message()));
+        }
+      }
+      if (absl::Status status = backend.PutRawEntry(meta.name, key, *value); !status.ok()) return status;
       if (metadata_follows) {
         absl::StatusOr<absl::string_view> next = reader.ReadRaw(2, "next state id");
         if (!next.ok()) return next.status();

@@ -34,7 +34,9 @@ absl::StatusOr<std::optional<KeyGroupsStateHandle>> WriteCanonicalSavepoint(Keye
 
 // Restores the key groups of `config.key_group_range` from canonical savepoint handles (any number, any ranges:
 // key groups outside the target range are skipped) into a new backend at `config.instance_path`. The restored
-// backend starts a new lineage (fresh UID, no SST history). Bad input is an error naming the object and offset.
+// backend starts a new lineage (fresh UID, no SST history). Bad input is an error naming the object and offset;
+// every entry is decoded as a read would decode it (composite key, its key group, a list's elements) before it is
+// ingested, so a savepoint that restores is one that reads.
 absl::StatusOr<RestoreResult> RestoreFromCanonicalSavepoint(const KeyedStateBackendConfig& config, Runtime& runtime,
                                                             CheckpointStorage& storage,
                                                             const std::vector<KeyGroupsStateHandle>& handles);

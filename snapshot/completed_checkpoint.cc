@@ -1,10 +1,13 @@
 #include "snapshot/completed_checkpoint.h"
 
+#include <map>
 #include <utility>
+#include <variant>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "backend/encoding.h"
+#include "backend/key_groups.h"
 
 namespace snapsim {
 namespace {
@@ -12,6 +15,72 @@ namespace {
 constexpr uint32_t kMetadataMagic = 0x4960672d;
 constexpr uint32_t kMetadataVersion = 1;
 constexpr uint64_t kMaxSubtasks = 1 << 15;
+
+const KeyGroupRange& RangeOf(const KeyedStateHandle& handle) {
+  if (const auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&handle)) {
+    return incremental->key_group_range;
+  }
+  return std::get<KeyGroupsStateHandle>(handle).offsets.range;
+}
+
+// What one checkpoint's subtask states must agree on; each handle was already checked on its own. Subtask i of
+// P (the number of subtask states, which is the job's parallelism when the coordinator wrote it) owns exactly
+// ComputeKeyGroupRangeForOperatorIndex(max parallelism, P, i), so the ranges lie within the max parallelism,
+// never overlap, and together cover every key group. A subtask may have no keyed state (an empty backend), but
+// not every subtask: such metadata restores an empty job, silently losing whatever the checkpoint was of.
+absl::Status CheckSubtaskStates(const CompletedCheckpoint& checkpoint, const std::string& what) {
+  const auto inconsistent = [&what](const std::string& field, const std::string& problem) {
+    return absl::DataLossError(absl::StrCat(what, ": field '", field, "': ", problem));
+  };
+  const int64_t parallelism = static_cast<int64_t>(checkpoint.subtask_states.size());
+  if (parallelism == 0) return inconsistent("subtask_count", "0 subtask states (a resume would start empty)");
+  if (parallelism > checkpoint.max_parallelism) {
+    return inconsistent("subtask_count", absl::StrCat(parallelism, " subtask states exceed max parallelism ",
+                                                      checkpoint.max_parallelism));
+  }
+  int present = 0;
+  // Start of each accepted range -> (range, subtask).
+  std::map<int, std::pair<KeyGroupRange, int64_t>> accepted;
+  for (int64_t i = 0; i < parallelism; ++i) {
+    const std::optional<KeyedStateHandle>& state = checkpoint.subtask_states[i];
+    if (!state.has_value()) continue;
+    ++present;
+    const std::string field = absl::StrCat("subtask[", i, "].key_group_range");
+    const KeyGroupRange& range = RangeOf(*state);
+    if (!range.empty() && range.end() >= checkpoint.max_parallelism) {
+      return inconsistent(field, absl::StrCat(range.ToString(), " is beyond max parallelism ",
+                                              checkpoint.max_parallelism, " (key groups 0..",
+                                              checkpoint.max_parallelism - 1, ")"));
+    }
+    // The ranges accepted so far are disjoint, so the one starting last at or before range.end() is the only
+    // one that can reach back into `range` (a log-time check: there may be 32768 subtasks).
+    if (!range.empty()) {
+      auto candidate = accepted.upper_bound(range.end());
+      if (candidate != accepted.begin()) {
+        --candidate;
+        const auto& [other_range, other_subtask] = candidate->second;
+        if (other_range.end() >= range.start()) {
+          return inconsistent(field, absl::StrCat(range.ToString(), " overlaps subtask ", other_subtask, "'s ",
+                                                  other_range.ToString()));
+        }
+      }
+    }
+    absl::StatusOr<KeyGroupRange> expected = ComputeKeyGroupRangeForOperatorIndex(
+        checkpoint.max_parallelism, static_cast<int>(parallelism), static_cast<int>(i));
+    if (!expected.ok()) return inconsistent(field, std::string(expected.status().message()));
+    if (range != *expected) {
+      return inconsistent(field, absl::StrCat(range.ToString(), ", but subtask ", i, " of ", parallelism,
+                                              " with max parallelism ", checkpoint.max_parallelism, " owns ",
+                                              expected->ToString()));
+    }
+    accepted.emplace(range.start(), std::make_pair(range, i));
+  }
+  if (present == 0) {
+    return inconsistent("subtask[*].present", absl::StrCat("all ", parallelism,
+                                                           " subtasks absent (a resume would start empty)"));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -134,7 +203,9 @@ absl::StatusOr<CompletedCheckpoint> ParseCheckpointMetadata(absl::string_view by
   absl::StatusOr<uint64_t> id = reader.ReadFixed64BigEndian("checkpoint_id");
   if (!id.ok()) return id.status();
   checkpoint.checkpoint_id = static_cast<int64_t>(*id);
-  if (checkpoint.checkpoint_id < 0) return reader.Corrupt("checkpoint_id", "negative");
+  if (checkpoint.checkpoint_id < 0) {
+    return reader.Corrupt("checkpoint_id", absl::StrCat("negative checkpoint id ", checkpoint.checkpoint_id));
+  }
   absl::StatusOr<uint64_t> timestamp = reader.ReadFixed64BigEndian("timestamp");
   if (!timestamp.ok()) return timestamp.status();
   checkpoint.timestamp_micros = static_cast<int64_t>(*timestamp);
@@ -166,6 +237,7 @@ absl::StatusOr<CompletedCheckpoint> ParseCheckpointMetadata(absl::string_view by
     checkpoint.subtask_states.emplace_back(*std::move(handle));
   }
   if (!reader.AtEnd()) return reader.Corrupt("end", absl::StrCat(reader.remaining(), " trailing bytes"));
+  if (absl::Status status = CheckSubtaskStates(checkpoint, what); !status.ok()) return status;
   return checkpoint;
 }
 

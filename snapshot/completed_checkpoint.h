@@ -5,8 +5,8 @@
 // Metadata file "<directory>/_metadata": u32 magic 0x4960672d (Flink's), u32 version, job id, checkpoint id,
 // timestamp, properties, max parallelism, one optional keyed state handle per subtask (SKH1 blobs), CRC-32C of all
 // before. The directory holding it is the checkpoint's external pointer: a job is resumed from that path. Paths in
-// handles are absolute storage paths (Flink stores exclusive files relative to the metadata, which makes savepoints
-// relocatable; snapsim does not relocate).
+// handles are full storage paths, relative to the storage root, never to the metadata (Flink stores exclusive
+// files relative to the metadata, which makes savepoints relocatable; snapsim does not relocate).
 #ifndef SNAPSIM_SNAPSHOT_COMPLETED_CHECKPOINT_H_
 #define SNAPSIM_SNAPSHOT_COMPLETED_CHECKPOINT_H_
 
@@ -56,6 +56,9 @@ absl::StatusOr<CheckpointProperties> ReadCheckpointProperties(ByteReader& reader
 
 std::string SerializeCheckpointMetadata(const CompletedCheckpoint& checkpoint);
 // `origin` names the file in errors. Corrupt, truncated or unknown-version metadata is an error naming the field.
+// So is well-formed metadata that contradicts itself: no subtask state at all, or every subtask absent (a resume
+// would silently start empty), more subtasks than the max parallelism, a subtask's key-group range beyond the max
+// parallelism, overlapping another's, or other than the range subtask i of that many owns.
 absl::StatusOr<CompletedCheckpoint> ParseCheckpointMetadata(absl::string_view bytes, absl::string_view origin);
 
 // Writes `checkpoint.metadata_path()`; fails if it already exists.

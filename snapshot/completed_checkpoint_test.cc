@@ -3,12 +3,14 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "snapshot/completed_checkpoint_store.h"
 
 namespace snapsim {
@@ -24,9 +26,10 @@ CompletedCheckpoint Sample() {
   checkpoint.timestamp_micros = 123456;
   checkpoint.properties = CheckpointProperties::ForCheckpoint(CheckpointRetention::kRetainOnCancellation);
   checkpoint.max_parallelism = 128;
+  // Parallelism 3 of max parallelism 128: subtask 0 owns 0..42, 1 owns 43..85, 2 owns 86..127.
   IncrementalRemoteKeyedStateHandle handle;
   handle.backend_uid = "uid-1";
-  handle.key_group_range = KeyGroupRange(0, 63);
+  handle.key_group_range = KeyGroupRange(0, 42);
   handle.checkpoint_id = 42;
   handle.shared_state = {{{StreamStateHandle::Kind::kFile, "job-7/shared/a", 100, 7}, "000012.sst"}};
   handle.private_state = {{{StreamStateHandle::Kind::kFile, "job-7/chk-42/b", 10, 8}, "MANIFEST-000004"}};
@@ -36,8 +39,9 @@ CompletedCheckpoint Sample() {
   checkpoint.subtask_states.emplace_back(handle);
   checkpoint.subtask_states.emplace_back();  // a subtask without state
   KeyGroupsStateHandle canonical;
-  canonical.offsets.range = KeyGroupRange(64, 65);
-  canonical.offsets.offsets = {0, 17};
+  canonical.offsets.range = KeyGroupRange(86, 127);
+  canonical.offsets.offsets.assign(42, 0);
+  canonical.offsets.offsets[1] = 17;
   canonical.delegate = {StreamStateHandle::Kind::kFile, "job-7/chk-42/c", 40, 10};
   checkpoint.subtask_states.emplace_back(canonical);
   checkpoint.external_pointer = "job-7/chk-42";
@@ -73,6 +77,83 @@ TEST(CheckpointMetadataTest, EveryTruncationAndBitFlipIsAnErrorNamingTheFile) {
     ASSERT_FALSE(parsed.ok()) << "bit flip at " << i;
     EXPECT_THAT(parsed.status().message(), HasSubstr("chk-42/_metadata"));
   }
+}
+
+// A checkpoint of job-7 with one incremental handle per present subtask, over the given ranges.
+CompletedCheckpoint WithRanges(int max_parallelism, const std::vector<std::optional<KeyGroupRange>>& ranges) {
+  CompletedCheckpoint checkpoint = Sample();
+  checkpoint.max_parallelism = max_parallelism;
+  checkpoint.subtask_states.clear();
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    if (!ranges[i].has_value()) {
+      checkpoint.subtask_states.emplace_back();
+      continue;
+    }
+    IncrementalRemoteKeyedStateHandle handle = std::get<IncrementalRemoteKeyedStateHandle>(*Sample().subtask_states[0]);
+    handle.backend_uid = absl::StrCat("uid-", i);
+    handle.key_group_range = *ranges[i];
+    handle.meta_state_handle.path = absl::StrCat("job-7/chk-42/m", i);
+    checkpoint.subtask_states.emplace_back(handle);
+  }
+  return checkpoint;
+}
+
+// A parse that must fail: data loss, naming the file, the field and the offending value.
+void ExpectRejected(const CompletedCheckpoint& checkpoint, const std::string& field, const std::string& value) {
+  absl::StatusOr<CompletedCheckpoint> parsed =
+      ParseCheckpointMetadata(SerializeCheckpointMetadata(checkpoint), "job-7/chk-42/_metadata");
+  ASSERT_FALSE(parsed.ok()) << "accepted; expected an error about " << field << " = " << value;
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kDataLoss) << parsed.status();
+  EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("job-7/chk-42/_metadata")) << parsed.status();
+  EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("'" + field + "'")) << parsed.status();
+  EXPECT_THAT(std::string(parsed.status().message()), HasSubstr(value)) << parsed.status();
+}
+
+TEST(CheckpointMetadataTest, SubtaskRangesMustBeWhatTheParallelismAndMaxParallelismGive) {
+  // Consistent: parallelism 2 of 128, and one subtask without keyed state is fine.
+  for (const auto& ranges : std::vector<std::vector<std::optional<KeyGroupRange>>>{
+           {KeyGroupRange(0, 63), KeyGroupRange(64, 127)}, {std::nullopt, KeyGroupRange(64, 127)}}) {
+    absl::StatusOr<CompletedCheckpoint> parsed =
+        ParseCheckpointMetadata(SerializeCheckpointMetadata(WithRanges(128, ranges)), "job-7/chk-42/_metadata");
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(parsed->subtask_states, WithRanges(128, ranges).subtask_states);
+  }
+  // Beyond the max parallelism (valid for the handle on its own, which does not know it).
+  ExpectRejected(WithRanges(128, {KeyGroupRange(0, 63), KeyGroupRange(64, 200)}), "subtask[1].key_group_range",
+                 "KeyGroupRange{64..200} is beyond max parallelism 128");
+  // Two subtasks claiming the same key groups: a restore would read some keys twice.
+  ExpectRejected(WithRanges(128, {KeyGroupRange(0, 63), KeyGroupRange(60, 127)}), "subtask[1].key_group_range",
+                 "KeyGroupRange{60..127} overlaps subtask 0's KeyGroupRange{0..63}");
+  ExpectRejected(WithRanges(128, {KeyGroupRange(0, 42), std::nullopt, KeyGroupRange(40, 127)}),
+                 "subtask[2].key_group_range", "KeyGroupRange{40..127} overlaps subtask 0's KeyGroupRange{0..42}");
+  // Disjoint, but not subtask 0's range of 2: key groups 32..63 would be restored by no one.
+  ExpectRejected(WithRanges(128, {KeyGroupRange(0, 31), KeyGroupRange(64, 127)}), "subtask[0].key_group_range",
+                 "KeyGroupRange{0..31}, but subtask 0 of 2 with max parallelism 128 owns KeyGroupRange{0..63}");
+  // More subtasks than key groups.
+  ExpectRejected(WithRanges(1, {KeyGroupRange(0, 0), std::nullopt}), "subtask_count",
+                 "2 subtask states exceed max parallelism 1");
+}
+
+TEST(CheckpointMetadataTest, MetadataWithoutAnySubtaskStateIsRejectedNotResumedEmpty) {
+  ExpectRejected(WithRanges(128, {}), "subtask_count", "0 subtask states");
+  ExpectRejected(WithRanges(128, {std::nullopt, std::nullopt}), "subtask[*].present", "all 2 subtasks absent");
+}
+
+TEST(CheckpointMetadataTest, NegativeCheckpointIdIsRejected) {
+  CompletedCheckpoint checkpoint = Sample();
+  checkpoint.checkpoint_id = -1234;
+  ExpectRejected(checkpoint, "checkpoint_id", "negative checkpoint id -1234");
+}
+
+TEST(CheckpointMetadataTest, AHandlePointingOutsideTheStorageFailsTheLoadNotTheFirstRead) {
+  CompletedCheckpoint checkpoint = Sample();
+  std::get<IncrementalRemoteKeyedStateHandle>(*checkpoint.subtask_states[0]).shared_state[0].handle.path =
+      "../job-8/shared/a";
+  // The handle's own field, inside the subtask of the file.
+  ExpectRejected(checkpoint, "shared_state[0].path", "'../job-8/shared/a'");
+  absl::StatusOr<CompletedCheckpoint> parsed =
+      ParseCheckpointMetadata(SerializeCheckpointMetadata(checkpoint), "job-7/chk-42/_metadata");
+  EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("subtask[0]"));
 }
 
 std::deque<std::shared_ptr<CompletedCheckpoint>> Checkpoints(const std::string& kinds) {

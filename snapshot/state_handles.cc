@@ -1,6 +1,7 @@
 #include "snapshot/state_handles.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -29,6 +30,35 @@ void PutFileList(ByteWriter& writer, const std::vector<HandleAndLocalPath>& file
   }
 }
 
+// A storage path as the stream factory writes it ("<checkpoint root>/shared/<id>", "<savepoint dir>/<id>"):
+// relative to the checkpoint storage's root. Empty, absolute or ".."-climbing paths name no object of this
+// storage (a restore would read, and a discard delete, outside it), so they are rejected when the handle is
+// parsed, not on first read.
+absl::Status CheckStoragePath(const ByteReader& reader, const std::string& field, absl::string_view path) {
+  if (path.empty()) return reader.Corrupt(field, "empty storage path");
+  if (path.front() == '/') {
+    return reader.Corrupt(field, absl::StrCat("absolute path '", path, "' (storage paths are relative)"));
+  }
+  for (absl::string_view rest = path;;) {
+    const size_t slash = rest.find('/');
+    if (rest.substr(0, slash) == "..") {
+      return reader.Corrupt(field, absl::StrCat("path '", path, "' leaves the checkpoint storage ('..')"));
+    }
+    if (slash == absl::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  return absl::OkStatus();
+}
+
+// The name of a file in a RocksDB native checkpoint directory ("000012.sst", "CURRENT"): a restore writes it into
+// its download directory, so it must name a file of that directory.
+absl::Status CheckLocalFileName(const ByteReader& reader, const std::string& field, absl::string_view name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != absl::string_view::npos) {
+    return reader.Corrupt(field, absl::StrCat("invalid local file name '", name, "'"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<StreamStateHandle> ReadStreamHandle(ByteReader& reader, const std::string& field) {
   StreamStateHandle handle;
   absl::StatusOr<uint8_t> kind = reader.ReadU8(field + ".kind");
@@ -40,9 +70,14 @@ absl::StatusOr<StreamStateHandle> ReadStreamHandle(ByteReader& reader, const std
   handle.kind = static_cast<StreamStateHandle::Kind>(*kind);
   absl::StatusOr<absl::string_view> path = reader.ReadLengthPrefixed(field + ".path");
   if (!path.ok()) return path.status();
+  if (absl::Status status = CheckStoragePath(reader, field + ".path", *path); !status.ok()) return status;
   handle.path = std::string(*path);
   absl::StatusOr<uint64_t> size = reader.ReadVarint64(field + ".size");
   if (!size.ok()) return size.status();
+  // Sizes are int64 wherever they are summed (checkpointed size); above that they are a negative size cast.
+  if (*size > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return reader.Corrupt(field + ".size", absl::StrCat("negative size ", static_cast<int64_t>(*size)));
+  }
   handle.size_bytes = *size;
   absl::StatusOr<uint32_t> checksum = reader.ReadFixed32BigEndian(field + ".checksum");
   if (!checksum.ok()) return checksum.status();
@@ -58,6 +93,9 @@ absl::Status ReadFileList(ByteReader& reader, const std::string& field, std::vec
     const std::string entry = absl::StrCat(field, "[", i, "]");
     absl::StatusOr<absl::string_view> local_path = reader.ReadLengthPrefixed(entry + ".local_path");
     if (!local_path.ok()) return local_path.status();
+    if (absl::Status status = CheckLocalFileName(reader, entry + ".local_path", *local_path); !status.ok()) {
+      return status;
+    }
     absl::StatusOr<StreamStateHandle> handle = ReadStreamHandle(reader, entry);
     if (!handle.ok()) return handle.status();
     files->push_back(HandleAndLocalPath{*std::move(handle), std::string(*local_path)});
@@ -118,6 +156,13 @@ absl::Status ReadInt64(ByteReader& reader, const char* field, int64_t* out) {
   return absl::OkStatus();
 }
 
+// A checkpoint id: ids count up from 1 (0 in some tests); a negative one is corruption.
+absl::Status ReadCheckpointId(ByteReader& reader, int64_t* out) {
+  if (absl::Status s = ReadInt64(reader, "checkpoint_id", out); !s.ok()) return s;
+  if (*out < 0) return reader.Corrupt("checkpoint_id", absl::StrCat("negative checkpoint id ", *out));
+  return absl::OkStatus();
+}
+
 std::string Seal(HandleType type, const std::string& body) {
   std::string blob(kMagic);
   ByteWriter writer(&blob);
@@ -175,13 +220,18 @@ absl::StatusOr<IncrementalRemoteKeyedStateHandle> ReadRemoteBody(ByteReader& rea
   absl::StatusOr<KeyGroupRange> range = ReadRange(reader);
   if (!range.ok()) return range.status();
   handle.key_group_range = *range;
-  if (absl::Status s = ReadInt64(reader, "checkpoint_id", &handle.checkpoint_id); !s.ok()) return s;
+  if (absl::Status s = ReadCheckpointId(reader, &handle.checkpoint_id); !s.ok()) return s;
   if (absl::Status s = ReadFileList(reader, "shared_state", &handle.shared_state); !s.ok()) return s;
   if (absl::Status s = ReadFileList(reader, "private_state", &handle.private_state); !s.ok()) return s;
   absl::StatusOr<StreamStateHandle> meta = ReadStreamHandle(reader, "meta_state_handle");
   if (!meta.ok()) return meta.status();
   handle.meta_state_handle = *std::move(meta);
   if (absl::Status s = ReadInt64(reader, "checkpointed_size", &handle.checkpointed_size_bytes); !s.ok()) return s;
+  if (handle.checkpointed_size_bytes < kUnknownCheckpointedSize) {
+    return reader.Corrupt("checkpointed_size",
+                          absl::StrCat("negative size ", handle.checkpointed_size_bytes, " (only ",
+                                       kUnknownCheckpointedSize, " = unknown is allowed)"));
+  }
   if (absl::Status s = ReadString(reader, "state_handle_id", &handle.state_handle_id); !s.ok()) return s;
   return handle;
 }
@@ -214,6 +264,15 @@ absl::StatusOr<KeyGroupsStateHandle> ReadKeyGroupsBody(ByteReader& reader) {
   absl::StatusOr<StreamStateHandle> delegate = ReadStreamHandle(reader, "delegate");
   if (!delegate.ok()) return delegate.status();
   handle.delegate = *std::move(delegate);
+  for (uint64_t i = 0; i < *count; ++i) {
+    // 0 means "no data for this key group"; any other offset must point into the stream.
+    if (handle.offsets.offsets[i] != 0 && handle.offsets.offsets[i] >= handle.delegate.size_bytes) {
+      return reader.Corrupt(absl::StrCat("offsets[", i, "]"),
+                            absl::StrCat("offset ", handle.offsets.offsets[i], " of key group ", range->start() + i,
+                                         " is past the end of ", handle.delegate.path, " (",
+                                         handle.delegate.size_bytes, " bytes)"));
+    }
+  }
   return handle;
 }
 
@@ -287,7 +346,7 @@ absl::StatusOr<IncrementalLocalKeyedStateHandle> ParseIncrementalLocalHandle(abs
   }
   IncrementalLocalKeyedStateHandle handle;
   if (absl::Status s = ReadString(reader, "backend_uid", &handle.backend_uid); !s.ok()) return s;
-  if (absl::Status s = ReadInt64(reader, "checkpoint_id", &handle.checkpoint_id); !s.ok()) return s;
+  if (absl::Status s = ReadCheckpointId(reader, &handle.checkpoint_id); !s.ok()) return s;
   if (absl::Status s = ReadString(reader, "directory", &handle.directory); !s.ok()) return s;
   absl::StatusOr<KeyGroupRange> range = ReadRange(reader);
   if (!range.ok()) return range.status();

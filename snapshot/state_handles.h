@@ -130,6 +130,11 @@ struct SnapshotResult {
 // Serialized handles: magic "SKH1", u16 version, u8 handle type (1 incremental remote, 2 key groups, 3 incremental
 // local), the handle's fields, CRC-32C of all before. `origin` names the checkpoint or file in errors; a
 // corrupt, truncated, unknown-version or unknown-type blob is an error naming the field, never a crash.
+// A well-formed blob whose fields contradict each other or the storage is rejected the same way: a negative
+// checkpoint id, checkpointed size (other than kUnknownCheckpointedSize) or file size; a storage path that is
+// empty, absolute or has a ".." segment (paths are relative to the storage root, as the stream factory writes
+// them); a local file name that is not a plain file name; a canonical offset past the end of its stream. What
+// needs the whole checkpoint (ranges against max parallelism, overlaps) is ParseCheckpointMetadata's.
 std::string SerializeKeyedStateHandle(const KeyedStateHandle& handle);
 absl::StatusOr<KeyedStateHandle> ParseKeyedStateHandle(absl::string_view blob, absl::string_view origin);
 std::string SerializeIncrementalRemoteHandle(const IncrementalRemoteKeyedStateHandle& handle);

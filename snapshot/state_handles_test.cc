@@ -77,5 +77,95 @@ TEST(StateHandlesTest, UnknownTypeIsNamed) {
   EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("unknown handle type 9"));
 }
 
+// A parse that must fail: data loss, naming the origin, the field and the offending value.
+void ExpectRejected(const absl::Status& status, const std::string& field, const std::string& value) {
+  ASSERT_FALSE(status.ok()) << "accepted; expected an error about " << field << " = " << value;
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("chk-12/_metadata")) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("'" + field + "'")) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr(value)) << status;
+}
+
+absl::Status ParseRemote(const IncrementalRemoteKeyedStateHandle& handle) {
+  return ParseKeyedStateHandle(SerializeKeyedStateHandle(handle), "chk-12/_metadata").status();
+}
+
+TEST(StateHandlesTest, NegativeCheckpointIdsAndSizesAreRejected) {
+  IncrementalRemoteKeyedStateHandle handle = Remote();
+  handle.checkpoint_id = -3;
+  ExpectRejected(ParseRemote(handle), "checkpoint_id", "-3");
+
+  handle = Remote();
+  handle.checkpointed_size_bytes = -40;
+  ExpectRejected(ParseRemote(handle), "checkpointed_size", "-40");
+  // -1 is Flink's "unknown", not a negative size.
+  handle.checkpointed_size_bytes = kUnknownCheckpointedSize;
+  EXPECT_TRUE(ParseRemote(handle).ok()) << ParseRemote(handle);
+
+  // A file size written from a negative int64.
+  handle = Remote();
+  handle.private_state[0].handle.size_bytes = static_cast<uint64_t>(int64_t{-9});
+  ExpectRejected(ParseRemote(handle), "private_state[0].size", "-9");
+
+  IncrementalLocalKeyedStateHandle local{"uid", -77, "/local/chk_12/uid", KeyGroupRange(10, 20), "/local/chk_12/m",
+                                         Remote().shared_state};
+  ExpectRejected(ParseIncrementalLocalHandle(SerializeIncrementalLocalHandle(local), "chk-12/_metadata").status(),
+                 "checkpoint_id", "-77");
+}
+
+TEST(StateHandlesTest, PathsOutsideTheCheckpointStorageAreRejectedWhenParsed) {
+  struct Case {
+    const char* path;
+    const char* problem;
+  };
+  for (const Case& bad : {Case{"", "empty"}, Case{"/etc/passwd", "/etc/passwd"},
+                          Case{"../other-job/shared/a", "../other-job/shared/a"},
+                          Case{"job/shared/../../../x", "job/shared/../../../x"}, Case{"job/shared/..", "'..'"}}) {
+    SCOPED_TRACE(std::string("path '") + bad.path + "'");
+    IncrementalRemoteKeyedStateHandle handle = Remote();
+    handle.shared_state[0].handle.path = bad.path;
+    ExpectRejected(ParseRemote(handle), "shared_state[0].path", bad.problem);
+    handle = Remote();
+    handle.shared_state[1].handle.path = bad.path;  // a placeholder's path is the file it stands for
+    ExpectRejected(ParseRemote(handle), "shared_state[1].path", bad.problem);
+    handle = Remote();
+    handle.private_state[0].handle.path = bad.path;
+    ExpectRejected(ParseRemote(handle), "private_state[0].path", bad.problem);
+    handle = Remote();
+    handle.meta_state_handle.path = bad.path;
+    ExpectRejected(ParseRemote(handle), "meta_state_handle.path", bad.problem);
+    KeyGroupsStateHandle key_groups = KeyGroups();
+    key_groups.delegate.path = bad.path;
+    ExpectRejected(ParseKeyedStateHandle(SerializeKeyedStateHandle(key_groups), "chk-12/_metadata").status(),
+                   "delegate.path", bad.problem);
+    IncrementalLocalKeyedStateHandle local{"uid", 12, "/local/chk_12/uid", KeyGroupRange(10, 20), "/local/chk_12/m",
+                                           handle.shared_state};
+    local.shared_state[0].handle.path = bad.path;
+    ExpectRejected(ParseIncrementalLocalHandle(SerializeIncrementalLocalHandle(local), "chk-12/_metadata").status(),
+                   "shared_state[0].path", bad.problem);
+  }
+  // Dots inside a name are not a ".." segment; paths as the stream factory writes them are accepted.
+  IncrementalRemoteKeyedStateHandle handle = Remote();
+  handle.shared_state[0].handle.path = "checkpoints/job-1/shared/a..b";
+  handle.private_state[0].handle.path = "savepoints/savepoint-job-1-17fcaf66f57c/.x";
+  EXPECT_TRUE(ParseRemote(handle).ok()) << ParseRemote(handle);
+}
+
+TEST(StateHandlesTest, LocalFileNamesThatLeaveTheRestoreDirectoryAreRejected) {
+  for (const char* bad : {"", "..", "../CURRENT", "sub/000007.sst", "/tmp/000007.sst"}) {
+    SCOPED_TRACE(std::string("local path '") + bad + "'");
+    IncrementalRemoteKeyedStateHandle handle = Remote();
+    handle.private_state[0].local_path = bad;
+    ExpectRejected(ParseRemote(handle), "private_state[0].local_path", std::string("'") + bad + "'");
+  }
+}
+
+TEST(StateHandlesTest, CanonicalOffsetPastTheEndOfItsStreamIsRejected) {
+  KeyGroupsStateHandle handle = KeyGroups();
+  handle.offsets.offsets[3] = 120;  // the stream has 120 bytes: 0..119
+  ExpectRejected(ParseKeyedStateHandle(SerializeKeyedStateHandle(handle), "chk-12/_metadata").status(), "offsets[3]",
+                 "offset 120 of key group 3");
+}
+
 }  // namespace
 }  // namespace snapsim

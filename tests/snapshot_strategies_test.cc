@@ -11,7 +11,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "backend/composite_key.h"
 #include "backend/encoding.h"
+#include "backend/key_groups.h"
 #include "backend/keyed_state_backend.h"
 #include "sim/sim_machine.h"
 #include "sim/sim_object_store.h"
@@ -651,6 +653,69 @@ TEST_F(SnapshotStrategiesTest, CorruptCanonicalSavepointIsAnErrorNamingTheObject
   restored = RestoreFromCanonicalSavepoint(Config("target"), scheduler_, store_, {**savepoint});
   ASSERT_FALSE(restored.ok());
   EXPECT_THAT(std::string(restored.status().message()), HasSubstr(handle.delegate.path));
+}
+
+// The canonical writer copies RocksDB's raw entries as they are, so a savepoint can carry an entry that no read
+// can decode (written by another build, or damaged before the savepoint's checksum was taken). The restore must
+// refuse it, naming the object, key group and state, instead of reporting success and failing on the first read.
+TEST_F(SnapshotStrategiesTest, CanonicalRestoreRefusesEveryEntryThatAReadCouldNotDecode) {
+  constexpr int kKeyGroup = 7;
+  const int prefix_bytes = KeyGroupPrefixBytes(128);
+  CompositeKeyBuilder builder(prefix_bytes);
+  builder.SetKeyAndKeyGroup("key-1", AssignKeyToKeyGroup("key-1", 128));
+  const std::string good_key = builder.BuildKeyNamespace("");
+  const int other_key_group = (AssignKeyToKeyGroup("key-1", 128) + 1) % 128;
+  CompositeKeyBuilder misplaced(prefix_bytes);
+  misplaced.SetKeyAndKeyGroup("key-1", other_key_group);
+  struct BadEntry {
+    const char* what;
+    const char* state;
+    std::string key;
+    std::string value;
+    int key_group;
+    const char* problem;
+  };
+  const std::vector<BadEntry> bad_entries = {
+      // Says the key is 9 bytes long, then ends.
+      {"truncated key", "count", SerializeKeyGroupPrefix(kKeyGroup, prefix_bytes) + "\x09" "abc", "v", kKeyGroup,
+       "does not decode"},
+      // A value-state key in a map state: no user key.
+      {"map entry without user key", "attributes", good_key, "v", AssignKeyToKeyGroup("key-1", 128),
+       "does not decode"},
+      // Decodes, but reads look for key-1 in its own key group and would never find it.
+      {"key in another key group", "count", misplaced.BuildKeyNamespace(""), "v", other_key_group, "belongs to"},
+      // A list value that says 5 bytes follow where 2 do.
+      {"undecodable list", "events", good_key, "\x05" "ab", AssignKeyToKeyGroup("key-1", 128), "does not decode"},
+  };
+  int64_t savepoint_id = 20;
+  for (const BadEntry& bad : bad_entries) {
+    SCOPED_TRACE(bad.what);
+    KeyedStateBackend& source = OpenBackend(absl::StrCat("source-", savepoint_id));
+    Write(source, 0, 20, "a");
+    ASSERT_TRUE(source.PutRawEntry(bad.state, bad.key, bad.value).ok());
+    absl::StatusOr<std::optional<KeyGroupsStateHandle>> savepoint =
+        CanonicalSavepoint(source, store_, scheduler_, ++savepoint_id);
+    ASSERT_TRUE(savepoint.ok() && savepoint->has_value()) << savepoint.status();
+
+    const std::string target = absl::StrCat("target-", savepoint_id);
+    absl::StatusOr<RestoreResult> restored =
+        RestoreFromCanonicalSavepoint(Config(target), scheduler_, store_, {**savepoint});
+    if (restored.ok()) {
+      ADD_FAILURE() << "restored, reporting success, a savepoint holding a " << bad.what << " in state '"
+                    << bad.state << "'; iterating it now gives: "
+                    << restored->backend->ForEachEntry(bad.state, KeyGroupRange(0, 127),
+                                                       [](const StateEntry&) { return true; });
+      continue;
+    }
+    EXPECT_EQ(restored.status().code(), absl::StatusCode::kDataLoss) << restored.status();
+    const std::string message(restored.status().message());
+    EXPECT_THAT(message, HasSubstr((*savepoint)->delegate.path));
+    EXPECT_THAT(message, HasSubstr(absl::StrCat("key group ", bad.key_group)));
+    EXPECT_THAT(message, HasSubstr(absl::StrCat("state '", bad.state, "'")));
+    EXPECT_THAT(message, HasSubstr(bad.problem));
+    // Nothing half-restored is left behind.
+    EXPECT_FALSE(machine_.file_system()->Exists("/tm-0/" + target));
+  }
 }
 
 }  // namespace
