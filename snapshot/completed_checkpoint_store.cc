@@ -6,7 +6,9 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "backend/encoding.h"
 
 namespace snapsim {
@@ -63,6 +65,19 @@ absl::StatusOr<Record> ParseRecord(absl::string_view bytes, const std::string& o
   }
   if (!reader.AtEnd()) return reader.Corrupt("end", "trailing bytes");
   return record;
+}
+
+// The checkpoint id in a record's path "<ha directory>/checkpointID-%019d".
+absl::StatusOr<int64_t> RecordId(absl::string_view path, absl::string_view ha_directory) {
+  const std::string prefix = absl::StrCat(ha_directory, "/", kRecordPrefix);
+  absl::string_view digits = path;
+  int64_t id = 0;
+  if (!absl::ConsumePrefix(&digits, prefix) || digits.size() != 19 ||
+      digits.find_first_not_of("0123456789") != absl::string_view::npos || !absl::SimpleAtoi(digits, &id)) {
+    return absl::DataLossError(absl::StrCat("field 'name': '", path, "' is not ", prefix,
+                                            "<19-digit checkpoint id>"));
+  }
+  return id;
 }
 
 }  // namespace
@@ -215,12 +230,24 @@ absl::StatusOr<std::unique_ptr<CompletedCheckpointStore>> CompletedCheckpointSto
   // Zero-padded ids: the listing is in id order.
   for (const std::string& path : *records) {
     const std::string context = absl::StrCat("recovering the completed checkpoint store: record ", path, ": ");
+    absl::StatusOr<int64_t> record_id = RecordId(path, ha_directory);
+    if (!record_id.ok()) {
+      return absl::Status(record_id.status().code(), context + std::string(record_id.status().message()));
+    }
     absl::StatusOr<std::string> bytes = storage->Read(path);
     if (!bytes.ok()) return absl::Status(bytes.status().code(), context + std::string(bytes.status().message()));
     absl::StatusOr<Record> record = ParseRecord(*bytes, path);
     if (!record.ok()) return record.status();
     absl::StatusOr<CompletedCheckpoint> loaded = LoadCheckpointMetadata(*storage, record->external_pointer);
     if (!loaded.ok()) return absl::Status(loaded.status().code(), context + std::string(loaded.status().message()));
+    // The record's name is the id it is kept (and later deleted) under. Metadata of another checkpoint would be
+    // recovered under that other id, twice if that one has its own record, while this record would never be
+    // deleted: the store is inconsistent, so recovery stops here and deletes nothing.
+    if (loaded->checkpoint_id != *record_id) {
+      return absl::DataLossError(absl::StrCat(context, "field 'external_pointer': ", record->external_pointer,
+                                              " holds the metadata of checkpoint ", loaded->checkpoint_id,
+                                              ", not of checkpoint ", *record_id, " (the record's id)"));
+    }
     auto checkpoint = std::make_shared<CompletedCheckpoint>(*std::move(loaded));
     checkpoint->properties = record->properties;
     checkpoint->restored_properties = record->restored_properties;
@@ -281,7 +308,21 @@ absl::StatusOr<std::shared_ptr<CompletedCheckpoint>> CompletedCheckpointStore::A
   }
   std::shared_ptr<CompletedCheckpoint> highest_subsumed;
   for (std::shared_ptr<CompletedCheckpoint>& old : subsumed) {
-    if (!ha_directory_.empty()) (void)storage_->Delete(RecordPath(old->checkpoint_id));
+    if (!ha_directory_.empty()) {
+      // Flink's tryRemove: a subsumed checkpoint is discarded only once its record is gone. A record left behind
+      // would name a deleted checkpoint, and every later coordinator would fail to recover the store (found by
+      // the swarm, seeds 127 and 292). It stays retained; a later subsumption tries again.
+      absl::Status removed = storage_->Delete(RecordPath(old->checkpoint_id));
+      if (!removed.ok() && !absl::IsNotFound(removed)) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto position = std::find_if(checkpoints_.begin(), checkpoints_.end(), [&](const auto& retained) {
+          return retained->checkpoint_id > old->checkpoint_id;
+        });
+        checkpoints_.insert(position, old);
+        lowest = FindLowest();
+        continue;
+      }
+    }
     if (highest_subsumed == nullptr || old->checkpoint_id > highest_subsumed->checkpoint_id) highest_subsumed = old;
     cleaner.AddSubsumedCheckpoint(old);
   }

@@ -5,7 +5,8 @@
 // The store keeps one record per retained checkpoint in checkpoint storage ("<ha directory>/checkpointID-%019d":
 // the checkpoint's external pointer and the properties it has in this job). That plays the part of Flink's
 // ZooKeeper/Kubernetes pointers: after a coordinator failover Recover() rebuilds the store and its shared state
-// registry from them. A record that cannot be read fails recovery with an error naming it; nothing is deleted.
+// registry from them. A record that cannot be read, or whose metadata is another checkpoint's than the id in its
+// name, fails recovery with an error naming it; nothing is deleted.
 #ifndef SNAPSIM_SNAPSHOT_COMPLETED_CHECKPOINT_STORE_H_
 #define SNAPSIM_SNAPSHOT_COMPLETED_CHECKPOINT_STORE_H_
 
