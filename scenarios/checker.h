@@ -119,6 +119,9 @@ class Checker {
     std::map<int64_t, std::map<std::string, std::string>> acknowledged_files;
     std::set<int64_t> savepoint_ids;
     std::set<int64_t> confirmed;
+    // The newest completion the attempt took: the task ignores older ones (completions are ordered, savepoints'
+    // included), so a checkpoint's completion arriving after a newer savepoint's confirms nothing.
+    int64_t last_notified = -1;
     // The restored base (non-rescaled incremental restore): id and its SST files.
     int64_t restored_id = -1;
     std::map<std::string, std::string> restored_files;

@@ -498,6 +498,14 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
       }
       status = step.Text("how") == "hard" ? job_->KillMachine(machine) : job_->CrashMachine(machine);
     }
+    // A restart that failed only because storage kept failing (every attempt of the restart strategy hit an
+    // injected fault): the outage ends, as outages do, and the job restarts again. Reported, not hidden.
+    if (!status.ok() && IsInjected(status)) {
+      notes_.push_back(absl::StrCat("step ", step.number, ": the restart failed under injected faults (",
+                                    status.message(), "); faults disarmed, restarted again"));
+      faults_.DisarmAll();
+      status = verb == "failover-coordinator" ? job_->FailoverCoordinator() : job_->FailoverTasks();
+    }
     Outcome outcome;
     if (!status.ok()) {
       outcome.violation = MakeViolation(1, step.number, absl::StrCat("the restart failed: ", status.ToString()));
@@ -624,6 +632,7 @@ RunResult Execution::Run() {
       result.error = outcome.bad_input;
       break;
     }
+    checker_.AcceptOrphans(faults_.AcceptedOrphans());
     if (!outcome.violation.has_value() && job_ != nullptr) {
       outcome.violation = checker_.AfterStep(*job_, step.number, outcome.restarted);
     }

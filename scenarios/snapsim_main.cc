@@ -19,16 +19,18 @@
 #include "absl/strings/str_cat.h"
 #include "scenarios/executor.h"
 #include "scenarios/lifecycle_generator.h"
+#include "scenarios/swarm_generator.h"
 #include "scenarios/scenario.h"
 
 namespace {
 
 constexpr char kUsage[] =
     "usage: snapsim replay FILE... [options]   replay scenario files in the simulated world\n"
-    "       snapsim sweep --seeds=N [--first=S] [--out=DIR]\n"
-    "                                          run the generated job-lifecycle scenarios of seeds S..S+N-1; each\n"
-    "                                          failure is written to DIR (default /tmp/snapsim-sweep) as a scenario\n"
-    "       snapsim print --seed=N             print the scenario that seed N generates\n"
+    "       snapsim sweep --seeds=N [--first=S] [--out=DIR] [--generator=swarm|swarm-recoverable|lifecycle]\n"
+    "                                          run the scenarios seeds S..S+N-1 generate (default: the swarm, with a\n"
+    "                                          fault mix per seed); each failure is written to DIR (default\n"
+    "                                          /tmp/snapsim-sweep) as a scenario\n"
+    "       snapsim print --seed=N [--generator=...]   print the scenario that seed N generates\n"
     "       snapsim steps                      list the scenario language's header fields and steps\n"
     "       snapsim --help\n"
     "\n"
@@ -149,10 +151,23 @@ int Replay(const std::vector<std::string>& arguments) {
   return worst;
 }
 
+// Which generator turns a seed into a scenario.
+snapsim::Scenario Generate(const std::string& generator, uint64_t seed) {
+  if (generator == "lifecycle") return snapsim::GenerateLifecycleScenario(seed);
+  snapsim::SwarmOptions options;
+  options.recoverable_only = generator == "swarm-recoverable";
+  return snapsim::GenerateSwarmScenario(seed, options);
+}
+
+bool KnownGenerator(const std::string& generator) {
+  return generator == "swarm" || generator == "swarm-recoverable" || generator == "lifecycle";
+}
+
 int Sweep(const std::vector<std::string>& arguments) {
   uint64_t first = 1;
   uint64_t seeds = 0;
   std::string out = "/tmp/snapsim-sweep";
+  std::string generator = "swarm";
   for (const std::string& argument : arguments) {
     if (absl::StartsWith(argument, "--seeds=")) {
       if (!absl::SimpleAtoi(argument.substr(8), &seeds) || seeds == 0) return Usage("--seeds takes a positive number");
@@ -160,6 +175,9 @@ int Sweep(const std::vector<std::string>& arguments) {
       if (!absl::SimpleAtoi(argument.substr(8), &first)) return Usage("--first takes a number");
     } else if (absl::StartsWith(argument, "--out=")) {
       out = argument.substr(6);
+    } else if (absl::StartsWith(argument, "--generator=")) {
+      generator = argument.substr(12);
+      if (!KnownGenerator(generator)) return Usage("--generator is swarm, swarm-recoverable or lifecycle");
     } else {
       return Usage("unknown sweep argument " + argument);
     }
@@ -167,9 +185,10 @@ int Sweep(const std::vector<std::string>& arguments) {
   if (seeds == 0) return Usage("sweep needs --seeds=N");
   uint64_t failures = 0;
   for (uint64_t seed = first; seed < first + seeds; ++seed) {
-    const snapsim::Scenario scenario = snapsim::GenerateLifecycleScenario(seed);
+    const snapsim::Scenario scenario = Generate(generator, seed);
     const snapsim::RunResult result = snapsim::RunScenario(scenario);
-    const std::string configuration = snapsim::DescribeConfiguration(scenario.config);
+    const std::string configuration =
+        generator == "lifecycle" ? snapsim::DescribeConfiguration(scenario.config) : scenario.description[1];
     if (result.verdict == snapsim::RunResult::Verdict::kPass) {
       std::printf("seed %llu: ok  %s: steps=%d checkpoints=%d side_world_restores=%d trace_hash=%016llx\n",
                   static_cast<unsigned long long>(seed), configuration.c_str(), result.steps_run,
@@ -188,10 +207,10 @@ int Sweep(const std::vector<std::string>& arguments) {
     written << snapsim::FormatScenario(scenario);
     written.close();
     std::printf("seed %llu: FAILED  %s: %s\n  scenario written to %s\n  reproduce: bazel run //:snapsim -- replay %s\n"
-                "  or: bazel run //:snapsim -- sweep --first=%llu --seeds=1\n",
+                "  or: bazel run //:snapsim -- sweep --generator=%s --first=%llu --seeds=1\n",
                 static_cast<unsigned long long>(seed), configuration.c_str(),
                 result.violation.has_value() ? result.violation->ToString().c_str() : result.error.c_str(),
-                file.c_str(), file.c_str(), static_cast<unsigned long long>(seed));
+                file.c_str(), file.c_str(), generator.c_str(), static_cast<unsigned long long>(seed));
   }
   std::printf("%llu seeds, %llu failed\n", static_cast<unsigned long long>(seeds),
               static_cast<unsigned long long>(failures));
@@ -200,11 +219,19 @@ int Sweep(const std::vector<std::string>& arguments) {
 
 int Print(const std::vector<std::string>& arguments) {
   uint64_t seed = 0;
-  if (arguments.size() != 1 || !absl::StartsWith(arguments[0], "--seed=") ||
-      !absl::SimpleAtoi(arguments[0].substr(7), &seed)) {
-    return Usage("print takes --seed=N");
+  bool have_seed = false;
+  std::string generator = "swarm";
+  for (const std::string& argument : arguments) {
+    if (absl::StartsWith(argument, "--seed=") && absl::SimpleAtoi(argument.substr(7), &seed)) {
+      have_seed = true;
+    } else if (absl::StartsWith(argument, "--generator=") && KnownGenerator(argument.substr(12))) {
+      generator = argument.substr(12);
+    } else {
+      return Usage("print takes --seed=N [--generator=swarm|swarm-recoverable|lifecycle]");
+    }
   }
-  std::printf("%s", snapsim::FormatScenario(snapsim::GenerateLifecycleScenario(seed)).c_str());
+  if (!have_seed) return Usage("print takes --seed=N");
+  std::printf("%s", snapsim::FormatScenario(Generate(generator, seed)).c_str());
   return 0;
 }
 

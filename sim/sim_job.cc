@@ -196,6 +196,10 @@ SimJob::~SimJob() {
     coordinator_->Kill();
     for (auto& subtask : subtasks_) StopTask(*subtask);
   }
+  // Messages still on their way arrive first: a stopped coordinator discards what late acknowledgements carry (a
+  // dropped one would leave its uploads behind; found by the swarm, seed 132). Then nothing more is delivered.
+  ReleaseAllHeldMessages();
+  world_->RunUntilQuiescent(nullptr);
   *alive_ = false;
   world_->RunUntilQuiescent(nullptr);
 }

@@ -1,0 +1,153 @@
+#include "scenarios/swarm_generator.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "faults/fault_model.h"
+#include "scenarios/lifecycle_generator.h"
+#include "sim/prng.h"
+
+namespace snapsim {
+namespace {
+
+class Steps {
+ public:
+  explicit Steps(Scenario* scenario) : scenario_(scenario) {}
+  void Add(const char* verb, std::vector<std::pair<std::string, std::string>> arguments = {}) {
+    absl::StatusOr<ScenarioStep> step = MakeStep(++number_, verb, arguments);
+    if (!step.ok()) {  // the generator writes only what the vocabulary accepts; otherwise it is a bug here
+      std::fprintf(stderr, "swarm generator: %s\n", std::string(step.status().message()).c_str());
+      std::abort();
+    }
+    scenario_->steps.push_back(*std::move(step));
+  }
+
+ private:
+  Scenario* scenario_;
+  int number_ = 0;
+};
+
+constexpr const char* kMessageKinds[] = {"trigger", "ack", "decline", "notify-complete", "notify-aborted"};
+constexpr const char* kMessageActions[] = {"drop", "duplicate", "delay", "reorder"};
+constexpr const char* kPaths[] = {"", "shared/", "chk-", "savepoint", "_metadata", "ha/"};
+
+}  // namespace
+
+Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
+  Scenario scenario;
+  scenario.origin = absl::StrCat("<swarm seed ", seed, ">");
+  Prng prng = Prng(seed).Child("swarm-generator");
+  auto below = [&prng](uint64_t n) { return prng.UniformBelow(n); };
+  ScenarioConfig& config = scenario.config;
+  config.seed = seed;
+  config.parallelism = 1 + static_cast<int>(below(3));
+  config.incremental = below(2) == 0;
+  config.local_recovery = below(2) == 0;
+  config.max_concurrent_checkpoints = 1 + static_cast<int>(below(3));
+  config.retained_checkpoints = 1 + static_cast<int>(below(3));
+  const char* const modes[] = {"claim", "no_claim", "legacy"};
+  config.restore_mode = modes[below(3)];
+  config.checkpoint_interval_ms = below(2) == 0 ? 0 : 30 + 10 * static_cast<int64_t>(below(4));
+  config.checkpoint_timeout_ms = 400;
+
+  // The mix: each storage fault kind on with chance 1/2, at 1/D per matching operation.
+  struct StorageFault {
+    std::string kind;
+    uint64_t denominator;
+    std::string path;
+  };
+  std::vector<StorageFault> storage_faults;
+  for (const FaultKindInfo& info : FaultKinds()) {
+    if (options.recoverable_only && !info.recoverable) continue;
+    if (below(2) == 0) continue;
+    const uint64_t denominators[] = {4, 8, 16, 32};
+    storage_faults.push_back({info.name, denominators[below(4)], kPaths[below(6)]});
+  }
+  std::vector<std::string> message_kinds;
+  for (const char* kind : kMessageKinds) {
+    if (below(2) == 0) message_kinds.push_back(kind);
+  }
+  const bool restarts = below(4) != 0;
+  const bool resumes = below(4) != 0;
+
+  std::vector<std::string> mix;
+  for (const StorageFault& fault : storage_faults) {
+    mix.push_back(absl::StrCat(fault.kind, " 1/", fault.denominator, fault.path.empty() ? "" : " on ", fault.path));
+  }
+  for (const std::string& kind : message_kinds) mix.push_back(absl::StrCat("messages ", kind));
+  if (restarts) mix.push_back("restarts");
+  if (resumes) mix.push_back("resumes");
+  scenario.description = {
+      absl::StrCat("Swarm seed ", seed, ": ", DescribeConfiguration(config),
+                   config.checkpoint_interval_ms > 0 ? absl::StrCat(" interval=", config.checkpoint_interval_ms, "ms")
+                                                     : std::string(" manual checkpoints")),
+      absl::StrCat("Fault mix: ", mix.empty() ? std::string("none") : absl::StrJoin(mix, ", ")),
+      absl::StrCat("Regenerate: bazel run //:snapsim -- sweep --first=", seed, " --seeds=1")};
+
+  Steps steps(&scenario);
+  auto arm = [&] {
+    for (const StorageFault& fault : storage_faults) {
+      std::vector<std::pair<std::string, std::string>> arguments = {
+          {"kind", fault.kind}, {"chance", absl::StrCat("1/", fault.denominator)}, {"count", "-1"}};
+      if (!fault.path.empty()) arguments.push_back({"path", fault.path});
+      if (fault.kind == "storage-slow") arguments.push_back({"ms", absl::StrCat(100 + 100 * below(4))});
+      steps.Add("fault", arguments);
+    }
+  };
+  auto quiet_period = [&] {  // a checkpoint that completes, so a resume has something to start from
+    steps.Add("faults-off");
+    steps.Add("liveness", {{"attempts", "4"}});
+  };
+  int parallelism = config.parallelism;
+  bool incremental = config.incremental;
+  bool local_recovery = config.local_recovery;
+  arm();
+  const int rounds = 12 + static_cast<int>(below(12));
+  for (int round = 0; round < rounds; ++round) {
+    if (!message_kinds.empty() && below(3) == 0) {
+      steps.Add("message", {{"action", kMessageActions[below(4)]},
+                            {"kind", message_kinds[below(message_kinds.size())]},
+                            {"count", absl::StrCat(1 + below(2))},
+                            {"ms", absl::StrCat(below(50))}});
+    }
+    steps.Add("writes", {{"count", absl::StrCat(5 + below(40))}, {"keys", absl::StrCat(20 + below(200))}});
+    if (below(3) == 0) steps.Add("flush");
+    if (below(5) == 0) steps.Add("compact");
+    if (below(3) == 0) steps.Add("checkpoint", {{"kind", below(6) == 0 ? "full" : "configured"}});
+    if (below(8) == 0) {
+      steps.Add("savepoint", {{"format", below(2) == 0 ? "native" : "canonical"}, {"sync", below(4) == 0 ? "yes" : "no"}});
+    }
+    steps.Add("advance", {{"ms", absl::StrCat(5 + below(40))}});
+    if (restarts && below(10) == 0) steps.Add("failover-tasks");
+    if (restarts && below(12) == 0) {
+      steps.Add("crash", {{"machine", absl::StrCat(below(static_cast<uint64_t>(parallelism)))},
+                          {"how", below(2) == 0 ? "graceful" : "hard"}});
+    }
+    if (restarts && below(14) == 0) steps.Add("failover-coordinator");
+    if (resumes && below(9) == 0) {
+      quiet_period();
+      const char* const stops[] = {"cancel", "suspend"};
+      steps.Add("stop", {{"how", stops[below(2)]}});
+      parallelism = 1 + static_cast<int>(below(3));
+      incremental = below(2) == 0;
+      local_recovery = below(2) == 0;
+      steps.Add("resume", {{"from", "latest"},
+                           {"mode", incremental ? "incremental" : "full"},
+                           {"restore_mode", modes[below(3)]},
+                           {"local_recovery", local_recovery ? "on" : "off"},
+                           {"parallelism", absl::StrCat(parallelism)}});
+      arm();
+    }
+  }
+  // Liveness: faults over, pending work drains, a checkpoint completes within the bound.
+  quiet_period();
+  steps.Add("restore-check", {{"from", "all"}, {"parallelism", absl::StrCat(1 + below(3))}});
+  return scenario;
+}
+
+}  // namespace snapsim
