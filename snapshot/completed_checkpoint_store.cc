@@ -267,6 +267,12 @@ absl::StatusOr<std::unique_ptr<CompletedCheckpointStore>> CompletedCheckpointSto
     }
     store->checkpoints_.push_back(std::move(checkpoint));
   }
+  // The job's own files live under its checkpoint root ("<root>/ha" is where the records are); under NO_CLAIM or
+  // LEGACY anything else belongs to the snapshot the job was started from.
+  if (mode != RestoreMode::kClaim) {
+    const std::string root = ha_directory.substr(0, ha_directory.rfind('/') + 1);
+    store->registry().DisownPathsOutside(root);
+  }
   return store;
 }
 

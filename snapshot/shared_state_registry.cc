@@ -74,6 +74,13 @@ absl::Status SharedStateRegistry::RegisterAllAfterRestored(std::vector<Increment
   return absl::OkStatus();
 }
 
+void SharedStateRegistry::DisownPathsOutside(const std::string& own_prefix) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& [path, entry] : entries_) {
+    if (path.compare(0, own_prefix.size(), own_prefix) != 0) entry.not_owned = true;
+  }
+}
+
 std::set<int64_t> SharedStateRegistry::UnregisterUnusedState(int64_t lowest_checkpoint_id) {
   std::set<int64_t> still_in_use;
   std::vector<StreamStateHandle> to_discard;
@@ -84,7 +91,9 @@ std::set<int64_t> SharedStateRegistry::UnregisterUnusedState(int64_t lowest_chec
       // Users older than the lowest retained checkpoint are subsumed.
       entry.users.erase(entry.users.begin(), entry.users.lower_bound(lowest_checkpoint_id));
       if (entry.users.empty()) {
-        if (entry.created_by > highest_not_claimed_checkpoint_id_) to_discard.push_back(entry.handle);
+        if (entry.created_by > highest_not_claimed_checkpoint_id_ && !entry.not_owned) {
+          to_discard.push_back(entry.handle);
+        }
         it = entries_.erase(it);
         continue;
       }
@@ -109,7 +118,9 @@ void SharedStateRegistry::UnregisterAbortedCheckpoint(int64_t checkpoint_id) {
     for (auto it = entries_.begin(); it != entries_.end();) {
       Entry& entry = it->second;
       if (entry.users.erase(checkpoint_id) > 0 && entry.users.empty()) {
-        if (entry.created_by > highest_not_claimed_checkpoint_id_) to_discard.push_back(entry.handle);
+        if (entry.created_by > highest_not_claimed_checkpoint_id_ && !entry.not_owned) {
+          to_discard.push_back(entry.handle);
+        }
         it = entries_.erase(it);
       } else {
         ++it;

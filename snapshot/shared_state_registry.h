@@ -58,6 +58,12 @@ class SharedStateRegistry {
                                         std::optional<SharingFilesStrategy> restored_sharing_strategy,
                                         RestoreMode mode);
 
+  // After a coordinator failover under NO_CLAIM or LEGACY: files outside `own_prefix` (the job's checkpoint root)
+  // were not created by this job but by the snapshot it was started from, which its own checkpoints may still
+  // reference (LEGACY); they are never deleted. Without this, the recovered registry took them for the job's own
+  // and deleted them once unused (found by the swarm, seed 581; Flink's limitation of apache/flink PR #19331).
+  void DisownPathsOutside(const std::string& own_prefix);
+
   // Forgets entries last used before `lowest_checkpoint_id` (deleting files this job owns) and returns the ids of
   // restored checkpoints that must not be discarded yet because a retained checkpoint still uses their files.
   std::set<int64_t> UnregisterUnusedState(int64_t lowest_checkpoint_id);
@@ -85,6 +91,8 @@ class SharedStateRegistry {
     int64_t created_by = 0;
     // The checkpoints registered as using it that are neither subsumed nor aborted.
     std::set<int64_t> users;
+    // Never deleted by this job: a file of a snapshot it was restored from without owning it.
+    bool not_owned = false;
     int64_t last_used() const { return users.empty() ? created_by : *users.rbegin(); }
   };
 
