@@ -9,24 +9,6 @@
 namespace snapsim {
 namespace {
 
-class Builder {
- public:
-  explicit Builder(Scenario* scenario) : scenario_(scenario) {}
-  void Add(const char* verb, std::vector<std::pair<std::string, std::string>> arguments = {}) {
-    absl::StatusOr<ScenarioStep> step = MakeStep(++number_, verb, arguments);
-    // The generator only writes what the vocabulary accepts; a rejected step is a bug in this file.
-    if (!step.ok()) {
-      std::fprintf(stderr, "lifecycle generator: %s\n", std::string(step.status().message()).c_str());
-      std::abort();
-    }
-    scenario_->steps.push_back(*std::move(step));
-  }
-
- private:
-  Scenario* scenario_;
-  int number_ = 0;
-};
-
 const char* const kMessageKinds[] = {"trigger", "notify-complete", "notify-aborted", "ack", "decline"};
 
 }  // namespace
@@ -57,7 +39,7 @@ Scenario GenerateLifecycleScenario(uint64_t seed) {
       absl::StrCat("Generated job lifecycle, seed ", seed, ": ", DescribeConfiguration(config), "."),
       absl::StrCat("Regenerate: bazel run //:snapsim -- sweep --first=", seed, " --seeds=1")};
 
-  Builder steps(&scenario);
+  ScenarioStepAppender steps(&scenario, "lifecycle");
   const int crashed_machine = static_cast<int>(prng.UniformBelow(static_cast<uint64_t>(config.parallelism)));
   for (int round = 0; round < 18; ++round) {
     // Lost, duplicated, delayed and reordered messages: best effort is what Flink promises.

@@ -42,6 +42,16 @@ std::vector<std::string> LibraryFiles() {
   return files;
 }
 
+// "scenarios/claim_native_savepoint.scenario" -> "claim_native_savepoint".
+std::string TestNameOfScenarioFile(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param.substr(info.param.rfind('/') + 1);
+  name = name.substr(0, name.size() - std::string(".scenario").size());
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
 class RegressionLibraryTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RegressionLibraryTest, ReplaysGreen) {
@@ -57,14 +67,7 @@ TEST_P(RegressionLibraryTest, ReplaysGreen) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Library, RegressionLibraryTest, ::testing::ValuesIn(LibraryFiles()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string name = info.param.substr(info.param.rfind('/') + 1);
-                           name = name.substr(0, name.size() - std::string(".scenario").size());
-                           for (char& c : name) {
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name;
-                         });
+                         TestNameOfScenarioFile);
 
 // The same library on real disk with real threads (--fs=posix): not deterministic, so only the verdict is compared.
 // Its own target (//scenarios:posix_regression_test) runs it, sharded: it takes about a minute of real time; the
@@ -117,14 +120,7 @@ TEST(RegressionLibrary, OnlyScenariosWithStorageFaultsStayOutOfTheRealDiskRun) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Library, PosixRegressionLibraryTest, ::testing::ValuesIn(PosixLibraryFiles()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
-                           std::string name = info.param.substr(info.param.rfind('/') + 1);
-                           name = name.substr(0, name.size() - std::string(".scenario").size());
-                           for (char& c : name) {
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name;
-                         });
+                         TestNameOfScenarioFile);
 
 TEST(RegressionLibrary, HoldsAtLeastFifteenScenarios) { EXPECT_GE(LibraryFiles().size(), 15u); }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -682,6 +683,16 @@ absl::StatusOr<ScenarioStep> MakeStep(int number, absl::string_view verb,
   absl::StatusOr<Scenario> parsed = ParseScenario(line, "<generated>");
   if (!parsed.ok()) return parsed.status();
   return parsed->steps[0];
+}
+
+void ScenarioStepAppender::Add(absl::string_view verb,
+                               const std::vector<std::pair<std::string, std::string>>& arguments) {
+  absl::StatusOr<ScenarioStep> step = MakeStep(++number_, verb, arguments);
+  if (!step.ok()) {
+    std::fprintf(stderr, "%s generator: %s\n", generator_.c_str(), std::string(step.status().message()).c_str());
+    std::abort();
+  }
+  scenario_->steps.push_back(*std::move(step));
 }
 
 }  // namespace snapsim

@@ -119,6 +119,20 @@ std::string FormatScenario(const Scenario& scenario);
 absl::StatusOr<ScenarioStep> MakeStep(int number, absl::string_view verb,
                                       const std::vector<std::pair<std::string, std::string>>& arguments);
 
+// Appends steps numbered 1, 2, 3... to a generated scenario. A generator writes only what the vocabulary accepts, so
+// a rejected step is a bug in the generator: it aborts, naming it.
+class ScenarioStepAppender {
+ public:
+  ScenarioStepAppender(Scenario* scenario, std::string generator)
+      : scenario_(scenario), generator_(std::move(generator)) {}
+  void Add(absl::string_view verb, const std::vector<std::pair<std::string, std::string>>& arguments = {});
+
+ private:
+  Scenario* scenario_;
+  const std::string generator_;
+  int number_ = 0;
+};
+
 }  // namespace snapsim
 
 #endif  // SNAPSIM_SCENARIOS_SCENARIO_H_

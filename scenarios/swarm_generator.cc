@@ -1,7 +1,5 @@
 #include "scenarios/swarm_generator.h"
 
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,23 +12,6 @@
 
 namespace snapsim {
 namespace {
-
-class Steps {
- public:
-  explicit Steps(Scenario* scenario) : scenario_(scenario) {}
-  void Add(const char* verb, std::vector<std::pair<std::string, std::string>> arguments = {}) {
-    absl::StatusOr<ScenarioStep> step = MakeStep(++number_, verb, arguments);
-    if (!step.ok()) {  // the generator writes only what the vocabulary accepts; otherwise it is a bug here
-      std::fprintf(stderr, "swarm generator: %s\n", std::string(step.status().message()).c_str());
-      std::abort();
-    }
-    scenario_->steps.push_back(*std::move(step));
-  }
-
- private:
-  Scenario* scenario_;
-  int number_ = 0;
-};
 
 constexpr const char* kMessageKinds[] = {"trigger", "ack", "decline", "notify-complete", "notify-aborted"};
 constexpr const char* kMessageActions[] = {"drop", "duplicate", "delay", "reorder"};
@@ -89,7 +70,7 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
       absl::StrCat("Fault mix: ", mix.empty() ? std::string("none") : absl::StrJoin(mix, ", ")),
       absl::StrCat("Regenerate: bazel run //:snapsim -- sweep --first=", seed, " --seeds=1")};
 
-  Steps steps(&scenario);
+  ScenarioStepAppender steps(&scenario, "swarm");
   auto arm = [&] {
     for (const StorageFault& fault : storage_faults) {
       std::vector<std::pair<std::string, std::string>> arguments = {
