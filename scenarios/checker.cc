@@ -265,6 +265,11 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
   Attempt& attempt = attempts_[{event.subtask, event.attempt}];
   switch (event.kind) {
     case JobEvent::Kind::kDeployed: {
+      if (event.checkpoint_id >= 0) {
+        ++coverage_[event.restored_from_local_state ? "restore from local state" : "restore from storage"];
+        if (event.local_recovery && !event.restored_from_local_state) ++coverage_["local recovery fell back to storage"];
+        if (event.rescaled) ++coverage_["rescaled restore (key-group clip)"];
+      }
       if (event.checkpoint_id >= 0 && !event.rescaled && event.incremental && event.restored_handles.size() == 1) {
         if (const auto* handle = std::get_if<IncrementalRemoteKeyedStateHandle>(&event.restored_handles[0])) {
           attempt.restored_id = event.checkpoint_id;
@@ -325,6 +330,7 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
       const std::map<std::string, std::string>& base = attempt.base_at_trigger[event.checkpoint_id];
       for (const HandleAndLocalPath& file : handle->shared_state) {
         if (!file.handle.is_placeholder()) continue;
+        ++coverage_["placeholder reuse"];
         if (options.type != SnapshotType::kCheckpoint) {
           return MakeViolation(4, step,
                                absl::StrCat(options.type == SnapshotType::kSavepoint ? "a savepoint" : "a full checkpoint",
@@ -511,6 +517,7 @@ std::optional<Violation> Checker::CheckNoLeak(SimJob* job, int step) {
     return MakeViolation(3, step, "stored at quiescence and referenced by nothing", -1, -1, path);
   }
   if (orphans > 0) {
+    coverage_["accepted orphans"] += orphans;
     notes_.push_back(absl::StrCat("step ", step, ": ", orphans, " accepted orphan(s) in storage, each with its reason",
                                   orphans > 8 ? " (the first 8)" : "", ":", listed));
   }

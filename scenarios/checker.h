@@ -112,6 +112,8 @@ class Checker {
   // Notes for the report: accepted orphans, retries, side-world restores.
   std::vector<std::string>& notes() { return notes_; }
   int side_world_restores() const { return side_world_restores_; }
+  // Rare paths this run reached (restore from local state or remote, placeholder reuse, accepted orphans, ...).
+  std::map<std::string, int>& coverage() { return coverage_; }
 
  private:
   struct Attempt {
@@ -164,6 +166,7 @@ class Checker {
   std::set<std::string> suspended_roots_;
   std::vector<std::pair<std::string, int64_t>> new_snapshots_;
   std::vector<std::string> notes_;
+  std::map<std::string, int> coverage_;
   int side_world_restores_ = 0;
 };
 

@@ -102,6 +102,7 @@ class Execution {
   std::map<std::string, bool> pending_savepoint_;
   std::map<std::string, std::string> pending_expect_;
   std::vector<std::string> notes_;
+  std::map<std::string, int> coverage_;
 };
 
 SimJobConfig Execution::JobConfig() const {
@@ -183,6 +184,9 @@ Execution::Outcome Execution::Record(const ScenarioStep& step, const std::string
   if (result.ok()) {
     ++checkpoints_completed_;
     if (job_ != nullptr) checker_.OnCompleted(*job_, **result);
+    if (savepoint) {
+      ++coverage_[(*result)->properties.format == SavepointFormat::kCanonical ? "savepoint canonical" : "savepoint native"];
+    }
     if (!name.empty()) {
       names_[name] = NamedSnapshot{config_.job_id, (*result)->checkpoint_id, (*result)->external_pointer,
                                    savepoint};
@@ -196,6 +200,8 @@ Execution::Outcome Execution::Record(const ScenarioStep& step, const std::string
   } else {
     world_->Record("scenario", absl::StrCat(what, " failed: ", result.status().message()));
     notes_.push_back(absl::StrCat("step ", step.number, ": ", what, " failed: ", result.status().message()));
+    if (absl::StrContains(result.status().message(), "unknown state")) ++coverage_["decline by registration"];
+    if (absl::StrContains(result.status().message(), "EXPIRED")) ++coverage_["checkpoint expired"];
     // The coordinator's own reasons (expired, subsumed, declined as subsumed, failover, shutdown) carry no I/O
     // error; an I/O error that no fault injected is a bug (faults/fault_model.h: the marker).
     const absl::string_view message = result.status().message();
@@ -285,6 +291,10 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
                                       restored.checkpoint_id);
     return outcome;
   }
+  ++coverage_[absl::StrCat("resume ", RestoreModeName(config.restore_mode))];
+  if (config.incremental != config_.incremental) ++coverage_["resume switching full <-> incremental"];
+  if (config.parallelism != config_.parallelism) ++coverage_["resume at another parallelism"];
+  if (restored.savepoint) ++coverage_["resume from a savepoint"];
   job_ = *std::move(started);
   config_ = config;
   checker_.OnJobStarted(*job_, &restored, config.restore_mode);
@@ -497,7 +507,9 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
         return BadInput(step, "machine", absl::StrCat("the job has ", job_->parallelism(), " machines"));
       }
       status = step.Text("how") == "hard" ? job_->KillMachine(machine) : job_->CrashMachine(machine);
+      ++coverage_[step.Text("how") == "hard" ? "hard kill" : "machine crash"];
     }
+    if (verb == "failover-coordinator") ++coverage_["coordinator failover"];
     // A restart that failed only because storage kept failing (every attempt of the restart strategy hit an
     // injected fault): the outage ends, as outages do, and the job restarts again. Reported, not hidden.
     if (!status.ok() && IsInjected(status)) {
@@ -599,7 +611,10 @@ void Execution::Finish(RunResult* result) {
   result->notes = notes_;
   for (const auto& [kind, count] : faults_.Injected()) {
     result->notes.push_back(absl::StrCat("faults injected: ", kind, " x", count));
+    coverage_[absl::StrCat("fault ", kind)] += count;
   }
+  result->coverage = coverage_;
+  for (const auto& [name, count] : checker_.coverage()) result->coverage[name] += count;
   result->notes.insert(result->notes.end(), checker_.notes().begin(), checker_.notes().end());
   if (options_.keep_trace_events) {
     result->trace_text = world_->trace().ToText();
@@ -690,6 +705,18 @@ RunResult Execution::Run() {
 }
 
 }  // namespace
+
+const std::vector<std::string>& CoverageCounters() {
+  static const std::vector<std::string>* counters = new std::vector<std::string>{
+      "fault upload-fails-before", "fault upload-fails-after", "fault upload-partial", "fault storage-slow",
+      "fault delete-fails", "fault download-fails", "resume CLAIM", "resume NO_CLAIM", "resume LEGACY",
+      "resume switching full <-> incremental", "resume at another parallelism", "resume from a savepoint",
+      "restore from local state", "restore from storage", "local recovery fell back to storage",
+      "rescaled restore (key-group clip)", "placeholder reuse", "accepted orphans", "decline by registration",
+      "checkpoint expired", "savepoint native", "savepoint canonical", "hard kill", "machine crash",
+      "coordinator failover"};
+  return *counters;
+}
 
 RunResult RunScenario(const Scenario& scenario, const RunOptions& options) {
   std::unique_ptr<JobWorld> world;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +48,9 @@ struct RunResult {
   int side_world_restores = 0;
   // Reported facts: retries a liveness step needed, accepted orphans.
   std::vector<std::string> notes;
+  // What the run reached, by name (faults injected per kind, restore modes, mode switches, rare paths); a sweep sums
+  // them and names every counter of CoverageCounters() that stayed zero.
+  std::map<std::string, int> coverage;
   std::string trace_text;
   std::string chrome_trace_json;
   // With until_step: the job's state, the registry and the storage listing at that step.
@@ -56,6 +60,9 @@ struct RunResult {
 };
 
 RunResult RunScenario(const Scenario& scenario, const RunOptions& options = {});
+
+// Every coverage counter a sweep expects to see above zero.
+const std::vector<std::string>& CoverageCounters();
 
 }  // namespace snapsim
 

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -184,9 +185,11 @@ int Sweep(const std::vector<std::string>& arguments) {
   }
   if (seeds == 0) return Usage("sweep needs --seeds=N");
   uint64_t failures = 0;
+  std::map<std::string, int> coverage;
   for (uint64_t seed = first; seed < first + seeds; ++seed) {
     const snapsim::Scenario scenario = Generate(generator, seed);
     const snapsim::RunResult result = snapsim::RunScenario(scenario);
+    for (const auto& [name, count] : result.coverage) coverage[name] += count;
     const std::string configuration =
         generator == "lifecycle" ? snapsim::DescribeConfiguration(scenario.config) : scenario.description[1];
     if (result.verdict == snapsim::RunResult::Verdict::kPass) {
@@ -212,6 +215,13 @@ int Sweep(const std::vector<std::string>& arguments) {
                 result.violation.has_value() ? result.violation->ToString().c_str() : result.error.c_str(),
                 file.c_str(), file.c_str(), generator.c_str(), static_cast<unsigned long long>(seed));
   }
+  std::printf("coverage over the sweep:\n");
+  for (const auto& [name, count] : coverage) std::printf("  %-40s %d\n", name.c_str(), count);
+  std::string zero;
+  for (const std::string& name : snapsim::CoverageCounters()) {
+    if (coverage.count(name) == 0) zero += (zero.empty() ? "" : ", ") + name;
+  }
+  std::printf("counters that stayed zero: %s\n", zero.empty() ? "none" : zero.c_str());
   std::printf("%llu seeds, %llu failed\n", static_cast<unsigned long long>(seeds),
               static_cast<unsigned long long>(failures));
   return failures == 0 ? 0 : 1;
