@@ -198,7 +198,7 @@ int Sweep(const std::vector<std::string>& arguments) {
                   result.checkpoints_completed, result.side_world_restores,
                   static_cast<unsigned long long>(result.trace_hash));
       for (const std::string& note : result.notes) {
-        if (absl::StrContains(note, "liveness needed")) std::printf("  note: %s\n", note.c_str());
+        if (absl::StrContains(note, "liveness")) std::printf("  note: %s\n", note.c_str());
       }
       continue;
     }
