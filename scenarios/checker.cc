@@ -1,6 +1,7 @@
 #include "scenarios/checker.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <utility>
 
@@ -157,11 +158,15 @@ void Checker::OnJobStarted(SimJob& job, const KnownSnapshot* restored, RestoreMo
 }
 
 void Checker::OnJobStopped(SimJob& job, JobStatus status) {
-  LearnCompletedCheckpoints(job);
+  // One view of the store (reading it is a scheduling point; see AfterStep).
+  const std::vector<std::shared_ptr<CompletedCheckpoint>> retained = job.coordinator().RetainedCheckpoints();
+  for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : retained) Learn(job, *checkpoint);
   for (const auto& [path, reason] : job.AcceptedOrphans()) accepted_orphans_.emplace(path, reason);
   if (status == JobStatus::kSuspended) suspended_roots_.insert(job.checkpoint_root());
-  for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : job.coordinator().RetainedCheckpoints()) {
-    if (!checkpoint->properties.ShouldBeDiscardedOnShutdown(status) && !checkpoint->properties.unclaimed) {
+  for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : retained) {
+    // SUSPENDED is not globally terminal: the store discards nothing and every retained checkpoint stays.
+    const bool discarded = IsGloballyTerminal(status) && checkpoint->properties.ShouldBeDiscardedOnShutdown(status);
+    if (!discarded && !checkpoint->properties.unclaimed) {
       user_owned_.insert(checkpoint->external_pointer);
     }
   }

@@ -79,7 +79,8 @@ class Checker {
 
   // A job started (fresh: `restored` null; resumed: the snapshot it started from and the mode).
   void OnJobStarted(SimJob& job, const KnownSnapshot* restored, RestoreMode mode);
-  // The job stopped with `status`: what it retained passes to the user.
+  // The job is about to stop with `status`: what it retained passes to the user. REQUIRES: periodic triggering
+  // stopped and pending checkpoints aborted, so the store no longer changes.
   void OnJobStopped(SimJob& job, JobStatus status);
   // A checkpoint or savepoint the scenario triggered completed (savepoints belong to the user from the start).
   void OnCompleted(SimJob& job, const CompletedCheckpoint& checkpoint);

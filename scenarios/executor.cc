@@ -152,12 +152,12 @@ absl::StatusOr<const KnownSnapshot*> Execution::Resolve(const ScenarioStep& step
   }
   if (name == "latest") {
     // The latest retained checkpoint of the current (possibly stopped) job.
+    // A claimed checkpoint is known under both jobs: look it up under the current one.
     const KnownSnapshot* latest = nullptr;
-    for (const KnownSnapshot* snapshot : checker_.LiveSnapshots(job_.get())) {
-      if (snapshot->job_id == config_.job_id && !snapshot->savepoint &&
-          (latest == nullptr || snapshot->checkpoint_id > latest->checkpoint_id)) {
-        latest = snapshot;
-      }
+    for (const KnownSnapshot* live : checker_.LiveSnapshots(job_.get())) {
+      const KnownSnapshot* snapshot = checker_.Find(live->checkpoint_id, config_.job_id);
+      if (snapshot == nullptr || snapshot->pointer != live->pointer || snapshot->savepoint) continue;
+      if (latest == nullptr || snapshot->checkpoint_id > latest->checkpoint_id) latest = snapshot;
     }
     if (latest == nullptr) return absl::NotFoundError("there is no retained checkpoint to call `latest`");
     return latest;
@@ -547,6 +547,8 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
                              : how == "finish" ? JobStatus::kFinished
                                                : JobStatus::kSuspended;
     job_->ReleaseAllHeldMessages();
+    // No checkpoint may complete between the checker's view of the store and the shutdown.
+    job_->coordinator().StopCheckpointScheduler();
     checker_.OnJobStopped(*job_, status);
     job_->Stop(status);
     return Outcome{};
@@ -603,6 +605,11 @@ std::string Execution::Dump() {
     for (const auto& [path, ids] : job_->coordinator().store().registry().Entries()) {
       absl::StrAppend(&out, "  ", path, ": ", ids.first, ", ", ids.second, "\n");
     }
+  }
+  out += "snapshots that must stay (retained, user-owned, restored from):\n";
+  for (const KnownSnapshot* snapshot : checker_.LiveSnapshots(job_.get())) {
+    absl::StrAppend(&out, "  ", snapshot->savepoint ? "savepoint " : "checkpoint ", snapshot->checkpoint_id, " of ",
+                    snapshot->job_id, " at ", snapshot->pointer, "\n");
   }
   out += "named snapshots:\n";
   for (const auto& [name, snapshot] : names_) {
