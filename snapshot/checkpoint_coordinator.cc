@@ -279,7 +279,10 @@ void CheckpointCoordinator::CompletePending(const std::shared_ptr<Pending>& pend
         store_->AddCheckpointAndSubsumeOldestOne(checkpoint, cleaner_, ScheduleTriggerRequest());
     if (!added.ok()) {
       store_->registry().UnregisterAbortedCheckpoint(pending->id);
-      cleaner_.CleanCheckpoint(checkpoint, /*discard=*/true, nullptr);
+      // Requests wait while too many checkpoints are being cleaned and are retried when a cleanup ends: this one
+      // must retry them too, or a request queued behind it is never triggered and has no timer to expire it (a
+      // savepoint's caller waited forever: found by the swarm, recoverable seed 1687).
+      cleaner_.CleanCheckpoint(checkpoint, /*discard=*/true, ScheduleTriggerRequest());
       const int64_t latest = store_->LatestCheckpointId();
       for (int subtask = 0; subtask < config_.parallelism; ++subtask) {
         gateway_->NotifyCheckpointAborted(subtask, pending->id, latest);
