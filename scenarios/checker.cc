@@ -252,9 +252,10 @@ std::optional<Violation> Checker::CheckFiles(const KnownSnapshot& snapshot, int 
       return std::nullopt;  // subsumed while the checker looked (real threads)
     }
     if (!info.has_value()) {
-      return MakeViolation(unclaimed ? 5 : 2, step,
-                           absl::StrCat("the ", role, " snapshot ", snapshot.pointer, " references a file that is gone"),
-                           snapshot.checkpoint_id, -1, path);
+      return MakeViolation(
+          unclaimed ? 5 : 2, step,
+          absl::StrCat("the ", role, " snapshot ", snapshot.pointer, " references a file that is gone"),
+          snapshot.checkpoint_id, -1, path);
     }
     if (expected.first != 0 && (info->size_bytes != expected.first || info->checksum != expected.second)) {
       return MakeViolation(2, step,
@@ -272,7 +273,8 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
     case JobEvent::Kind::kDeployed: {
       if (event.checkpoint_id >= 0) {
         ++coverage_[event.restored_from_local_state ? "restore from local state" : "restore from storage"];
-        if (event.local_recovery && !event.restored_from_local_state) ++coverage_["local recovery fell back to storage"];
+        if (event.local_recovery && !event.restored_from_local_state)
+          ++coverage_["local recovery fell back to storage"];
         if (event.rescaled) ++coverage_["rescaled restore (key-group clip)"];
       }
       if (event.checkpoint_id >= 0 && !event.rescaled && event.incremental && event.restored_handles.size() == 1) {
@@ -337,16 +339,18 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
         if (!file.handle.is_placeholder()) continue;
         ++coverage_["placeholder reuse"];
         if (options.type != SnapshotType::kCheckpoint) {
-          return MakeViolation(4, step,
-                               absl::StrCat(options.type == SnapshotType::kSavepoint ? "a savepoint" : "a full checkpoint",
-                                            " reuses ", file.local_path, " instead of owning its files"),
-                               event.checkpoint_id, event.subtask, file.handle.path);
+          return MakeViolation(
+              4, step,
+              absl::StrCat(options.type == SnapshotType::kSavepoint ? "a savepoint" : "a full checkpoint", " reuses ",
+                           file.local_path, " instead of owning its files"),
+              event.checkpoint_id, event.subtask, file.handle.path);
         }
         if (confirmed.count(file.handle.path) == 0) {
-          return MakeViolation(4, step,
-                               absl::StrCat("placeholder for ", file.local_path,
-                                            " names a file no checkpoint confirmed to attempt ", event.attempt, " holds"),
-                               event.checkpoint_id, event.subtask, file.handle.path);
+          return MakeViolation(
+              4, step,
+              absl::StrCat("placeholder for ", file.local_path, " names a file no checkpoint confirmed to attempt ",
+                           event.attempt, " holds"),
+              event.checkpoint_id, event.subtask, file.handle.path);
         }
       }
       if (!job.config().incremental && options.type != SnapshotType::kSavepoint && !handle->shared_state.empty()) {
@@ -482,8 +486,8 @@ std::optional<Violation> Checker::CheckRunningState(SimJob& job, int step, const
   for (int subtask = 0; subtask < job.parallelism(); ++subtask) {
     absl::StatusOr<KeyValueMap> actual = job.ActualStateOf(subtask);
     if (!actual.ok()) {
-      return MakeViolation(1, step, absl::StrCat("cannot read the state after ", after, ": ", actual.status().message()),
-                           -1, subtask);
+      return MakeViolation(
+          1, step, absl::StrCat("cannot read the state after ", after, ": ", actual.status().message()), -1, subtask);
     }
     const KeyValueMap expected = job.ModelPartOf(job.Model(), subtask);
     if (*actual != expected) {
@@ -553,75 +557,75 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
   std::unique_ptr<JobMachine> machine =
       side->NewMachine(absl::StrCat("side-", world), Prng(seed_).Child(absl::StrCat("side-machine-", world)));
   auto restore_every_subtask = [&]() -> std::optional<Violation> {
-  for (int subtask = 0; subtask < parallelism; ++subtask) {
-    absl::StatusOr<KeyGroupRange> range = ComputeKeyGroupRangeForOperatorIndex(max_parallelism, parallelism, subtask);
-    if (!range.ok()) return MakeViolation(1, step, std::string(range.status().message()), snapshot.checkpoint_id);
-    KeyedStateTaskConfig config;
-    config.backend.env = machine->env();
-    config.backend.instance_path = absl::StrCat(machine->root(), "/subtask-", subtask);
-    config.backend.max_parallelism = max_parallelism;
-    config.backend.key_group_range = *range;
-    config.backend.preset = side->preset();
-    TaskRestoreState restore;
-    restore.checkpoint_id = checkpoint->checkpoint_id;
-    for (const std::optional<KeyedStateHandle>& state : checkpoint->subtask_states) {
-      if (!state.has_value()) continue;
-      const KeyGroupRange handle_range = RangeOfHandle(*state);
-      if (std::max(handle_range.start(), range->start()) <= std::min(handle_range.end(), range->end())) {
-        restore.handles.push_back(*state);
+    for (int subtask = 0; subtask < parallelism; ++subtask) {
+      absl::StatusOr<KeyGroupRange> range = ComputeKeyGroupRangeForOperatorIndex(max_parallelism, parallelism, subtask);
+      if (!range.ok()) return MakeViolation(1, step, std::string(range.status().message()), snapshot.checkpoint_id);
+      KeyedStateTaskConfig config;
+      config.backend.env = machine->env();
+      config.backend.instance_path = absl::StrCat(machine->root(), "/subtask-", subtask);
+      config.backend.max_parallelism = max_parallelism;
+      config.backend.key_group_range = *range;
+      config.backend.preset = side->preset();
+      TaskRestoreState restore;
+      restore.checkpoint_id = checkpoint->checkpoint_id;
+      for (const std::optional<KeyedStateHandle>& state : checkpoint->subtask_states) {
+        if (!state.has_value()) continue;
+        const KeyGroupRange handle_range = RangeOfHandle(*state);
+        if (std::max(handle_range.start(), range->start()) <= std::min(handle_range.end(), range->end())) {
+          restore.handles.push_back(*state);
+        }
+      }
+      absl::StatusOr<std::unique_ptr<KeyedStateTask>> task =
+          KeyedStateTask::Start(config, &side->runtime(), &side_store, nullptr, restore);
+      if (!task.ok()) {
+        return MakeViolation(1, step, absl::StrCat("restoring ", snapshot.pointer, " at parallelism ", parallelism,
+                                                   " in a side world failed: ", task.status().message()),
+                             snapshot.checkpoint_id, subtask);
+      }
+      KeyValueMap actual;
+      absl::Status read_status;
+      for (const JobState& state : kJobStates) {
+        (void)(*task)->backend().RegisterState(state.name, state.kind);
+        read_status = (*task)->backend().ForEachEntry(
+            state.name, KeyGroupRange(0, max_parallelism - 1), [&](const StateEntry& entry) {
+              if (state.kind == StateKind::kList) {
+                absl::StatusOr<std::vector<std::string>> elements = DecodeList(entry.value);
+                if (!elements.ok()) {
+                  read_status = elements.status();
+                  return false;
+                }
+                std::string joined;
+                for (size_t i = 0; i < elements->size(); ++i) {
+                  if (i > 0) joined.push_back('\x1e');
+                  joined += (*elements)[i];
+                }
+                actual[ModelKey(state.name, entry.key.key)] = joined;
+              } else {
+                actual[ModelKey(state.name, entry.key.key, entry.key.user_key.value_or(""))] = entry.value;
+              }
+              return true;
+            });
+        if (!read_status.ok()) break;
+      }
+      (void)(*task)->Close();
+      if (!read_status.ok()) {
+        return MakeViolation(1, step, absl::StrCat("reading the side world's restore: ", read_status.message()),
+                             snapshot.checkpoint_id, subtask);
+      }
+      KeyValueMap expected;
+      for (const auto& [key, value] : snapshot.model) {
+        const int key_group = AssignKeyToKeyGroup(RecordKeyOfModelKey(key), max_parallelism);
+        if (range->Contains(key_group)) expected.emplace(key, value);
+      }
+      if (actual != expected) {
+        return MakeViolation(1, step,
+                             absl::StrCat("restoring ", snapshot.savepoint ? "savepoint " : "checkpoint ",
+                                          snapshot.pointer, " at parallelism ", parallelism, ": subtask ", subtask,
+                                          " (key groups ", range->ToString(), "): ", FirstDifference(actual, expected)),
+                             snapshot.checkpoint_id, subtask);
       }
     }
-    absl::StatusOr<std::unique_ptr<KeyedStateTask>> task =
-        KeyedStateTask::Start(config, &side->runtime(), &side_store, nullptr, restore);
-    if (!task.ok()) {
-      return MakeViolation(1, step, absl::StrCat("restoring ", snapshot.pointer, " at parallelism ", parallelism,
-                                                 " in a side world failed: ", task.status().message()),
-                           snapshot.checkpoint_id, subtask);
-    }
-    KeyValueMap actual;
-    absl::Status read_status;
-    for (const JobState& state : kJobStates) {
-      (void)(*task)->backend().RegisterState(state.name, state.kind);
-      read_status = (*task)->backend().ForEachEntry(
-          state.name, KeyGroupRange(0, max_parallelism - 1), [&](const StateEntry& entry) {
-            if (state.kind == StateKind::kList) {
-              absl::StatusOr<std::vector<std::string>> elements = DecodeList(entry.value);
-              if (!elements.ok()) {
-                read_status = elements.status();
-                return false;
-              }
-              std::string joined;
-              for (size_t i = 0; i < elements->size(); ++i) {
-                if (i > 0) joined.push_back('\x1e');
-                joined += (*elements)[i];
-              }
-              actual[ModelKey(state.name, entry.key.key)] = joined;
-            } else {
-              actual[ModelKey(state.name, entry.key.key, entry.key.user_key.value_or(""))] = entry.value;
-            }
-            return true;
-          });
-      if (!read_status.ok()) break;
-    }
-    (void)(*task)->Close();
-    if (!read_status.ok()) {
-      return MakeViolation(1, step, absl::StrCat("reading the side world's restore: ", read_status.message()),
-                           snapshot.checkpoint_id, subtask);
-    }
-    KeyValueMap expected;
-    for (const auto& [key, value] : snapshot.model) {
-      const int key_group = AssignKeyToKeyGroup(RecordKeyOfModelKey(key), max_parallelism);
-      if (range->Contains(key_group)) expected.emplace(key, value);
-    }
-    if (actual != expected) {
-      return MakeViolation(1, step,
-                           absl::StrCat("restoring ", snapshot.savepoint ? "savepoint " : "checkpoint ",
-                                        snapshot.pointer, " at parallelism ", parallelism, ": subtask ", subtask,
-                                        " (key groups ", range->ToString(), "): ", FirstDifference(actual, expected)),
-                           snapshot.checkpoint_id, subtask);
-    }
-  }
-  return std::nullopt;
+    return std::nullopt;
   };
   std::optional<Violation> violation = restore_every_subtask();
   side->RunUntilQuiescent(nullptr);  // every task closed: drain what is left before the side world goes

@@ -98,9 +98,13 @@ class Execution {
   int jobs_started_ = 0;
   int checkpoints_completed_ = 0;
   std::map<std::string, NamedSnapshot> names_;
-  std::map<std::string, Future<CheckpointCoordinator::Result>> pending_;
-  std::map<std::string, bool> pending_savepoint_;
-  std::map<std::string, std::string> pending_expect_;
+  // Snapshots triggered with wait=no, by name, until `await` (or the end of the run) takes them.
+  struct PendingTrigger {
+    Future<CheckpointCoordinator::Result> future;
+    bool savepoint = false;
+    std::string expect;
+  };
+  std::map<std::string, PendingTrigger> pending_;
   std::vector<std::string> notes_;
   std::map<std::string, int> coverage_;
 };
@@ -116,7 +120,8 @@ SimJobConfig Execution::JobConfig() const {
   job.checkpoint_interval_micros = config.checkpoint_interval_ms * kMicrosPerMilli;
   job.checkpoint_timeout_micros = config.checkpoint_timeout_ms * kMicrosPerMilli;
   // Real time: a timeout is a timer someone waits out (at quiescence); capped so a run stays short.
-  if (!world_->deterministic()) job.checkpoint_timeout_micros = std::min<int64_t>(job.checkpoint_timeout_micros, 1'000'000);
+  if (!world_->deterministic())
+    job.checkpoint_timeout_micros = std::min<int64_t>(job.checkpoint_timeout_micros, 1'000'000);
   job.max_concurrent_checkpoints = config.max_concurrent_checkpoints;
   job.num_retained = config.retained_checkpoints;
   job.upload_threads = config.upload_threads;
@@ -171,7 +176,8 @@ absl::StatusOr<const KnownSnapshot*> Execution::Resolve(const ScenarioStep& step
   }
   const KnownSnapshot* snapshot = checker_.Find(found->second.checkpoint_id, found->second.job_id);
   if (snapshot == nullptr) {
-    return absl::InternalError(absl::StrCat("the checker never saw snapshot '", name, "' (", found->second.pointer, ")"));
+    return absl::InternalError(
+        absl::StrCat("the checker never saw snapshot '", name, "' (", found->second.pointer, ")"));
   }
   (void)step;
   return snapshot;
@@ -185,7 +191,8 @@ Execution::Outcome Execution::Record(const ScenarioStep& step, const std::string
     ++checkpoints_completed_;
     if (job_ != nullptr) checker_.OnCompleted(*job_, **result);
     if (savepoint) {
-      ++coverage_[(*result)->properties.format == SavepointFormat::kCanonical ? "savepoint canonical" : "savepoint native"];
+      ++coverage_[(*result)->properties.format == SavepointFormat::kCanonical ? "savepoint canonical"
+                                                                              : "savepoint native"];
     }
     if (!name.empty()) {
       names_[name] = NamedSnapshot{config_.job_id, (*result)->checkpoint_id, (*result)->external_pointer,
@@ -194,8 +201,8 @@ Execution::Outcome Execution::Record(const ScenarioStep& step, const std::string
     world_->Record("scenario", absl::StrCat(what, " ", (*result)->checkpoint_id, " completed",
                                                     name.empty() ? "" : absl::StrCat(" as ", name)));
     if (expect == "failed") {
-      outcome.violation = MakeViolation(0, step.number, absl::StrCat("the ", what, " was expected to fail but completed"),
-                                        (*result)->checkpoint_id);
+      outcome.violation = MakeViolation(
+          0, step.number, absl::StrCat("the ", what, " was expected to fail but completed"), (*result)->checkpoint_id);
     }
   } else {
     world_->Record("scenario", absl::StrCat(what, " failed: ", result.status().message()));
@@ -237,9 +244,7 @@ Execution::Outcome Execution::SnapshotStep(const ScenarioStep& step, bool savepo
   }
   if (!step.Flag("wait")) {
     const std::string key = name.empty() ? absl::StrCat("#", step.number) : name;
-    pending_[key] = future;
-    pending_savepoint_[key] = savepoint;
-    pending_expect_[key] = step.Text("expect");
+    pending_[key] = PendingTrigger{future, savepoint, step.Text("expect")};
     return Outcome{};
   }
   return Record(step, name, step.Text("expect"), savepoint, future.Get());
@@ -280,7 +285,8 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
       config_ = config;
       checker_.OnJobStarted(*job_, &restored, config.restore_mode);
     } else {
-      notes_.push_back(absl::StrCat("step ", step.number, ": resume refused as expected: ", started.status().message()));
+      notes_.push_back(
+          absl::StrCat("step ", step.number, ": resume refused as expected: ", started.status().message()));
     }
     return outcome;
   }
@@ -450,10 +456,10 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     if (found == pending_.end()) {
       return BadInput(step, "as", absl::StrCat("nothing was triggered with wait=no as '", step.Text("as"), "'"));
     }
-    const CheckpointCoordinator::Result result = found->second.Get();
-    const bool savepoint = pending_savepoint_[found->first];
+    const CheckpointCoordinator::Result result = found->second.future.Get();
+    const bool savepoint = found->second.savepoint;
     const std::string name = found->first;
-    const std::string expect = step.Text("expect") != "any" ? step.Text("expect") : pending_expect_[name];
+    const std::string expect = step.Text("expect") != "any" ? step.Text("expect") : found->second.expect;
     pending_.erase(found);
     return Record(step, name, expect, savepoint, result);
   }
@@ -584,9 +590,10 @@ std::string Execution::Dump() {
   const SimJobConfig& config = job_->config();
   absl::StrAppend(&out, "job ", config.job_id, job_->stopped() ? " (stopped)" : " (running)", ": parallelism ",
                   config.parallelism, ", max parallelism ", config.max_parallelism, ", ",
-                  config.incremental ? "incremental" : "full", ", local recovery ", config.local_recovery ? "on" : "off",
-                  ", restore mode ", RestoreModeName(config.restore_mode), "\n");
-  absl::StrAppend(&out, world_->deterministic() ? "virtual time " : "elapsed ", Now(), "us; model: ", job_->Model().size(), " entries\n");
+                  config.incremental ? "incremental" : "full", ", local recovery ",
+                  config.local_recovery ? "on" : "off", ", restore mode ", RestoreModeName(config.restore_mode), "\n");
+  absl::StrAppend(&out, world_->deterministic() ? "virtual time " : "elapsed ", Now(),
+                  "us; model: ", job_->Model().size(), " entries\n");
   if (!job_->stopped()) {
     for (int subtask = 0; subtask < job_->parallelism(); ++subtask) {
       absl::StrAppend(&out, "subtask ", subtask, ": attempt ", job_->attempt_of(subtask), ", key groups ",
@@ -696,8 +703,8 @@ RunResult Execution::Run() {
     faults_.DisarmAll();  // the end of a run is fault-free: what is left must drain
     if (job_ != nullptr && !job_->stopped()) job_->coordinator().StopCheckpointScheduler();
     if (job_ != nullptr) job_->ReleaseAllHeldMessages();
-    for (auto& [name, future] : pending_) {
-      const CheckpointCoordinator::Result pending_result = future.Get();
+    for (auto& [name, trigger] : pending_) {
+      const CheckpointCoordinator::Result pending_result = trigger.future.Get();
       (void)pending_result;
     }
     std::vector<std::string> pending;

@@ -415,7 +415,8 @@ absl::StatusOr<ScenarioStep> ParseStepTokens(const std::vector<Token>& tokens, a
                  tokens[0].text);
   }
   step.number = static_cast<int>(number);
-  if (tokens.size() < 2) return Error(origin, line, tokens[0].column, "a step needs a verb after its number", tokens[0].text);
+  if (tokens.size() < 2)
+    return Error(origin, line, tokens[0].column, "a step needs a verb after its number", tokens[0].text);
   const Token& verb = tokens[1];
   step.verb = verb.text;
   step.location = {line, verb.column};
@@ -440,8 +441,9 @@ absl::StatusOr<ScenarioStep> ParseStepTokens(const std::vector<Token>& tokens, a
       std::vector<std::string> names;
       for (const StepParameter& p : spec->parameters) names.push_back(p.name);
       return Error(origin, line, token.column,
-                   names.empty() ? absl::StrCat(spec->verb, " takes no arguments")
-                                 : absl::StrCat(spec->verb, ": unknown argument (one of ", absl::StrJoin(names, ", "), ")"),
+                   names.empty()
+                       ? absl::StrCat(spec->verb, " takes no arguments")
+                       : absl::StrCat(spec->verb, ": unknown argument (one of ", absl::StrJoin(names, ", "), ")"),
                    name);
     }
     if (step.arguments.count(name) > 0) {
@@ -615,7 +617,8 @@ absl::StatusOr<Scenario> ParseScenario(absl::string_view text, absl::string_view
         return Error(origin, line_number, tokens[0].column,
                      "header fields come before the first step (a step starts with its number)", tokens[0].text);
       }
-      if (tokens[0].quoted) return Error(origin, line_number, tokens[0].column, "a header name is not quoted", tokens[0].text);
+      if (tokens[0].quoted)
+        return Error(origin, line_number, tokens[0].column, "a header name is not quoted", tokens[0].text);
       if (absl::Status status = ParseHeaderLine(tokens, origin, line_number, &scenario.config, &seen_header);
           !status.ok()) {
         return status;

@@ -101,7 +101,8 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
     if (below(5) == 0) steps.Add("compact");
     if (below(3) == 0) steps.Add("checkpoint", {{"kind", below(6) == 0 ? "full" : "configured"}});
     if (below(8) == 0) {
-      steps.Add("savepoint", {{"format", below(2) == 0 ? "native" : "canonical"}, {"sync", below(4) == 0 ? "yes" : "no"}});
+      steps.Add("savepoint",
+                {{"format", below(2) == 0 ? "native" : "canonical"}, {"sync", below(4) == 0 ? "yes" : "no"}});
     }
     steps.Add("advance", {{"ms", absl::StrCat(5 + below(40))}});
     if (restarts && below(10) == 0) steps.Add("failover-tasks");

@@ -1,7 +1,8 @@
 // An end-to-end run of the simulated world: first a keyed state backend on a simulated machine writes state,
 // flushes, takes a native RocksDB checkpoint, uploads its files to the object store with parallel transfers, loses
 // its disk in a crash, downloads the files to a fresh directory and reopens them; then the checkpoint lifecycle of
-// a simulated job (the seed's generated scenario, scenarios/lifecycle_generator.h, run by the executor). It is what the determinism tests and the README's main job run.
+// a simulated job (the seed's generated scenario, scenarios/lifecycle_generator.h, run by the executor). It is what the
+// determinism tests and the README's main job run.
 #ifndef SNAPSIM_SCENARIOS_WORLD_DEMO_H_
 #define SNAPSIM_SCENARIOS_WORLD_DEMO_H_
 

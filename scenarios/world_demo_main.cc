@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
       trace_out = value_of("--trace_out=");
       // Bazel runs the binary in its runfiles: a relative path is the user's, from where `bazel run` was called.
       const char* directory = std::getenv("BUILD_WORKING_DIRECTORY");
-      if (directory != nullptr && !trace_out.empty() && trace_out[0] != '/') trace_out = std::string(directory) + "/" + trace_out;
+      if (directory != nullptr && !trace_out.empty() && trace_out[0] != '/')
+        trace_out = std::string(directory) + "/" + trace_out;
     } else if (argument == "--print_hash") {
       print_hash = true;
     } else {

@@ -691,7 +691,8 @@ void SimJob::Dispatch(const Message& message, std::function<void()> deliver, int
     int64_t latency = extra_latency_micros;
     {
       std::lock_guard<std::mutex> lock(state_mutex_);
-      latency += static_cast<int64_t>(prng_.UniformBelow(static_cast<uint64_t>(config_.message_latency_micros_max) + 1));
+      latency +=
+          static_cast<int64_t>(prng_.UniformBelow(static_cast<uint64_t>(config_.message_latency_micros_max) + 1));
     }
     runtime_->Spawn(absl::StrCat("rpc-", MessageKindName(message.kind), "-", message.checkpoint_id, "-",
                                  message.subtask),
@@ -813,39 +814,40 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
     return;
   }
   runtime_->Spawn(absl::StrCat("await-snapshot-", checkpoint_id, "-", subtask_index),
-                    [this, alive = alive_, process_dead = subtask.storage->dead_flag(), future = *future, decline, coordinator, checkpoint_id, subtask_index,
-                     attempt] {
-                      const absl::StatusOr<std::optional<KeyedStateHandle>>& result = future.Get();
-                      if (!*alive || *process_dead) return;  // a killed process sends nothing
-                      if (!result.ok()) {
-                        decline(result.status());
-                        return;
-                      }
-                      AcknowledgeCheckpoint ack{checkpoint_id, subtask_index, attempt, *result};
-                      JobEvent event;
-                      event.kind = JobEvent::Kind::kAcknowledged;
-                      event.subtask = subtask_index;
-                      event.attempt = attempt;
-                      event.checkpoint_id = checkpoint_id;
-                      event.handle = *result;
-                      PushEvent(std::move(event));
-                      Send(Message{MessageKind::kAcknowledge, checkpoint_id, subtask_index,
-                                   ack.state.has_value() ? OwnedPaths(*ack.state) : std::vector<std::string>()},
-                           [this, coordinator, ack] {
-                             const std::vector<std::string> files = ack.state.has_value() ? OwnedPaths(*ack.state) : std::vector<std::string>();
-                             if (coordinator->killed()) {
-                               AcceptOrphans(files, ack.checkpoint_id);  // the coordinator it was sent to died
-                               return;
-                             }
-                             {
-                               std::lock_guard<std::mutex> lock(state_mutex_);
-                               std::vector<std::string>& known =
-                                   acknowledged_files_[coordinator.get()][ack.checkpoint_id];
-                               known.insert(known.end(), files.begin(), files.end());
-                             }
-                             coordinator->ReceiveAcknowledge(ack);
-                           });
-                    });
+                  [this, alive = alive_, process_dead = subtask.storage->dead_flag(), future = *future, decline,
+                   coordinator, checkpoint_id, subtask_index, attempt] {
+                    const absl::StatusOr<std::optional<KeyedStateHandle>>& result = future.Get();
+                    if (!*alive || *process_dead) return;  // a killed process sends nothing
+                    if (!result.ok()) {
+                      decline(result.status());
+                      return;
+                    }
+                    AcknowledgeCheckpoint ack{checkpoint_id, subtask_index, attempt, *result};
+                    JobEvent event;
+                    event.kind = JobEvent::Kind::kAcknowledged;
+                    event.subtask = subtask_index;
+                    event.attempt = attempt;
+                    event.checkpoint_id = checkpoint_id;
+                    event.handle = *result;
+                    PushEvent(std::move(event));
+                    Send(Message{MessageKind::kAcknowledge, checkpoint_id, subtask_index,
+                                 ack.state.has_value() ? OwnedPaths(*ack.state) : std::vector<std::string>()},
+                         [this, coordinator, ack] {
+                           const std::vector<std::string> files =
+                               ack.state.has_value() ? OwnedPaths(*ack.state) : std::vector<std::string>();
+                           if (coordinator->killed()) {
+                             AcceptOrphans(files, ack.checkpoint_id);  // the coordinator it was sent to died
+                             return;
+                           }
+                           {
+                             std::lock_guard<std::mutex> lock(state_mutex_);
+                             std::vector<std::string>& known =
+                                 acknowledged_files_[coordinator.get()][ack.checkpoint_id];
+                             known.insert(known.end(), files.begin(), files.end());
+                           }
+                           coordinator->ReceiveAcknowledge(ack);
+                         });
+                  });
 }
 
 void SimJob::NotifyCheckpointComplete(int subtask_index, int64_t checkpoint_id, int64_t /*last_subsumed_id*/) {
