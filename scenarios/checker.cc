@@ -8,7 +8,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "backend/key_groups.h"
-#include "backend/list_merge_operator.h"
 #include "snapshot/completed_checkpoint.h"
 #include "snapshot/keyed_state_task.h"
 
@@ -582,36 +581,14 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
                                                    " in a side world failed: ", task.status().message()),
                              snapshot.checkpoint_id, subtask);
       }
-      KeyValueMap actual;
-      absl::Status read_status;
-      for (const JobState& state : kJobStates) {
-        (void)(*task)->backend().RegisterState(state.name, state.kind);
-        read_status = (*task)->backend().ForEachEntry(
-            state.name, KeyGroupRange(0, max_parallelism - 1), [&](const StateEntry& entry) {
-              if (state.kind == StateKind::kList) {
-                absl::StatusOr<std::vector<std::string>> elements = DecodeList(entry.value);
-                if (!elements.ok()) {
-                  read_status = elements.status();
-                  return false;
-                }
-                std::string joined;
-                for (size_t i = 0; i < elements->size(); ++i) {
-                  if (i > 0) joined.push_back('\x1e');
-                  joined += (*elements)[i];
-                }
-                actual[ModelKey(state.name, entry.key.key)] = joined;
-              } else {
-                actual[ModelKey(state.name, entry.key.key, entry.key.user_key.value_or(""))] = entry.value;
-              }
-              return true;
-            });
-        if (!read_status.ok()) break;
-      }
+      for (const JobState& state : kJobStates) (void)(*task)->backend().RegisterState(state.name, state.kind);
+      absl::StatusOr<KeyValueMap> read = ReadJobStates((*task)->backend(), max_parallelism);
       (void)(*task)->Close();
-      if (!read_status.ok()) {
-        return MakeViolation(1, step, absl::StrCat("reading the side world's restore: ", read_status.message()),
+      if (!read.ok()) {
+        return MakeViolation(1, step, absl::StrCat("reading the side world's restore: ", read.status().message()),
                              snapshot.checkpoint_id, subtask);
       }
+      const KeyValueMap& actual = *read;
       KeyValueMap expected;
       for (const auto& [key, value] : snapshot.model) {
         const int key_group = AssignKeyToKeyGroup(RecordKeyOfModelKey(key), max_parallelism);

@@ -40,6 +40,30 @@ std::string DescribeModelValue(absl::string_view value) {
   return absl::StrReplaceAll(value, {{std::string(1, kListSeparator), ","}});
 }
 
+absl::StatusOr<KeyValueMap> ReadJobStates(KeyedStateBackend& backend, int max_parallelism) {
+  KeyValueMap state;
+  const KeyGroupRange all(0, max_parallelism - 1);
+  absl::Status decode_error;
+  for (const JobState& job_state : kJobStates) {
+    absl::Status status = backend.ForEachEntry(job_state.name, all, [&](const StateEntry& entry) {
+      if (job_state.kind == StateKind::kList) {
+        absl::StatusOr<std::vector<std::string>> elements = DecodeList(entry.value);
+        if (!elements.ok()) {
+          decode_error = elements.status();
+          return false;
+        }
+        state[ModelKey(job_state.name, entry.key.key)] = absl::StrJoin(*elements, std::string(1, kListSeparator));
+      } else {
+        state[ModelKey(job_state.name, entry.key.key, entry.key.user_key.value_or(""))] = entry.value;
+      }
+      return true;
+    });
+    if (!status.ok()) return status;
+    if (!decode_error.ok()) return decode_error;
+  }
+  return state;
+}
+
 absl::string_view MessageKindName(MessageKind kind) {
   static constexpr const char* kNames[] = {"trigger", "ack", "decline", "notify-complete", "notify-aborted"};
   return kNames[static_cast<int>(kind)];
@@ -571,29 +595,7 @@ absl::StatusOr<KeyValueMap> SimJob::ActualStateOf(int subtask_index) {
   Subtask& subtask = *subtasks_[subtask_index];
   RuntimeMutexLock lock(subtask.mailbox);
   if (!subtask.running) return absl::UnavailableError(absl::StrCat("subtask ", subtask.index, " not running"));
-  KeyedStateBackend& backend = subtask.task->backend();
-  KeyValueMap state;
-  // Every key group: state outside the subtask's range would be a restore bug and must show.
-  const KeyGroupRange all(0, config_.max_parallelism - 1);
-  absl::Status decode_error;
-  for (const JobState& job_state : kJobStates) {
-    absl::Status status = backend.ForEachEntry(job_state.name, all, [&](const StateEntry& entry) {
-      if (job_state.kind == StateKind::kList) {
-        absl::StatusOr<std::vector<std::string>> elements = DecodeList(entry.value);
-        if (!elements.ok()) {
-          decode_error = elements.status();
-          return false;
-        }
-        state[ModelKey(job_state.name, entry.key.key)] = absl::StrJoin(*elements, std::string(1, kListSeparator));
-      } else {
-        state[ModelKey(job_state.name, entry.key.key, entry.key.user_key.value_or(""))] = entry.value;
-      }
-      return true;
-    });
-    if (!status.ok()) return status;
-    if (!decode_error.ok()) return decode_error;
-  }
-  return state;
+  return ReadJobStates(subtask.task->backend(), config_.max_parallelism);
 }
 
 KeyValueMap SimJob::ModelPartOf(const KeyValueMap& model, int subtask) const {

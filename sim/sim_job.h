@@ -86,6 +86,9 @@ std::string RecordKeyOfModelKey(absl::string_view model_key);
 // "list/k1", "map/k1/u": for messages.
 std::string DescribeModelKey(absl::string_view model_key);
 std::string DescribeModelValue(absl::string_view value);
+// Every entry of the job's states in `backend`, over all `max_parallelism` key groups (state outside the backend's
+// range is a restore bug and must show), in the model's form. An entry that does not decode is an error.
+absl::StatusOr<KeyValueMap> ReadJobStates(KeyedStateBackend& backend, int max_parallelism);
 
 // One write to the job's state.
 struct StateWrite {
