@@ -27,6 +27,10 @@ printf '# violation\n# expects a checkpoint to fail\nparallelism 1\n1 writes cou
 [ "$code" -eq 1 ] || fail "a violated expectation exits $code, not 1"
 grep -q "reproduce: bazel run //:snapsim -- replay" "$scratch/violation.txt" || fail "no repro command"
 
+"$snapsim" replay --quiet --verbose scenarios/lossy_notifications.scenario > "$scratch/verbose.txt" || fail "--verbose failed"
+grep -qE '^[0-9]+us object-store (create|finish) checkpoints/' "$scratch/verbose.txt" || fail "--verbose printed no storage events"
+grep -qE '^[0-9]+us job deliver notify-complete ' "$scratch/verbose.txt" || fail "--verbose printed no message deliveries"
+
 "$snapsim" replay --until=3 scenarios/claim_native_savepoint.scenario > "$scratch/until.txt"; code=$?
 [ "$code" -eq 0 ] || fail "--until exits $code"
 grep -q -- "-- state after step 3 (end-of-run checks not run) --" "$scratch/until.txt" || fail "--until printed no state"
