@@ -84,6 +84,8 @@ class Execution {
   SimJobConfig JobConfig() const;
   std::string Dump();
   void Finish(RunResult* result);
+  // Moves a violation of an invariant the options do not judge into result->unjudged.
+  void Judge(std::optional<Violation>* violation, RunResult* result) const;
 
   const Scenario& scenario_;
   const RunOptions& options_;
@@ -346,6 +348,12 @@ Execution::Outcome Execution::Quiesce(const ScenarioStep& step) {
     // Events of the drained work first, then the storage.
     outcome.violation = checker_.AfterStep(*job_, step.number, false);
     if (outcome.violation.has_value()) return outcome;
+  }
+  // A savepoint triggered with wait=no that completed is the user's from its completion, awaited or not.
+  for (auto& [name, trigger] : pending_) {
+    if (job_ == nullptr || !trigger.future.IsReady()) continue;
+    const CheckpointCoordinator::Result& finished = trigger.future.Get();
+    if (finished.ok()) checker_.OnCompleted(*job_, **finished);
   }
   checker_.AcceptOrphans(faults_.AcceptedOrphans());
   outcome.violation = checker_.CheckNoLeak(job_.get(), step.number);
@@ -631,6 +639,15 @@ std::string Execution::Dump() {
   return out;
 }
 
+void Execution::Judge(std::optional<Violation>* violation, RunResult* result) const {
+  if (!violation->has_value() || options_.judged_invariants.empty() ||
+      options_.judged_invariants.count((*violation)->invariant) > 0) {
+    return;
+  }
+  result->unjudged.push_back(**violation);
+  violation->reset();
+}
+
 void Execution::Finish(RunResult* result) {
   result->trace_hash = world_->trace().hash();
   result->trace_events = world_->trace().event_count();
@@ -677,10 +694,15 @@ RunResult Execution::Run() {
       break;
     }
     checker_.AcceptOrphans(faults_.AcceptedOrphans());
+    Judge(&outcome.violation, &result);
     if (!outcome.violation.has_value() && job_ != nullptr) {
       outcome.violation = checker_.AfterStep(*job_, step.number, outcome.restarted);
+      Judge(&outcome.violation, &result);
     }
-    if (!outcome.violation.has_value()) outcome.violation = RestoreNewSnapshots(step.number);
+    if (!outcome.violation.has_value()) {
+      outcome.violation = RestoreNewSnapshots(step.number);
+      Judge(&outcome.violation, &result);
+    }
     if (options_.progress) {
       options_.progress(absl::StrCat("step ", step.ToString(), ": ", outcome.violation.has_value() ? "VIOLATION" : "ok",
                                      " at ", Now(), "us (", Now() - start, "us)"));
@@ -699,13 +721,17 @@ RunResult Execution::Run() {
   if (result.verdict == RunResult::Verdict::kPass) {
     // The end of the run: triggers stop, held messages go out, pending work drains; then storage holds only what is
     // referenced and every live snapshot restores to its model.
-    const int end = scenario_.steps.back().number + 1;
+    const int end = scenario_.steps.empty() ? 1 : scenario_.steps.back().number + 1;
     faults_.DisarmAll();  // the end of a run is fault-free: what is left must drain
     if (job_ != nullptr && !job_->stopped()) job_->coordinator().StopCheckpointScheduler();
     if (job_ != nullptr) job_->ReleaseAllHeldMessages();
+    // Triggers never awaited end too; a savepoint that completed is the user's, so the checker must know it.
     for (auto& [name, trigger] : pending_) {
       const CheckpointCoordinator::Result pending_result = trigger.future.Get();
-      (void)pending_result;
+      if (pending_result.ok() && job_ != nullptr) {
+        ++checkpoints_completed_;
+        checker_.OnCompleted(*job_, **pending_result);
+      }
     }
     std::vector<std::string> pending;
     std::optional<Violation> violation;
@@ -713,14 +739,22 @@ RunResult Execution::Run() {
       violation = MakeViolation(9, end, absl::StrCat("the run did not quiesce at its end; waiting: ",
                                                      absl::StrJoin(pending, ", ")));
     }
-    if (!violation.has_value() && job_ != nullptr) violation = checker_.AfterStep(*job_, end, false);
+    Judge(&violation, &result);
+    if (!violation.has_value() && job_ != nullptr) {
+      violation = checker_.AfterStep(*job_, end, false);
+      Judge(&violation, &result);
+    }
     checker_.AcceptOrphans(faults_.AcceptedOrphans());
-    if (!violation.has_value()) violation = checker_.CheckNoLeak(job_.get(), end);
+    if (!violation.has_value()) {
+      violation = checker_.CheckNoLeak(job_.get(), end);
+      Judge(&violation, &result);
+    }
     if (!violation.has_value()) {
       const int parallelism = config_.parallelism;
       const int max_parallelism = config_.max_parallelism;
       for (const KnownSnapshot* snapshot : checker_.RestorableSnapshots(job_.get())) {
         violation = checker_.RestoreInSideWorld(*snapshot, parallelism, max_parallelism, end);
+        Judge(&violation, &result);
         if (violation.has_value()) break;
       }
     }

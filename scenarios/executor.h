@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ struct RunOptions {
   bool keep_trace_events = false;
   // Stop after the step with this number (0: run to the end) and dump the world's state.
   int until_step = 0;
+  // The invariants that decide the verdict (empty: all). A violation of another one is kept in
+  // RunResult::unjudged and the run goes on, so a property about one invariant judges the whole run.
+  std::set<int> judged_invariants;
   // Called with one line per step as it ends ("step 3 checkpoint ...: ok at 12345us").
   std::function<void(const std::string&)> progress;
 };
@@ -36,6 +40,8 @@ struct RunResult {
   enum class Verdict { kPass, kViolation, kBadInput };
   Verdict verdict = Verdict::kPass;
   std::optional<Violation> violation;
+  // Violations of invariants outside RunOptions::judged_invariants, in order.
+  std::vector<Violation> unjudged;
   // kBadInput: "<file>:<line>:<column>: <what>".
   std::string error;
   uint64_t trace_hash = 0;

@@ -2,6 +2,7 @@
 //
 //   bazel run //:snapsim -- replay FILE... [--trace_out=FILE.json] [--until=STEP] [--quiet] [--print_hash]
 //   bazel run //:snapsim -- sweep --seeds=N [--first=S] [--out=DIR]
+//   bazel run //:snapsim -- shrink FILE|--seed=N [--generator=G] [--out=FILE] [--max_runs=N]
 //   bazel run //:snapsim -- print --seed=N   (the scenario seed N generates)
 //   bazel run //:snapsim -- steps        (the scenario language's header fields and steps)
 //   bazel run //:snapsim -- --help
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -22,6 +24,7 @@
 #include "scenarios/lifecycle_generator.h"
 #include "scenarios/swarm_generator.h"
 #include "scenarios/scenario.h"
+#include "scenarios/shrink.h"
 
 namespace {
 
@@ -31,6 +34,10 @@ constexpr char kUsage[] =
     "                                          run the scenarios seeds S..S+N-1 generate (default: the swarm, with a\n"
     "                                          fault mix per seed); each failure is written to DIR (default\n"
     "                                          /tmp/snapsim-sweep) as a scenario\n"
+    "       snapsim shrink FILE|--seed=N [--generator=...] [--out=FILE] [--max_runs=N]\n"
+    "                                          minimize a failing scenario or sweep seed into the smallest scenario\n"
+    "                                          that still fails the same invariant (written to --out, default\n"
+    "                                          /tmp/snapsim-shrunk.scenario)\n"
     "       snapsim print --seed=N [--generator=...]   print the scenario that seed N generates\n"
     "       snapsim steps                      list the scenario language's header fields and steps\n"
     "       snapsim --help\n"
@@ -210,10 +217,11 @@ int Sweep(const std::vector<std::string>& arguments) {
     written << snapsim::FormatScenario(scenario);
     written.close();
     std::printf("seed %llu: FAILED  %s: %s\n  scenario written to %s\n  reproduce: bazel run //:snapsim -- replay %s\n"
-                "  or: bazel run //:snapsim -- sweep --generator=%s --first=%llu --seeds=1\n",
+                "  or: bazel run //:snapsim -- sweep --generator=%s --first=%llu --seeds=1\n"
+                "  shrink: bazel run //:snapsim -- shrink %s\n",
                 static_cast<unsigned long long>(seed), configuration.c_str(),
                 result.violation.has_value() ? result.violation->ToString().c_str() : result.error.c_str(),
-                file.c_str(), file.c_str(), generator.c_str(), static_cast<unsigned long long>(seed));
+                file.c_str(), file.c_str(), generator.c_str(), static_cast<unsigned long long>(seed), file.c_str());
   }
   std::printf("coverage over the sweep:\n");
   for (const auto& [name, count] : coverage) std::printf("  %-40s %d\n", name.c_str(), count);
@@ -225,6 +233,80 @@ int Sweep(const std::vector<std::string>& arguments) {
   std::printf("%llu seeds, %llu failed\n", static_cast<unsigned long long>(seeds),
               static_cast<unsigned long long>(failures));
   return failures == 0 ? 0 : 1;
+}
+
+int Shrink(const std::vector<std::string>& arguments) {
+  std::string file;
+  uint64_t seed = 0;
+  bool have_seed = false;
+  std::string generator = "swarm";
+  std::string out = "/tmp/snapsim-shrunk.scenario";
+  snapsim::ShrinkOptions options;
+  for (const std::string& argument : arguments) {
+    if (absl::StartsWith(argument, "--seed=")) {
+      if (!absl::SimpleAtoi(argument.substr(7), &seed)) return Usage("--seed takes a number: " + argument);
+      have_seed = true;
+    } else if (absl::StartsWith(argument, "--generator=")) {
+      generator = argument.substr(12);
+      if (!KnownGenerator(generator)) return Usage("--generator is swarm, swarm-recoverable or lifecycle");
+    } else if (absl::StartsWith(argument, "--out=")) {
+      out = argument.substr(6);
+    } else if (absl::StartsWith(argument, "--max_runs=")) {
+      if (!absl::SimpleAtoi(argument.substr(11), &options.max_runs) || options.max_runs <= 0) {
+        return Usage("--max_runs takes a positive number: " + argument);
+      }
+    } else if (absl::StartsWith(argument, "--")) {
+      return Usage("unknown shrink option " + argument);
+    } else if (file.empty()) {
+      file = argument;
+    } else {
+      return Usage("shrink takes one scenario file or --seed=N");
+    }
+  }
+  if (file.empty() == !have_seed) return Usage("shrink takes one scenario file or --seed=N");
+  snapsim::Scenario scenario;
+  std::string source;
+  if (have_seed) {
+    scenario = Generate(generator, seed);
+    source = absl::StrCat("--seed=", seed, " --generator=", generator);
+  } else {
+    absl::StatusOr<snapsim::Scenario> loaded = snapsim::LoadScenarioFile(UserPath(file));
+    if (!loaded.ok()) {
+      std::printf("%s: BAD INPUT\n  %s\n", file.c_str(), std::string(loaded.status().message()).c_str());
+      return 2;
+    }
+    scenario = *std::move(loaded);
+    scenario.origin = file;
+    source = file;
+  }
+  std::printf("shrinking %s (%zu steps)\n", source.c_str(), scenario.steps.size());
+  options.progress = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
+  absl::StatusOr<snapsim::ShrinkResult> shrunk = snapsim::ShrinkScenario(scenario, options);
+  if (!shrunk.ok()) {
+    std::printf("snapsim shrink: %s\n", std::string(shrunk.status().message()).c_str());
+    return absl::IsFailedPrecondition(shrunk.status()) && absl::StrContains(shrunk.status().message(), "passes") ? 0
+                                                                                                                : 2;
+  }
+  std::printf("before (%d steps):\n", shrunk->steps_before);
+  for (const snapsim::ScenarioStep& step : scenario.steps) std::printf("  %s\n", step.ToString().c_str());
+  snapsim::Scenario& result = shrunk->scenario;
+  result.description.insert(result.description.begin(),
+                            absl::StrCat("Shrunk by `snapsim shrink ", source, "` from ", shrunk->steps_before,
+                                         " to ", shrunk->steps_after, " steps in ", shrunk->runs, " runs",
+                                         shrunk->exhausted ? " (--max_runs ran out)" : "", "; still fails: ",
+                                         shrunk->result.violation->ToString()));
+  std::printf("after (%d steps, %d runs%s):\n%s", shrunk->steps_after, shrunk->runs,
+              shrunk->exhausted ? ", --max_runs ran out" : "", snapsim::FormatScenario(result).c_str());
+  std::ofstream written(UserPath(out), std::ios::binary);
+  written << snapsim::FormatScenario(result);
+  written.close();
+  if (!written) {
+    std::fprintf(stderr, "snapsim: cannot write %s\n", out.c_str());
+    return 2;
+  }
+  std::printf("violation: %s\nwritten to %s\nreproduce: bazel run //:snapsim -- replay %s\n",
+              shrunk->result.violation->ToString().c_str(), out.c_str(), out.c_str());
+  return 1;
 }
 
 int Print(const std::vector<std::string>& arguments) {
@@ -262,6 +344,7 @@ int main(int argc, char** argv) {
   }
   if (command == "sweep") return Sweep(arguments);
   if (command == "print") return Print(arguments);
+  if (command == "shrink") return Shrink(arguments);
   if (command == "replay") {
     for (const std::string& argument : arguments) {
       if (argument == "--help") {

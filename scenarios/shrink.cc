@@ -1,0 +1,185 @@
+#include "scenarios/shrink.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace snapsim {
+namespace {
+
+class Shrinker {
+ public:
+  Shrinker(const ShrinkOptions& options, int invariant) : options_(options), invariant_(invariant) {}
+
+  // Runs `candidate`; on the same violation keeps it (cut after the violating step) and returns true.
+  bool TryKeep(Scenario candidate) {
+    if (candidate.steps.empty() || runs_ >= options_.max_runs) return false;
+    ++runs_;
+    RunResult result = RunScenario(candidate);
+    if (result.verdict != RunResult::Verdict::kViolation || !result.violation.has_value() ||
+        result.violation->invariant != invariant_) {
+      return false;
+    }
+    CutAfterViolation(&candidate, result);
+    if (options_.progress) {
+      options_.progress(absl::StrCat("  ", candidate.steps.size(), " steps still fail invariant ", invariant_,
+                                     " (run ", runs_, ")"));
+    }
+    best_ = std::move(candidate);
+    best_result_ = std::move(result);
+    return true;
+  }
+
+  static void CutAfterViolation(Scenario* scenario, const RunResult& result) {
+    const int step = result.violation->step;
+    while (scenario->steps.size() > 1 && scenario->steps.back().number > step) scenario->steps.pop_back();
+  }
+
+  // ddmin: remove chunks of steps, from half the program down to single steps.
+  bool RemoveSteps() {
+    bool any = false;
+    size_t chunk = std::max<size_t>(1, best_.steps.size() / 2);
+    while (!Exhausted()) {
+      bool removed = false;
+      for (size_t start = 0; start < best_.steps.size() && !Exhausted();) {
+        Scenario candidate = best_;
+        const size_t end = std::min(candidate.steps.size(), start + chunk);
+        candidate.steps.erase(candidate.steps.begin() + static_cast<ptrdiff_t>(start),
+                              candidate.steps.begin() + static_cast<ptrdiff_t>(end));
+        if (TryKeep(std::move(candidate))) {
+          removed = any = true;
+        } else {
+          start += chunk;
+        }
+      }
+      if (!removed) {
+        if (chunk == 1) break;
+        chunk /= 2;
+      } else {
+        chunk = std::min(chunk, std::max<size_t>(1, best_.steps.size() / 2));
+      }
+    }
+    return any;
+  }
+
+  // Header fields toward the simplest job.
+  bool SimplifyHeader() {
+    bool any = false;
+    auto attempt = [&](auto mutate) {
+      Scenario candidate = best_;
+      if (!mutate(candidate.config)) return;
+      if (TryKeep(std::move(candidate))) any = true;
+    };
+    attempt([](ScenarioConfig& c) { return c.parallelism > 1 ? (c.parallelism = 1, true) : false; });
+    attempt([](ScenarioConfig& c) { return c.parallelism > 2 ? (c.parallelism = 2, true) : false; });
+    attempt([](ScenarioConfig& c) {
+      return c.max_concurrent_checkpoints > 1 ? (c.max_concurrent_checkpoints = 1, true) : false;
+    });
+    attempt([](ScenarioConfig& c) { return c.retained_checkpoints > 1 ? (c.retained_checkpoints = 1, true) : false; });
+    attempt([](ScenarioConfig& c) { return c.local_recovery ? (c.local_recovery = false, true) : false; });
+    attempt([](ScenarioConfig& c) {
+      return c.checkpoint_interval_ms > 0 ? (c.checkpoint_interval_ms = 0, true) : false;
+    });
+    attempt([](ScenarioConfig& c) { return c.upload_threads > 1 ? (c.upload_threads = 1, true) : false; });
+    return any;
+  }
+
+  // Every argument toward its minimum or default.
+  bool SimplifyArguments() {
+    bool any = false;
+    for (size_t index = 0; index < best_.steps.size() && !Exhausted(); ++index) {
+      const StepSpec* spec = FindStepSpec(best_.steps[index].verb);
+      if (spec == nullptr) continue;
+      for (const StepParameter& parameter : spec->parameters) {
+        for (const std::string& simpler : SimplerValues(parameter, best_.steps[index])) {
+          if (index >= best_.steps.size()) break;
+          Scenario candidate = best_;
+          auto found = candidate.steps[index].arguments.find(parameter.name);
+          if (found == candidate.steps[index].arguments.end()) continue;
+          found->second.value = simpler;
+          if (TryKeep(std::move(candidate))) {
+            any = true;
+            break;
+          }
+        }
+      }
+    }
+    return any;
+  }
+
+  static std::vector<std::string> SimplerValues(const StepParameter& parameter, const ScenarioStep& step) {
+    std::vector<std::string> values;
+    auto found = step.arguments.find(parameter.name);
+    if (found == step.arguments.end()) return values;
+    const std::string& current = found->second.value;
+    if (parameter.type == StepParameter::Type::kInt) {
+      int64_t value = 0;
+      if (!absl::SimpleAtoi(current, &value)) {
+        if (!parameter.default_value.empty() && current != parameter.default_value) {
+          values.push_back(parameter.default_value);
+        }
+        return values;
+      }
+      const int64_t floor = std::max<int64_t>(parameter.min, 0);
+      if (value > floor) values.push_back(absl::StrCat(floor));
+      if (value / 2 > floor) values.push_back(absl::StrCat(value / 2));
+      if (value - 1 > floor && value - 1 != value / 2) values.push_back(absl::StrCat(value - 1));
+    } else if (parameter.name == "chance") {  // a fault that fires every time is the simplest
+      if (current != "1/1") values.push_back("1/1");
+    } else if (parameter.type == StepParameter::Type::kWord) {
+      if (!parameter.default_value.empty() && current != parameter.default_value) {
+        values.push_back(parameter.default_value);
+      }
+    }
+    return values;
+  }
+
+  bool Exhausted() const { return runs_ >= options_.max_runs; }
+  int runs() const { return runs_; }
+  Scenario& best() { return best_; }
+  RunResult& best_result() { return best_result_; }
+
+ private:
+  const ShrinkOptions& options_;
+  const int invariant_;
+  int runs_ = 0;
+  Scenario best_;
+  RunResult best_result_;
+};
+
+}  // namespace
+
+absl::StatusOr<ShrinkResult> ShrinkScenario(const Scenario& scenario, const ShrinkOptions& options) {
+  RunResult first = RunScenario(scenario);
+  if (first.verdict == RunResult::Verdict::kBadInput) {
+    return absl::FailedPreconditionError(absl::StrCat("the scenario is bad input: ", first.error));
+  }
+  if (first.verdict != RunResult::Verdict::kViolation || !first.violation.has_value()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(scenario.origin, " passes: there is no failure to shrink"));
+  }
+  Shrinker shrinker(options, first.violation->invariant);
+  shrinker.best() = scenario;
+  Shrinker::CutAfterViolation(&shrinker.best(), first);
+  shrinker.best_result() = first;
+  bool changed = true;
+  while (changed && !shrinker.Exhausted()) {
+    changed = shrinker.RemoveSteps();
+    changed = shrinker.SimplifyHeader() || changed;
+    changed = shrinker.SimplifyArguments() || changed;
+  }
+  ShrinkResult result;
+  result.invariant = first.violation->invariant;
+  result.runs = shrinker.runs() + 1;
+  result.steps_before = static_cast<int>(scenario.steps.size());
+  result.scenario = shrinker.best();
+  result.steps_after = static_cast<int>(result.scenario.steps.size());
+  result.result = shrinker.best_result();
+  result.exhausted = shrinker.Exhausted();
+  return result;
+}
+
+}  // namespace snapsim
