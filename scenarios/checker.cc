@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "backend/key_groups.h"
+#include "faults/fault_model.h"
 #include "snapshot/completed_checkpoint.h"
 #include "snapshot/keyed_state_task.h"
 
@@ -267,6 +268,16 @@ std::optional<Violation> Checker::CheckFiles(const KnownSnapshot& snapshot, int 
 }
 
 std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& event, int step) {
+  if (event.kind == JobEvent::Kind::kRestartFailed) {
+    // The restart strategy tries again, but only a fault the world injected may have failed this attempt: an
+    // unmarked error (a corrupt download, a bad handle) is a bug even when the next attempt succeeds.
+    if (!IsInjectedMessage(event.error)) {
+      return MakeViolation(0, step, absl::StrCat("a restart attempt failed with an error no fault injected (the "
+                                                 "restart strategy retried): ", event.error),
+                           event.checkpoint_id, event.subtask);
+    }
+    return std::nullopt;
+  }
   Attempt& attempt = attempts_[{event.subtask, event.attempt}];
   switch (event.kind) {
     case JobEvent::Kind::kDeployed: {
@@ -392,6 +403,8 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
         attempt.last_notified = event.latest_completed_id;
       }
       return std::nullopt;
+    case JobEvent::Kind::kRestartFailed:
+      return std::nullopt;  // judged above
   }
   return std::nullopt;
 }
@@ -428,6 +441,26 @@ std::optional<Violation> Checker::CheckRetention(
   return std::nullopt;
 }
 
+std::optional<Violation> Checker::CheckNoClaimIndependence(const KnownSnapshot& snapshot, int step) const {
+  if (restore_mode_ != RestoreMode::kNoClaim || restored_unclaimed_.empty() ||
+      snapshot.pointer == restored_unclaimed_) {
+    return std::nullopt;
+  }
+  const KnownSnapshot* restored = FindByPointer(restored_unclaimed_);
+  if (restored == nullptr) return std::nullopt;
+  for (const auto& [path, size_and_checksum] : snapshot.files) {
+    if (restored->files.count(path) > 0 && path != restored->pointer) {
+      return MakeViolation(5, step,
+                           absl::StrCat("checkpoint ", snapshot.checkpoint_id, " of a job restored in NO_CLAIM mode "
+                                        "references a file of the snapshot it was restored from (",
+                                        restored_unclaimed_, "); the first checkpoint after a NO_CLAIM restore must "
+                                        "be full (FLINK-25192), so the user may delete that snapshot"),
+                           snapshot.checkpoint_id, -1, path);
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<Violation> Checker::AfterStep(SimJob& job, int step, bool restarted) {
   // One view of the store per check: reading it takes the coordinator's lock, a scheduling point, and the store may
   // change while the checker waits for it.
@@ -444,6 +477,7 @@ std::optional<Violation> Checker::AfterStep(SimJob& job, int step, bool restarte
       const KnownSnapshot* snapshot = Find(checkpoint->checkpoint_id, job.config().job_id);
       if (snapshot == nullptr) continue;
       if (std::optional<Violation> violation = CheckFiles(*snapshot, step, "retained", &job)) return violation;
+      if (std::optional<Violation> violation = CheckNoClaimIndependence(*snapshot, step)) return violation;
     }
     if (std::optional<Violation> violation = CheckRetention(job, step, retained)) return violation;
     // Invariant 6: every local-recovery directory belongs to one subtask.
@@ -611,4 +645,5 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
   return violation;
 }
 
-}  // namespace snapsim
+}  // namespace snapsim#include "faults/fault_model.h"
+

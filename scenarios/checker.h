@@ -16,7 +16,8 @@
 //    (a delivered completion, the completion an abort carries, or the restored base); full checkpoints and
 //    savepoints reuse nothing.
 //  5 ownership: NO_CLAIM and LEGACY never delete the restored snapshot's files (part of 2); CLAIM deletes them once
-//    unused (part of 3).
+//    unused (part of 3); no checkpoint of a job restored in NO_CLAIM mode references a file of the restored
+//    snapshot (its first checkpoint is full, FLINK-25192), so the user may delete that snapshot.
 //  6 local state isolation: no local-recovery directory is held by two subtasks' stores.
 //  8 efficiency: an incremental checkpoint uploads exactly the SST files its confirmed base lacked; a native full
 //    checkpoint shares nothing. A base file that a newer checkpoint of the same attempt uploaded as another object
@@ -141,6 +142,8 @@ class Checker {
   KnownSnapshot Describe(SimJob& job, const CompletedCheckpoint& checkpoint);
   std::optional<Violation> CheckFiles(const KnownSnapshot& snapshot, int step, const std::string& role,
                                       SimJob* job = nullptr);
+  // Invariant 5, NO_CLAIM: no checkpoint of the job references a file of the snapshot it was restored from.
+  std::optional<Violation> CheckNoClaimIndependence(const KnownSnapshot& snapshot, int step) const;
   std::optional<Violation> CheckRetention(SimJob& job, int step,
                                          const std::vector<std::shared_ptr<CompletedCheckpoint>>& retained);
 

@@ -73,8 +73,9 @@ class Execution {
   Outcome BadInput(const ScenarioStep& step, absl::string_view parameter, absl::string_view what) const;
   Outcome Unexpected(const ScenarioStep& step, absl::string_view what, const absl::Status& status) const;
   Outcome SnapshotStep(const ScenarioStep& step, bool savepoint);
+  // `job_id`: the job that triggered it (an older job's completed trigger was learned before that job stopped).
   Outcome Record(const ScenarioStep& step, const std::string& name, const std::string& expect, bool savepoint,
-                 const CheckpointCoordinator::Result& result);
+                 const CheckpointCoordinator::Result& result, const std::string& job_id);
   Outcome Resume(const ScenarioStep& step);
   Outcome RestoreCheck(const ScenarioStep& step);
   Outcome Quiesce(const ScenarioStep& step);
@@ -105,7 +106,12 @@ class Execution {
     Future<CheckpointCoordinator::Result> future;
     bool savepoint = false;
     std::string expect;
+    // The job that triggered it: only that job's checker view may learn what it completed.
+    std::string job_id;
   };
+  // The checker learns every finished trigger of the running job (a completed savepoint is the user's from its
+  // completion, awaited or not): before leak checks and before the job stops.
+  void LearnFinishedTriggers();
   std::map<std::string, PendingTrigger> pending_;
   std::vector<std::string> notes_;
   std::map<std::string, int> coverage_;
@@ -186,18 +192,19 @@ absl::StatusOr<const KnownSnapshot*> Execution::Resolve(const ScenarioStep& step
 }
 
 Execution::Outcome Execution::Record(const ScenarioStep& step, const std::string& name, const std::string& expect,
-                                     bool savepoint, const CheckpointCoordinator::Result& result) {
+                                     bool savepoint, const CheckpointCoordinator::Result& result,
+                                     const std::string& job_id) {
   Outcome outcome;
   const char* what = savepoint ? "savepoint" : "checkpoint";
   if (result.ok()) {
     ++checkpoints_completed_;
-    if (job_ != nullptr) checker_.OnCompleted(*job_, **result);
+    if (job_ != nullptr && job_id == config_.job_id) checker_.OnCompleted(*job_, **result);
     if (savepoint) {
       ++coverage_[(*result)->properties.format == SavepointFormat::kCanonical ? "savepoint canonical"
                                                                               : "savepoint native"];
     }
     if (!name.empty()) {
-      names_[name] = NamedSnapshot{config_.job_id, (*result)->checkpoint_id, (*result)->external_pointer,
+      names_[name] = NamedSnapshot{job_id, (*result)->checkpoint_id, (*result)->external_pointer,
                                    savepoint};
     }
     world_->Record("scenario", absl::StrCat(what, " ", (*result)->checkpoint_id, " completed",
@@ -246,10 +253,10 @@ Execution::Outcome Execution::SnapshotStep(const ScenarioStep& step, bool savepo
   }
   if (!step.Flag("wait")) {
     const std::string key = name.empty() ? absl::StrCat("#", step.number) : name;
-    pending_[key] = PendingTrigger{future, savepoint, step.Text("expect")};
+    pending_[key] = PendingTrigger{future, savepoint, step.Text("expect"), config_.job_id};
     return Outcome{};
   }
-  return Record(step, name, step.Text("expect"), savepoint, future.Get());
+  return Record(step, name, step.Text("expect"), savepoint, future.Get(), config_.job_id);
 }
 
 Execution::Outcome Execution::Resume(const ScenarioStep& step) {
@@ -349,12 +356,7 @@ Execution::Outcome Execution::Quiesce(const ScenarioStep& step) {
     outcome.violation = checker_.AfterStep(*job_, step.number, false);
     if (outcome.violation.has_value()) return outcome;
   }
-  // A savepoint triggered with wait=no that completed is the user's from its completion, awaited or not.
-  for (auto& [name, trigger] : pending_) {
-    if (job_ == nullptr || !trigger.future.IsReady()) continue;
-    const CheckpointCoordinator::Result& finished = trigger.future.Get();
-    if (finished.ok()) checker_.OnCompleted(*job_, **finished);
-  }
+  LearnFinishedTriggers();
   checker_.AcceptOrphans(faults_.AcceptedOrphans());
   outcome.violation = checker_.CheckNoLeak(job_.get(), step.number);
   return outcome;
@@ -468,8 +470,9 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     const bool savepoint = found->second.savepoint;
     const std::string name = found->first;
     const std::string expect = step.Text("expect") != "any" ? step.Text("expect") : found->second.expect;
+    const std::string job_id = found->second.job_id;
     pending_.erase(found);
-    return Record(step, name, expect, savepoint, result);
+    return Record(step, name, expect, savepoint, result, job_id);
   }
   if (verb == "advance") {
     world_->runtime().SleepForMicros(step.Int("ms") * kMicrosPerMilli);
@@ -563,6 +566,7 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     job_->ReleaseAllHeldMessages();
     // No checkpoint may complete between the checker's view of the store and the shutdown.
     job_->coordinator().StopCheckpointScheduler();
+    LearnFinishedTriggers();
     checker_.OnJobStopped(*job_, status);
     job_->Stop(status);
     return Outcome{};
@@ -637,6 +641,15 @@ std::string Execution::Dump() {
     absl::StrAppend(&out, "  ", path, " ", info.has_value() ? info->size_bytes : 0, " bytes\n");
   }
   return out;
+}
+
+void Execution::LearnFinishedTriggers() {
+  if (job_ == nullptr) return;
+  for (auto& [name, trigger] : pending_) {
+    if (trigger.job_id != config_.job_id || !trigger.future.IsReady()) continue;
+    const CheckpointCoordinator::Result& finished = trigger.future.Get();
+    if (finished.ok()) checker_.OnCompleted(*job_, **finished);
+  }
 }
 
 void Execution::Judge(std::optional<Violation>* violation, RunResult* result) const {
@@ -723,16 +736,16 @@ RunResult Execution::Run() {
     // referenced and every live snapshot restores to its model.
     const int end = scenario_.steps.empty() ? 1 : scenario_.steps.back().number + 1;
     faults_.DisarmAll();  // the end of a run is fault-free: what is left must drain
+    if (job_ != nullptr) {
+      // Scripted message fates end too: a message held or dropped after this point would be a fault.
+      job_->ClearMessageRules();
+      job_->SetMessageFaultHook(nullptr);
+    }
     if (job_ != nullptr && !job_->stopped()) job_->coordinator().StopCheckpointScheduler();
     if (job_ != nullptr) job_->ReleaseAllHeldMessages();
     // Triggers never awaited end too; a savepoint that completed is the user's, so the checker must know it.
-    for (auto& [name, trigger] : pending_) {
-      const CheckpointCoordinator::Result pending_result = trigger.future.Get();
-      if (pending_result.ok() && job_ != nullptr) {
-        ++checkpoints_completed_;
-        checker_.OnCompleted(*job_, **pending_result);
-      }
-    }
+    for (auto& [name, trigger] : pending_) (void)trigger.future.Get();
+    LearnFinishedTriggers();
     std::vector<std::string> pending;
     std::optional<Violation> violation;
     if (!world_->RunUntilQuiescent(&pending)) {

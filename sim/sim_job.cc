@@ -444,6 +444,13 @@ absl::Status SimJob::RestartTasks(std::shared_ptr<const CompletedCheckpoint> che
       if (status.ok()) break;
       world_->Record("job", absl::StrCat("deploying subtask ", subtask->index, " failed (attempt ", attempt, " of ",
                                          config_.restart_attempts, "): ", status.message()));
+      JobEvent event;
+      event.kind = JobEvent::Kind::kRestartFailed;
+      event.subtask = subtask->index;
+      event.attempt = subtask->attempt;
+      event.checkpoint_id = checkpoint != nullptr ? checkpoint->checkpoint_id : -1;
+      event.error = status.ToString();
+      PushEvent(std::move(event));
       StopTask(*subtask);
     }
     if (!status.ok()) return status;
@@ -548,6 +555,11 @@ absl::Status SimJob::FailoverCoordinator() {
     if (created.ok()) break;
     world_->Record("job", absl::StrCat("recovering the coordinator failed (attempt ", attempt, "): ",
                                        created.message()));
+    JobEvent event;
+    event.kind = JobEvent::Kind::kRestartFailed;
+    event.subtask = -1;
+    event.error = absl::StrCat("recovering the coordinator: ", created.ToString());
+    PushEvent(std::move(event));
   }
   if (!created.ok()) return created;
   CheckpointCoordinator::Result latest = coordinator_->RestoreLatestCheckpointedState();

@@ -137,6 +137,9 @@ struct JobEvent {
     kCompleteDelivered,
     // An abort notification reached the running attempt; it carries `latest_completed_id` (a confirmation too).
     kAbortDelivered,
+    // Deploying a subtask attempt or recovering the coordinator failed and the restart strategy tries again;
+    // `error` says why. Only an injected fault may cause it (the checker's invariant 0).
+    kRestartFailed,
   };
   Kind kind = Kind::kDeployed;
   int subtask = 0;
@@ -156,6 +159,8 @@ struct JobEvent {
   bool incremental = true;
   std::string backend_uid;
   std::string local_directory;
+  // kRestartFailed.
+  std::string error;
 };
 
 // The checkpoint storage as one task manager process sees it: forwards to the shared store until the process is

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "backend/mutation.h"
 
 namespace snapsim {
 namespace {
@@ -150,7 +151,9 @@ void CheckpointCoordinator::StartTriggering(Request request) {
     options.shared_directory = options.exclusive_directory;
   } else {
     // FLINK-25192: after a NO_CLAIM restore every checkpoint is full until one is in the store.
-    options.type = force_full_snapshot_ ? SnapshotType::kFullCheckpoint : request.properties.snapshot_type();
+    options.type = force_full_snapshot_ && !SNAPSIM_MUTANT("no-claim-incremental-first")
+                       ? SnapshotType::kFullCheckpoint
+                       : request.properties.snapshot_type();
     options.exclusive_directory = absl::StrCat(config_.checkpoint_root, "/chk-", pending->id);
     options.shared_directory = config_.checkpoint_root + "/shared";
   }
@@ -274,7 +277,7 @@ void CheckpointCoordinator::CompletePending(const std::shared_ptr<Pending>& pend
   pending_.erase(pending->id);
 
   std::shared_ptr<CompletedCheckpoint> subsumed;
-  if (!is_savepoint) {
+  if (!is_savepoint || SNAPSIM_MUTANT("savepoint-subsumes-latest")) {
     absl::StatusOr<std::shared_ptr<CompletedCheckpoint>> added =
         store_->AddCheckpointAndSubsumeOldestOne(checkpoint, cleaner_, ScheduleTriggerRequest());
     if (!added.ok()) {

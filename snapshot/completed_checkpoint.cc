@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "backend/encoding.h"
 #include "backend/key_groups.h"
+#include "backend/mutation.h"
 
 namespace snapsim {
 namespace {
@@ -133,7 +134,9 @@ void DeleteBestEffort(CheckpointStorage& storage, const std::string& path, absl:
 void DeleteFiles(CheckpointStorage& storage, const std::vector<HandleAndLocalPath>& files,
                  absl::Status* first_error) {
   for (const HandleAndLocalPath& file : files) {
-    if (!file.handle.is_placeholder()) DeleteBestEffort(storage, file.handle.path, first_error);
+    if (!file.handle.is_placeholder() || SNAPSIM_MUTANT("abort-deletes-reused")) {
+      DeleteBestEffort(storage, file.handle.path, first_error);
+    }
   }
 }
 

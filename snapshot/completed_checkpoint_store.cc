@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "backend/encoding.h"
+#include "backend/mutation.h"
 
 namespace snapsim {
 namespace {
@@ -177,7 +178,8 @@ std::vector<std::shared_ptr<CompletedCheckpoint>> SubsumeCheckpoints(
   }
   for (auto it = checkpoints.begin(); it != checkpoints.end() && static_cast<int>(checkpoints.size()) > num_retain;) {
     const std::shared_ptr<CompletedCheckpoint>& candidate = *it;
-    const bool removable = candidate != latest && (candidate->properties.is_savepoint() ||
+    const bool removable = candidate != latest && (SNAPSIM_MUTANT("savepoint-subsumes-latest") ||
+                                                   candidate->properties.is_savepoint() ||
                                                    latest->properties.is_synchronous_savepoint() ||
                                                    candidate != latest_non_savepoint);
     if (removable) {

@@ -5,6 +5,7 @@
 #include "backend/encoding.h"
 #include "backend/rocksdb_status.h"
 #include "backend/local_files.h"
+#include "backend/mutation.h"
 
 namespace snapsim {
 namespace {
@@ -13,6 +14,7 @@ namespace {
 absl::StatusOr<std::string> Download(CheckpointStorage& storage, const StreamStateHandle& handle,
                                      const std::string& what, int64_t checkpoint_id) {
   absl::StatusOr<std::string> bytes = storage.Read(handle.path);
+  if (SNAPSIM_MUTANT("restore-ignores-missing-file")) return bytes.ok() ? *bytes : std::string();
   if (!bytes.ok()) {
     return absl::Status(bytes.status().code(), absl::StrCat("checkpoint ", checkpoint_id, ": ", what, " (object ",
                                                             handle.path, "): ", bytes.status().message()));

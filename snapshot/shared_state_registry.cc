@@ -4,14 +4,25 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "backend/mutation.h"
 
 namespace snapsim {
 
+namespace {
+
+// The registry key of a shared file: its physical path (FLINK-29913).
+std::string KeyOf(const HandleAndLocalPath& file) {
+  return SNAPSIM_MUTANT("registry-key-local-name") ? file.local_path : file.handle.path;
+}
+
+}  // namespace
+
 SharedStateRegistry::SharedStateRegistry(Discarder discarder) : discarder_(std::move(discarder)) {}
 
-absl::Status SharedStateRegistry::CheckRegistrable(const StreamStateHandle& handle, int64_t checkpoint_id) const {
+absl::Status SharedStateRegistry::CheckRegistrable(const std::string& key, const StreamStateHandle& handle,
+                                                   int64_t checkpoint_id) const {
   if (!open_) return absl::FailedPreconditionError("Attempt to register state to closed SharedStateRegistry.");
-  auto found = entries_.find(handle.path);
+  auto found = entries_.find(key);
   if (found == entries_.end()) {
     if (handle.is_placeholder()) {
       return absl::FailedPreconditionError(
@@ -26,10 +37,11 @@ absl::Status SharedStateRegistry::CheckRegistrable(const StreamStateHandle& hand
       handle.size_bytes, " by checkpoint ", checkpoint_id));
 }
 
-StreamStateHandle SharedStateRegistry::RegisterLocked(const StreamStateHandle& handle, int64_t checkpoint_id) {
-  auto found = entries_.find(handle.path);
+StreamStateHandle SharedStateRegistry::RegisterLocked(const std::string& key, const StreamStateHandle& handle,
+                                                      int64_t checkpoint_id) {
+  auto found = entries_.find(key);
   if (found == entries_.end()) {
-    entries_.emplace(handle.path, Entry{handle, checkpoint_id, {checkpoint_id}});
+    entries_.emplace(key, Entry{handle, checkpoint_id, {checkpoint_id}});
     return handle;
   }
   found->second.users.insert(checkpoint_id);
@@ -39,8 +51,8 @@ StreamStateHandle SharedStateRegistry::RegisterLocked(const StreamStateHandle& h
 absl::StatusOr<StreamStateHandle> SharedStateRegistry::RegisterReference(const StreamStateHandle& handle,
                                                                          int64_t checkpoint_id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (absl::Status status = CheckRegistrable(handle, checkpoint_id); !status.ok()) return status;
-  return RegisterLocked(handle, checkpoint_id);
+  if (absl::Status status = CheckRegistrable(handle.path, handle, checkpoint_id); !status.ok()) return status;
+  return RegisterLocked(handle.path, handle, checkpoint_id);
 }
 
 absl::Status SharedStateRegistry::RegisterAll(IncrementalRemoteKeyedStateHandle* handle, int64_t checkpoint_id) {
@@ -53,9 +65,9 @@ absl::Status SharedStateRegistry::RegisterAll(IncrementalRemoteKeyedStateHandle*
                                                         "handle of backend ", handle->backend_uid, " for checkpoint ",
                                                         checkpoint_id));
     }
-    if (absl::Status status = CheckRegistrable(file.handle, checkpoint_id); !status.ok()) return status;
+    if (absl::Status status = CheckRegistrable(KeyOf(file), file.handle, checkpoint_id); !status.ok()) return status;
   }
-  for (HandleAndLocalPath& file : handle->shared_state) file.handle = RegisterLocked(file.handle, checkpoint_id);
+  for (HandleAndLocalPath& file : handle->shared_state) file.handle = RegisterLocked(KeyOf(file), file.handle, checkpoint_id);
   return absl::OkStatus();
 }
 
@@ -117,7 +129,7 @@ void SharedStateRegistry::UnregisterAbortedCheckpoint(int64_t checkpoint_id) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = entries_.begin(); it != entries_.end();) {
       Entry& entry = it->second;
-      if (entry.users.erase(checkpoint_id) > 0 && entry.users.empty()) {
+      if (entry.users.erase(checkpoint_id) > 0 && (entry.users.empty() || SNAPSIM_MUTANT("abort-deletes-reused"))) {
         if (entry.created_by > highest_not_claimed_checkpoint_id_ && !entry.not_owned) {
           to_discard.push_back(entry.handle);
         }

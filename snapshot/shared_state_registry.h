@@ -97,9 +97,9 @@ class SharedStateRegistry {
   };
 
   // REQUIRES: mutex_ held. Checks one registration without changing anything.
-  absl::Status CheckRegistrable(const StreamStateHandle& handle, int64_t checkpoint_id) const;
+  absl::Status CheckRegistrable(const std::string& key, const StreamStateHandle& handle, int64_t checkpoint_id) const;
   // REQUIRES: mutex_ held and CheckRegistrable ok.
-  StreamStateHandle RegisterLocked(const StreamStateHandle& handle, int64_t checkpoint_id);
+  StreamStateHandle RegisterLocked(const std::string& key, const StreamStateHandle& handle, int64_t checkpoint_id);
 
   Discarder discarder_;
   mutable std::mutex mutex_;

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "backend/local_files.h"
+#include "backend/mutation.h"
 
 namespace snapsim {
 namespace {
@@ -35,6 +36,9 @@ PreviousSnapshot IncrementalSnapshotStrategy::SnapshotMetaData(int64_t /*checkpo
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto confirmed = uploaded_sst_files_.find(last_completed_checkpoint_id_);
+    if (SNAPSIM_MUTANT("reuse-unconfirmed") && !uploaded_sst_files_.empty()) {
+      confirmed = std::prev(uploaded_sst_files_.end());
+    }
     if (confirmed != uploaded_sst_files_.end()) previous = PreviousSnapshot(confirmed->second);
   }
   *meta_infos = backend()->MetaInfos();
@@ -125,6 +129,12 @@ void IncrementalSnapshotStrategy::PruneDuplicateUploadsLocked(int64_t checkpoint
 
 void IncrementalSnapshotStrategy::NotifyCheckpointComplete(int64_t checkpoint_id) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (SNAPSIM_MUTANT("savepoint-clears-base") && checkpoint_id > last_completed_checkpoint_id_ &&
+      uploaded_sst_files_.count(checkpoint_id) == 0) {
+    uploaded_sst_files_.clear();
+    last_completed_checkpoint_id_ = checkpoint_id;
+    return;
+  }
   if (checkpoint_id <= last_completed_checkpoint_id_ || uploaded_sst_files_.count(checkpoint_id) == 0) return;
   uploaded_sst_files_.erase(uploaded_sst_files_.begin(), uploaded_sst_files_.find(checkpoint_id));
   last_completed_checkpoint_id_ = checkpoint_id;

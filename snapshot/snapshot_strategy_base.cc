@@ -7,6 +7,7 @@
 #include "backend/rocksdb_status.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "backend/local_files.h"
+#include "backend/mutation.h"
 
 namespace snapsim {
 
@@ -44,7 +45,8 @@ SnapshotStrategyBase::SnapshotStrategyBase(std::string description, KeyedStateBa
       uploader_(uploader),
       local_recovery_(std::move(local_recovery)),
       backend_uid_(std::move(backend_uid)),
-      local_directory_name_(absl::StrReplaceAll(backend_uid_, {{"-", ""}})) {}
+      local_directory_name_(SNAPSIM_MUTANT("local-dir-without-uid") ? std::string("db")
+                                                                    : absl::StrReplaceAll(backend_uid_, {{"-", ""}})) {}
 
 absl::StatusOr<SnapshotDirectory> SnapshotStrategyBase::PrepareLocalSnapshotDirectory(int64_t checkpoint_id) {
   if (local_recovery_.enabled) {
