@@ -55,6 +55,24 @@ grep -q "^2 seeds, 0 failed$" "$scratch/sweep.txt" || fail "no sweep summary lin
 "$snapsim" sweep --seeds=1 --generator=nope > /dev/null 2>&1; code=$?
 [ "$code" -eq 2 ] || fail "an unknown generator exits $code"
 
+# shrink: a failing scenario padded with irrelevant steps shrinks to the one step that fails, same invariant, and
+# the written scenario replays to that failure; a passing scenario has nothing to shrink (exit 0).
+printf '# padded\nparallelism 3\nlocal_recovery on\n1 writes count=30 keys=20\n2 flush\n3 checkpoint\n4 writes count=9 keys=4\n5 compact\n6 savepoint format=canonical\n7 checkpoint expect=failed\n8 writes count=3 keys=3\n' > "$scratch/padded.scenario"
+"$snapsim" replay --quiet "$scratch/padded.scenario" > "$scratch/padded.txt"; code=$?
+[ "$code" -eq 1 ] || fail "the padded scenario exits $code, not 1"
+"$snapsim" shrink "$scratch/padded.scenario" --out="$scratch/shrunk.scenario" > "$scratch/shrink.txt"; code=$?
+[ "$code" -eq 1 ] || fail "shrink exits $code, not 1: $(tail -5 "$scratch/shrink.txt")"
+grep -q "^before (8 steps):" "$scratch/shrink.txt" || fail "shrink printed no steps before"
+grep -q "^after (1 steps" "$scratch/shrink.txt" || fail "shrink did not reach one step: $(grep '^after' "$scratch/shrink.txt")"
+grep -qE '^7 checkpoint .*expect=failed' "$scratch/shrunk.scenario" || fail "the shrunk scenario lost the failing step"
+grep -q "^parallelism 1$" "$scratch/shrunk.scenario" || fail "shrink did not simplify the header"
+"$snapsim" replay --quiet "$scratch/shrunk.scenario" > "$scratch/shrunk.txt"; code=$?
+[ "$code" -eq 1 ] || fail "the shrunk scenario exits $code, not 1"
+grep -q "invariant 0 (unexpected error) violated at step 7" "$scratch/shrunk.txt" || fail "the shrunk scenario fails otherwise: $(cat "$scratch/shrunk.txt")"
+"$snapsim" shrink scenarios/lossy_notifications.scenario --out="$scratch/none.scenario" > "$scratch/noshrink.txt"; code=$?
+[ "$code" -eq 0 ] || fail "shrinking a passing scenario exits $code"
+grep -q "passes: there is no failure to shrink" "$scratch/noshrink.txt" || fail "no 'passes' message"
+
 # A generated seed printed as a scenario replays to the same verdict and trace hash as the sweep's run of it.
 "$snapsim" print --seed=3 > "$scratch/seed-3.scenario" || fail "print failed"
 grep -q "^# Fault mix: " "$scratch/seed-3.scenario" || fail "the printed scenario has no banner"

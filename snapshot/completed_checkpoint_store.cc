@@ -356,6 +356,9 @@ void CompletedCheckpointStore::Shutdown(JobStatus status, CheckpointsCleaner& cl
     if (!discard) lowest_retained = std::min(lowest_retained, checkpoint->checkpoint_id);
     if (!ha_directory_.empty()) (void)storage_->Delete(RecordPath(checkpoint->checkpoint_id));
     cleaner.CleanCheckpoint(checkpoint, discard, nullptr);
+    if (discard && checkpoint->shared_state_registered) {
+      registry_->UnregisterDiscardedCheckpoint(checkpoint->checkpoint_id);
+    }
   }
   cleaner.CleanSubsumedCheckpoints(lowest_retained, registry_->UnregisterUnusedState(lowest_retained), nullptr);
 }

@@ -124,12 +124,18 @@ std::set<int64_t> SharedStateRegistry::UnregisterUnusedState(int64_t lowest_chec
 }
 
 void SharedStateRegistry::UnregisterAbortedCheckpoint(int64_t checkpoint_id) {
+  Unregister(checkpoint_id, SNAPSIM_MUTANT("abort-deletes-reused"));
+}
+
+void SharedStateRegistry::UnregisterDiscardedCheckpoint(int64_t checkpoint_id) { Unregister(checkpoint_id, false); }
+
+void SharedStateRegistry::Unregister(int64_t checkpoint_id, bool even_if_used) {
   std::vector<StreamStateHandle> to_discard;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = entries_.begin(); it != entries_.end();) {
       Entry& entry = it->second;
-      if (entry.users.erase(checkpoint_id) > 0 && (entry.users.empty() || SNAPSIM_MUTANT("abort-deletes-reused"))) {
+      if (entry.users.erase(checkpoint_id) > 0 && (entry.users.empty() || even_if_used)) {
         if (entry.created_by > highest_not_claimed_checkpoint_id_ && !entry.not_owned) {
           to_discard.push_back(entry.handle);
         }

@@ -190,5 +190,22 @@ TEST_F(SharedStateRegistryTest, ClosedRegistryRefusesRegistrationButStillUnregis
   EXPECT_THAT(discarded_, ElementsAre("job/shared/a"));
 }
 
+TEST_F(SharedStateRegistryTest, CheckpointDiscardedAtShutdownFreesItsFilesBesideAnUnclaimedRestoredOne) {
+  // A job restored in NO_CLAIM mode from checkpoint 5 keeps that (unclaimed) checkpoint; its own checkpoint 6 reuses
+  // nothing of it and is discarded when the job finishes. The lowest retained checkpoint is 5, so
+  // UnregisterUnusedState(5) keeps checkpoint 6's file: only unregistering checkpoint 6 itself frees it.
+  IncrementalRemoteKeyedStateHandle restored = Handle("b", 5, {{File("old-job/shared/r"), "000007.sst"}});
+  ASSERT_TRUE(
+      registry_.RegisterAllAfterRestored({&restored}, 5, SharingFilesStrategy::kForwardBackward, RestoreMode::kNoClaim)
+          .ok());
+  IncrementalRemoteKeyedStateHandle own = Handle("b", 6, {{File("job/shared/n"), "000009.sst"}});
+  ASSERT_TRUE(registry_.RegisterAll(&own, 6).ok());
+  registry_.Close();
+  registry_.UnregisterDiscardedCheckpoint(6);
+  EXPECT_THAT(registry_.UnregisterUnusedState(5), IsEmpty());
+  EXPECT_THAT(discarded_, ElementsAre("job/shared/n"));
+  EXPECT_TRUE(registry_.Contains("old-job/shared/r"));
+}
+
 }  // namespace
 }  // namespace snapsim
