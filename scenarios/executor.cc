@@ -406,9 +406,13 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
 
 Execution::Outcome Execution::Execute(const ScenarioStep& step) {
   const std::string& verb = step.verb;
-  const bool needs_job = verb != "resume" && verb != "restore-check" && verb != "quiesce" && verb != "await";
+  // Storage faults belong to the world: they may be armed and disarmed between jobs too.
+  const bool needs_job = verb != "resume" && verb != "restore-check" && verb != "quiesce" && verb != "await" &&
+                         verb != "fault" && verb != "faults-off";
   if (needs_job && (job_ == nullptr || job_->stopped()) && verb != "stop") {
-    return BadInput(step, "", "the job is stopped: only resume, restore-check, quiesce and await may follow a stop");
+    return BadInput(step, "",
+                    "the job is stopped: only resume, restore-check, quiesce, await, fault and faults-off may follow "
+                    "a stop");
   }
   auto write = [&](StateWrite::Operation operation) -> Outcome {
     StateWrite write{operation, step.Text("state"), step.Text("key"), step.Text("user_key"), step.Text("value")};

@@ -18,7 +18,7 @@ class Shrinker {
   bool TryKeep(Scenario candidate) {
     if (candidate.steps.empty() || runs_ >= options_.max_runs) return false;
     ++runs_;
-    RunResult result = RunScenario(candidate);
+    RunResult result = RunScenario(candidate, options_.run_options);
     if (result.verdict != RunResult::Verdict::kViolation || !result.violation.has_value() ||
         result.violation->invariant != invariant_) {
       return false;
@@ -153,7 +153,7 @@ class Shrinker {
 }  // namespace
 
 absl::StatusOr<ShrinkResult> ShrinkScenario(const Scenario& scenario, const ShrinkOptions& options) {
-  RunResult first = RunScenario(scenario);
+  RunResult first = RunScenario(scenario, options.run_options);
   if (first.verdict == RunResult::Verdict::kBadInput) {
     return absl::FailedPreconditionError(absl::StrCat("the scenario is bad input: ", first.error));
   }

@@ -24,6 +24,8 @@ struct ShrinkOptions {
   int max_runs = 3000;
   // Called with one line whenever a smaller failing scenario is found.
   std::function<void(const std::string&)> progress;
+  // How each candidate runs (judged_invariants: a property about one invariant shrinks to that invariant).
+  RunOptions run_options;
 };
 
 struct ShrinkResult {

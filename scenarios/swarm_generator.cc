@@ -113,12 +113,19 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
     if (restarts && below(14) == 0) steps.Add("failover-coordinator");
     if (resumes && below(9) == 0) {
       quiet_period();
+      // Now and then the new job starts from a savepoint taken in the quiet period, not the latest checkpoint.
+      std::string from = "latest";
+      if (below(3) == 0) {
+        from = absl::StrCat("sp", round);
+        steps.Add("savepoint",
+                  {{"format", below(2) == 0 ? "native" : "canonical"}, {"as", from}, {"expect", "completed"}});
+      }
       const char* const stops[] = {"cancel", "suspend"};
       steps.Add("stop", {{"how", stops[below(2)]}});
       parallelism = 1 + static_cast<int>(below(3));
       incremental = below(2) == 0;
       local_recovery = below(2) == 0;
-      steps.Add("resume", {{"from", "latest"},
+      steps.Add("resume", {{"from", from},
                            {"mode", incremental ? "incremental" : "full"},
                            {"restore_mode", modes[below(3)]},
                            {"local_recovery", local_recovery ? "on" : "off"},

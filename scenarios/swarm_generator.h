@@ -3,9 +3,10 @@
 // uses the whole vocabulary: writes to every state, flushes and compactions (SST churn, so shared files really
 // become unused and get deleted), checkpoints and savepoints in both formats, lost, duplicated, delayed and
 // reordered messages, task failovers, graceful and hard machine crashes, coordinator failovers, and stops with
-// resumes (same or other parallelism, every restore mode, both checkpoint modes, local recovery on and off, several
-// in a row). A safety phase runs with faults armed; then `faults-off` and a liveness phase whose checkpoint must
-// complete within a stated bound (each retry reported). After TigerBeetle's VOPR swarm options.
+// resumes (from the latest checkpoint or from a savepoint, same or other parallelism, every restore mode, both
+// checkpoint modes, local recovery on and off, several in a row). A safety phase runs with faults armed; then
+// `faults-off` and a liveness phase whose checkpoint must complete within a stated bound (each retry reported).
+// After TigerBeetle's VOPR swarm options.
 #ifndef SNAPSIM_SCENARIOS_SWARM_GENERATOR_H_
 #define SNAPSIM_SCENARIOS_SWARM_GENERATOR_H_
 

@@ -276,7 +276,8 @@ class SimJob : public TaskGateway {
   JobWorld& world() { return *world_; }
   TaskLocalStateStore* local_state_store(int subtask) { return subtasks_[subtask]->local_store.get(); }
   JobMachine& machine(int subtask) { return *subtasks_[subtask]->machine; }
-  // Paths every retained checkpoint of this job references, and the store's records.
+  // Paths every retained checkpoint of this job references, the store's records, and the paths of subsumed
+  // checkpoints the cleaner keeps while their files are still in use.
   std::set<std::string> ReferencedPaths();
   // Files the checker must accept as left behind, with the reason: what tasks acknowledged for checkpoints a
   // coordinator had pending when it died (no coordinator will ever know them; Flink leaves them too).
@@ -321,7 +322,9 @@ class SimJob : public TaskGateway {
   absl::Status DeployTask(Subtask& subtask, std::shared_ptr<const CompletedCheckpoint> checkpoint);
   // Sends `deliver` as a message: after a latency, through the fault hook, as its own activity.
   void Send(const Message& message, std::function<void()> deliver);
-  void Dispatch(const Message& message, std::function<void()> deliver, int copies, int64_t extra_latency_micros);
+  // `fifo`: the message keeps its channel's order (a message no fault touched).
+  void Dispatch(const Message& message, std::function<void()> deliver, int copies, int64_t extra_latency_micros,
+                bool fifo = false);
   void Lost(const Message& message);
   void PushEvent(JobEvent event) {
     std::lock_guard<std::mutex> lock(state_mutex_);
@@ -353,6 +356,10 @@ class SimJob : public TaskGateway {
     bool reorder = false;
   };
   std::vector<HeldMessage> held_messages_;
+  // FIFO channels, as Flink's RPC connections between the job manager and a task manager are: per subtask and
+  // direction, the virtual time the last message not touched by a fault is delivered at. A message sent later is
+  // delivered strictly later; only scripted fates (delay, duplicate, reorder, hold) break the order.
+  std::map<std::pair<bool, int>, int64_t> channel_last_delivery_;
   std::vector<JobEvent> events_;
   // Trigger time of each checkpoint in flight, for its span (trigger to completion or abort).
   std::map<int64_t, int64_t> checkpoint_started_micros_;

@@ -136,6 +136,33 @@ void CheckpointsCleaner::CleanSubsumedCheckpoints(int64_t up_to, const std::set<
   }
 }
 
+void CheckpointsCleaner::DiscardQueuedExcept(const std::set<std::string>& keep) {
+  std::vector<std::shared_ptr<CompletedCheckpoint>> queued;
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    queued.swap(state_->subsumed);
+  }
+  for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : queued) {
+    if (!checkpoint->properties.discard_subsumed) continue;
+    std::vector<std::string> paths;
+    for (const std::string& path : ReferencedPaths(*checkpoint)) {
+      if (keep.count(path) == 0) paths.push_back(path);
+    }
+    if (paths.empty()) continue;
+    {
+      std::lock_guard<std::mutex> lock(state_->mutex);
+      ++state_->in_progress;
+    }
+    executor_->Execute(absl::StrCat("discard-unused-files-of-checkpoint-", checkpoint->checkpoint_id),
+                       [state = state_, storage = storage_, paths] {
+                         for (const std::string& path : paths) (void)storage->Delete(path);
+                         std::lock_guard<std::mutex> lock(state->mutex);
+                         --state->in_progress;
+                       },
+                       paths);
+  }
+}
+
 int CheckpointsCleaner::NumberOfCheckpointsToClean() const {
   std::lock_guard<std::mutex> lock(state_->mutex);
   return state_->in_progress;
@@ -361,6 +388,13 @@ void CompletedCheckpointStore::Shutdown(JobStatus status, CheckpointsCleaner& cl
     }
   }
   cleaner.CleanSubsumedCheckpoints(lowest_retained, registry_->UnregisterUnusedState(lowest_retained), nullptr);
+  std::set<std::string> keep;
+  for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : checkpoints) {
+    if (checkpoint->properties.ShouldBeDiscardedOnShutdown(status)) continue;
+    const std::set<std::string> referenced = ReferencedPaths(*checkpoint);
+    keep.insert(referenced.begin(), referenced.end());
+  }
+  cleaner.DiscardQueuedExcept(keep);
 }
 
 std::shared_ptr<CompletedCheckpoint> CompletedCheckpointStore::Latest() const {

@@ -15,6 +15,8 @@
 //
 // Cases per property: RC_PARAMS="max_success=N" (the default suite runs a bounded number; the sharded target
 // //tests:property_long_test runs more).
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
@@ -32,6 +35,7 @@
 #include "rapidcheck/state.h"
 #include "scenarios/executor.h"
 #include "scenarios/scenario.h"
+#include "scenarios/shrink.h"
 
 namespace snapsim {
 namespace {
@@ -43,6 +47,8 @@ struct StepModel {
   ScenarioConfig config;
   bool running = true;
   int parallelism = 1;
+  // The running (or just stopped) job's restore mode; a resume with restore_mode=same keeps it.
+  std::string restore_mode = "no_claim";
   bool faults_armed = false;
   // Message fates scripted since the last liveness step (they may still fail a trigger).
   bool messages_scripted = false;
@@ -87,6 +93,7 @@ bool Allowed(const StepModel& model, const std::string& verb, const Arguments& a
     return from == "all" || Contains(model.savepoints, from);
   }
   if (verb == "quiesce") return model.config.checkpoint_interval_ms == 0;
+  if (verb == "faults-off" || verb == "fault") return true;  // the world's, running job or not
   if (verb == "resume") {
     const std::string from = Find(arguments, "from");
     if (model.running || model.faults_armed) return false;
@@ -134,7 +141,8 @@ void Apply(StepModel& model, const std::string& verb, const Arguments& arguments
     if (parallelism != "same") model.parallelism = std::stoi(parallelism);
     // A CLAIM resume makes the restored snapshot the job's: savepoints sharing its files are no longer the user's
     // to resume from (the checker knows which; the model forgets them all).
-    if (Find(arguments, "restore_mode") == "claim") model.savepoints.clear();
+    if (Find(arguments, "restore_mode") != "same") model.restore_mode = Find(arguments, "restore_mode");
+    if (model.restore_mode == "claim") model.savepoints.clear();
   }
   // Names are never reused: later steps keep the names they were generated with when earlier ones are shrunk away.
   if (!Find(arguments, "as").empty() && verb != "await") {
@@ -207,9 +215,10 @@ rc::Gen<CommandPtr> GenerateStep(const StepModel& model) {
       offer(1, "failover-coordinator");
       offer(4, "liveness");
       offer(1, "verify");
-      offer(model.resumes && model.has_latest ? 5 : 0, "stop");
+      offer(model.resumes && model.has_latest ? 8 : 0, "stop");
     } else {
       offer(model.faults_armed ? 0 : 6, "resume");
+      offer(model.faults_armed ? 3 : 0, "faults-off");
     }
     offer(model.pending.empty() ? 0 : 3, "await");
     offer(1, "restore-check");
@@ -249,7 +258,7 @@ rc::Gen<CommandPtr> GenerateStep(const StepModel& model) {
       }
     } else if (verb == "savepoint") {
       arguments = {{"format", Pick({"native", "canonical"})},
-                   {"sync", Chance(1, 3) ? "yes" : "no"}};
+                   {"sync", Chance(1, 2) ? "yes" : "no"}};
       const int64_t naming = Uniform(0, 3);
       if (naming == 1 && model.Quiet() && model.resumes) {
         arguments.push_back({"as", name});
@@ -339,9 +348,10 @@ Scenario GenerateScenario(const std::string& property, const Emphasis& emphasis)
   StepModel initial;
   initial.config = config;
   initial.parallelism = config.parallelism;
+  initial.restore_mode = config.restore_mode;
   initial.resumes = emphasis.resumes;
   initial.faults = emphasis.faults;
-  const auto commands = *rc::gen::scale(0.5, rc::state::gen::commands(initial, &GenerateStep));
+  const auto commands = *rc::gen::scale(1.0, rc::state::gen::commands(initial, &GenerateStep));
   Scenario scenario;
   scenario.origin = absl::StrCat("<property ", property, ">");
   scenario.config = config;
@@ -362,9 +372,43 @@ std::string FailureDirectory() {
   return "/tmp";
 }
 
+// The wall-clock time (seconds since the epoch) of the first failing case, before shrinking, in
+// $SNAPSIM_PROPERTY_OUT/first-failure: the mutation self-test reports time to detection apart from time to shrink.
+// Test code, outside the simulated path.
+bool failed_once = false;
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// $SNAPSIM_PROPERTY_DEADLINE (seconds since the epoch, set by the mutation self-test): past it, a run in which no
+// property has failed yet ends (exit status 3) instead of drawing another case; shrinking a failure found in time
+// goes on.
+void DiscardPastDeadline() {
+  const char* deadline = std::getenv("SNAPSIM_PROPERTY_DEADLINE");
+  if (deadline == nullptr || failed_once) return;
+  if (NowMillis() / 1000 >= std::strtoll(deadline, nullptr, 10)) {
+    std::printf("detection budget over (SNAPSIM_PROPERTY_DEADLINE): no property failed\n");
+    std::fflush(stdout);
+    std::_Exit(3);
+  }
+}
+
+void NoteFirstFailure() {
+  failed_once = true;
+  const char* out = std::getenv("SNAPSIM_PROPERTY_OUT");
+  if (out == nullptr || *out == '\0') return;
+  const std::string path = absl::StrCat(out, "/first-failure");
+  if (std::ifstream(path).good()) return;
+  const int64_t millis = NowMillis();
+  std::ofstream(path) << millis / 1000 << "." << absl::StrFormat("%03d", millis % 1000) << "\n";
+}
+
 // Runs the scenario judging `invariants` (empty: all); a violation fails the property with the scenario printed,
 // written to a file, and the commands that reproduce it.
 void CheckScenario(const std::string& property, Scenario scenario, const std::set<int>& invariants) {
+  DiscardPastDeadline();
   // SNAPSIM_PROPERTY_SAMPLE=DIR keeps every generated scenario (to see what the generator makes).
   if (const char* sample = std::getenv("SNAPSIM_PROPERTY_SAMPLE"); sample != nullptr && *sample != '\0') {
     static int sampled = 0;
@@ -383,9 +427,23 @@ void CheckScenario(const std::string& property, Scenario scenario, const std::se
   if (result.verdict == RunResult::Verdict::kBadInput && !result.unjudged.empty()) {
     return;  // a violation this property does not judge stopped the job; the program cannot go on
   }
-  const std::string what = result.verdict == RunResult::Verdict::kViolation
-                               ? result.violation->ToString()
-                               : absl::StrCat("the generator wrote a step the executor refused: ", result.error);
+  std::string what = result.verdict == RunResult::Verdict::kViolation
+                         ? result.violation->ToString()
+                         : absl::StrCat("the generator wrote a step the executor refused: ", result.error);
+  NoteFirstFailure();
+  // SNAPSIM_PROPERTY_SHRINK=ddmin (with RC_PARAMS=noshrink=1): shrink with snapsim's own shrinker, seconds instead of
+  // RapidCheck's minutes on long programs (the mutation self-test uses it).
+  if (const char* shrink = std::getenv("SNAPSIM_PROPERTY_SHRINK");
+      shrink != nullptr && std::string(shrink) == "ddmin" && result.verdict == RunResult::Verdict::kViolation) {
+    ShrinkOptions shrink_options;
+    shrink_options.run_options = options;
+    absl::StatusOr<ShrinkResult> shrunk = ShrinkScenario(scenario, shrink_options);
+    if (shrunk.ok()) {
+      scenario = shrunk->scenario;
+      what = absl::StrCat(shrunk->result.violation->ToString(), " (shrunk by snapsim's shrinker from ",
+                          shrunk->steps_before, " to ", shrunk->steps_after, " steps in ", shrunk->runs, " runs)");
+    }
+  }
   scenario.description = {absl::StrCat("Property ", property, " failed: ", what),
                           "Shrunk by RapidCheck; replay: bazel run //:snapsim -- replay FILE"};
   const std::string file = absl::StrCat(FailureDirectory(), "/property-", property, ".scenario");
@@ -458,6 +516,7 @@ RC_GTEST_PROP(Property, RetentionKeepsTheLatestCheckpoints, ()) {
 // Determinism: any generated scenario replayed in a second world gives the same trace hash.
 RC_GTEST_PROP(Property, SameScenarioSameTraceHash, ()) {
   const Scenario scenario = GenerateScenario("determinism", {});
+  DiscardPastDeadline();
   const RunResult first = RunScenario(scenario);
   const RunResult second = RunScenario(scenario);
   if (first.trace_hash != second.trace_hash || first.verdict != second.verdict) {
@@ -466,6 +525,7 @@ RC_GTEST_PROP(Property, SameScenarioSameTraceHash, ()) {
     std::ofstream out(file, std::ios::binary);
     out << FormatScenario(failing);
     out.close();
+    NoteFirstFailure();
     RC_FAIL(absl::StrCat("two runs of one scenario differ: trace hash ", first.trace_hash, " vs ", second.trace_hash,
                          "\n--- scenario written to ", file, " ---\n", FormatScenario(failing),
                          "--- reproduce: bazel run //:snapsim -- replay --print_hash ", file, " ", file));
