@@ -164,6 +164,8 @@ int Run(int repetitions, const std::string& real_directory) {
     {
       SimScheduler scheduler(static_cast<uint64_t>(repetition) + 1);
       SimMachine machine(&scheduler, Prng(1), "bench");
+      // SimFileSystem creates no parent directories (as a real file system): the base directory first.
+      Check(machine.file_system()->CreateDirIfMissing("/bench", rocksdb::IOOptions(), nullptr), "mkdir /bench");
       CycleTimes times = RocksDbCycle(machine.env(), scheduler, "/bench", OptionsPreset::kSimulation);
       const Clock::time_point drain = Clock::now();
       scheduler.RunUntilQuiescent();
