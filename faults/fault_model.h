@@ -13,7 +13,11 @@
 //   upload-fails-after    finish stores the object, then reports failure (the response was lost). Recoverable: the
 //                         writer must delete what it could not confirm (Flink's FsCheckpointStateOutputStream does).
 //   upload-partial        finish leaves an object cut short under its path and reports failure (an interrupted
-//                         put on a store without atomic puts). Recoverable like upload-fails-after.
+//                         put on a store without atomic puts). Recoverable like upload-fails-after. Never injected
+//                         on the completed checkpoint store's records (`<job root>/ha/`): they stand for Flink's
+//                         HA store (ZooKeeper, Kubernetes ConfigMaps), whose writes are atomic, so a record cut
+//                         short cannot exist (swarm seed 626: one whose delete also failed made every later
+//                         coordinator's recovery fail on its checksum).
 //   storage-slow          a request takes `ms` longer: a latency tail long enough to time checkpoints out.
 //                         Recoverable: the timeout aborts the checkpoint and its cleanup runs.
 //   delete-fails          a delete fails and the object stays. Not recoverable for that file: Flink logs and leaves

@@ -51,7 +51,15 @@ grep -q "/nonexistent.scenario" "$scratch/missing.txt" || fail "the missing file
 [ "$code" -eq 0 ] || fail "sweep of seeds 3-4 exits $code: $(tail -5 "$scratch/sweep.txt")"
 grep -q "^seed 3: ok  Fault mix: " "$scratch/sweep.txt" || fail "the sweep printed no banner line for seed 3"
 grep -q "^counters that stayed zero: " "$scratch/sweep.txt" || fail "the sweep printed no coverage"
-grep -q "^2 seeds, 0 failed$" "$scratch/sweep.txt" || fail "no sweep summary line"
+grep -q "^2 seeds, 0 failed (" "$scratch/sweep.txt" || fail "no sweep summary line"
+# --jobs: the same seeds in worker processes give the same lines (in any order) and the same summary counts.
+"$snapsim" sweep --seeds=4 --first=3 --jobs=2 --out="$scratch/sweep-jobs" > "$scratch/jobs.txt"; code=$?
+[ "$code" -eq 0 ] || fail "sweep --jobs=2 exits $code: $(tail -5 "$scratch/jobs.txt")"
+"$snapsim" sweep --seeds=4 --first=3 --out="$scratch/sweep-one" > "$scratch/one.txt" || fail "sweep of seeds 3-6 failed"
+diff <(grep "^seed " "$scratch/jobs.txt" | sort) <(grep "^seed " "$scratch/one.txt" | sort) > /dev/null ||
+  fail "--jobs=2 reports other seed lines than one process"
+grep -q "^4 seeds, 0 failed (.*, 2 jobs)$" "$scratch/jobs.txt" || fail "no --jobs summary: $(tail -1 "$scratch/jobs.txt")"
+grep -q "^counters that stayed zero: " "$scratch/jobs.txt" || fail "--jobs printed no coverage"
 "$snapsim" sweep --seeds=1 --generator=nope > /dev/null 2>&1; code=$?
 [ "$code" -eq 2 ] || fail "an unknown generator exits $code"
 

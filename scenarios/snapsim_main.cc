@@ -1,7 +1,7 @@
 // snapsim: the command line of the harness.
 //
 //   bazel run //:snapsim -- replay FILE... [--trace_out=FILE.json] [--until=STEP] [--quiet] [--print_hash]
-//   bazel run //:snapsim -- sweep --seeds=N [--first=S] [--out=DIR]
+//   bazel run //:snapsim -- sweep --seeds=N [--first=S] [--jobs=J] [--out=DIR]
 //   bazel run //:snapsim -- shrink FILE|--seed=N [--generator=G] [--out=FILE] [--max_runs=N]
 //   bazel run //:snapsim -- print --seed=N   (the scenario seed N generates)
 //   bazel run //:snapsim -- steps        (the scenario language's header fields and steps)
@@ -9,6 +9,12 @@
 //
 // Exit status: 0 every scenario passed, 1 an invariant was violated, 2 bad input (a malformed scenario, an
 // unreadable file, bad arguments).
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -20,6 +26,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "scenarios/executor.h"
 #include "scenarios/lifecycle_generator.h"
 #include "scenarios/swarm_generator.h"
@@ -30,9 +37,11 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: snapsim replay FILE... [options]   replay scenario files in the simulated world\n"
-    "       snapsim sweep --seeds=N [--first=S] [--out=DIR] [--generator=swarm|swarm-recoverable|lifecycle]\n"
+    "       snapsim sweep --seeds=N [--first=S] [--jobs=J] [--out=DIR]\n"
+    "                    [--generator=swarm|swarm-recoverable|lifecycle]\n"
     "                                          run the scenarios seeds S..S+N-1 generate (default: the swarm, with a\n"
-    "                                          fault mix per seed); each failure is written to DIR (default\n"
+    "                                          fault mix per seed) in J processes; a progress bar on a terminal,\n"
+    "                                          plain lines otherwise; each failure is written to DIR (default\n"
     "                                          /tmp/snapsim-sweep) as a scenario\n"
     "       snapsim shrink FILE|--seed=N [--generator=...] [--out=FILE] [--max_runs=N]\n"
     "                                          minimize a failing scenario or sweep seed into the smallest scenario\n"
@@ -171,9 +180,162 @@ bool KnownGenerator(const std::string& generator) {
   return generator == "swarm" || generator == "swarm-recoverable" || generator == "lifecycle";
 }
 
+// One seed of a sweep: its report (the lines the sweep prints for it) and what it reached.
+struct SeedReport {
+  bool failed = false;
+  std::string text;
+  std::map<std::string, int> coverage;
+};
+
+SeedReport RunSeed(const std::string& generator, uint64_t seed, const std::string& out) {
+  SeedReport report;
+  const snapsim::Scenario scenario = Generate(generator, seed);
+  const snapsim::RunResult result = snapsim::RunScenario(scenario);
+  report.coverage = result.coverage;
+  const std::string configuration =
+      generator == "lifecycle" ? snapsim::DescribeConfiguration(scenario.config) : scenario.description[1];
+  if (result.verdict == snapsim::RunResult::Verdict::kPass) {
+    report.text = absl::StrCat("seed ", seed, ": ok  ", configuration, ": steps=", result.steps_run,
+                               " checkpoints=", result.checkpoints_completed,
+                               " side_world_restores=", result.side_world_restores, " trace_hash=",
+                               absl::Hex(result.trace_hash, absl::kZeroPad16), "\n");
+    for (const std::string& note : result.notes) {
+      if (absl::StrContains(note, "liveness")) absl::StrAppend(&report.text, "  note: ", note, "\n");
+    }
+    return report;
+  }
+  report.failed = true;
+  const std::string directory = UserPath(out);
+  (void)std::system(absl::StrCat("mkdir -p '", directory, "'").c_str());
+  const std::string file = absl::StrCat(directory, "/seed-", seed, ".scenario");
+  std::ofstream written(file, std::ios::binary);
+  written << snapsim::FormatScenario(scenario);
+  written.close();
+  report.text = absl::StrCat(
+      "seed ", seed, ": FAILED  ", configuration, ": ",
+      result.violation.has_value() ? result.violation->ToString() : result.error, "\n  scenario written to ", file,
+      "\n  reproduce: bazel run //:snapsim -- replay ", file, "\n  or: bazel run //:snapsim -- sweep --generator=",
+      generator, " --first=", seed, " --seeds=1\n  shrink: bazel run //:snapsim -- shrink ", file, "\n");
+  return report;
+}
+
+// Wall-clock seconds, for the progress line only (the driver, outside the simulated path).
+double WallSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string Duration(double seconds) {
+  const int64_t total = static_cast<int64_t>(seconds + 0.5);
+  if (total >= 3600) return absl::StrCat(total / 3600, "h", (total % 3600) / 60, "m");
+  if (total >= 60) return absl::StrCat(total / 60, "m", total % 60, "s");
+  return absl::StrCat(total, "s");
+}
+
+// Collects seed reports (from this process or from --jobs workers), prints them, and shows progress: a bar redrawn
+// on a terminal, a plain progress line every tenth of the sweep otherwise.
+class SweepProgress {
+ public:
+  SweepProgress(uint64_t seeds, int jobs) : seeds_(seeds), jobs_(jobs), terminal_(isatty(STDOUT_FILENO) == 1) {
+    start_ = WallSeconds();
+  }
+
+  void Add(bool failed, const std::string& text, const std::map<std::string, int>& coverage) {
+    ++done_;
+    if (failed) ++failures_;
+    for (const auto& [name, count] : coverage) coverage_[name] += count;
+    if (terminal_) {
+      // On a terminal the bar stands for the ok lines; failures are printed in full above it.
+      if (failed) std::printf("\r\033[K%s", text.c_str());
+      DrawBar();
+    } else {
+      std::printf("%s", text.c_str());
+      if (seeds_ >= 20 && done_ % (seeds_ / 10) == 0 && done_ < seeds_) std::printf("progress: %s\n", Line().c_str());
+    }
+    std::fflush(stdout);
+  }
+
+  void Finish() {
+    if (terminal_) std::printf("\r\033[K");
+    std::printf("coverage over the sweep:\n");
+    for (const auto& [name, count] : coverage_) std::printf("  %-40s %d\n", name.c_str(), count);
+    std::string zero;
+    for (const std::string& name : snapsim::CoverageCounters()) {
+      if (coverage_.count(name) == 0) zero += (zero.empty() ? "" : ", ") + name;
+    }
+    std::printf("counters that stayed zero: %s\n", zero.empty() ? "none" : zero.c_str());
+    std::printf("%llu seeds, %llu failed (%s, %d job%s)\n", static_cast<unsigned long long>(done_),
+                static_cast<unsigned long long>(failures_), Duration(WallSeconds() - start_).c_str(), jobs_,
+                jobs_ == 1 ? "" : "s");
+  }
+
+  uint64_t done() const { return done_; }
+  uint64_t failures() const { return failures_; }
+
+ private:
+  std::string Line() const {
+    const double elapsed = std::max(WallSeconds() - start_, 1e-6);
+    const double rate = static_cast<double>(done_) / elapsed;
+    const double eta = rate > 0 ? static_cast<double>(seeds_ - done_) / rate : 0;
+    return absl::StrCat(done_, "/", seeds_, " seeds, ", absl::StrFormat("%.1f", rate), " seeds/s, ", failures_,
+                        " failed, ETA ", Duration(eta));
+  }
+
+  void DrawBar() const {
+    constexpr int kWidth = 30;
+    const int filled = static_cast<int>(kWidth * done_ / std::max<uint64_t>(seeds_, 1));
+    std::printf("\r\033[K[%s%s] %s", std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(),
+                Line().c_str());
+  }
+
+  const uint64_t seeds_;
+  const int jobs_;
+  const bool terminal_;
+  double start_ = 0;
+  uint64_t done_ = 0;
+  uint64_t failures_ = 0;
+  std::map<std::string, int> coverage_;
+};
+
+// --jobs: worker k runs seeds first+k, first+k+J, ... in a process of its own (a run is a pure function of its
+// scenario, so processes change nothing but the order reports arrive in) and streams each report to the parent as
+// framed records: "R <failed> <text bytes> <coverage entries>\n" then the text, then "<count> <name>\n" per entry.
+void RunWorker(int fd, const std::string& generator, uint64_t first, uint64_t seeds, int worker, int jobs,
+               const std::string& out) {
+  FILE* pipe = fdopen(fd, "w");
+  for (uint64_t seed = first + static_cast<uint64_t>(worker); seed < first + seeds;
+       seed += static_cast<uint64_t>(jobs)) {
+    const SeedReport report = RunSeed(generator, seed, out);
+    std::fprintf(pipe, "R %d %zu %zu\n", report.failed ? 1 : 0, report.text.size(), report.coverage.size());
+    std::fwrite(report.text.data(), 1, report.text.size(), pipe);
+    for (const auto& [name, count] : report.coverage) std::fprintf(pipe, "%d %s\n", count, name.c_str());
+    std::fflush(pipe);
+  }
+  std::fclose(pipe);
+}
+
+// Reads one framed record; false at the end of the stream.
+bool ReadReport(FILE* pipe, SeedReport* report) {
+  int failed = 0;
+  size_t text_size = 0;
+  size_t entries = 0;
+  if (std::fscanf(pipe, "R %d %zu %zu\n", &failed, &text_size, &entries) != 3) return false;
+  report->failed = failed != 0;
+  report->text.assign(text_size, '\0');
+  if (text_size > 0 && std::fread(report->text.data(), 1, text_size, pipe) != text_size) return false;
+  report->coverage.clear();
+  char name[256];
+  for (size_t i = 0; i < entries; ++i) {
+    int count = 0;
+    if (std::fscanf(pipe, "%d %255[^\n]\n", &count, name) != 2) return false;
+    report->coverage[name] = count;
+  }
+  return true;
+}
+
 int Sweep(const std::vector<std::string>& arguments) {
   uint64_t first = 1;
   uint64_t seeds = 0;
+  int jobs = 1;
   std::string out = "/tmp/snapsim-sweep";
   std::string generator = "swarm";
   for (const std::string& argument : arguments) {
@@ -181,6 +343,10 @@ int Sweep(const std::vector<std::string>& arguments) {
       if (!absl::SimpleAtoi(argument.substr(8), &seeds) || seeds == 0) return Usage("--seeds takes a positive number");
     } else if (absl::StartsWith(argument, "--first=")) {
       if (!absl::SimpleAtoi(argument.substr(8), &first)) return Usage("--first takes a number");
+    } else if (absl::StartsWith(argument, "--jobs=")) {
+      if (!absl::SimpleAtoi(argument.substr(7), &jobs) || jobs <= 0 || jobs > 256) {
+        return Usage("--jobs takes a number from 1 to 256");
+      }
     } else if (absl::StartsWith(argument, "--out=")) {
       out = argument.substr(6);
     } else if (absl::StartsWith(argument, "--generator=")) {
@@ -191,48 +357,65 @@ int Sweep(const std::vector<std::string>& arguments) {
     }
   }
   if (seeds == 0) return Usage("sweep needs --seeds=N");
-  uint64_t failures = 0;
-  std::map<std::string, int> coverage;
-  for (uint64_t seed = first; seed < first + seeds; ++seed) {
-    const snapsim::Scenario scenario = Generate(generator, seed);
-    const snapsim::RunResult result = snapsim::RunScenario(scenario);
-    for (const auto& [name, count] : result.coverage) coverage[name] += count;
-    const std::string configuration =
-        generator == "lifecycle" ? snapsim::DescribeConfiguration(scenario.config) : scenario.description[1];
-    if (result.verdict == snapsim::RunResult::Verdict::kPass) {
-      std::printf("seed %llu: ok  %s: steps=%d checkpoints=%d side_world_restores=%d trace_hash=%016llx\n",
-                  static_cast<unsigned long long>(seed), configuration.c_str(), result.steps_run,
-                  result.checkpoints_completed, result.side_world_restores,
-                  static_cast<unsigned long long>(result.trace_hash));
-      for (const std::string& note : result.notes) {
-        if (absl::StrContains(note, "liveness")) std::printf("  note: %s\n", note.c_str());
-      }
-      continue;
+  jobs = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(jobs), seeds));
+  SweepProgress progress(seeds, jobs);
+  if (jobs == 1) {
+    for (uint64_t seed = first; seed < first + seeds; ++seed) {
+      const SeedReport report = RunSeed(generator, seed, out);
+      progress.Add(report.failed, report.text, report.coverage);
     }
-    ++failures;
-    const std::string directory = UserPath(out);
-    (void)std::system(absl::StrCat("mkdir -p '", directory, "'").c_str());
-    const std::string file = absl::StrCat(directory, "/seed-", seed, ".scenario");
-    std::ofstream written(file, std::ios::binary);
-    written << snapsim::FormatScenario(scenario);
-    written.close();
-    std::printf("seed %llu: FAILED  %s: %s\n  scenario written to %s\n  reproduce: bazel run //:snapsim -- replay %s\n"
-                "  or: bazel run //:snapsim -- sweep --generator=%s --first=%llu --seeds=1\n"
-                "  shrink: bazel run //:snapsim -- shrink %s\n",
-                static_cast<unsigned long long>(seed), configuration.c_str(),
-                result.violation.has_value() ? result.violation->ToString().c_str() : result.error.c_str(),
-                file.c_str(), file.c_str(), generator.c_str(), static_cast<unsigned long long>(seed), file.c_str());
+  } else {
+    std::fflush(stdout);
+    std::vector<FILE*> pipes;
+    std::vector<pid_t> workers;
+    for (int worker = 0; worker < jobs; ++worker) {
+      int fds[2];
+      if (pipe(fds) != 0) return Usage("cannot create a pipe for --jobs");
+      const pid_t pid = fork();
+      if (pid < 0) return Usage("cannot start a worker process for --jobs");
+      if (pid == 0) {
+        close(fds[0]);
+        for (FILE* other : pipes) std::fclose(other);
+        RunWorker(fds[1], generator, first, seeds, worker, jobs, out);
+        std::_Exit(0);
+      }
+      close(fds[1]);
+      pipes.push_back(fdopen(fds[0], "r"));
+      workers.push_back(pid);
+    }
+    // Reports arrive from every worker as they finish seeds; poll so a slow worker blocks nobody.
+    std::vector<pollfd> polls;
+    for (FILE* pipe_end : pipes) polls.push_back(pollfd{fileno(pipe_end), POLLIN, 0});
+    size_t open = pipes.size();
+    while (open > 0) {
+      if (poll(polls.data(), polls.size(), -1) < 0) break;
+      for (size_t i = 0; i < polls.size(); ++i) {
+        if (polls[i].fd < 0 || (polls[i].revents & (POLLIN | POLLHUP)) == 0) continue;
+        SeedReport report;
+        if (ReadReport(pipes[i], &report)) {
+          progress.Add(report.failed, report.text, report.coverage);
+        } else {
+          std::fclose(pipes[i]);
+          polls[i].fd = -1;
+          --open;
+        }
+      }
+    }
+    int worker_failures = 0;
+    for (pid_t pid : workers) {
+      int status = 0;
+      waitpid(pid, &status, 0);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++worker_failures;
+    }
+    if (worker_failures > 0 || progress.done() != seeds) {
+      progress.Finish();
+      std::fprintf(stderr, "snapsim: %d worker process(es) died; %llu of %llu seeds reported\n", worker_failures,
+                   static_cast<unsigned long long>(progress.done()), static_cast<unsigned long long>(seeds));
+      return 1;
+    }
   }
-  std::printf("coverage over the sweep:\n");
-  for (const auto& [name, count] : coverage) std::printf("  %-40s %d\n", name.c_str(), count);
-  std::string zero;
-  for (const std::string& name : snapsim::CoverageCounters()) {
-    if (coverage.count(name) == 0) zero += (zero.empty() ? "" : ", ") + name;
-  }
-  std::printf("counters that stayed zero: %s\n", zero.empty() ? "none" : zero.c_str());
-  std::printf("%llu seeds, %llu failed\n", static_cast<unsigned long long>(seeds),
-              static_cast<unsigned long long>(failures));
-  return failures == 0 ? 0 : 1;
+  progress.Finish();
+  return progress.failures() == 0 ? 0 : 1;
 }
 
 int Shrink(const std::vector<std::string>& arguments) {
