@@ -375,7 +375,18 @@ void CompletedCheckpointStore::Shutdown(JobStatus status, CheckpointsCleaner& cl
     running_ = false;
     checkpoints.swap(checkpoints_);
   }
-  if (!IsGloballyTerminal(status)) return;  // leadership loss: everything stays for the next coordinator
+  if (!IsGloballyTerminal(status)) {
+    // Leadership loss: everything retained stays for the next coordinator. A subsumed checkpoint the cleaner still
+    // keeps (its files partly in use) has no record any more, so no later coordinator can ever discard it: its files
+    // no retained checkpoint references go now (swarm-recoverable seed 1640, the suspend variant of seed 1173).
+    std::set<std::string> keep;
+    for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : checkpoints) {
+      const std::set<std::string> referenced = ReferencedPaths(*checkpoint);
+      keep.insert(referenced.begin(), referenced.end());
+    }
+    cleaner.DiscardQueuedExcept(keep);
+    return;
+  }
   registry_->Close();
   int64_t lowest_retained = std::numeric_limits<int64_t>::max();
   for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : checkpoints) {

@@ -41,8 +41,8 @@ class CheckpointsCleaner {
   // Cleans every queued subsumed checkpoint with id < `up_to` and not in `still_in_use`; the others stay queued.
   void CleanSubsumedCheckpoints(int64_t up_to, const std::set<int64_t>& still_in_use,
                                 std::function<void()> post_cleanup);
-  // The job reached a globally terminal state: the queued subsumed checkpoints are never cleaned by the rules above
-  // again, so each one that is to be discarded when subsumed loses every file not in `keep` (what the checkpoints
+  // The job stopped (a globally terminal state, or a suspend whose next coordinator cannot know these checkpoints:
+  // their records are gone): the queued subsumed checkpoints are never cleaned by the rules above again, so each one that is to be discarded when subsumed loses every file not in `keep` (what the checkpoints
   // retained for the user reference), and the queue empties. Flink's closeAsync drops the queue and leaves those
   // files behind for good; snapsim deletes them (a deliberate deviation: found as a leak by the swarm, seed 1173, a
   // native savepoint restored in CLAIM mode and still pinned by the cancelled job's last checkpoint).
@@ -95,7 +95,8 @@ class CompletedCheckpointStore {
       std::function<void()> post_cleanup);
 
   // Globally terminal: discards what the properties say, keeps retained checkpoints (and the shared files they
-  // use) and deletes their records. SUSPENDED (leadership loss): deletes nothing, records stay for recovery.
+  // use) and deletes their records. SUSPENDED (leadership loss): records and retained checkpoints stay for
+  // recovery; only the files of subsumed checkpoints the cleaner kept that no retained checkpoint uses are deleted.
   void Shutdown(JobStatus status, CheckpointsCleaner& cleaner);
 
   std::shared_ptr<CompletedCheckpoint> Latest() const;
