@@ -375,36 +375,32 @@ void CompletedCheckpointStore::Shutdown(JobStatus status, CheckpointsCleaner& cl
     running_ = false;
     checkpoints.swap(checkpoints_);
   }
-  if (!IsGloballyTerminal(status)) {
-    // Leadership loss: everything retained stays for the next coordinator. A subsumed checkpoint the cleaner still
-    // keeps (its files partly in use) has no record any more, so no later coordinator can ever discard it: its files
-    // no retained checkpoint references go now (swarm-recoverable seed 1640, the suspend variant of seed 1173).
-    std::set<std::string> keep;
-    for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : checkpoints) {
-      const std::set<std::string> referenced = ReferencedPaths(*checkpoint);
-      keep.insert(referenced.begin(), referenced.end());
-    }
-    cleaner.DiscardQueuedExcept(keep);
-    return;
-  }
-  registry_->Close();
-  int64_t lowest_retained = std::numeric_limits<int64_t>::max();
-  for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : checkpoints) {
-    const bool discard = checkpoint->properties.ShouldBeDiscardedOnShutdown(status);
-    if (!discard) lowest_retained = std::min(lowest_retained, checkpoint->checkpoint_id);
-    if (!ha_directory_.empty()) (void)storage_->Delete(RecordPath(checkpoint->checkpoint_id));
-    cleaner.CleanCheckpoint(checkpoint, discard, nullptr);
-    if (discard && checkpoint->shared_state_registered) {
-      registry_->UnregisterDiscardedCheckpoint(checkpoint->checkpoint_id);
-    }
-  }
-  cleaner.CleanSubsumedCheckpoints(lowest_retained, registry_->UnregisterUnusedState(lowest_retained), nullptr);
+  const bool terminal = IsGloballyTerminal(status);
+  // What stays after the shutdown: every retained checkpoint on a leadership loss (for the next coordinator),
+  // those the properties keep otherwise.
   std::set<std::string> keep;
   for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : checkpoints) {
-    if (checkpoint->properties.ShouldBeDiscardedOnShutdown(status)) continue;
+    if (terminal && checkpoint->properties.ShouldBeDiscardedOnShutdown(status)) continue;
     const std::set<std::string> referenced = ReferencedPaths(*checkpoint);
     keep.insert(referenced.begin(), referenced.end());
   }
+  if (terminal) {
+    registry_->Close();
+    int64_t lowest_retained = std::numeric_limits<int64_t>::max();
+    for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : checkpoints) {
+      const bool discard = checkpoint->properties.ShouldBeDiscardedOnShutdown(status);
+      if (!discard) lowest_retained = std::min(lowest_retained, checkpoint->checkpoint_id);
+      if (!ha_directory_.empty()) (void)storage_->Delete(RecordPath(checkpoint->checkpoint_id));
+      cleaner.CleanCheckpoint(checkpoint, discard, nullptr);
+      if (discard && checkpoint->shared_state_registered) {
+        registry_->UnregisterDiscardedCheckpoint(checkpoint->checkpoint_id);
+      }
+    }
+    cleaner.CleanSubsumedCheckpoints(lowest_retained, registry_->UnregisterUnusedState(lowest_retained), nullptr);
+  }
+  // A subsumed checkpoint the cleaner still keeps (its files partly in use) has no record any more: no later
+  // coordinator can discard it, so its files nothing kept references go now (swarm seeds 1173 at a cancel, 1640 at a
+  // suspend).
   cleaner.DiscardQueuedExcept(keep);
 }
 
