@@ -629,6 +629,11 @@ std::set<std::string> SimJob::ReferencedPaths() {
   // savepoint restored in CLAIM mode, FLINK-28597): all their files stay until the last use ends. Found by the swarm
   // once it resumed from savepoints (seed 25): the checker took such a savepoint's other files for leaks.
   for (const std::string& path : coordinator_->cleaner().QueuedSubsumedPaths()) paths.insert(path);
+  // Acknowledgements held in flight (`message action=hold`): their files reach the coordinator when the message is
+  // delivered (a `deliver` step, or the run's end), which keeps or discards them. Found by the property tests: a
+  // hold rule still armed during `quiesce` held a late ack, and its upload was taken for a leak.
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  for (const HeldMessage& held : held_messages_) paths.insert(held.message.files.begin(), held.message.files.end());
   return paths;
 }
 

@@ -277,7 +277,8 @@ class SimJob : public TaskGateway {
   TaskLocalStateStore* local_state_store(int subtask) { return subtasks_[subtask]->local_store.get(); }
   JobMachine& machine(int subtask) { return *subtasks_[subtask]->machine; }
   // Paths every retained checkpoint of this job references, the store's records, and the paths of subsumed
-  // checkpoints the cleaner keeps while their files are still in use.
+  // checkpoints the cleaner keeps while their files are still in use, and the files of acknowledgements held in
+  // flight.
   std::set<std::string> ReferencedPaths();
   // Files the checker must accept as left behind, with the reason: what tasks acknowledged for checkpoints a
   // coordinator had pending when it died (no coordinator will ever know them; Flink leaves them too).

@@ -60,10 +60,6 @@ struct StepModel {
   std::vector<std::string> pending;
   // Every name a step gave (a name is given once).
   std::set<std::string> names;
-  int next_name = 1;
-  // Weights: the property's emphasis.
-  bool resumes = true;
-  bool faults = true;
 
   bool Quiet() const { return !faults_armed && !messages_scripted; }
 };
@@ -146,7 +142,6 @@ void Apply(StepModel& model, const std::string& verb, const Arguments& arguments
   }
   // Names are never reused: later steps keep the names they were generated with when earlier ones are shrunk away.
   if (!Find(arguments, "as").empty() && verb != "await") {
-    ++model.next_name;
     model.names.insert(Find(arguments, "as"));
   }
 }
@@ -206,16 +201,16 @@ rc::Gen<CommandPtr> GenerateStep(const StepModel& model) {
       offer(8, "checkpoint");
       offer(3, "savepoint");
       offer(4, "advance");
-      offer(model.faults ? 2 : 0, "message");
+      offer(2, "message");
       offer(1, "deliver");
-      offer(model.faults ? 3 : 0, "fault");
+      offer(3, "fault");
       offer(model.faults_armed ? 2 : 0, "faults-off");
       offer(2, "failover-tasks");
       offer(1, "crash");
       offer(1, "failover-coordinator");
       offer(4, "liveness");
       offer(1, "verify");
-      offer(model.resumes && model.has_latest ? 8 : 0, "stop");
+      offer(model.has_latest ? 8 : 0, "stop");
     } else {
       offer(model.faults_armed ? 0 : 6, "resume");
       offer(model.faults_armed ? 3 : 0, "faults-off");
@@ -234,7 +229,7 @@ rc::Gen<CommandPtr> GenerateStep(const StepModel& model) {
       }
       roll -= weight;
     }
-    const std::string name = absl::StrCat(verb == "savepoint" ? "sp" : "p", model.next_name);
+    const std::string name = absl::StrCat(verb == "savepoint" ? "sp" : "p", model.names.size() + 1);
     Arguments arguments;
     if (verb == "writes") {
       arguments = {{"count", Int(1, 40)}, {"keys", Int(1, 100)}};
@@ -260,7 +255,7 @@ rc::Gen<CommandPtr> GenerateStep(const StepModel& model) {
       arguments = {{"format", Pick({"native", "canonical"})},
                    {"sync", Chance(1, 2) ? "yes" : "no"}};
       const int64_t naming = Uniform(0, 3);
-      if (naming == 1 && model.Quiet() && model.resumes) {
+      if (naming == 1 && model.Quiet()) {
         arguments.push_back({"as", name});
         arguments.push_back({"expect", "completed"});
       } else if (naming == 2) {
@@ -315,15 +310,8 @@ rc::Gen<CommandPtr> GenerateStep(const StepModel& model) {
   });
 }
 
-// What a property draws: the header and the program.
-struct GeneratedRun {
-  Scenario scenario;
-};
-
+// A property's emphasis: header overrides (-1 draws).
 struct Emphasis {
-  bool resumes = true;
-  bool faults = true;
-  // Header overrides: -1 draws.
   int local_recovery = -1;
   bool manual_checkpoints = false;
 };
@@ -349,8 +337,6 @@ Scenario GenerateScenario(const std::string& property, const Emphasis& emphasis)
   initial.config = config;
   initial.parallelism = config.parallelism;
   initial.restore_mode = config.restore_mode;
-  initial.resumes = emphasis.resumes;
-  initial.faults = emphasis.faults;
   const auto commands = *rc::gen::scale(1.0, rc::state::gen::commands(initial, &GenerateStep));
   Scenario scenario;
   scenario.origin = absl::StrCat("<property ", property, ">");
@@ -452,7 +438,12 @@ void CheckScenario(const std::string& property, Scenario scenario, const std::se
   out.close();
   RC_FAIL(absl::StrCat(what, "\n--- scenario (", scenario.steps.size(), " steps), written to ", file, " ---\n",
                        FormatScenario(scenario), "--- reproduce: bazel run //:snapsim -- replay ", file,
-                       "  (RapidCheck's RC_PARAMS=\"reproduce=...\" line replays the property itself)"));
+                       "  (RapidCheck's RC_PARAMS=\"reproduce=...\" line replays the property itself",
+                       std::getenv("TEST_UNDECLARED_OUTPUTS_DIR") != nullptr
+                           ? "; under bazel test the file is in bazel-testlogs/tests/property_test/*/test.outputs/"
+                             "outputs.zip, or save the scenario printed above"
+                           : "",
+                       ")"));
 }
 
 // Every invariant at once: the strongest judge, the one the mutation self-test relies on first.
