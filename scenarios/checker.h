@@ -29,9 +29,9 @@
 // 11 retention: the store keeps no fewer than min(retained, completed) and no more than retained + 1 (the latest
 //    checkpoint behind a savepoint); the latest completed checkpoint is never subsumed by a savepoint.
 //
-// Not checked: 7 determinism (tests compare trace hashes across processes); SST bytes (RocksDB's session id
-// differs per process: names, sizes and checksums of the uploaded objects are compared within a run only); local
-// disk contents beyond the local copy's directory existing; leaks on local disks.
+// Not checked: 7 determinism (tests compare trace hashes, which fold in a checksum of every stored object's bytes,
+// across processes; RocksDB's session id is seeded in the simulated world, sim/sim_env.cc); local disk contents
+// beyond the local copy's directory existing; leaks on local disks.
 #ifndef SNAPSIM_SCENARIOS_CHECKER_H_
 #define SNAPSIM_SCENARIOS_CHECKER_H_
 

@@ -3,6 +3,9 @@
 // queued on the SimScheduler, which drains them deterministically, so no RocksDB pool thread ever runs.
 // After RocksDB's EnvWrapper / CompositeEnv and ../shared/TOOLCHAIN.md's simulation facts.
 //
+// RocksDB's DB session id (written into every SST's table properties) would differ per process: sim_env.cc replaces
+// the library's generator so a SimEnv's DBs draw it from the seed (DESIGN.md invariant 7 covers stored bytes).
+//
 // One thread outside the scheduler remains: RocksDB's process-wide periodic-task timer, which only flushes the
 // info log (the simulation preset's logger discards everything) and touches no file.
 #ifndef SNAPSIM_SIM_SIM_ENV_H_
@@ -63,6 +66,8 @@ class SimEnv : public rocksdb::EnvWrapper {
   void IncBackgroundThreadsIfNeeded(int number, Priority pri) override;
   rocksdb::Status GetHostName(char* name, uint64_t length) override;
   std::string GenerateUniqueId() override;
+  // The next RocksDB DB session id of this machine (20 base-36 characters, RocksDB's encoding), from its own stream.
+  std::string NextDbSessionId();
   uint64_t NowMicros() override { return clock_->NowMicros(); }
   uint64_t NowNanos() override { return clock_->NowNanos(); }
   uint64_t NowCPUNanos() override { return 0; }
@@ -77,6 +82,7 @@ class SimEnv : public rocksdb::EnvWrapper {
   std::shared_ptr<SimClock> clock_;
   std::mutex mutex_;
   Prng prng_;
+  Prng session_id_prng_;
   int background_threads_[rocksdb::Env::Priority::TOTAL] = {1, 1, 1, 1};
 };
 

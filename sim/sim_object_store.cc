@@ -151,11 +151,17 @@ absl::Status SimObjectStore::Begin(const ObjectStoreOperation& operation) {
 }
 
 absl::StatusOr<StoredObjectInfo> SimObjectStore::Commit(const std::string& path, std::string bytes) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (objects_.count(path) > 0) return absl::AlreadyExistsError(absl::StrCat("object ", path, " exists"));
-  StoredObjectInfo info{path, bytes.size(), Crc32c(bytes)};
-  checksums_[path] = info.checksum;
-  objects_[path] = std::move(bytes);
+  const StoredObjectInfo info{path, bytes.size(), Crc32c(bytes)};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (objects_.count(path) > 0) return absl::AlreadyExistsError(absl::StrCat("object ", path, " exists"));
+    checksums_[path] = info.checksum;
+    objects_[path] = std::move(bytes);
+  }
+  // What is stored, not only its name and size, reaches the trace hash: two runs of one seed must store the same
+  // bytes (DESIGN.md invariant 7), which RocksDB's session id would otherwise break (see sim_env.cc).
+  scheduler_->RecordTrace("object-store",
+                          absl::StrCat("stored ", path, " ", info.size_bytes, " crc32c=", absl::Hex(info.checksum)));
   return info;
 }
 

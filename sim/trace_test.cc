@@ -374,6 +374,28 @@ TEST(TraceTest, EveryActivityIsASpanFromSpawnToReturn) {
   EXPECT_EQ(RunActivities(11, &again_activities, &again_job), json);
 }
 
+// Determinism covers what is stored, not only names and sizes: one byte different in an object of the same name
+// and size gives another trace hash.
+uint64_t HashAfterStoring(const std::string& bytes) {
+  SimScheduler scheduler(3);
+  SimObjectStore store(&scheduler, Prng(3).Child("object-store"));
+  scheduler.Spawn("uploader", [&] {
+    absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> stream = store.Create("chk-1/a.sst");
+    ASSERT_TRUE(stream.ok()) << stream.status();
+    ASSERT_TRUE((*stream)->Write(bytes).ok());
+    ASSERT_TRUE((*stream)->Finish().ok());
+  });
+  EXPECT_TRUE(scheduler.RunUntilQuiescent().quiescent);
+  return scheduler.trace().hash();
+}
+
+TEST(TraceTest, StoredBytesReachTheHash) {
+  std::string other = std::string(4096, 'x');
+  other[2048] = 'y';
+  EXPECT_EQ(HashAfterStoring(std::string(4096, 'x')), HashAfterStoring(std::string(4096, 'x')));
+  EXPECT_NE(HashAfterStoring(std::string(4096, 'x')), HashAfterStoring(other));
+}
+
 TEST(TraceTest, ObjectStoreUploadsAndDownloadsAreSpans) {
   SimSchedulerOptions options;
   options.keep_trace_events = true;
