@@ -18,7 +18,22 @@ namespace {
 constexpr uint32_t kRecordVersion = 1;
 constexpr char kRecordPrefix[] = "checkpointID-";
 
-std::string SerializeRecord(const CompletedCheckpoint& checkpoint) {
+// The checkpoint id in a record's path "<ha directory>/checkpointID-%019d".
+absl::StatusOr<int64_t> RecordId(absl::string_view path, absl::string_view ha_directory) {
+  const std::string prefix = absl::StrCat(ha_directory, "/", kRecordPrefix);
+  absl::string_view digits = path;
+  int64_t id = 0;
+  if (!absl::ConsumePrefix(&digits, prefix) || digits.size() != 19 ||
+      digits.find_first_not_of("0123456789") != absl::string_view::npos || !absl::SimpleAtoi(digits, &id)) {
+    return absl::DataLossError(absl::StrCat("field 'name': '", path, "' is not ", prefix,
+                                            "<19-digit checkpoint id>"));
+  }
+  return id;
+}
+
+}  // namespace
+
+std::string SerializeStoreRecord(const CompletedCheckpoint& checkpoint) {
   std::string bytes;
   ByteWriter writer(&bytes);
   writer.PutFixed32BigEndian(kRecordVersion);
@@ -30,13 +45,7 @@ std::string SerializeRecord(const CompletedCheckpoint& checkpoint) {
   return bytes;
 }
 
-struct Record {
-  std::string external_pointer;
-  CheckpointProperties properties;
-  std::optional<CheckpointProperties> restored_properties;
-};
-
-absl::StatusOr<Record> ParseRecord(absl::string_view bytes, const std::string& origin) {
+absl::StatusOr<StoreRecord> ParseStoreRecord(absl::string_view bytes, const std::string& origin) {
   const std::string what = absl::StrCat("completed checkpoint store record ", origin);
   if (bytes.size() < 8) return absl::DataLossError(absl::StrCat(what, ": truncated (", bytes.size(), " bytes)"));
   const absl::string_view body = bytes.substr(0, bytes.size() - 4);
@@ -48,7 +57,7 @@ absl::StatusOr<Record> ParseRecord(absl::string_view bytes, const std::string& o
   absl::StatusOr<uint32_t> version = reader.ReadFixed32BigEndian("version");
   if (!version.ok()) return version.status();
   if (*version != kRecordVersion) return reader.Corrupt("version", absl::StrCat("unknown version ", *version));
-  Record record;
+  StoreRecord record;
   absl::StatusOr<absl::string_view> pointer = reader.ReadLengthPrefixed("external_pointer");
   if (!pointer.ok()) return pointer.status();
   record.external_pointer = std::string(*pointer);
@@ -67,21 +76,6 @@ absl::StatusOr<Record> ParseRecord(absl::string_view bytes, const std::string& o
   if (!reader.AtEnd()) return reader.Corrupt("end", "trailing bytes");
   return record;
 }
-
-// The checkpoint id in a record's path "<ha directory>/checkpointID-%019d".
-absl::StatusOr<int64_t> RecordId(absl::string_view path, absl::string_view ha_directory) {
-  const std::string prefix = absl::StrCat(ha_directory, "/", kRecordPrefix);
-  absl::string_view digits = path;
-  int64_t id = 0;
-  if (!absl::ConsumePrefix(&digits, prefix) || digits.size() != 19 ||
-      digits.find_first_not_of("0123456789") != absl::string_view::npos || !absl::SimpleAtoi(digits, &id)) {
-    return absl::DataLossError(absl::StrCat("field 'name': '", path, "' is not ", prefix,
-                                            "<19-digit checkpoint id>"));
-  }
-  return id;
-}
-
-}  // namespace
 
 CheckpointsCleaner::CheckpointsCleaner(IoExecutor* executor, CheckpointStorage* storage)
     : executor_(executor), storage_(storage), state_(std::make_shared<State>()) {}
@@ -265,7 +259,7 @@ absl::StatusOr<std::unique_ptr<CompletedCheckpointStore>> CompletedCheckpointSto
     }
     absl::StatusOr<std::string> bytes = storage->Read(path);
     if (!bytes.ok()) return absl::Status(bytes.status().code(), context + std::string(bytes.status().message()));
-    absl::StatusOr<Record> record = ParseRecord(*bytes, path);
+    absl::StatusOr<StoreRecord> record = ParseStoreRecord(*bytes, path);
     if (!record.ok()) return record.status();
     absl::StatusOr<CompletedCheckpoint> loaded = LoadCheckpointMetadata(*storage, record->external_pointer);
     if (!loaded.ok()) return absl::Status(loaded.status().code(), context + std::string(loaded.status().message()));
@@ -309,7 +303,7 @@ absl::Status CompletedCheckpointStore::WriteRecord(const CompletedCheckpoint& ch
   const std::string path = RecordPath(checkpoint.checkpoint_id);
   absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> stream = storage_->Create(path);
   if (!stream.ok()) return stream.status();
-  if (absl::Status status = (*stream)->Write(SerializeRecord(checkpoint)); !status.ok()) return status;
+  if (absl::Status status = (*stream)->Write(SerializeStoreRecord(checkpoint)); !status.ok()) return status;
   return (*stream)->Finish().status();
 }
 

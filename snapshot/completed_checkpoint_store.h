@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,6 +28,17 @@
 #include "snapshot/shared_state_registry.h"
 
 namespace snapsim {
+
+// A record's contents: u32 version, the length-prefixed external pointer, the properties, an optional restored
+// properties, CRC-32C of everything before. Corrupt, truncated or unknown-version bytes are an error naming
+// `origin` and the field.
+struct StoreRecord {
+  std::string external_pointer;
+  CheckpointProperties properties;
+  std::optional<CheckpointProperties> restored_properties;
+};
+std::string SerializeStoreRecord(const CompletedCheckpoint& checkpoint);
+absl::StatusOr<StoreRecord> ParseStoreRecord(absl::string_view bytes, const std::string& origin);
 
 // Discards checkpoints on the I/O executor; keeps subsumed checkpoints until the registry says none of their
 // files is still needed by a restored snapshot that must outlive them.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package snapsim builds, tests and runs with. Idempotent: installs only what is missing.
-# Usage: tools/setup.sh   (as root, or with sudo available)
+# Usage: tools/setup.sh [--fuzz]   (as root, or with sudo available)
+#   --fuzz also installs clang and its runtimes (libFuzzer, sanitizers) for --config=fuzz and --config=tsan.
 set -euo pipefail
 
 packages=(
@@ -18,6 +19,13 @@ packages=(
   libbenchmark-dev
   rocksdb-tools        # ldb, sst_dump: for debugging, not for the build
 )
+
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    *) echo "usage: tools/setup.sh [--fuzz]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,0 +1,162 @@
+#include "tests/fuzz/corpus.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "backend/keyed_state_backend.h"
+#include "sim/sim_machine.h"
+#include "sim/sim_object_store.h"
+#include "sim/sim_scheduler.h"
+#include "snapshot/canonical_savepoint.h"
+#include "snapshot/completed_checkpoint.h"
+#include "snapshot/completed_checkpoint_store.h"
+#include "snapshot/snapshot_strategies.h"
+#include "snapshot/state_handles.h"
+#include "snapshot/state_uploader.h"
+#include "tests/fuzz/fuzz_target.h"
+
+namespace snapsim {
+namespace fuzz {
+namespace {
+
+template <typename T>
+T Must(absl::StatusOr<T> value, const char* what) {
+  if (!value.ok()) {
+    std::fprintf(stderr, "fuzz corpus: %s: %s\n", what, value.status().ToString().c_str());
+    std::abort();
+  }
+  return *std::move(value);
+}
+
+void Must(const absl::Status& status, const char* what) {
+  if (!status.ok()) {
+    std::fprintf(stderr, "fuzz corpus: %s: %s\n", what, status.ToString().c_str());
+    std::abort();
+  }
+}
+
+void MustDirectory(rocksdb::Env* env, const std::string& path) {
+  const rocksdb::Status status = env->CreateDirIfMissing(path);
+  if (!status.ok()) {
+    std::fprintf(stderr, "fuzz corpus: mkdir %s: %s\n", path.c_str(), status.ToString().c_str());
+    std::abort();
+  }
+}
+
+void Write(KeyedStateBackend& backend, int from, int to, const std::string& tag) {
+  for (int i = from; i < to; ++i) {
+    Must(backend.SetCurrentKey(absl::StrCat("key-", i)), "set key");
+    Must(backend.PutValue("count", absl::StrCat(tag, i)), "put value");
+    Must(backend.AppendToList("events", tag), "append");
+    Must(backend.AppendToList("events", absl::StrCat(tag, "-", i)), "append");
+    Must(backend.PutMapEntry("attributes", tag, absl::StrCat(i)), "put map entry");
+  }
+  Must(backend.Flush(), "flush");
+}
+
+CompletedCheckpoint Checkpoint(int64_t id, CheckpointProperties properties, KeyedStateHandle handle) {
+  CompletedCheckpoint checkpoint;
+  checkpoint.job_id = "job-1";
+  checkpoint.checkpoint_id = id;
+  checkpoint.timestamp_micros = 1000 * id;
+  checkpoint.properties = properties;
+  checkpoint.max_parallelism = kDefaultMaxParallelism;
+  checkpoint.subtask_states.push_back(std::move(handle));
+  checkpoint.external_pointer = absl::StrCat("job-1/chk-", id);
+  return checkpoint;
+}
+
+SeedObjects Build() {
+  SeedObjects out;
+  SimScheduler scheduler(7);
+  SimMachine machine(&scheduler, Prng(7), "tm-0");
+  SimObjectStore store(&scheduler, Prng(7).Child("store"));
+  StateUploader uploader(&scheduler, 2);
+  MustDirectory(machine.env(), "/tm-0");
+  KeyedStateBackendConfig config;
+  config.env = machine.env();
+  config.runtime = &scheduler;
+  config.instance_path = "/tm-0/seed";
+  config.backend_uid = "seed-backend";
+  std::unique_ptr<KeyedStateBackend> backend = Must(KeyedStateBackend::Open(config), "open");
+  Must(backend->RegisterState("count", StateKind::kValue), "register");
+  Must(backend->RegisterState("events", StateKind::kList), "register");
+  Must(backend->RegisterState("attributes", StateKind::kMap), "register");
+  Write(*backend, 0, 40, "a");
+
+  LocalRecoveryConfig local;
+  local.enabled = true;
+  local.subtask_directory = "/tm-0/local";
+  MustDirectory(machine.env(), local.subtask_directory);
+  auto snapshot = [&](SnapshotStrategyBase& strategy, int64_t id) {
+    SnapshotRunner::Running running =
+        Must(SnapshotRunner::Snapshot(strategy, scheduler, id,
+                                      CheckpointStreamFactory::ForCheckpoint(&store, &scheduler, "job-1", id),
+                                      SnapshotType::kCheckpoint),
+             "snapshot");
+    SnapshotResult result = Must(running.result.Get(), "snapshot result");
+    if (!result.remote.has_value()) Must(absl::InternalError("empty snapshot"), "snapshot");
+    return result;
+  };
+  {
+    IncrementalSnapshotStrategy incremental(backend.get(), &scheduler, &uploader, local, config.backend_uid);
+    SnapshotResult first = snapshot(incremental, 1);
+    incremental.NotifyCheckpointComplete(1);
+    Write(*backend, 40, 60, "b");
+    SnapshotResult second = snapshot(incremental, 2);
+    for (const SnapshotResult* result : {&first, &second}) {
+      out.keyed_state_handles.push_back(SerializeKeyedStateHandle(*result->remote));
+      if (result->local.has_value()) out.local_handles.push_back(SerializeIncrementalLocalHandle(*result->local));
+      std::optional<std::string> meta = store.InspectBytes(result->remote->meta_state_handle.path);
+      if (meta.has_value()) out.meta_info_lists.push_back(*meta);
+    }
+    CompletedCheckpoint checkpoint =
+        Checkpoint(2, CheckpointProperties::ForCheckpoint(CheckpointRetention::kRetainOnCancellation), *second.remote);
+    out.checkpoint_metadata.push_back(SerializeCheckpointMetadata(checkpoint));
+    out.store_records.push_back(SerializeStoreRecord(checkpoint));
+    checkpoint.restored_properties = CheckpointProperties::ForUnclaimedSnapshot();
+    out.store_records.push_back(SerializeStoreRecord(checkpoint));
+  }
+  {
+    NativeFullSnapshotStrategy full(backend.get(), &scheduler, &uploader, LocalRecoveryConfig{}, config.backend_uid);
+    SnapshotResult result = snapshot(full, 3);
+    out.keyed_state_handles.push_back(SerializeKeyedStateHandle(*result.remote));
+    CompletedCheckpoint checkpoint =
+        Checkpoint(3, CheckpointProperties::ForSavepoint(SavepointFormat::kNative), *result.remote);
+    out.checkpoint_metadata.push_back(SerializeCheckpointMetadata(checkpoint));
+    out.store_records.push_back(SerializeStoreRecord(checkpoint));
+  }
+  {
+    CheckpointStreamFactory factory(&store, &scheduler, "job-1/shared", "savepoints/savepoint-4");
+    CloseableRegistry registry;
+    std::optional<KeyGroupsStateHandle> savepoint = Must(WriteCanonicalSavepoint(*backend, factory, registry),
+                                                         "canonical savepoint");
+    if (!savepoint.has_value()) Must(absl::InternalError("empty savepoint"), "canonical savepoint");
+    out.keyed_state_handles.push_back(SerializeKeyedStateHandle(*savepoint));
+    CompletedCheckpoint checkpoint =
+        Checkpoint(4, CheckpointProperties::ForSavepoint(SavepointFormat::kCanonical), *savepoint);
+    checkpoint.external_pointer = "savepoints/savepoint-4";
+    out.checkpoint_metadata.push_back(SerializeCheckpointMetadata(checkpoint));
+    std::optional<std::string> stream = store.InspectBytes(savepoint->delegate.path);
+    if (!stream.has_value()) Must(absl::InternalError("savepoint stream missing"), "canonical savepoint");
+    out.canonical_savepoints.push_back(JoinParts({SerializeKeyedStateHandle(*savepoint), *stream}));
+  }
+  for (const StateMetaInfo& info : backend->MetaInfos()) out.meta_infos.push_back(SerializeStateMetaInfo(info));
+  out.meta_info_lists.push_back(SerializeStateMetaInfoList(backend->MetaInfos()));
+  backend.reset();
+  scheduler.RunUntilQuiescent();
+  return out;
+}
+
+}  // namespace
+
+const SeedObjects& BuildSeedObjects() {
+  static const SeedObjects* objects = new SeedObjects(Build());
+  return *objects;
+}
+
+}  // namespace fuzz
+}  // namespace snapsim
