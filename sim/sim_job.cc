@@ -77,7 +77,7 @@ constexpr char kValueState[] = "value";
 // discarded like any unfinished object: the store's puts are atomic).
 class ProcessOutputStream : public CheckpointOutputStream {
  public:
-  ProcessOutputStream(std::unique_ptr<CheckpointOutputStream> stream, std::shared_ptr<bool> dead, std::string path)
+  ProcessOutputStream(std::unique_ptr<CheckpointOutputStream> stream, std::shared_ptr<std::atomic<bool>> dead, std::string path)
       : stream_(std::move(stream)), dead_(std::move(dead)), path_(std::move(path)) {}
   absl::Status Write(absl::string_view data) override {
     if (*dead_) return absl::UnavailableError(absl::StrCat("the process writing ", path_, " was killed"));
@@ -91,7 +91,7 @@ class ProcessOutputStream : public CheckpointOutputStream {
 
  private:
   std::unique_ptr<CheckpointOutputStream> stream_;
-  std::shared_ptr<bool> dead_;
+  std::shared_ptr<std::atomic<bool>> dead_;
   std::string path_;
 };
 
@@ -362,7 +362,7 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
   ++subtask.attempt;
   const std::string machine_root = subtask.machine->root();
   subtask.instance_path =
-      absl::StrCat(machine_root, "/", config_.job_id, "/op_sti_", subtask.index, "_attempt_", subtask.attempt);
+      absl::StrCat(machine_root, "/", config_.job_id, "/op_sti_", subtask.index, "_attempt_", subtask.attempt.load());
   KeyedStateTaskConfig task_config;
   task_config.backend.env = subtask.machine->env();
   task_config.backend.instance_path = subtask.instance_path;
@@ -411,7 +411,7 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
   }
   if (!task.ok()) {
     return absl::Status(task.status().code(), absl::StrCat("deploying subtask ", subtask.index, " attempt ",
-                                                           subtask.attempt, ": ", task.status().message()));
+                                                           subtask.attempt.load(), ": ", task.status().message()));
   }
   subtask.task = *std::move(task);
   for (const JobState& state : kJobStates) {
@@ -491,7 +491,7 @@ absl::Status SimJob::KillMachine(int subtask_index) {
   }
   std::unique_lock<std::mutex> orphans_lock(state_mutex_);
   for (const std::string& path : killed.storage->WrittenPaths()) {
-    accepted_orphans_.emplace(path, absl::StrCat("written by subtask ", subtask_index, " attempt ", killed.attempt,
+    accepted_orphans_.emplace(path, absl::StrCat("written by subtask ", subtask_index, " attempt ", killed.attempt.load(),
                                                  ", killed hard before it could clean up"));
   }
   orphans_lock.unlock();
@@ -637,14 +637,37 @@ std::set<std::string> SimJob::ReferencedPaths() {
   return paths;
 }
 
+namespace {
+
+// A copy of `status` that shares no heap representation with it (code, message and payloads copied). A decline
+// message carries its reason to another thread while the task may free the snapshot's Future that holds the
+// original: absl::Status's shared representation is freed inside uninstrumented libabsl_status, whose ordering
+// ThreadSanitizer cannot see (a false report under --config=tsan), so the message gets its own.
+absl::Status Unshared(const absl::Status& status) {
+  absl::Status copy(status.code(), std::string(status.message()));
+  status.ForEachPayload([&copy](absl::string_view type_url, const absl::Cord& payload) {
+    copy.SetPayload(type_url, absl::Cord(std::string(payload)));
+  });
+  return copy;
+}
+
+}  // namespace
+
+void SimJob::SetMessageFaultHook(MessageFaultHook hook) {
+  std::lock_guard<std::mutex> lock(state_mutex_);  // messages are sent from other threads (--fs=posix)
+  message_fault_hook_ = std::move(hook);
+}
+
 void SimJob::Send(const Message& message, std::function<void()> deliver) {
   const std::string what = absl::StrCat(MessageKindName(message.kind), " ", message.checkpoint_id, " subtask ",
                                         message.subtask);
   // Decide under the bookkeeping lock; act (trace, spawn) after it.
   std::vector<HeldMessage> successors_of;
   std::optional<MessageRule> applied;
+  MessageFaultHook fault_hook;
   {
     std::lock_guard<std::mutex> lock(state_mutex_);
+    fault_hook = message_fault_hook_;
     // A message held for reordering goes right after this one, its successor.
     for (auto it = held_messages_.begin(); it != held_messages_.end();) {
       if (it->reorder && it->message.kind == message.kind && it->message.subtask == message.subtask) {
@@ -685,7 +708,7 @@ void SimJob::Send(const Message& message, std::function<void()> deliver) {
         break;
     }
   } else {
-    const MessageFate fate = message_fault_hook_ ? message_fault_hook_(message) : MessageFate::kDeliver;
+    const MessageFate fate = fault_hook ? fault_hook(message) : MessageFate::kDeliver;
     static constexpr const char* kFates[] = {"send", "drop", "duplicate"};
     world_->Record("job", absl::StrCat(kFates[static_cast<int>(fate)], " ", what));
     if (fate != MessageFate::kDrop) {
@@ -836,7 +859,8 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
     event.backend_uid = subtask.task->backend_uid();
     PushEvent(std::move(event));
   }
-  auto decline = [this, coordinator, checkpoint_id, subtask_index, attempt](absl::Status reason) {
+  auto decline = [this, coordinator, checkpoint_id, subtask_index, attempt](const absl::Status& status) {
+    const absl::Status reason = Unshared(status);
     Send(Message{MessageKind::kDecline, checkpoint_id, subtask_index},
          [coordinator, checkpoint_id, subtask_index, attempt, reason] {
            coordinator->ReceiveDecline(DeclineCheckpoint{checkpoint_id, subtask_index, attempt, reason});

@@ -17,6 +17,7 @@
 #ifndef SNAPSIM_SIM_SIM_JOB_H_
 #define SNAPSIM_SIM_SIM_JOB_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -171,7 +172,7 @@ class ProcessStorage : public CheckpointStorage {
  public:
   explicit ProcessStorage(CheckpointStorage* storage) : storage_(storage) {}
   void Kill() { *dead_ = true; }
-  std::shared_ptr<const bool> dead_flag() const { return dead_; }
+  std::shared_ptr<const std::atomic<bool>> dead_flag() const { return dead_; }
   bool dead() const { return *dead_; }
   std::vector<std::string> WrittenPaths() const;
 
@@ -186,7 +187,7 @@ class ProcessStorage : public CheckpointStorage {
   absl::Status CheckAlive(absl::string_view what, const std::string& path) const;
 
   CheckpointStorage* storage_;
-  std::shared_ptr<bool> dead_ = std::make_shared<bool>(false);
+  std::shared_ptr<std::atomic<bool>> dead_ = std::make_shared<std::atomic<bool>>(false);
   // Uploads run in parallel (real threads under --fs=posix).
   mutable std::mutex written_mutex_;
   std::vector<std::string> written_;
@@ -233,7 +234,7 @@ class SimJob : public TaskGateway {
   void Stop(JobStatus status);
   bool stopped() const { return stopped_; }
 
-  void SetMessageFaultHook(MessageFaultHook hook) { message_fault_hook_ = std::move(hook); }
+  void SetMessageFaultHook(MessageFaultHook hook);
   void AddMessageRule(MessageRule rule) {
     std::lock_guard<std::mutex> lock(state_mutex_);
     message_rules_.push_back(rule);
@@ -306,8 +307,10 @@ class SimJob : public TaskGateway {
     std::unique_ptr<TaskLocalStateStore> local_store;
     // Serializes record processing, snapshots' synchronous parts, notifications and restarts (the task thread).
     RuntimeMutex mailbox;
-    int64_t attempt = 0;
-    bool running = false;
+    // Written under `mailbox`; atomic because the coordinator reads them from its own thread (RunningAttempts)
+    // and message deliveries compare them before taking the mailbox (on real threads, --fs=posix).
+    std::atomic<int64_t> attempt{0};
+    std::atomic<bool> running{false};
     std::unique_ptr<KeyedStateTask> task;
   };
 
@@ -345,7 +348,7 @@ class SimJob : public TaskGateway {
   // held across a call into the runtime, the coordinator or a task.
   mutable std::mutex state_mutex_;
   Prng prng_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
   InMemoryCheckpointIdCounter counter_;
   std::shared_ptr<CheckpointCoordinator> coordinator_;
   std::vector<std::unique_ptr<Subtask>> subtasks_;
