@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
@@ -42,6 +44,34 @@ std::optional<std::string> FixChecksum(absl::string_view input);
 std::string JoinParts(const std::vector<std::string>& parts);
 // nullopt unless `input` holds exactly `count` parts.
 std::optional<std::vector<std::string>> SplitParts(absl::string_view input, size_t count);
+
+// The parser property: an error has a message naming `origin` (when not empty); an accepted value serializes to
+// bytes that parse back to a value that serializes to the same bytes. `parse` returns a StatusOr.
+template <typename Parse, typename Serialize>
+void CheckRoundTrip(absl::string_view input, absl::string_view origin, absl::string_view what, Parse parse,
+                    Serialize serialize) {
+  auto parsed = parse(input);
+  if (!parsed.ok()) {
+    const absl::string_view message = parsed.status().message();
+    if (message.empty() || !absl::StrContains(message, origin)) {
+      Finding(absl::StrCat("an error that does not name '", origin, "': ", parsed.status().ToString()));
+    }
+    return;
+  }
+  CountAccepted();
+  const std::string serialized = serialize(*parsed);
+  auto again = parse(serialized);
+  if (!again.ok()) Finding(absl::StrCat("accepted ", what, ", serialized again, is rejected: ", again.status().ToString()));
+  if (serialize(*again) != serialized) Finding(absl::StrCat(what, " does not survive a round trip"));
+}
+
+// Runs `check` on the input, then on the input with its last four bytes replaced by a valid checksum.
+template <typename Check>
+void CheckRawAndWithChecksum(const uint8_t* data, size_t size, Check check) {
+  const absl::string_view input(reinterpret_cast<const char*>(data), size);
+  check(input);
+  if (std::optional<std::string> fixed = FixChecksum(input)) check(*fixed);
+}
 
 }  // namespace fuzz
 }  // namespace snapsim

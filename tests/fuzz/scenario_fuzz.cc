@@ -1,6 +1,5 @@
 // The scenario language (ParseScenario): never a crash; an error names the file; an accepted scenario formats to
 // text that parses back to the same text.
-#include "absl/strings/match.h"
 #include "scenarios/scenario.h"
 #include "scenarios/swarm_generator.h"
 #include "tests/fuzz/fuzz_target.h"
@@ -18,21 +17,11 @@ std::vector<std::string> SeedCorpus() {
 
 namespace {
 
-constexpr char kOrigin[] = "fuzz.scenario";
-
 void Check(absl::string_view input) {
-  absl::StatusOr<Scenario> scenario = ParseScenario(input, kOrigin);
-  if (!scenario.ok()) {
-    if (!absl::StrContains(scenario.status().message(), kOrigin)) {
-      Finding("an error that does not name the file: " + scenario.status().ToString());
-    }
-    return;
-  }
-  CountAccepted();
-  const std::string formatted = FormatScenario(*scenario);
-  absl::StatusOr<Scenario> again = ParseScenario(formatted, kOrigin);
-  if (!again.ok()) Finding("an accepted scenario, formatted, is rejected: " + again.status().ToString());
-  if (FormatScenario(*again) != formatted) Finding("a scenario does not survive a round trip");
+  constexpr absl::string_view kOrigin = "fuzz.scenario";
+  CheckRoundTrip(
+      input, kOrigin, "a scenario", [&](absl::string_view text) { return ParseScenario(text, kOrigin); },
+      [](const Scenario& scenario) { return FormatScenario(scenario); });
 }
 
 }  // namespace
