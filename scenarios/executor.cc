@@ -587,6 +587,10 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
 }
 
 std::optional<Violation> Execution::RestoreNewSnapshots(int step) {
+  if (!options_.side_world_restores) {
+    (void)checker_.TakeNewSnapshots();
+    return std::nullopt;
+  }
   const std::vector<const KnownSnapshot*> restorable = checker_.RestorableSnapshots(job_.get());
   for (const KnownSnapshot* snapshot : checker_.TakeNewSnapshots()) {
     // A checkpoint completed and already subsumed within the step is gone legitimately.
@@ -671,6 +675,8 @@ void Execution::Finish(RunResult* result) {
   result->virtual_time_micros = Now();
   result->checkpoints_completed = checkpoints_completed_;
   result->side_world_restores = checker_.side_world_restores();
+  result->scheduler_handoffs = world_->handoffs();
+  result->activities_spawned = world_->activities_spawned();
   result->notes = notes_;
   for (const auto& [kind, count] : faults_.Injected()) {
     result->notes.push_back(absl::StrCat("faults injected: ", kind, " x", count));
@@ -803,6 +809,7 @@ RunResult RunScenario(const Scenario& scenario, const RunOptions& options) {
   if (options.fs == RunOptions::FileSystem::kSim) {
     SimSchedulerOptions scheduler_options;
     scheduler_options.keep_trace_events = options.keep_trace_events;
+    scheduler_options.record_trace = options.record_trace;
     world = std::make_unique<SimWorld>(scenario.config.seed, scheduler_options);
   } else {
     std::string parent = options.posix_directory;

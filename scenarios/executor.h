@@ -32,6 +32,11 @@ struct RunOptions {
   // The invariants that decide the verdict (empty: all). A violation of another one is kept in
   // RunResult::unjudged and the run goes on, so a property about one invariant judges the whole run.
   std::set<int> judged_invariants;
+  // Measuring the harness's own cost (//tests/bench:swarm_throughput_benchmark), never for judging a run:
+  // false records no trace (the hash stays constant); false skips restoring every new snapshot in a side world
+  // after each step (invariant 1's check; restore and verify steps still restore).
+  bool record_trace = true;
+  bool side_world_restores = true;
   // Called with one line per step as it ends ("step 3 checkpoint ...: ok at 12345us").
   std::function<void(const std::string&)> progress;
 };
@@ -52,6 +57,9 @@ struct RunResult {
   int last_step = 0;
   int checkpoints_completed = 0;
   int side_world_restores = 0;
+  // The simulated world's OS-thread hand-offs and activities (threads) spawned; 0 under --fs=posix.
+  uint64_t scheduler_handoffs = 0;
+  uint64_t activities_spawned = 0;
   // Reported facts: retries a liveness step needed, accepted orphans.
   std::vector<std::string> notes;
   // What the run reached, by name (faults injected per kind, restore modes, mode switches, rare paths); a sweep sums

@@ -63,6 +63,9 @@ class JobWorld {
   // A fresh world of the same kind for restoring a snapshot aside (the checker's side world). Simulation: a nested
   // scheduler, so the run's clock and trace do not move. REQUIRES: used and destroyed before this world runs on.
   virtual std::unique_ptr<JobWorld> NewSideWorld(uint64_t seed) = 0;
+  // OS-thread hand-offs between activities and activities spawned so far (benchmarks; 0 where not counted).
+  virtual uint64_t handoffs() const { return 0; }
+  virtual uint64_t activities_spawned() const { return 0; }
   virtual bool deterministic() const = 0;
   virtual Trace& trace() = 0;
 };
@@ -113,6 +116,8 @@ class SimWorld : public JobWorld {
   bool RunUntilQuiescent(std::vector<std::string>* pending) override;
   std::unique_ptr<JobWorld> NewSideWorld(uint64_t seed) override { return std::make_unique<SimWorld>(seed); }
   bool deterministic() const override { return true; }
+  uint64_t handoffs() const override { return scheduler_->handoffs(); }
+  uint64_t activities_spawned() const override { return scheduler_->activities_spawned(); }
   Trace& trace() override { return scheduler_->trace(); }
 
   SimScheduler& scheduler() { return *scheduler_; }

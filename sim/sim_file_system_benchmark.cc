@@ -154,7 +154,7 @@ MicroCosts MeasureMicro(rocksdb::FileSystem* fs, const std::string& base) {
   return costs;
 }
 
-int Run(int repetitions, const std::string& real_directory) {
+int Run(int repetitions, const std::string& real_directory, const std::string& json_path) {
   std::vector<CycleTimes> simulated;
   std::vector<CycleTimes> real;
   MicroCosts simulated_micro{};
@@ -201,6 +201,25 @@ int Run(int repetitions, const std::string& real_directory) {
   std::printf("  %-28s %10.1fus %10.1fus\n", "hard link", simulated_micro.link_micros, real_micro.link_micros);
   std::printf("  %-28s %10.1fus %10.1fus\n", "fsync directory", simulated_micro.fsync_dir_micros,
               real_micro.fsync_dir_micros);
+  // The same figures as JSON (numbers only, so no escaping is needed).
+  FILE* json = std::fopen(json_path.c_str(), "w");
+  if (json == nullptr) {
+    std::fprintf(stderr, "benchmark: cannot write %s\n", json_path.c_str());
+    return 1;
+  }
+  std::fprintf(json,
+               "{\n  \"benchmark\": \"sim_file_system_benchmark\",\n  \"repetitions\": %d,\n"
+               "  \"cycle_ms\": {\"simulated\": {\"total\": %.3f, \"puts\": %.3f, \"rest\": %.3f},\n"
+               "               \"real_disk\": {\"total\": %.3f, \"puts\": %.3f, \"rest\": %.3f}},\n"
+               "  \"speed_up\": {\"total\": %.3f, \"puts\": %.3f, \"rest\": %.3f},\n"
+               "  \"operation_us\": {\"simulated\": {\"create_sync\": %.2f, \"link\": %.2f, \"fsync_dir\": %.2f},\n"
+               "                    \"real_disk\": {\"create_sync\": %.2f, \"link\": %.2f, \"fsync_dir\": %.2f}}\n}\n",
+               repetitions, sim.total(), sim.puts_ms, sim.rest_ms, disk.total(), disk.puts_ms, disk.rest_ms,
+               disk.total() / sim.total(), disk.puts_ms / sim.puts_ms, disk.rest_ms / sim.rest_ms,
+               simulated_micro.create_sync_micros, simulated_micro.link_micros, simulated_micro.fsync_dir_micros,
+               real_micro.create_sync_micros, real_micro.link_micros, real_micro.fsync_dir_micros);
+  std::fclose(json);
+  std::printf("wrote %s\n", json_path.c_str());
   return 0;
 }
 
@@ -211,6 +230,15 @@ int main(int argc, char** argv) {
   int repetitions = 5;
   const char* tmp = std::getenv("TEST_TMPDIR");
   std::string directory = tmp != nullptr ? tmp : "/tmp";
+  // Default: $TEST_UNDECLARED_OUTPUTS_DIR, else <workspace>/bench-results (bazel run), else /tmp.
+  const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+  const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+  std::string json_path = outputs != nullptr     ? std::string(outputs) + "/sim_file_system_benchmark.json"
+                          : workspace != nullptr ? std::string(workspace) + "/bench-results/sim_file_system_benchmark.json"
+                                                 : "/tmp/sim_file_system_benchmark.json";
+  if (outputs == nullptr && workspace != nullptr) {
+    (void)std::system((std::string("mkdir -p '") + workspace + "/bench-results'").c_str());
+  }
   for (int i = 1; i < argc; ++i) {
     const std::string argument = argv[i];
     if (absl::StartsWith(argument, "--repetitions=")) {
@@ -220,10 +248,12 @@ int main(int argc, char** argv) {
       }
     } else if (absl::StartsWith(argument, "--directory=")) {
       directory = argument.substr(12);
+    } else if (absl::StartsWith(argument, "--json=")) {
+      json_path = argument.substr(7);
     } else {
-      std::fprintf(stderr, "usage: sim_file_system_benchmark [--repetitions=N] [--directory=PATH]\n");
+      std::fprintf(stderr, "usage: sim_file_system_benchmark [--repetitions=N] [--directory=PATH] [--json=FILE]\n");
       return 2;
     }
   }
-  return snapsim::Run(repetitions, directory);
+  return snapsim::Run(repetitions, directory, json_path);
 }

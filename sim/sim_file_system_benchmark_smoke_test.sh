@@ -10,4 +10,5 @@ for line in "RocksDB cycle: open" "SimFileSystem (simulated)" "real disk with fs
   grep -q "$line" "$out" || { cat "$out"; echo "FAILED: no '$line' in the output"; exit 1; }
 done
 grep -qE 'SimFileSystem \(simulated\) +[0-9]+\.[0-9]ms' "$out" || { cat "$out"; echo "FAILED: no figure"; exit 1; }
+grep -q "wrote " "$out" && grep -q "\"speed_up\"" "${TEST_UNDECLARED_OUTPUTS_DIR:-/tmp}/sim_file_system_benchmark.json" || { cat "$out"; echo "FAILED: no JSON"; exit 1; }
 echo "benchmark smoke test passed"

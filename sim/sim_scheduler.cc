@@ -85,6 +85,9 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
         trace(options.keep_trace_events) {}
 
   const SimSchedulerOptions options;
+  // Counted under `mutex` (benchmarks read them).
+  uint64_t handoffs = 0;
+  uint64_t spawned = 0;
   Prng prng;
   Prng id_prng;
   const uint64_t seed;
@@ -114,7 +117,7 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
   int blocking_calls = 0;
 
   void RecordLocked(absl::string_view component, absl::string_view event, int64_t duration = 0) {
-    trace.Record(now_micros, component, event, duration);
+    if (options.record_trace) trace.Record(now_micros, component, event, duration);
   }
 
   Activity* Self(const char* operation) {
@@ -176,7 +179,8 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
     }
     next->state = ActivityState::kRunning;
     if (next == self) return;
-    RecordLocked("scheduler", absl::StrCat("run ", next->name, "#", next->id));
+    ++handoffs;
+    if (options.record_trace) RecordLocked("scheduler", absl::StrCat("run ", next->name, "#", next->id));
     self->has_baton = false;
     next->has_baton = true;
     next->condition.notify_one();
@@ -206,6 +210,7 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
   void Spawn(std::string name, std::function<void()> body) {
     std::shared_ptr<Core> self = shared_from_this();
     std::unique_lock<std::mutex> lock(mutex);
+    ++spawned;
     // Finished threads keep their stacks until joined: a long run between two quiescence points would otherwise
     // pile up thousands of them and thread creation would fail. Joining changes no scheduling decision.
     if (finished.size() >= kJoinFinishedBatch) JoinFinishedLocked(lock);
@@ -492,6 +497,16 @@ int SimScheduler::QueuedBackgroundJobs() const {
 
 uint64_t SimScheduler::seed() const { return core_->seed; }
 
+uint64_t SimScheduler::handoffs() const {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  return core_->handoffs;
+}
+
+uint64_t SimScheduler::activities_spawned() const {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  return core_->spawned;
+}
+
 Trace& SimScheduler::trace() { return core_->trace; }
 
 void SimScheduler::RecordTrace(absl::string_view component, absl::string_view event, int64_t duration_micros) {
@@ -505,7 +520,9 @@ void SimScheduler::RecordSpan(absl::string_view component, absl::string_view eve
     Fail(absl::StrCat("span '", event, "' of ", component, " starts at ", start_micros, "us, after now (",
                       core_->now_micros, "us)"));
   }
-  core_->trace.RecordSpan(start_micros, component, event, core_->now_micros - start_micros);
+  if (core_->options.record_trace) {
+    core_->trace.RecordSpan(start_micros, component, event, core_->now_micros - start_micros);
+  }
 }
 
 }  // namespace snapsim

@@ -29,6 +29,9 @@ struct SimSchedulerOptions {
   int max_queued_background_jobs = 4096;
   // Keep every trace event (for text / Chrome JSON output); the hash is always kept.
   bool keep_trace_events = false;
+  // False: record nothing (the hash stays at its initial value). Only for measuring the trace's cost
+  // (//tests/bench:swarm_throughput_benchmark); a run without its trace cannot be judged deterministic.
+  bool record_trace = true;
 };
 
 // What RunUntilQuiescent found.
@@ -74,6 +77,10 @@ class SimScheduler : public Runtime {
   // Advances virtual time without a scheduling point (RocksDB's Env::SleepForMicroseconds).
   void AdvanceTime(int64_t micros);
   uint64_t seed() const;
+  // Baton hand-offs from one activity's thread to another's so far (each a context switch between OS threads).
+  uint64_t handoffs() const;
+  // Activities spawned so far (each an OS thread).
+  uint64_t activities_spawned() const;
   // The run's trace; components record into it with the current virtual time.
   Trace& trace();
   void RecordTrace(absl::string_view component, absl::string_view event, int64_t duration_micros = 0);
