@@ -44,20 +44,16 @@ Scenario WithoutFaults(Scenario scenario) {
   return scenario;
 }
 
-Totals RunSeeds(const std::vector<Scenario>& scenarios, const RunOptions& options) {
-  Totals totals;
+void RunOne(const Scenario& scenario, const RunOptions& options, Totals* totals) {
   Stopwatch clock;
-  for (const Scenario& scenario : scenarios) {
-    const RunResult result = RunScenario(scenario, options);
-    totals.virtual_s += result.virtual_time_micros / 1e6;
-    totals.handoffs += result.scheduler_handoffs;
-    totals.spawned += result.activities_spawned;
-    totals.failures += result.verdict == RunResult::Verdict::kPass ? 0 : 1;
-    ++totals.seeds;
-  }
-  totals.cpu_s = clock.CpuSeconds();
-  totals.wall_s = clock.WallSeconds();
-  return totals;
+  const RunResult result = RunScenario(scenario, options);
+  totals->cpu_s += clock.CpuSeconds();
+  totals->wall_s += clock.WallSeconds();
+  totals->virtual_s += result.virtual_time_micros / 1e6;
+  totals->handoffs += result.scheduler_handoffs;
+  totals->spawned += result.activities_spawned;
+  totals->failures += result.verdict == RunResult::Verdict::kPass ? 0 : 1;
+  ++totals->seeds;
 }
 
 // Seconds per baton hand-off between two activities' threads, and per activity started, in this process.
@@ -102,18 +98,21 @@ int Main(int argc, char** argv) {
   report.Table(absl::StrCat("swarm seeds ", first, "..", first + seeds - 1, " in one process"),
                {"configuration", "failed", "CPU s", "seeds/core-h", "sim/wall", "handoffs/seed", "threads/seed",
                 "overhead"});
+  // The configurations run interleaved, seed by seed, so a drift in the machine's speed touches all alike.
   RunOptions baseline_options;
-  const Totals baseline = RunSeeds(scenarios, baseline_options);
   RunOptions no_trace = baseline_options;
   no_trace.record_trace = false;
   RunOptions no_restores = baseline_options;
   no_restores.side_world_restores = false;
-  const std::vector<std::pair<std::string, Totals>> runs = {
-      {"baseline", baseline},
-      {"no trace", RunSeeds(scenarios, no_trace)},
-      {"no faults", RunSeeds(fault_free, baseline_options)},
-      {"no side restores", RunSeeds(scenarios, no_restores)},
-  };
+  std::vector<std::pair<std::string, Totals>> runs = {
+      {"baseline", {}}, {"no trace", {}}, {"no faults", {}}, {"no side restores", {}}};
+  for (size_t i = 0; i < scenarios.size(); ++i) {
+    RunOne(scenarios[i], baseline_options, &runs[0].second);
+    RunOne(scenarios[i], no_trace, &runs[1].second);
+    RunOne(fault_free[i], baseline_options, &runs[2].second);
+    RunOne(scenarios[i], no_restores, &runs[3].second);
+  }
+  const Totals& baseline = runs[0].second;
   for (const auto& [name, t] : runs) {
     report.Row({name, std::to_string(t.failures), Fixed(t.cpu_s), Fixed(t.seeds / t.cpu_s * 3600, 0),
                 Fixed(t.virtual_s / t.wall_s, 1), Fixed(1.0 * t.handoffs / t.seeds, 0),
