@@ -1,29 +1,92 @@
 #include "backend/encoding.h"
 
 #include <array>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 
 namespace snapsim {
 namespace {
 
-std::array<uint32_t, 256> MakeCrc32cTable() {
-  std::array<uint32_t, 256> table{};
+// Slicing-by-8 tables of the reflected CRC-32C polynomial 0x82F63B78: table[k][b] is the CRC of byte b followed
+// by k zero bytes, so eight input bytes cost eight lookups and no dependency chain per byte.
+std::array<std::array<uint32_t, 256>, 8> MakeCrc32cTables() {
+  std::array<std::array<uint32_t, 256>, 8> tables{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t crc = i;
     for (int bit = 0; bit < 8; ++bit) crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
-    table[i] = crc;
+    tables[0][i] = crc;
   }
-  return table;
+  for (uint32_t i = 0; i < 256; ++i) {
+    for (int k = 1; k < 8; ++k) tables[k][i] = (tables[k - 1][i] >> 8) ^ tables[0][tables[k - 1][i] & 0xFF];
+  }
+  return tables;
 }
+
+uint64_t LoadLittleEndian64(const unsigned char* p) {
+  uint64_t value;
+  std::memcpy(&value, p, sizeof(value));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  value = __builtin_bswap64(value);
+#endif
+  return value;
+}
+
+// `crc` is the running (inverted) register.
+uint32_t Crc32cSoftware(uint32_t crc, const unsigned char* p, size_t n) {
+  static const std::array<std::array<uint32_t, 256>, 8> t = MakeCrc32cTables();
+  while (n >= 8) {
+    const uint64_t word = LoadLittleEndian64(p) ^ crc;
+    crc = t[7][word & 0xFF] ^ t[6][(word >> 8) & 0xFF] ^ t[5][(word >> 16) & 0xFF] ^ t[4][(word >> 24) & 0xFF] ^
+          t[3][(word >> 32) & 0xFF] ^ t[2][(word >> 40) & 0xFF] ^ t[1][(word >> 48) & 0xFF] ^ t[0][word >> 56];
+    p += 8;
+    n -= 8;
+  }
+  while (n-- > 0) crc = t[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+  return crc;
+}
+
+#if defined(__x86_64__)
+// The CPU's CRC32 instruction (SSE 4.2), which computes exactly CRC-32C, eight bytes per instruction.
+__attribute__((target("sse4.2"))) uint32_t Crc32cHardware(uint32_t crc, const unsigned char* p, size_t n) {
+  uint64_t wide = crc;
+  while (n >= 8) {
+    wide = __builtin_ia32_crc32di(wide, LoadLittleEndian64(p));
+    p += 8;
+    n -= 8;
+  }
+  crc = static_cast<uint32_t>(wide);
+  while (n-- > 0) crc = __builtin_ia32_crc32qi(crc, *p++);
+  return crc;
+}
+
+bool CpuHasCrc32Instruction() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("sse4.2");
+}
+#endif
 
 }  // namespace
 
+uint32_t Crc32cPortable(absl::string_view data, uint32_t seed) {
+  return ~Crc32cSoftware(~seed, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+}
+
+bool Crc32cUsesHardware() {
+#if defined(__x86_64__)
+  static const bool hardware = CpuHasCrc32Instruction();
+  return hardware;
+#else
+  return false;
+#endif
+}
+
 uint32_t Crc32c(absl::string_view data, uint32_t seed) {
-  static const std::array<uint32_t, 256> table = MakeCrc32cTable();
-  uint32_t crc = ~seed;
-  for (unsigned char c : data) crc = table[(crc ^ c) & 0xFF] ^ (crc >> 8);
-  return ~crc;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+#if defined(__x86_64__)
+  if (Crc32cUsesHardware()) return ~Crc32cHardware(~seed, bytes, data.size());
+#endif
+  return ~Crc32cSoftware(~seed, bytes, data.size());
 }
 
 void ByteWriter::PutFixed32BigEndian(uint32_t value) {

@@ -14,8 +14,14 @@
 
 namespace snapsim {
 
-// CRC-32C (Castagnoli), the checksum of every snapsim metadata blob.
+// CRC-32C (Castagnoli), the checksum of every snapsim metadata blob and stored object. `seed` chains:
+// Crc32c(a + b) == Crc32c(b, Crc32c(a)). Uses the CPU's CRC32 instruction when it has one (x86-64 with SSE 4.2,
+// checked once at run time), else slicing-by-8 tables; both give the same values (backend/encoding_test.cc pins
+// known ones), so stored checksums stay verifiable on any machine.
 uint32_t Crc32c(absl::string_view data, uint32_t seed = 0);
+// The table version alone, and whether Crc32c uses the instruction on this machine (for tests and benchmarks).
+uint32_t Crc32cPortable(absl::string_view data, uint32_t seed = 0);
+bool Crc32cUsesHardware();
 
 // Appends encodings to a string.
 class ByteWriter {
