@@ -346,8 +346,8 @@ absl::Status KeyedStateBackend::ForEachEntry(absl::string_view state, const KeyG
   return decode_error.ok() ? status : decode_error;
 }
 
-absl::Status KeyedStateBackend::PutRawEntry(absl::string_view state, absl::string_view key,
-                                            absl::string_view value) {
+absl::StatusOr<rocksdb::ColumnFamilyHandle*> KeyedStateBackend::RawEntryTarget(absl::string_view state,
+                                                                               absl::string_view key) {
   absl::StatusOr<RegisteredState*> found = Lookup(state, std::nullopt);
   if (!found.ok()) return found.status();
   if (key.size() < static_cast<size_t>(prefix_bytes_) ||
@@ -355,8 +355,36 @@ absl::Status KeyedStateBackend::PutRawEntry(absl::string_view state, absl::strin
     return absl::OutOfRangeError(absl::StrCat("raw entry of state '", state, "' is outside ",
                                               config_.key_group_range.ToString()));
   }
-  return FromRocksDbStatus(db_->Put(write_options_, (*found)->column_family, ToSlice(key), ToSlice(value)),
+  return (*found)->column_family;
+}
+
+absl::Status KeyedStateBackend::PutRawEntry(absl::string_view state, absl::string_view key,
+                                            absl::string_view value) {
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> target = RawEntryTarget(state, key);
+  if (!target.ok()) return target.status();
+  return FromRocksDbStatus(db_->Put(write_options_, *target, ToSlice(key), ToSlice(value)),
                            absl::StrCat("writing state '", state, "'"));
+}
+
+KeyedStateBackend::RawEntryWriter::RawEntryWriter(KeyedStateBackend* backend, size_t batch_bytes)
+    : backend_(backend), batch_bytes_(batch_bytes) {}
+
+absl::Status KeyedStateBackend::RawEntryWriter::Put(absl::string_view state, absl::string_view key,
+                                                    absl::string_view value) {
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> target = backend_->RawEntryTarget(state, key);
+  if (!target.ok()) return target.status();
+  absl::Status status = FromRocksDbStatus(batch_.Put(*target, ToSlice(key), ToSlice(value)),
+                                          absl::StrCat("batching state '", state, "'"));
+  if (status.ok() && batch_.GetDataSize() >= batch_bytes_) status = Flush();
+  return status;
+}
+
+absl::Status KeyedStateBackend::RawEntryWriter::Flush() {
+  if (batch_.Count() == 0) return absl::OkStatus();
+  if (backend_->db_ == nullptr) return absl::FailedPreconditionError("keyed state backend is closed");
+  absl::Status status = FromRocksDbStatus(backend_->db_->Write(backend_->write_options_, &batch_), "writing a batch");
+  batch_.Clear();
+  return status;
 }
 
 absl::Status KeyedStateBackend::DeleteKeyGroupRange(const KeyGroupRange& range) {

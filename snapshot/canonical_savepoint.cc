@@ -176,6 +176,8 @@ absl::Status RestoreOne(KeyedStateBackend& backend, CheckpointStorage& storage, 
     return absl::DataLossError(absl::StrCat(what, ": offsets do not match ", range.ToString()));
   }
   const int prefix_bytes = backend.key_group_prefix_bytes();
+  // Entries go in through write batches (Flink's RocksDBWriteBatchWrapper), not one Put each.
+  KeyedStateBackend::RawEntryWriter writer(&backend);
   for (int key_group = range.start(); key_group <= range.end(); ++key_group) {
     const uint64_t offset = handle.offsets.offsets[key_group - range.start()];
     if (offset == 0 || !backend.key_group_range().Contains(key_group)) continue;
@@ -227,7 +229,7 @@ absl::Status RestoreOne(KeyedStateBackend& backend, CheckpointStorage& storage, 
                                                       "' does not decode: ", list.status().message()));
         }
       }
-      if (absl::Status status = backend.PutRawEntry(meta.name, key, *value); !status.ok()) return status;
+      if (absl::Status status = writer.Put(meta.name, key, *value); !status.ok()) return status;
       if (metadata_follows) {
         absl::StatusOr<absl::string_view> next = reader.ReadRaw(2, "next state id");
         if (!next.ok()) return next.status();
@@ -238,7 +240,7 @@ absl::Status RestoreOne(KeyedStateBackend& backend, CheckpointStorage& storage, 
       }
     }
   }
-  return absl::OkStatus();
+  return writer.Flush();
 }
 
 }  // namespace
