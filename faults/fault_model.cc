@@ -25,7 +25,7 @@ const std::vector<FaultKindInfo>& FaultKinds() {
       {FaultKind::kUploadFailsAfter, "upload-fails-after", true},
       {FaultKind::kUploadPartial, "upload-partial", true},
       {FaultKind::kStorageSlow, "storage-slow", true},
-      {FaultKind::kDeleteFails, "delete-fails", false},
+      {FaultKind::kDeleteFails, "delete-fails", true},
       {FaultKind::kDownloadFails, "download-fails", true},
   };
   return *kinds;

@@ -20,8 +20,11 @@
 //                         coordinator's recovery fail on its checksum).
 //   storage-slow          a request takes `ms` longer: a latency tail long enough to time checkpoints out.
 //                         Recoverable: the timeout aborts the checkpoint and its cleanup runs.
-//   delete-fails          a delete fails and the object stays. Not recoverable for that file: Flink logs and leaves
-//                         it; the checker accepts it as an orphan with this reason, and nothing else may leak.
+//   delete-fails          a delete fails and the object stays. Recoverable: Flink logs and leaves the file, and the
+//                         checker accepts it as an orphan with this reason (nothing else may leak); a store record
+//                         whose delete failed keeps its checkpoint retained (Flink's tryRemove), so no record ever
+//                         names a discarded checkpoint. Counted recoverable since 2,000 swarm-recoverable seeds with
+//                         it drawn passed (2026-11-30).
 //   download-fails        a read fails (restore downloads, metadata loads). Recoverable: a failed restore is
 //                         retried by the job's restart (Flink's restart strategy), a failed resume is refused.
 // Not yet modelled here: local-disk faults through SimFileSystem's hook, disk full, corruption; message faults and

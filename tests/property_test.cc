@@ -64,8 +64,9 @@ struct StepModel {
   bool Quiet() const { return !faults_armed && !messages_scripted; }
 };
 
+// Every kind faults/fault_model.h declares recoverable.
 const char* const kFaultKinds[] = {"upload-fails-before", "upload-fails-after", "upload-partial", "storage-slow",
-                                   "download-fails"};
+                                   "delete-fails",        "download-fails"};
 const char* const kFaultPaths[] = {"", "shared/", "chk-", "savepoint", "_metadata", "ha/"};
 const char* const kMessageKinds[] = {"trigger", "ack", "decline", "notify-complete", "notify-aborted"};
 
