@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -237,7 +238,8 @@ int main(int argc, char** argv) {
                           : workspace != nullptr ? std::string(workspace) + "/bench-results/sim_file_system_benchmark.json"
                                                  : "/tmp/sim_file_system_benchmark.json";
   if (outputs == nullptr && workspace != nullptr) {
-    (void)std::system((std::string("mkdir -p '") + workspace + "/bench-results'").c_str());
+    std::error_code ignored;
+    std::filesystem::create_directories(std::string(workspace) + "/bench-results", ignored);
   }
   for (int i = 1; i < argc; ++i) {
     const std::string argument = argv[i];

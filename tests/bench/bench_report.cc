@@ -3,6 +3,7 @@
 #include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -79,7 +80,8 @@ BenchFlags ParseBenchFlags(int argc, char** argv, const std::string& benchmark) 
     const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
     const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
     std::string dir = outputs != nullptr ? outputs : workspace != nullptr ? absl::StrCat(workspace, "/bench-results") : "/tmp";
-    std::system(absl::StrCat("mkdir -p '", dir, "'").c_str());
+    std::error_code ignored;
+    std::filesystem::create_directories(dir, ignored);
     flags.json_path = absl::StrCat(dir, "/", benchmark, ".json");
   }
   if (flags.directory.empty()) {
