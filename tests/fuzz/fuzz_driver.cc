@@ -182,10 +182,12 @@ int Main(int argc, char** argv) {
                 static_cast<unsigned long long>(inputs), kTargetName, finding_path);
   for (int signal_number : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) std::signal(signal_number, OnFatalSignal);
 
-  for (const std::string& input : corpus) {
-    current_input = &input;
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+  for (size_t i = 0; i < corpus.size(); ++i) {
+    current_input = &corpus[i];
+    SetInputIsSerializerOutput(i < seeds);  // the seed corpus came from the serializers; files may not have
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(corpus[i].data()), corpus[i].size());
   }
+  SetInputIsSerializerOutput(false);
   const uint64_t accepted_from_corpus = AcceptedCount();
   Prng prng(seed);
   std::string previous = corpus[0];

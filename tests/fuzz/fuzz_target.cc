@@ -11,6 +11,7 @@ namespace fuzz {
 namespace {
 
 std::atomic<uint64_t> accepted{0};
+std::atomic<bool> serializer_output{false};
 
 void PutU32(std::string* out, uint32_t value) {
   for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((value >> shift) & 0xFF));
@@ -23,6 +24,9 @@ void Finding(const std::string& what) {
   std::fflush(stderr);
   std::abort();
 }
+
+void SetInputIsSerializerOutput(bool exact) { serializer_output.store(exact, std::memory_order_relaxed); }
+bool InputIsSerializerOutput() { return serializer_output.load(std::memory_order_relaxed); }
 
 void CountAccepted() { accepted.fetch_add(1, std::memory_order_relaxed); }
 uint64_t AcceptedCount() { return accepted.load(std::memory_order_relaxed); }
