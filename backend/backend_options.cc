@@ -5,6 +5,7 @@
 
 #include "backend/list_merge_operator.h"
 #include "rocksdb/env.h"
+#include "rocksdb/listener.h"
 
 namespace snapsim {
 namespace {
@@ -16,6 +17,17 @@ class DiscardingLogger : public rocksdb::Logger {
   DiscardingLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::HEADER_LEVEL) {}
   using rocksdb::Logger::Logv;
   void Logv(const char* /*format*/, va_list /*arguments*/) override {}
+};
+
+// Turns RocksDB's automatic recovery from background errors off: for NoSpace its SstFileManager would start a thread
+// polling for free space (and for retryable I/O errors ErrorHandler its own), real threads the simulation cannot
+// schedule. A DB whose background error is set stays failed; the task fails and restarts (faults/fault_model.h).
+class NoAutomaticRecovery : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/, rocksdb::Status /*bg_error*/,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
 };
 
 }  // namespace
@@ -40,6 +52,8 @@ rocksdb::DBOptions MakeDbOptions(OptionsPreset preset) {
     options.use_direct_reads = false;
     options.use_direct_io_for_flush_and_compaction = false;
     options.dump_malloc_stats = false;
+    options.max_bgerror_resume_count = 0;
+    options.listeners.push_back(std::make_shared<NoAutomaticRecovery>());
   }
   return options;
 }

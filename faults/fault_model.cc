@@ -17,16 +17,42 @@ bool IsUpload(ObjectStoreOperationKind kind) {
          kind == ObjectStoreOperationKind::kFinish;
 }
 
+// What disk-fails hits: every operation that changes the disk, except deletes (see the header).
+bool ChangesDisk(FsOperationKind kind) {
+  switch (kind) {
+    case FsOperationKind::kNewWritableFile:
+    case FsOperationKind::kReopenWritableFile:
+    case FsOperationKind::kAppend:
+    case FsOperationKind::kSync:
+    case FsOperationKind::kTruncate:
+    case FsOperationKind::kCreateDir:
+    case FsOperationKind::kRenameFile:
+    case FsOperationKind::kLinkFile:
+    case FsOperationKind::kFsyncDir:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// What disk-full hits: what needs free space.
+bool NeedsSpace(FsOperationKind kind) {
+  return kind == FsOperationKind::kAppend || kind == FsOperationKind::kNewWritableFile ||
+         kind == FsOperationKind::kCreateDir;
+}
+
 }  // namespace
 
 const std::vector<FaultKindInfo>& FaultKinds() {
   static const std::vector<FaultKindInfo>* kinds = new std::vector<FaultKindInfo>{
-      {FaultKind::kUploadFailsBefore, "upload-fails-before", true},
-      {FaultKind::kUploadFailsAfter, "upload-fails-after", true},
-      {FaultKind::kUploadPartial, "upload-partial", true},
-      {FaultKind::kStorageSlow, "storage-slow", true},
-      {FaultKind::kDeleteFails, "delete-fails", true},
-      {FaultKind::kDownloadFails, "download-fails", true},
+      {FaultKind::kUploadFailsBefore, "upload-fails-before", true, false},
+      {FaultKind::kUploadFailsAfter, "upload-fails-after", true, false},
+      {FaultKind::kUploadPartial, "upload-partial", true, false},
+      {FaultKind::kStorageSlow, "storage-slow", true, false},
+      {FaultKind::kDeleteFails, "delete-fails", true, false},
+      {FaultKind::kDownloadFails, "download-fails", true, false},
+      {FaultKind::kDiskFails, "disk-fails", true, true},
+      {FaultKind::kDiskFull, "disk-full", true, true},
   };
   return *kinds;
 }
@@ -86,66 +112,92 @@ std::map<std::string, std::string> FaultInjector::AcceptedOrphans() const {
   return failed_deletes_;
 }
 
+FaultRule* FaultInjector::Draw(const std::string& path, const std::function<bool(FaultKind)>& applies) {
+  for (FaultRule& rule : rules_) {
+    if (!applies(rule.kind) || !absl::StrContains(path, rule.path_contains)) continue;
+    // The draw happens only for a matching operation of an armed rule: a run without faults draws nothing.
+    if (prng_.UniformBelow(rule.chance_denominator) >= rule.chance_numerator) continue;
+    ++injected_[std::string(FaultKindName(rule.kind))];
+    return &rule;
+  }
+  return nullptr;
+}
+
 ObjectStoreFault FaultInjector::Decide(const ObjectStoreOperation& operation) {
   std::lock_guard<std::mutex> lock(mutex_);
   ObjectStoreFault fault;
-  for (auto rule = rules_.begin(); rule != rules_.end(); ++rule) {
-    bool applies = false;
-    switch (rule->kind) {
+  FaultRule* rule = Draw(operation.path, [&operation](FaultKind kind) {
+    switch (kind) {
       case FaultKind::kUploadFailsBefore:
-        applies = IsUpload(operation.kind);
-        break;
+        return IsUpload(operation.kind);
       case FaultKind::kUploadFailsAfter:
-        applies = operation.kind == ObjectStoreOperationKind::kFinish;
-        break;
+        return operation.kind == ObjectStoreOperationKind::kFinish;
       case FaultKind::kUploadPartial:
         // Never a store record: they stand for Flink's HA store, whose writes are atomic (see the header).
-        applies = operation.kind == ObjectStoreOperationKind::kFinish && !absl::StrContains(operation.path, "/ha/");
-        break;
+        return operation.kind == ObjectStoreOperationKind::kFinish && !absl::StrContains(operation.path, "/ha/");
       case FaultKind::kStorageSlow:
-        applies = true;
-        break;
+        return true;
       case FaultKind::kDeleteFails:
-        applies = operation.kind == ObjectStoreOperationKind::kDelete;
-        break;
+        return operation.kind == ObjectStoreOperationKind::kDelete;
       case FaultKind::kDownloadFails:
-        applies = operation.kind == ObjectStoreOperationKind::kRead;
-        break;
+        return operation.kind == ObjectStoreOperationKind::kRead;
+      case FaultKind::kDiskFails:
+      case FaultKind::kDiskFull:
+        return false;
     }
-    if (!applies || !absl::StrContains(operation.path, rule->path_contains)) continue;
-    // The draw happens only for a matching operation of an armed rule: a run without faults draws nothing.
-    if (prng_.UniformBelow(rule->chance_denominator) >= rule->chance_numerator) continue;
-    const std::string name(FaultKindName(rule->kind));
-    ++injected_[name];
-    const std::string what =
-        absl::StrCat(name, ": ", ObjectStoreOperationKindName(operation.kind), " ", operation.path);
-    switch (rule->kind) {
-      case FaultKind::kUploadFailsBefore:
-      case FaultKind::kDownloadFails:
-        fault.effect = ObjectStoreFault::Effect::kFailBefore;
-        fault.status = InjectedError(absl::StatusCode::kUnavailable, what);
-        break;
-      case FaultKind::kUploadFailsAfter:
-        fault.effect = ObjectStoreFault::Effect::kFailAfter;
-        fault.status = InjectedError(absl::StatusCode::kUnavailable, what);
-        break;
-      case FaultKind::kUploadPartial:
-        fault.effect = ObjectStoreFault::Effect::kPartial;
-        fault.status = InjectedError(absl::StatusCode::kUnavailable, what);
-        break;
-      case FaultKind::kStorageSlow:
-        fault.extra_latency_micros = rule->latency_micros;
-        break;
-      case FaultKind::kDeleteFails:
-        fault.effect = ObjectStoreFault::Effect::kFailBefore;
-        fault.status = InjectedError(absl::StatusCode::kUnavailable, what);
-        failed_deletes_.emplace(operation.path, "its delete failed (delete-fails injected): Flink leaves it too");
-        break;
-    }
-    if (rule->count > 0 && --rule->count == 0) rules_.erase(rule);
-    break;
+    return false;
+  });
+  if (rule == nullptr) return fault;
+  const std::string what = absl::StrCat(FaultKindName(rule->kind), ": ",
+                                        ObjectStoreOperationKindName(operation.kind), " ", operation.path);
+  switch (rule->kind) {
+    case FaultKind::kUploadFailsBefore:
+    case FaultKind::kDownloadFails:
+      fault.effect = ObjectStoreFault::Effect::kFailBefore;
+      fault.status = InjectedError(absl::StatusCode::kUnavailable, what);
+      break;
+    case FaultKind::kUploadFailsAfter:
+      fault.effect = ObjectStoreFault::Effect::kFailAfter;
+      fault.status = InjectedError(absl::StatusCode::kUnavailable, what);
+      break;
+    case FaultKind::kUploadPartial:
+      fault.effect = ObjectStoreFault::Effect::kPartial;
+      fault.status = InjectedError(absl::StatusCode::kUnavailable, what);
+      break;
+    case FaultKind::kStorageSlow:
+      fault.extra_latency_micros = rule->latency_micros;
+      break;
+    case FaultKind::kDeleteFails:
+      fault.effect = ObjectStoreFault::Effect::kFailBefore;
+      fault.status = InjectedError(absl::StatusCode::kUnavailable, what);
+      failed_deletes_.emplace(operation.path, "its delete failed (delete-fails injected): Flink leaves it too");
+      break;
+    case FaultKind::kDiskFails:
+    case FaultKind::kDiskFull:
+      break;
   }
+  Consume(rule);
   return fault;
+}
+
+rocksdb::IOStatus FaultInjector::DecideDisk(const std::string& machine, const FsOperation& operation) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  FaultRule* rule = Draw(operation.path, [&operation](FaultKind kind) {
+    if (kind == FaultKind::kDiskFails) return ChangesDisk(operation.kind);
+    if (kind == FaultKind::kDiskFull) return NeedsSpace(operation.kind);
+    return false;
+  });
+  if (rule == nullptr) return rocksdb::IOStatus::OK();
+  // The marker survives RocksDB's statuses as text (see the header).
+  const std::string what = absl::StrCat(kInjectedText, " ", FaultKindName(rule->kind), ": ",
+                                        FsOperationKindName(operation.kind), " ", operation.path, " on ", machine);
+  const FaultKind kind = rule->kind;
+  Consume(rule);
+  return kind == FaultKind::kDiskFull ? rocksdb::IOStatus::NoSpace(what) : rocksdb::IOStatus::IOError(what);
+}
+
+void FaultInjector::Consume(FaultRule* rule) {
+  if (rule->count > 0 && --rule->count == 0) rules_.erase(rules_.begin() + (rule - rules_.data()));
 }
 
 }  // namespace snapsim

@@ -27,12 +27,32 @@
 //                         it drawn passed (2026-11-30).
 //   download-fails        a read fails (restore downloads, metadata loads). Recoverable: a failed restore is
 //                         retried by the job's restart (Flink's restart strategy), a failed resume is refused.
-// Not yet modelled here: local-disk faults through SimFileSystem's hook, disk full, corruption; message faults and
-// restarts are scenario steps of their own (`message`, `failover-*`, `crash`).
+//   disk-fails            an operation that changes a machine's local disk (create, write, sync, link, rename, create
+//                         or fsync a directory, truncate) fails before its effect with an I/O error: a failing disk or
+//                         a file system gone read-only. Injected through SimFileSystem's fault hook on every machine
+//                         (sim/sim_machine.h), the rebooted disk after a crash included; not on the thread that
+//                         runs RocksDB's background jobs during a blocking call (Flush, CompactRange, a flushing
+//                         checkpoint, Close), where RocksDB 7.8.3's error path races with the caller it wakes
+//                         (sim/sim_scheduler.h: OnBlockingCallHelper), so flushes and compactions fail only when
+//                         RocksDB runs them on its own (the background activity). Never a read, an existence
+//                         check or a delete: RocksDB 7.8.3 aborts on an I/O error from FileExists(<db>/archive)
+//                         (TOOLCHAIN.md), and a failed delete on local disk only leaves garbage no invariant judges.
+//                         Recoverable: RocksDB reports the error (a flush or MANIFEST write failing makes the DB's
+//                         background error fatal); a write, flush or compaction that fails fails the task, and the
+//                         job restarts it from the latest checkpoint, as Flink's restart strategy does; a snapshot's
+//                         synchronous part that fails declines the checkpoint; a restore that fails is retried by the
+//                         restart strategy; a local-recovery copy that fails to restore falls back to storage.
+//   disk-full             the disk has no space: an append, a file or directory creation fails with NoSpace.
+//                         Recoverable like disk-fails. RocksDB would start its own recovery thread for NoSpace (its
+//                         SstFileManager polls for free space): the simulation preset turns automatic recovery off
+//                         (backend/backend_options.cc), so a DB that hit it stays failed until the task restarts.
+// Not yet modelled here: corruption; message faults and restarts are scenario steps of their own (`message`,
+// `failover-*`, `crash`).
 #ifndef SNAPSIM_FAULTS_FAULT_MODEL_H_
 #define SNAPSIM_FAULTS_FAULT_MODEL_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -42,18 +62,22 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "sim/prng.h"
+#include "rocksdb/io_status.h"
+#include "sim/sim_file_system.h"
 #include "sim/sim_object_store.h"
 
 namespace snapsim {
 
 enum class FaultKind { kUploadFailsBefore, kUploadFailsAfter, kUploadPartial, kStorageSlow, kDeleteFails,
-                       kDownloadFails };
+                       kDownloadFails, kDiskFails, kDiskFull };
 
 struct FaultKindInfo {
   FaultKind kind;
   const char* name;
   // Every invariant must hold under it (recoverable-only sweeps use only these).
   bool recoverable;
+  // Injected on machines' local disks (DecideDisk), not on the object store (Decide).
+  bool local_disk;
 };
 const std::vector<FaultKindInfo>& FaultKinds();
 std::optional<FaultKind> ParseFaultKind(absl::string_view name);
@@ -65,7 +89,8 @@ bool IsInjected(const absl::Status& status);
 bool IsInjectedMessage(absl::string_view message);
 
 // One armed fault: each matching operation is hit with probability `chance_numerator / chance_denominator`, at most
-// `count` times (-1: no limit), on paths containing `path_contains` ("" matches every path).
+// `count` times (-1: no limit), on paths containing `path_contains` ("" matches every path; a local disk's paths
+// start with its machine's name: "/tm-0/").
 struct FaultRule {
   FaultKind kind = FaultKind::kUploadFailsBefore;
   uint64_t chance_numerator = 1;
@@ -75,8 +100,8 @@ struct FaultRule {
   int64_t latency_micros = 0;  // storage-slow
 };
 
-// Applies armed rules to the object store's operations. Thread-safe; draws from its own PRNG stream, so a run with
-// faults armed differs from one without only where a fault fires.
+// Applies armed rules to the object store's and the local disks' operations. Thread-safe; draws from its own PRNG
+// stream, so a run with faults armed differs from one without only where a fault fires.
 class FaultInjector {
  public:
   explicit FaultInjector(Prng prng) : prng_(std::move(prng)) {}
@@ -90,6 +115,8 @@ class FaultInjector {
   std::map<std::string, std::string> AcceptedOrphans() const;
 
   ObjectStoreFault Decide(const ObjectStoreOperation& operation);
+  // For SimWorld::SetDiskFaultHook: OK, or the injected error `operation` on `machine`'s disk fails with.
+  rocksdb::IOStatus DecideDisk(const std::string& machine, const FsOperation& operation);
 
  private:
   mutable std::mutex mutex_;
@@ -97,6 +124,10 @@ class FaultInjector {
   std::vector<FaultRule> rules_;
   std::map<std::string, int> injected_;
   std::map<std::string, std::string> failed_deletes_;
+  // The first armed rule of a kind in `applies` that matches `path` and wins its draw (consumed), or null.
+  FaultRule* Draw(const std::string& path, const std::function<bool(FaultKind)>& applies);
+  // Counts one firing of `rule` against its count; removes it when spent.
+  void Consume(FaultRule* rule);
 };
 
 }  // namespace snapsim

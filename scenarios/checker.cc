@@ -144,7 +144,9 @@ void Checker::OnJobStarted(SimJob& job, const KnownSnapshot* restored, RestoreMo
   if (restored != nullptr) {
     if (mode == RestoreMode::kClaim) {
       user_owned_.erase(restored->pointer);  // the job owns it now and deletes it once unused
-      for (const auto& [path, info] : restored->files) claimed_files_.emplace(path, restored->pointer);
+      // The latest claim wins: a snapshot claimed earlier and retained again by its stopped job is the user's once
+      // more, and loses the files a later CLAIM resume from a sibling snapshot takes (swarm seed 171).
+      for (const auto& [path, info] : restored->files) claimed_files_[path] = restored->pointer;
     } else {
       restored_unclaimed_ = restored->pointer;
     }
@@ -296,13 +298,22 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
         }
       }
       // Invariant 10: an intact matching local copy must be used.
+      // A fault that made restoring the local copy fail (a local disk fault) excuses the fallback; nothing else does.
       if (event.checkpoint_id >= 0 && event.local_recovery && event.local_copy_available && !event.rescaled &&
           !event.restored_from_local_state) {
-        return MakeViolation(10, step,
-                             absl::StrCat("a local copy of checkpoint ", event.checkpoint_id, " was in ",
-                                          event.local_directory, " but attempt ", event.attempt,
-                                          " restored from remote storage"),
-                             event.checkpoint_id, event.subtask, event.local_directory);
+        if (!event.local_restore_error.empty() && IsInjectedMessage(event.local_restore_error)) {
+          ++coverage_["local restore failed by a fault, storage used"];
+        } else {
+          return MakeViolation(10, step,
+                               absl::StrCat("a local copy of checkpoint ", event.checkpoint_id, " was in ",
+                                            event.local_directory, " but attempt ", event.attempt,
+                                            " restored from remote storage",
+                                            event.local_restore_error.empty()
+                                                ? std::string()
+                                                : absl::StrCat(" (restoring the local copy failed: ",
+                                                               event.local_restore_error, ")")),
+                               event.checkpoint_id, event.subtask, event.local_directory);
+        }
       }
       if (event.restored_from_local_state && !event.local_copy_available) {
         return MakeViolation(6, step, "restored from local state that the task-local store did not hold",
@@ -645,5 +656,4 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
   return violation;
 }
 
-}  // namespace snapsim#include "faults/fault_model.h"
-
+}  // namespace snapsim

@@ -156,6 +156,7 @@ class Checker {
   std::set<std::string> user_owned_;
   // Files a CLAIM resume took over: other user-owned snapshots that share them are no longer guaranteed them (Flink:
   // a claimed snapshot is the job's to delete; starting another job from a snapshot sharing its files is unsafe).
+  // File -> the snapshot that claimed it last.
   std::map<std::string, std::string> claimed_files_;
   // The snapshot the running job started from, while it is not claimed.
   std::string restored_unclaimed_;

@@ -54,7 +54,20 @@ class Execution {
         checker_(world_.get(), scenario.config.seed),
         faults_(Prng(scenario.config.seed).Child("faults")),
         start_micros_(world_->runtime().NowMicros()) {
-    if (auto* sim = dynamic_cast<SimWorld*>(world_.get())) faults_.Install(&sim->object_store());
+    if (auto* sim = dynamic_cast<SimWorld*>(world_.get())) {
+      faults_.Install(&sim->object_store());
+      sim->SetDiskFaultHook([this](const std::string& machine, const FsOperation& operation) {
+        return faults_.DecideDisk(machine, operation);
+      });
+    }
+  }
+  ~Execution() {
+    // The injector goes before the world: nothing the world still runs may reach it.
+    if (auto* sim = dynamic_cast<SimWorld*>(world_.get())) {
+      job_.reset();
+      sim->SetDiskFaultHook(nullptr);
+      sim->object_store().SetFaultInjector(nullptr);
+    }
   }
 
   RunResult Run();
@@ -72,6 +85,10 @@ class Execution {
   Outcome Execute(const ScenarioStep& step);
   Outcome BadInput(const ScenarioStep& step, absl::string_view parameter, absl::string_view what) const;
   Outcome Unexpected(const ScenarioStep& step, absl::string_view what, const absl::Status& status) const;
+  // A task failed (`cause`): injected, the job restarts its tasks as Flink's job master does; otherwise a bug.
+  Outcome TaskFailed(const ScenarioStep& step, absl::string_view what, const absl::Status& cause);
+  // The failover-tasks, failover-coordinator and crash steps' restart, also after a task failure.
+  Outcome Restart(const ScenarioStep& step, const std::string& verb);
   Outcome SnapshotStep(const ScenarioStep& step, bool savepoint);
   // `job_id`: the job that triggered it (an older job's completed trigger was learned before that job stopped).
   Outcome Record(const ScenarioStep& step, const std::string& name, const std::string& expect, bool savepoint,
@@ -380,13 +397,16 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
   };
   const int64_t newest_before = newest_completed();
   std::string failures;
+  // A task that failed (a snapshot's synchronous part on a DB a fault broke) is restarted, as Flink does: the
+  // attempt counts against the bound.
+  Outcome done;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     const CheckpointCoordinator::Result result = job_->coordinator().TriggerCheckpoint().Get();
     if (!result.ok() && newest_completed() > newest_before) {
       notes_.push_back(absl::StrCat("step ", step.number, ": liveness met by periodic checkpoint ", newest_completed(),
                                     " after ", attempt, " declined attempt(s) of its own (", failures,
                                     failures.empty() ? "" : "; ", result.status().message(), ")"));
-      return Outcome{};
+      return done;
     }
     if (result.ok()) {
       ++checkpoints_completed_;
@@ -394,14 +414,58 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
         notes_.push_back(absl::StrCat("step ", step.number, ": liveness needed ", attempt - 1, " retr",
                                       attempt == 2 ? "y" : "ies", " (", failures, ")"));
       }
-      return Outcome{};
+      return done;
     }
     absl::StrAppend(&failures, failures.empty() ? "" : "; ", "attempt ", attempt, ": ", result.status().message());
+    if (std::optional<absl::Status> failure = job_->TakeTaskFailure()) {
+      Outcome failed = TaskFailed(step, "a task", *failure);
+      if (failed.violation.has_value() || !failed.bad_input.empty()) return failed;
+      done.restarted = true;
+      absl::StrAppend(&failures, " (the task failed; restarted)");
+    }
   }
-  Outcome outcome;
+  Outcome outcome = done;
   outcome.violation = MakeViolation(9, step.number, absl::StrCat("no checkpoint completed in ", attempts,
                                                                  " attempt(s) with faults over: ", failures));
   return outcome;
+}
+
+Execution::Outcome Execution::Restart(const ScenarioStep& step, const std::string& verb) {
+  absl::Status status;
+  if (verb == "failover-tasks") {
+    status = job_->FailoverTasks();
+  } else if (verb == "failover-coordinator") {
+    status = job_->FailoverCoordinator();
+  } else {
+    const int machine = static_cast<int>(step.Int("machine"));
+    if (machine >= job_->parallelism()) {
+      return BadInput(step, "machine", absl::StrCat("the job has ", job_->parallelism(), " machines"));
+    }
+    status = step.Text("how") == "hard" ? job_->KillMachine(machine) : job_->CrashMachine(machine);
+    ++coverage_[step.Text("how") == "hard" ? "hard kill" : "machine crash"];
+  }
+  if (verb == "failover-coordinator") ++coverage_["coordinator failover"];
+  // A restart that failed only because storage kept failing (every attempt of the restart strategy hit an
+  // injected fault): the outage ends, as outages do, and the job restarts again. Reported, not hidden.
+  if (!status.ok() && IsInjected(status)) {
+    notes_.push_back(absl::StrCat("step ", step.number, ": the restart failed under injected faults (",
+                                  status.message(), "); faults disarmed, restarted again"));
+    faults_.DisarmAll();
+    status = verb == "failover-coordinator" ? job_->FailoverCoordinator() : job_->FailoverTasks();
+  }
+  Outcome outcome;
+  if (!status.ok()) {
+    outcome.violation = MakeViolation(1, step.number, absl::StrCat("the restart failed: ", status.ToString()));
+  }
+  outcome.restarted = true;
+  return outcome;
+}
+
+Execution::Outcome Execution::TaskFailed(const ScenarioStep& step, absl::string_view what, const absl::Status& cause) {
+  if (!IsInjected(cause)) return Unexpected(step, what, cause);
+  notes_.push_back(absl::StrCat("step ", step.number, ": ", what, ": ", cause.message(), "; the job restarts its tasks"));
+  ++coverage_["task failure (injected), tasks restarted"];
+  return Restart(step, "failover-tasks");
 }
 
 Execution::Outcome Execution::Execute(const ScenarioStep& step) {
@@ -417,7 +481,7 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
   auto write = [&](StateWrite::Operation operation) -> Outcome {
     StateWrite write{operation, step.Text("state"), step.Text("key"), step.Text("user_key"), step.Text("value")};
     absl::Status status = job_->Write(write);
-    return status.ok() ? Outcome{} : Unexpected(step, "write", status);
+    return status.ok() ? Outcome{} : TaskFailed(step, "write", status);
   };
   if (verb == "put") return write(StateWrite::Operation::kPut);
   if (verb == "remove") return write(StateWrite::Operation::kClear);
@@ -451,17 +515,17 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
         static constexpr const char* kStates[] = {"value", "value2", "list", "map"};
         write.state = kStates[prng.UniformBelow(4)];
       }
-      if (absl::Status status = job_->Write(write); !status.ok()) return Unexpected(step, "write", status);
+      if (absl::Status status = job_->Write(write); !status.ok()) return TaskFailed(step, "write", status);
     }
     return Outcome{};
   }
   if (verb == "flush") {
     absl::Status status = job_->Flush();
-    return status.ok() ? Outcome{} : Unexpected(step, "flush", status);
+    return status.ok() ? Outcome{} : TaskFailed(step, "flush", status);
   }
   if (verb == "compact") {
     absl::Status status = job_->Compact();
-    return status.ok() ? Outcome{} : Unexpected(step, "compact", status);
+    return status.ok() ? Outcome{} : TaskFailed(step, "compact", status);
   }
   if (verb == "checkpoint") return SnapshotStep(step, false);
   if (verb == "savepoint") return SnapshotStep(step, true);
@@ -531,36 +595,7 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     faults_.DisarmAll();
     return Outcome{};
   }
-  if (verb == "failover-tasks" || verb == "crash" || verb == "failover-coordinator") {
-    absl::Status status;
-    if (verb == "failover-tasks") {
-      status = job_->FailoverTasks();
-    } else if (verb == "failover-coordinator") {
-      status = job_->FailoverCoordinator();
-    } else {
-      const int machine = static_cast<int>(step.Int("machine"));
-      if (machine >= job_->parallelism()) {
-        return BadInput(step, "machine", absl::StrCat("the job has ", job_->parallelism(), " machines"));
-      }
-      status = step.Text("how") == "hard" ? job_->KillMachine(machine) : job_->CrashMachine(machine);
-      ++coverage_[step.Text("how") == "hard" ? "hard kill" : "machine crash"];
-    }
-    if (verb == "failover-coordinator") ++coverage_["coordinator failover"];
-    // A restart that failed only because storage kept failing (every attempt of the restart strategy hit an
-    // injected fault): the outage ends, as outages do, and the job restarts again. Reported, not hidden.
-    if (!status.ok() && IsInjected(status)) {
-      notes_.push_back(absl::StrCat("step ", step.number, ": the restart failed under injected faults (",
-                                    status.message(), "); faults disarmed, restarted again"));
-      faults_.DisarmAll();
-      status = verb == "failover-coordinator" ? job_->FailoverCoordinator() : job_->FailoverTasks();
-    }
-    Outcome outcome;
-    if (!status.ok()) {
-      outcome.violation = MakeViolation(1, step.number, absl::StrCat("the restart failed: ", status.ToString()));
-    }
-    outcome.restarted = true;
-    return outcome;
-  }
+  if (verb == "failover-tasks" || verb == "crash" || verb == "failover-coordinator") return Restart(step, verb);
   if (verb == "stop") {
     if (job_ == nullptr || job_->stopped()) return BadInput(step, "", "the job is already stopped");
     const std::string& how = step.Text("how");
@@ -709,6 +744,14 @@ RunResult Execution::Run() {
     const int64_t start = Now();
     world_->Record("scenario", absl::StrCat("step ", step.ToString()));
     Outcome outcome = Execute(step);
+    // A task that failed on its own during the step (a snapshot's synchronous part): the job restarts its tasks.
+    if (outcome.bad_input.empty() && !outcome.violation.has_value() && job_ != nullptr && !job_->stopped()) {
+      if (std::optional<absl::Status> failure = job_->TakeTaskFailure()) {
+        const bool restarted = outcome.restarted;
+        outcome = TaskFailed(step, "a task", *failure);
+        outcome.restarted = outcome.restarted || restarted;
+      }
+    }
     ++result.steps_run;
     result.last_step = step.number;
     if (!outcome.bad_input.empty()) {
@@ -795,7 +838,8 @@ RunResult Execution::Run() {
 const std::vector<std::string>& CoverageCounters() {
   static const std::vector<std::string>* counters = new std::vector<std::string>{
       "fault upload-fails-before", "fault upload-fails-after", "fault upload-partial", "fault storage-slow",
-      "fault delete-fails", "fault download-fails", "resume CLAIM", "resume NO_CLAIM", "resume LEGACY",
+      "fault delete-fails", "fault download-fails", "fault disk-fails", "fault disk-full",
+      "task failure (injected), tasks restarted", "local restore failed by a fault, storage used", "resume CLAIM", "resume NO_CLAIM", "resume LEGACY",
       "resume switching full <-> incremental", "resume at another parallelism", "resume from a savepoint",
       "restore from local state", "restore from storage", "local recovery fell back to storage",
       "rescaled restore (key-group clip)", "placeholder reuse", "accepted orphans", "decline by registration",

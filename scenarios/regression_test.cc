@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "faults/fault_model.h"
 #include "scenarios/executor.h"
 #include "scenarios/scenario.h"
 #include "sim/json_check.h"
@@ -231,7 +232,8 @@ TEST(Replay, ResumesFromASnapshotPath) {
   EXPECT_THAT(missing.error, HasSubstr("checkpoints/job-1/chk-9"));
 }
 
-// Where the first object-store operation that failed, was cut short or was slowed stands in a text trace.
+// Where the first object-store operation that failed, was cut short or was slowed, or the first local-disk
+// operation a fault failed, stands in a text trace.
 size_t FirstFaultyStorageOperation(const std::string& trace) {
   size_t line_start = 0;
   while (line_start < trace.size()) {
@@ -243,6 +245,7 @@ size_t FirstFaultyStorageOperation(const std::string& trace) {
          absl::StrContains(line, " PARTIAL") || absl::EndsWith(line, " SLOW"))) {
       return line_start;
     }
+    if (absl::StrContains(line, " fs:") && absl::EndsWith(line, " FAILED INJECTED")) return line_start;
     line_start = line_end + 1;
   }
   return std::string::npos;
@@ -251,8 +254,8 @@ size_t FirstFaultyStorageOperation(const std::string& trace) {
 // A fault is a step: armed at step 6 with count=1, it fires during step 7 (the next checkpoint), not before, and
 // exactly once.
 TEST(Faults, EachKindFiresAtTheStepThatArmsIt) {
-  for (const char* kind : {"upload-fails-before", "upload-fails-after", "upload-partial", "storage-slow",
-                           "delete-fails", "download-fails"}) {
+  for (const FaultKindInfo& info : FaultKinds()) {
+    const char* kind = info.name;
     const std::string text = absl::StrCat(
         "parallelism 1\nretained 1\ntimeout_ms 200\n1 writes count=100 keys=30\n2 flush\n3 checkpoint\n"
         "4 writes count=50 keys=30\n5 flush\n6 fault kind=", kind, " ms=400\n7 checkpoint\n8 failover-tasks\n"
@@ -265,7 +268,11 @@ TEST(Faults, EachKindFiresAtTheStepThatArmsIt) {
     EXPECT_EQ(result.verdict, RunResult::Verdict::kPass)
         << kind << ": " << (result.violation.has_value() ? result.violation->ToString() : result.error);
     EXPECT_THAT(result.notes, ::testing::Contains(absl::StrCat("faults injected: ", kind, " x1"))) << kind;
-    // The first faulty object-store operation in the trace comes after step 6 began.
+    if (info.local_disk) {
+      // The checkpoint's synchronous part failed on the disk: Flink fails the task, and the job restarted it.
+      EXPECT_THAT(result.notes, ::testing::Contains(HasSubstr("; the job restarts its tasks"))) << kind;
+    }
+    // The first faulty operation in the trace comes after step 6 began.
     const size_t armed = result.trace_text.find("step 6 fault");
     const size_t fired = FirstFaultyStorageOperation(result.trace_text);
     ASSERT_NE(armed, std::string::npos) << kind;

@@ -16,6 +16,8 @@ namespace {
 constexpr const char* kMessageKinds[] = {"trigger", "ack", "decline", "notify-complete", "notify-aborted"};
 constexpr const char* kMessageActions[] = {"drop", "duplicate", "delay", "reorder"};
 constexpr const char* kPaths[] = {"", "shared/", "chk-", "savepoint", "_metadata", "ha/"};
+// Local disks: a machine, a DB's working directory, SST files, MANIFESTs, local-recovery copies.
+constexpr const char* kDiskPaths[] = {"", "/tm-0/", "/db/", ".sst", "MANIFEST", "localState/"};
 
 }  // namespace
 
@@ -36,7 +38,8 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
   config.checkpoint_interval_ms = below(2) == 0 ? 0 : 30 + 10 * static_cast<int64_t>(below(4));
   config.checkpoint_timeout_ms = 400;
 
-  // The mix: each storage fault kind on with chance 1/2, at 1/D per matching operation.
+  // The mix: each storage fault kind on with chance 1/2, at 1/D per matching operation (disks see far more
+  // operations than the object store: their D is larger).
   struct StorageFault {
     std::string kind;
     uint64_t denominator;
@@ -47,7 +50,12 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
     if (options.recoverable_only && !info.recoverable) continue;
     if (below(2) == 0) continue;
     const uint64_t denominators[] = {4, 8, 16, 32};
-    storage_faults.push_back({info.name, denominators[below(4)], kPaths[below(6)]});
+    const uint64_t disk_denominators[] = {64, 256, 1024, 4096};
+    if (info.local_disk) {
+      storage_faults.push_back({info.name, disk_denominators[below(4)], kDiskPaths[below(6)]});
+    } else {
+      storage_faults.push_back({info.name, denominators[below(4)], kPaths[below(6)]});
+    }
   }
   std::vector<std::string> message_kinds;
   for (const char* kind : kMessageKinds) {

@@ -7,8 +7,9 @@ namespace {
 
 class SimJobMachine : public JobMachine {
  public:
-  SimJobMachine(SimScheduler* scheduler, const Prng& prng, const std::string& name)
-      : machine_(scheduler, prng, name), root_("/" + name) {}
+  SimJobMachine(SimScheduler* scheduler, const Prng& prng, const std::string& name,
+                std::shared_ptr<const DiskFaultHook> disk_faults)
+      : machine_(scheduler, prng, name, uint64_t{8} << 30, std::move(disk_faults)), root_("/" + name) {}
   const std::string& name() const override { return machine_.name(); }
   rocksdb::Env* env() const override { return machine_.env(); }
   std::string root() const override { return root_; }
@@ -32,7 +33,7 @@ SimWorld::~SimWorld() {
 }
 
 std::unique_ptr<JobMachine> SimWorld::NewMachine(const std::string& name, const Prng& prng) {
-  return std::make_unique<SimJobMachine>(scheduler_, prng, name);
+  return std::make_unique<SimJobMachine>(scheduler_, prng, name, disk_faults_);
 }
 
 bool SimWorld::RunUntilQuiescent(std::vector<std::string>* pending) {

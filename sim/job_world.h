@@ -122,12 +122,16 @@ class SimWorld : public JobWorld {
 
   SimScheduler& scheduler() { return *scheduler_; }
   SimObjectStore& object_store() { return *storage_.store(); }
+  // Asked before every operation on the disk of every machine this world made, before or after this call (faults/
+  // installs its injector here); null removes it. Side worlds get none.
+  void SetDiskFaultHook(DiskFaultHook hook) { *disk_faults_ = std::move(hook); }
 
  private:
   std::unique_ptr<SimScheduler> owned_scheduler_;
   std::unique_ptr<SimObjectStore> owned_store_;
   SimScheduler* scheduler_;
   SimInspectableStorage storage_;
+  std::shared_ptr<DiskFaultHook> disk_faults_ = std::make_shared<DiskFaultHook>();
 };
 
 }  // namespace snapsim

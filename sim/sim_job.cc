@@ -265,8 +265,9 @@ absl::Status SimJob::Write(const StateWrite& write) {
   Subtask& subtask = *subtasks_[SubtaskOf(write.key)];
   RuntimeMutexLock lock(subtask.mailbox);
   if (!subtask.running) return absl::UnavailableError(absl::StrCat("subtask ", subtask.index, " is not running"));
+  if (!subtask.failure.ok()) return subtask.failure;
   KeyedStateBackend& backend = subtask.task->backend();
-  if (absl::Status status = backend.SetCurrentKey(write.key); !status.ok()) return status;
+  if (absl::Status status = backend.SetCurrentKey(write.key); !status.ok()) return FailTask(subtask, status);
   const std::string model_key = ModelKey(write.state, write.key, write.user_key);
   absl::Status status;
   // The model changes under the bookkeeping lock: a snapshot's synchronous part reads it on another thread.
@@ -317,14 +318,37 @@ absl::Status SimJob::Write(const StateWrite& write) {
       }
       break;
   }
-  return status;
+  return status.ok() ? status : FailTask(subtask, status);
+}
+
+absl::Status SimJob::FailTask(Subtask& subtask, const absl::Status& cause) {
+  if (subtask.failure.ok()) {
+    world_->Record("job", absl::StrCat("subtask ", subtask.index, " attempt ", subtask.attempt.load(),
+                                       " failed: ", cause.message()));
+    // A status of its own (payloads copied, so IsInjected still sees the marker): the cause may share its
+    // representation with a future another thread frees (see Unshared).
+    subtask.failure = absl::Status(cause.code(), absl::StrCat("subtask ", subtask.index, " attempt ",
+                                                              subtask.attempt.load(), " failed: ", cause.message()));
+    cause.ForEachPayload([&subtask](absl::string_view url, const absl::Cord& payload) {
+      subtask.failure.SetPayload(url, absl::Cord(std::string(payload)));
+    });
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    if (!task_failure_.has_value()) task_failure_ = subtask.failure;
+  }
+  return subtask.failure;
+}
+
+std::optional<absl::Status> SimJob::TakeTaskFailure() {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  return std::exchange(task_failure_, std::nullopt);
 }
 
 absl::Status SimJob::Flush() {
   for (auto& subtask : subtasks_) {
     RuntimeMutexLock lock(subtask->mailbox);
     if (!subtask->running) continue;
-    if (absl::Status status = subtask->task->backend().Flush(); !status.ok()) return status;
+    if (!subtask->failure.ok()) return subtask->failure;
+    if (absl::Status status = subtask->task->backend().Flush(); !status.ok()) return FailTask(*subtask, status);
   }
   return absl::OkStatus();
 }
@@ -333,7 +357,8 @@ absl::Status SimJob::Compact() {
   for (auto& subtask : subtasks_) {
     RuntimeMutexLock lock(subtask->mailbox);
     if (!subtask->running) continue;
-    if (absl::Status status = subtask->task->backend().Compact(); !status.ok()) return status;
+    if (!subtask->failure.ok()) return subtask->failure;
+    if (absl::Status status = subtask->task->backend().Compact(); !status.ok()) return FailTask(*subtask, status);
   }
   return absl::OkStatus();
 }
@@ -349,6 +374,7 @@ CheckpointCoordinator::Result SimJob::Savepoint(SavepointFormat format, bool syn
 void SimJob::StopTask(Subtask& subtask) {
   RuntimeMutexLock lock(subtask.mailbox);
   subtask.running = false;
+  subtask.failure = absl::OkStatus();
   if (subtask.task != nullptr) {
     (void)subtask.task->Close();  // on a crashed machine this fails; the task is gone either way
     subtask.task.reset();
@@ -420,6 +446,9 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
     }
   }
   event.restored_from_local_state = subtask.task->restored_from_local_state();
+  if (!subtask.task->local_restore_error().ok()) {
+    event.local_restore_error = subtask.task->local_restore_error().ToString();
+  }
   event.backend_uid = subtask.task->backend_uid();
   PushEvent(std::move(event));
   subtask.running = true;
@@ -428,6 +457,10 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
 
 absl::Status SimJob::RestartTasks(std::shared_ptr<const CompletedCheckpoint> checkpoint) {
   for (auto& subtask : subtasks_) StopTask(*subtask);
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    task_failure_.reset();  // the restart answers it
+  }
   if (checkpoint != nullptr) {
     absl::StatusOr<KeyValueMap> model = ModelAt(checkpoint->checkpoint_id);
     if (!model.ok()) return model.status();
@@ -867,6 +900,7 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
          });
   };
   if (!future.ok()) {
+    if (!subtask.task->failure().ok()) (void)FailTask(subtask, subtask.task->failure());
     if (!absl::IsAlreadyExists(future.status())) decline(future.status());  // a duplicated trigger is ignored
     return;
   }

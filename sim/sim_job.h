@@ -152,6 +152,8 @@ struct JobEvent {
   // kDeployed.
   std::vector<KeyedStateHandle> restored_handles;
   bool restored_from_local_state = false;
+  // Why a matching local copy was not restored (storage's was), or "".
+  std::string local_restore_error;
   // A local copy of `checkpoint_id` for this subtask was in the task-local state store at deployment, with its
   // directory present on disk.
   bool local_copy_available = false;
@@ -233,6 +235,11 @@ class SimJob : public TaskGateway {
   // Ends the job: tasks closed, coordinator shut down with `status` (retained checkpoints stay).
   void Stop(JobStatus status);
   bool stopped() const { return stopped_; }
+  // A task that failed on its own (a write, flush or compaction its backend refused, or a snapshot's synchronous
+  // part that failed: Flink fails the task then) stays failed, refusing records with its cause, until the job
+  // restarts its tasks; this returns the first cause since the last restart ("subtask N failed: ...") and forgets
+  // it. The caller restarts the tasks (FailoverTasks), as Flink's job master does on a task failure.
+  std::optional<absl::Status> TakeTaskFailure();
 
   void SetMessageFaultHook(MessageFaultHook hook);
   void AddMessageRule(MessageRule rule) {
@@ -312,7 +319,12 @@ class SimJob : public TaskGateway {
     std::atomic<int64_t> attempt{0};
     std::atomic<bool> running{false};
     std::unique_ptr<KeyedStateTask> task;
+    // Why this attempt failed (OK while it has not); written under `mailbox`.
+    absl::Status failure;
   };
+  // Records that `subtask`'s attempt failed with `cause` (REQUIRES: its mailbox held); returns what to report.
+  absl::Status FailTask(Subtask& subtask, const absl::Status& cause);
+  std::optional<absl::Status> task_failure_;
 
   SimJob(SimJobConfig config, JobWorld* world, const Prng& prng);
   static absl::StatusOr<std::unique_ptr<SimJob>> Start(SimJobConfig config, JobWorld* world, const Prng& prng,

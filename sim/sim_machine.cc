@@ -1,11 +1,13 @@
 #include "sim/sim_machine.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace snapsim {
 
-SimMachine::SimMachine(SimScheduler* scheduler, const Prng& prng, std::string name, uint64_t disk_capacity_bytes)
-    : scheduler_(scheduler), prng_(prng.Child(name)), name_(std::move(name)) {
+SimMachine::SimMachine(SimScheduler* scheduler, const Prng& prng, std::string name, uint64_t disk_capacity_bytes,
+                       std::shared_ptr<const DiskFaultHook> disk_faults)
+    : scheduler_(scheduler), prng_(prng.Child(name)), name_(std::move(name)), disk_faults_(std::move(disk_faults)) {
   SimFileSystemOptions options;
   options.machine = name_;
   options.capacity_bytes = disk_capacity_bytes;
@@ -23,8 +25,17 @@ void SimMachine::Boot(std::shared_ptr<SimFileSystem> file_system) {
     if (!operation.target_path.empty()) absl::StrAppend(&event, " -> ", operation.target_path);
     if (operation.size > 0) absl::StrAppend(&event, " ", operation.size);
     if (!status.ok()) absl::StrAppend(&event, " FAILED");
+    // faults/' marker: an injected failure shows as such (a missing file's FAILED is the disk working).
+    if (!status.ok() && absl::StrContains(status.ToString(), "[injected]")) absl::StrAppend(&event, " INJECTED");
     scheduler->RecordTrace(component, event);
   });
+  if (disk_faults_ != nullptr) {
+    // Never on the blocking-call helper: an error there would race with the woken caller (sim_scheduler.h).
+    file_system_->SetFaultHook([hook = disk_faults_, name = name_](const FsOperation& operation) {
+      if (!*hook || SimScheduler::OnBlockingCallHelper()) return rocksdb::IOStatus::OK();
+      return (*hook)(name, operation);
+    });
+  }
   env_ = std::make_unique<SimEnv>(scheduler_, file_system_, prng_.Child(absl::StrCat("boot-", boots_)));
 }
 

@@ -1,8 +1,10 @@
 // A simulated machine: its local disk (SimFileSystem) and its Env, with every disk operation fed to the run's
-// trace. Crash() is power loss: the disk keeps only what was durable and a fresh Env boots on it.
+// trace. Crash() is power loss: the disk keeps only what was durable and a fresh Env boots on it. A disk fault hook
+// (faults/: disk-fails, disk-full) is asked before every disk operation, on the disk as it boots after a crash too.
 #ifndef SNAPSIM_SIM_SIM_MACHINE_H_
 #define SNAPSIM_SIM_SIM_MACHINE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,10 +15,16 @@
 
 namespace snapsim {
 
+// Asked before every operation on a machine's disk, with the machine's name: OK lets it proceed.
+using DiskFaultHook = std::function<rocksdb::IOStatus(const std::string& machine, const FsOperation&)>;
+
 class SimMachine {
  public:
+  // `disk_faults`, if given, is read at every disk operation (a slot the world owns and fills; it must outlive the
+  // machine).
   SimMachine(SimScheduler* scheduler, const Prng& prng, std::string name,
-             uint64_t disk_capacity_bytes = uint64_t{8} << 30);
+             uint64_t disk_capacity_bytes = uint64_t{8} << 30,
+             std::shared_ptr<const DiskFaultHook> disk_faults = nullptr);
 
   const std::string& name() const { return name_; }
   SimEnv* env() const { return env_.get(); }
@@ -33,6 +41,7 @@ class SimMachine {
   Prng prng_;
   const std::string name_;
   int boots_ = 0;
+  std::shared_ptr<const DiskFaultHook> disk_faults_;
   std::shared_ptr<SimFileSystem> file_system_;
   std::unique_ptr<SimEnv> env_;
   std::vector<std::unique_ptr<SimEnv>> crashed_envs_;

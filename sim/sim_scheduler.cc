@@ -73,6 +73,7 @@ struct ThreadIdentity {
   Activity* activity = nullptr;
 };
 thread_local ThreadIdentity current_thread;
+thread_local bool on_blocking_call_helper = false;
 
 }  // namespace
 
@@ -425,6 +426,7 @@ rocksdb::Status SimScheduler::RunBlockingRocksDbCall(const std::function<rocksdb
   // The helper runs RocksDB's queued jobs while the caller waits inside RocksDB; it acts under the caller's baton.
   std::thread helper([core, caller, &call_done] {
     current_thread = caller;
+    on_blocking_call_helper = true;
     std::unique_lock<std::mutex> lock(core->jobs_mutex);
     for (;;) {
       if (!core->jobs.empty()) {
@@ -496,6 +498,8 @@ int SimScheduler::QueuedBackgroundJobs() const {
 }
 
 uint64_t SimScheduler::seed() const { return core_->seed; }
+
+bool SimScheduler::OnBlockingCallHelper() { return on_blocking_call_helper; }
 
 uint64_t SimScheduler::handoffs() const {
   std::lock_guard<std::mutex> lock(core_->mutex);

@@ -76,6 +76,12 @@ class SimScheduler : public Runtime {
 
   // Advances virtual time without a scheduling point (RocksDB's Env::SleepForMicroseconds).
   void AdvanceTime(int64_t micros);
+  // True on the thread that runs RocksDB's background jobs while a blocking call's caller waits inside RocksDB.
+  // That thread and the caller can both be awake: RocksDB 7.8.3 wakes the caller of a flush or compaction that
+  // failed (bg_cv_.SignalAll) and then, on the helper, sleeps a second and scans for obsolete files (the
+  // BackgroundCallFlush / BackgroundCallCompaction error path), so what follows an error there is ordered by real
+  // thread timing. The disk fault hook is not asked on it (sim_machine.cc), which keeps runs deterministic.
+  static bool OnBlockingCallHelper();
   uint64_t seed() const;
   // Baton hand-offs from one activity's thread to another's so far (each a context switch between OS threads).
   uint64_t handoffs() const;

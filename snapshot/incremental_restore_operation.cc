@@ -283,8 +283,9 @@ absl::StatusOr<RestoreResult> RestoreWithLocalRecovery(const KeyedStateBackendCo
                                                        CheckpointStorage& storage,
                                                        const IncrementalRemoteKeyedStateHandle& remote,
                                                        const std::optional<IncrementalLocalKeyedStateHandle>& local,
-                                                       bool* used_local) {
+                                                       bool* used_local, absl::Status* local_error) {
   if (used_local != nullptr) *used_local = false;
+  if (local_error != nullptr) *local_error = absl::OkStatus();
   const bool matches = local.has_value() && local->checkpoint_id == remote.checkpoint_id &&
                        local->backend_uid == remote.backend_uid && local->key_group_range == remote.key_group_range &&
                        remote.key_group_range == config.key_group_range;
@@ -295,6 +296,7 @@ absl::StatusOr<RestoreResult> RestoreWithLocalRecovery(const KeyedStateBackendCo
       return restored;
     }
     // A damaged local copy is not an error: the checkpoint storage copy is the authority.
+    if (local_error != nullptr) *local_error = restored.status();
   }
   return RestoreKeyedState(config, runtime, storage, {remote});
 }

@@ -53,12 +53,14 @@ absl::StatusOr<RestoreResult> RestoreFromLocalHandle(const KeyedStateBackendConf
 // Flink's restore order with local recovery: the task-local copy first, the checkpoint storage copy last. The
 // local copy is used only if it is of the same checkpoint, lineage (backend UID) and key groups as `remote` and
 // restoring from it succeeds; stale or damaged local state is never restored (DESIGN.md invariant 6).
-// `used_local`, if given, tells which one was used.
+// `used_local`, if given, tells which one was used; `local_error`, if given, why a matching local copy was not (OK
+// when none matched or it was used).
 absl::StatusOr<RestoreResult> RestoreWithLocalRecovery(const KeyedStateBackendConfig& config, Runtime& runtime,
                                                        CheckpointStorage& storage,
                                                        const IncrementalRemoteKeyedStateHandle& remote,
                                                        const std::optional<IncrementalLocalKeyedStateHandle>& local,
-                                                       bool* used_local = nullptr);
+                                                       bool* used_local = nullptr,
+                                                       absl::Status* local_error = nullptr);
 
 }  // namespace snapsim
 

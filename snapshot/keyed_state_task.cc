@@ -120,7 +120,8 @@ absl::StatusOr<std::unique_ptr<KeyedStateTask>> KeyedStateTask::Start(KeyedState
                task->config_.local_recovery.enabled && local_store != nullptr) {
       bool used_local = false;
       restored = RestoreWithLocalRecovery(backend_config, *runtime, *storage, native[0],
-                                          local_store->Retrieve(restore->checkpoint_id), &used_local);
+                                          local_store->Retrieve(restore->checkpoint_id), &used_local,
+                                          &task->local_restore_error_);
       task->restored_from_local_state_ = used_local;
     } else {
       restored = RestoreKeyedState(backend_config, *runtime, *storage, native);
@@ -178,7 +179,10 @@ absl::StatusOr<KeyedStateTask::SnapshotFuture> KeyedStateTask::TriggerSnapshot(i
   }
   absl::StatusOr<SnapshotRunner::Running> running =
       SnapshotRunner::Snapshot(*strategy_, *runtime_, checkpoint_id, factory, options.type);
-  if (!running.ok()) return running.status();
+  if (!running.ok()) {
+    failure_ = running.status();
+    return running.status();
+  }
   {
     std::lock_guard<std::mutex> lock(shared_->mutex);
     shared_->running[checkpoint_id] = *running;

@@ -84,8 +84,14 @@ class KeyedStateTask {
   KeyedStateBackend& backend() { return *backend_; }
   const std::string& backend_uid() const { return backend_uid_; }
   bool restored_from_local_state() const { return restored_from_local_state_; }
+  // Why a matching task-local copy could not be restored and storage's was used instead (OK otherwise).
+  const absl::Status& local_restore_error() const { return local_restore_error_; }
+  // Set when the task must fail: a snapshot's synchronous part failed. Flink fails the task then (its
+  // execution.checkpointing.tolerable-failed-checkpoints: "failures originating from the sync phase on the Task
+  // Managers are always forcing failover of an affected task"); the job restarts it.
+  const absl::Status& failure() const { return failure_; }
 
-  // The synchronous part of snapshot `checkpoint_id` (a failure declines it); the future completes when the
+  // The synchronous part of snapshot `checkpoint_id` (a failure declines it and sets failure()); the future completes when the
   // asynchronous part ends: the handle to acknowledge (nullopt when the backend has no state) or the failure.
   // Like Flink's barrier handling, a trigger is taken once: a repeated one (a duplicated message) is AlreadyExists,
   // to be ignored; one older than the newest triggered is FailedPrecondition (subsumed), to be declined. Taking a
@@ -116,6 +122,8 @@ class KeyedStateTask {
   std::unique_ptr<KeyedStateBackend> backend_;
   std::string backend_uid_;
   bool restored_from_local_state_ = false;
+  absl::Status local_restore_error_;
+  absl::Status failure_;
   std::unique_ptr<SnapshotStrategyBase> strategy_;
   std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
   // Futures of every snapshot started, to wait for on Close.

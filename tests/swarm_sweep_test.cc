@@ -5,10 +5,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "scenarios/executor.h"
 #include "scenarios/swarm_generator.h"
 
@@ -32,6 +35,15 @@ TEST_P(SwarmSweepTest, SeedKeepsTheInvariants) {
       << "seed " << seed << ": " << (result.violation.has_value() ? result.violation->ToString() : result.error)
       << "\n  reproduce: bazel run //:snapsim -- sweep --first=" << seed << " --seeds=1"
       << "\n  scenario:\n" << FormatScenario(scenario);
+  // A fault kind the seed's mix left out never fires ("faults injected: <kind> xN" notes against the banner).
+  const std::string& mix = scenario.description[1];
+  for (const std::string& note : result.notes) {
+    constexpr absl::string_view kInjected = "faults injected: ";
+    if (!absl::StartsWith(note, kInjected)) continue;
+    const std::string kind(note.substr(kInjected.size(), note.find(' ', kInjected.size()) - kInjected.size()));
+    EXPECT_TRUE(absl::StrContains(mix, absl::StrCat(" ", kind, " ")))
+        << "seed " << seed << " injected " << kind << " outside its mix: " << mix;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, SwarmSweepTest,
