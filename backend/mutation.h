@@ -14,6 +14,7 @@
 //   no-claim-incremental-first  a NO_CLAIM restore does not force the first checkpoint to be full (FLINK-25192)
 //   local-dir-without-uid    local recovery copies are kept in chk_<id>/db, without the backend UID (FLINK-12296)
 //   restore-ignores-missing-file  a download that fails or comes up short is taken as the file's bytes
+//   download-skips-checksum  a downloaded file is not checked against its handle's checksum (FLINK-27681)
 #ifndef SNAPSIM_BACKEND_MUTATION_H_
 #define SNAPSIM_BACKEND_MUTATION_H_
 

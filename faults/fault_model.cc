@@ -51,6 +51,7 @@ const std::vector<FaultKindInfo>& FaultKinds() {
       {FaultKind::kStorageSlow, "storage-slow", true, false},
       {FaultKind::kDeleteFails, "delete-fails", true, false},
       {FaultKind::kDownloadFails, "download-fails", true, false},
+      {FaultKind::kDownloadCorrupts, "download-corrupts", true, false},
       {FaultKind::kDiskFails, "disk-fails", true, true},
       {FaultKind::kDiskFull, "disk-full", true, true},
   };
@@ -140,6 +141,7 @@ ObjectStoreFault FaultInjector::Decide(const ObjectStoreOperation& operation) {
       case FaultKind::kDeleteFails:
         return operation.kind == ObjectStoreOperationKind::kDelete;
       case FaultKind::kDownloadFails:
+      case FaultKind::kDownloadCorrupts:
         return operation.kind == ObjectStoreOperationKind::kRead;
       case FaultKind::kDiskFails:
       case FaultKind::kDiskFull:
@@ -167,6 +169,11 @@ ObjectStoreFault FaultInjector::Decide(const ObjectStoreOperation& operation) {
     case FaultKind::kStorageSlow:
       fault.extra_latency_micros = rule->latency_micros;
       break;
+    case FaultKind::kDownloadCorrupts:
+      fault.effect = ObjectStoreFault::Effect::kCorrupt;
+      fault.corrupt_bit = prng_.NextU64();
+      corrupted_reads_.insert(operation.path);
+      break;
     case FaultKind::kDeleteFails:
       fault.effect = ObjectStoreFault::Effect::kFailBefore;
       fault.status = InjectedError(absl::StatusCode::kUnavailable, what);
@@ -178,6 +185,15 @@ ObjectStoreFault FaultInjector::Decide(const ObjectStoreOperation& operation) {
   }
   Consume(rule);
   return fault;
+}
+
+bool FaultInjector::Explains(absl::string_view error) const {
+  if (IsInjectedMessage(error)) return true;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const std::string& path : corrupted_reads_) {
+    if (absl::StrContains(error, path)) return true;
+  }
+  return false;
 }
 
 rocksdb::IOStatus FaultInjector::DecideDisk(const std::string& machine, const FsOperation& operation) {

@@ -27,6 +27,14 @@
 //                         it drawn passed (2026-11-30).
 //   download-fails        a read fails (restore downloads, metadata loads). Recoverable: a failed restore is
 //                         retried by the job's restart (Flink's restart strategy), a failed resume is refused.
+//   download-corrupts     a read succeeds but one bit of what it returns is flipped; the stored object stays
+//                         intact (corruption in transit that the transport did not catch). Recoverable because every
+//                         reader verifies what it read against a checksum (a handle's CRC-32C for downloaded files,
+//                         FLINK-27681's download side; the trailing CRC of metadata and store records): the read
+//                         fails with an error naming the object, and the restart strategy or the user reads again.
+//                         Such an error carries no marker (the system detected it; nothing told it): Explains()
+//                         accepts an error that names an object whose read was corrupted. Corrupted bytes accepted
+//                         anywhere show as a restore that differs from the model or an unexplained error.
 //   disk-fails            an operation that changes a machine's local disk (create, write, sync, link, rename, create
 //                         or fsync a directory, truncate) fails before its effect with an I/O error: a failing disk or
 //                         a file system gone read-only. Injected through SimFileSystem's fault hook on every machine
@@ -56,6 +64,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -69,7 +78,7 @@
 namespace snapsim {
 
 enum class FaultKind { kUploadFailsBefore, kUploadFailsAfter, kUploadPartial, kStorageSlow, kDeleteFails,
-                       kDownloadFails, kDiskFails, kDiskFull };
+                       kDownloadFails, kDownloadCorrupts, kDiskFails, kDiskFull };
 
 struct FaultKindInfo {
   FaultKind kind;
@@ -113,6 +122,9 @@ class FaultInjector {
   std::map<std::string, int> Injected() const;
   // Objects a failed delete left behind, with the reason (the checker accepts them).
   std::map<std::string, std::string> AcceptedOrphans() const;
+  // Whether an error is a fault's doing: injected (IsInjectedMessage), or naming an object one of whose reads
+  // download-corrupts corrupted (the system under test detected the corruption).
+  bool Explains(absl::string_view error) const;
 
   ObjectStoreFault Decide(const ObjectStoreOperation& operation);
   // For SimWorld::SetDiskFaultHook: OK, or the injected error `operation` on `machine`'s disk fails with.
@@ -124,6 +136,7 @@ class FaultInjector {
   std::vector<FaultRule> rules_;
   std::map<std::string, int> injected_;
   std::map<std::string, std::string> failed_deletes_;
+  std::set<std::string> corrupted_reads_;
   // The first armed rule of a kind in `applies` that matches `path` and wins its draw (consumed), or null.
   FaultRule* Draw(const std::string& path, const std::function<bool(FaultKind)>& applies);
   // Counts one firing of `rule` against its count; removes it when spent.

@@ -271,9 +271,10 @@ std::optional<Violation> Checker::CheckFiles(const KnownSnapshot& snapshot, int 
 
 std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& event, int step) {
   if (event.kind == JobEvent::Kind::kRestartFailed) {
-    // The restart strategy tries again, but only a fault the world injected may have failed this attempt: an
-    // unmarked error (a corrupt download, a bad handle) is a bug even when the next attempt succeeds.
-    if (!IsInjectedMessage(event.error)) {
+    // The restart strategy tries again, but only a fault the world injected may have failed this attempt (or the
+    // detection of a corruption it caused): any other error (a bad handle, a missing file) is a bug even when the
+    // next attempt succeeds.
+    if (!explains_(event.error)) {
       return MakeViolation(0, step, absl::StrCat("a restart attempt failed with an error no fault injected (the "
                                                  "restart strategy retried): ", event.error),
                            event.checkpoint_id, event.subtask);
@@ -301,7 +302,7 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
       // A fault that made restoring the local copy fail (a local disk fault) excuses the fallback; nothing else does.
       if (event.checkpoint_id >= 0 && event.local_recovery && event.local_copy_available && !event.rescaled &&
           !event.restored_from_local_state) {
-        if (!event.local_restore_error.empty() && IsInjectedMessage(event.local_restore_error)) {
+        if (!event.local_restore_error.empty() && explains_(event.local_restore_error)) {
           ++coverage_["local restore failed by a fault, storage used"];
         } else {
           return MakeViolation(10, step,

@@ -36,6 +36,7 @@
 #define SNAPSIM_SCENARIOS_CHECKER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -43,6 +44,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "faults/fault_model.h"
 #include "sim/job_world.h"
 #include "sim/sim_job.h"
 
@@ -107,6 +109,9 @@ class Checker {
   bool StillLive(const KnownSnapshot& snapshot, SimJob* job) const;
   // LiveSnapshots less the user-owned ones that lost files to a CLAIM resume of another snapshot: what must restore.
   std::vector<const KnownSnapshot*> RestorableSnapshots(SimJob* job) const;
+  // Which errors a fault explains (the fault injector's Explains: injected, or a detected corruption it caused);
+  // by default only injected ones.
+  void SetFaultExplanation(std::function<bool(absl::string_view)> explains) { explains_ = std::move(explains); }
   // Orphans another component accepts, with their reasons (the fault injector's failed deletes).
   void AcceptOrphans(const std::map<std::string, std::string>& orphans) {
     accepted_orphans_.insert(orphans.begin(), orphans.end());
@@ -158,6 +163,7 @@ class Checker {
   // a claimed snapshot is the job's to delete; starting another job from a snapshot sharing its files is unsafe).
   // File -> the snapshot that claimed it last.
   std::map<std::string, std::string> claimed_files_;
+  std::function<bool(absl::string_view)> explains_ = [](absl::string_view error) { return IsInjectedMessage(error); };
   // The snapshot the running job started from, while it is not claimed.
   std::string restored_unclaimed_;
   RestoreMode restore_mode_ = RestoreMode::kNoClaim;

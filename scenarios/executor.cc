@@ -60,6 +60,7 @@ class Execution {
         return faults_.DecideDisk(machine, operation);
       });
     }
+    checker_.SetFaultExplanation([this](absl::string_view error) { return faults_.Explains(error); });
   }
   ~Execution() {
     // The injector goes before the world: nothing the world still runs may reach it.
@@ -240,7 +241,7 @@ Execution::Outcome Execution::Record(const ScenarioStep& step, const std::string
     const absl::string_view message = result.status().message();
     const bool io_error = absl::StrContains(message, "UNAVAILABLE") || absl::StrContains(message, "DATA_LOSS") ||
                           absl::StrContains(message, "INTERNAL") || absl::StrContains(message, "IO error");
-    if (io_error && !IsInjectedMessage(message)) {
+    if (io_error && !faults_.Explains(message)) {
       outcome.violation = MakeViolation(0, step.number, absl::StrCat("the ", what, " failed with an error no fault "
                                                                      "injected: ", message));
       return outcome;
@@ -296,7 +297,7 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
   absl::StatusOr<std::unique_ptr<SimJob>> started = SimJob::Start(config, world_.get(), root_,
                                                                   SimJobRestore{restored.pointer, restored.model});
   // A resume refused by an injected fault (a metadata download) is submitted again, as a user would.
-  for (int retry = 1; retry < 5 && !started.ok() && IsInjected(started.status()); ++retry) {
+  for (int retry = 1; retry < 5 && !started.ok() && faults_.Explains(started.status().message()); ++retry) {
     notes_.push_back(absl::StrCat("step ", step.number, ": resume failed by an injected fault, submitted again: ",
                                   started.status().message()));
     started = SimJob::Start(config, world_.get(), root_, SimJobRestore{restored.pointer, restored.model});
@@ -447,7 +448,7 @@ Execution::Outcome Execution::Restart(const ScenarioStep& step, const std::strin
   if (verb == "failover-coordinator") ++coverage_["coordinator failover"];
   // A restart that failed only because storage kept failing (every attempt of the restart strategy hit an
   // injected fault): the outage ends, as outages do, and the job restarts again. Reported, not hidden.
-  if (!status.ok() && IsInjected(status)) {
+  if (!status.ok() && faults_.Explains(status.message())) {
     notes_.push_back(absl::StrCat("step ", step.number, ": the restart failed under injected faults (",
                                   status.message(), "); faults disarmed, restarted again"));
     faults_.DisarmAll();
@@ -462,7 +463,7 @@ Execution::Outcome Execution::Restart(const ScenarioStep& step, const std::strin
 }
 
 Execution::Outcome Execution::TaskFailed(const ScenarioStep& step, absl::string_view what, const absl::Status& cause) {
-  if (!IsInjected(cause)) return Unexpected(step, what, cause);
+  if (!faults_.Explains(cause.message())) return Unexpected(step, what, cause);
   notes_.push_back(absl::StrCat("step ", step.number, ": ", what, ": ", cause.message(), "; the job restarts its tasks"));
   ++coverage_["task failure (injected), tasks restarted"];
   return Restart(step, "failover-tasks");
@@ -838,7 +839,7 @@ RunResult Execution::Run() {
 const std::vector<std::string>& CoverageCounters() {
   static const std::vector<std::string>* counters = new std::vector<std::string>{
       "fault upload-fails-before", "fault upload-fails-after", "fault upload-partial", "fault storage-slow",
-      "fault delete-fails", "fault download-fails", "fault disk-fails", "fault disk-full",
+      "fault delete-fails", "fault download-fails", "fault download-corrupts", "fault disk-fails", "fault disk-full",
       "task failure (injected), tasks restarted", "local restore failed by a fault, storage used", "resume CLAIM", "resume NO_CLAIM", "resume LEGACY",
       "resume switching full <-> incremental", "resume at another parallelism", "resume from a savepoint",
       "restore from local state", "restore from storage", "local recovery fell back to storage",

@@ -137,7 +137,7 @@ ObjectStoreFault SimObjectStore::BeginOperation(const ObjectStoreOperation& oper
   }
   Delay(operation.size);
   if (fault.extra_latency_micros > 0) scheduler_->SleepForMicros(fault.extra_latency_micros);
-  static constexpr const char* kEffects[] = {"", " FAILED", " FAILED AFTER EFFECT", " PARTIAL"};
+  static constexpr const char* kEffects[] = {"", " FAILED", " FAILED AFTER EFFECT", " PARTIAL", " CORRUPTED"};
   scheduler_->RecordTrace("object-store", absl::StrCat(ObjectStoreOperationKindName(operation.kind), " ",
                                                        operation.path, " ", operation.size,
                                                        kEffects[static_cast<int>(fault.effect)],
@@ -194,12 +194,19 @@ absl::StatusOr<std::string> SimObjectStore::ReadAfterStart(const std::string& pa
     auto found = objects_.find(path);
     if (found != objects_.end()) size = found->second.size();
   }
-  absl::Status status = Begin(ObjectStoreOperation{ObjectStoreOperationKind::kRead, path, size});
-  if (!status.ok()) return status;
+  const ObjectStoreFault fault = BeginOperation(ObjectStoreOperation{ObjectStoreOperationKind::kRead, path, size});
+  if (fault.effect != ObjectStoreFault::Effect::kNone && fault.effect != ObjectStoreFault::Effect::kCorrupt) {
+    return fault.status;
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = objects_.find(path);
   if (found == objects_.end()) return absl::NotFoundError(absl::StrCat("object ", path, " not found"));
-  return found->second;
+  std::string bytes = found->second;
+  if (fault.effect == ObjectStoreFault::Effect::kCorrupt && !bytes.empty()) {
+    const uint64_t bit = fault.corrupt_bit % (bytes.size() * 8);
+    bytes[bit / 8] = static_cast<char>(bytes[bit / 8] ^ (1 << (bit % 8)));
+  }
+  return bytes;
 }
 
 absl::Status SimObjectStore::Delete(const std::string& path) {

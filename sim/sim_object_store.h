@@ -47,11 +47,15 @@ struct ObjectStoreFault {
     kFailAfter,
     // Finish stores the first half of the object's bytes under its path, then reports `status`.
     kPartial,
+    // A read succeeds but returns the bytes with bit `corrupt_bit` (modulo their length) flipped; what is stored
+    // stays intact (silent corruption in transit).
+    kCorrupt,
   };
   Effect effect = Effect::kNone;
   absl::Status status;
   // Added to the operation's latency (a slow request), whatever the effect.
   int64_t extra_latency_micros = 0;
+  uint64_t corrupt_bit = 0;
 };
 using ObjectStoreFaultInjector = std::function<ObjectStoreFault(const ObjectStoreOperation&)>;
 

@@ -33,6 +33,7 @@
 #include "rapidcheck.h"
 #include "rapidcheck/gtest.h"
 #include "rapidcheck/state.h"
+#include "faults/fault_model.h"
 #include "scenarios/executor.h"
 #include "scenarios/scenario.h"
 #include "scenarios/shrink.h"
@@ -65,9 +66,21 @@ struct StepModel {
 };
 
 // Every kind faults/fault_model.h declares recoverable.
-const char* const kFaultKinds[] = {"upload-fails-before", "upload-fails-after", "upload-partial", "storage-slow",
-                                   "delete-fails",        "download-fails"};
+std::vector<std::string> RecoverableFaultKinds() {
+  std::vector<std::string> kinds;
+  for (const FaultKindInfo& info : FaultKinds()) {
+    if (info.recoverable) kinds.push_back(info.name);
+  }
+  return kinds;
+}
+bool OnLocalDisk(const std::string& kind) {
+  for (const FaultKindInfo& info : FaultKinds()) {
+    if (kind == info.name) return info.local_disk;
+  }
+  return false;
+}
 const char* const kFaultPaths[] = {"", "shared/", "chk-", "savepoint", "_metadata", "ha/"};
+const char* const kDiskFaultPaths[] = {"", "/tm-0/", "/db/", ".sst", "MANIFEST", "localState/"};
 const char* const kMessageKinds[] = {"trigger", "ack", "decline", "notify-complete", "notify-aborted"};
 
 std::string Find(const Arguments& arguments, const std::string& name) {
@@ -275,13 +288,16 @@ rc::Gen<CommandPtr> GenerateStep(const StepModel& model) {
     } else if (verb == "deliver") {
       arguments = {{"kind", Pick(std::vector<std::string>(std::begin(kMessageKinds), std::end(kMessageKinds)))}};
     } else if (verb == "fault") {
-      const std::string kind =
-          Pick(std::vector<std::string>(std::begin(kFaultKinds), std::end(kFaultKinds)));
+      const std::string kind = Pick(RecoverableFaultKinds());
+      // A local disk sees far more operations than the object store.
+      const bool disk = OnLocalDisk(kind);
       arguments = {{"kind", kind},
-                   {"chance", absl::StrCat("1/", Pick(std::vector<int>{1, 2, 4, 8}))},
+                   {"chance", absl::StrCat("1/", disk ? Pick(std::vector<int>{16, 64, 256})
+                                                      : Pick(std::vector<int>{1, 2, 4, 8}))},
                    {"count", Chance(1, 3) ? "-1" : Int(1, 3)}};
       const std::string path =
-          Pick(std::vector<std::string>(std::begin(kFaultPaths), std::end(kFaultPaths)));
+          disk ? Pick(std::vector<std::string>(std::begin(kDiskFaultPaths), std::end(kDiskFaultPaths)))
+               : Pick(std::vector<std::string>(std::begin(kFaultPaths), std::end(kFaultPaths)));
       if (!path.empty()) arguments.push_back({"path", path});
       if (kind == "storage-slow") arguments.push_back({"ms", Int(50, 500)});
     } else if (verb == "crash") {
