@@ -52,6 +52,7 @@ const std::vector<FaultKindInfo>& FaultKinds() {
       {FaultKind::kDeleteFails, "delete-fails", true, false},
       {FaultKind::kDownloadFails, "download-fails", true, false},
       {FaultKind::kDownloadCorrupts, "download-corrupts", true, false},
+      {FaultKind::kStorageRot, "storage-rot", false, false},
       {FaultKind::kDiskFails, "disk-fails", true, true},
       {FaultKind::kDiskFull, "disk-full", true, true},
   };
@@ -142,6 +143,7 @@ ObjectStoreFault FaultInjector::Decide(const ObjectStoreOperation& operation) {
         return operation.kind == ObjectStoreOperationKind::kDelete;
       case FaultKind::kDownloadFails:
       case FaultKind::kDownloadCorrupts:
+      case FaultKind::kStorageRot:
         return operation.kind == ObjectStoreOperationKind::kRead;
       case FaultKind::kDiskFails:
       case FaultKind::kDiskFull:
@@ -174,6 +176,11 @@ ObjectStoreFault FaultInjector::Decide(const ObjectStoreOperation& operation) {
       fault.corrupt_bit = prng_.NextU64();
       corrupted_reads_.insert(operation.path);
       break;
+    case FaultKind::kStorageRot:
+      fault.effect = ObjectStoreFault::Effect::kRot;
+      fault.corrupt_bit = prng_.NextU64();
+      rotted_.insert(operation.path);
+      break;
     case FaultKind::kDeleteFails:
       fault.effect = ObjectStoreFault::Effect::kFailBefore;
       fault.status = InjectedError(absl::StatusCode::kUnavailable, what);
@@ -190,7 +197,17 @@ ObjectStoreFault FaultInjector::Decide(const ObjectStoreOperation& operation) {
 bool FaultInjector::Explains(absl::string_view error) const {
   if (IsInjectedMessage(error)) return true;
   std::lock_guard<std::mutex> lock(mutex_);
-  for (const std::string& path : corrupted_reads_) {
+  for (const std::set<std::string>* paths : {&corrupted_reads_, &rotted_}) {
+    for (const std::string& path : *paths) {
+      if (absl::StrContains(error, path)) return true;
+    }
+  }
+  return false;
+}
+
+bool FaultInjector::ExplainsLoss(absl::string_view error) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const std::string& path : rotted_) {
     if (absl::StrContains(error, path)) return true;
   }
   return false;

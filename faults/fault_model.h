@@ -35,6 +35,12 @@
 //                         Such an error carries no marker (the system detected it; nothing told it): Explains()
 //                         accepts an error that names an object whose read was corrupted. Corrupted bytes accepted
 //                         anywhere show as a restore that differs from the model or an unexplained error.
+//   storage-rot           unrecoverable: before a read, one bit of the stored object flips for good (bit rot at rest,
+//                         a store that lost data). It may lose every snapshot that references the object: restoring
+//                         one must fail with an error naming the object, never give other state; a job whose
+//                         restart needs it fails for good (Flink: the restart strategy gives up, the job is FAILED)
+//                         and the run goes on without it. Drawn only by the unrestricted sweep (`swarm`), whose
+//                         checker accepts exactly these losses (ExplainsLoss); every other invariant still holds.
 //   disk-fails            an operation that changes a machine's local disk (create, write, sync, link, rename, create
 //                         or fsync a directory, truncate) fails before its effect with an I/O error: a failing disk or
 //                         a file system gone read-only. Injected through SimFileSystem's fault hook on every machine
@@ -54,8 +60,13 @@
 //                         Recoverable like disk-fails. RocksDB would start its own recovery thread for NoSpace (its
 //                         SstFileManager polls for free space): the simulation preset turns automatic recovery off
 //                         (backend/backend_options.cc), so a DB that hit it stays failed until the task restarts.
-// Not yet modelled here: corruption; message faults and restarts are scenario steps of their own (`message`,
-// `failover-*`, `crash`).
+// Message faults and restarts are scenario steps of their own (`message`, `failover-*`, `crash`). Not modelled:
+// corruption of local disk contents (RocksDB's reaction to a corrupt SST in a compaction runs on the blocking-call
+// helper, see disk-fails); object-store corruption is (download-corrupts, storage-rot).
+//
+// Two modes: recoverable only (the `swarm-recoverable` sweep, the property tests: every invariant must hold) and
+// unrestricted (the `swarm` sweep: storage-rot too, whose losses the checker accepts through ExplainsLoss and
+// nothing else).
 #ifndef SNAPSIM_FAULTS_FAULT_MODEL_H_
 #define SNAPSIM_FAULTS_FAULT_MODEL_H_
 
@@ -78,7 +89,7 @@
 namespace snapsim {
 
 enum class FaultKind { kUploadFailsBefore, kUploadFailsAfter, kUploadPartial, kStorageSlow, kDeleteFails,
-                       kDownloadFails, kDownloadCorrupts, kDiskFails, kDiskFull };
+                       kDownloadFails, kDownloadCorrupts, kStorageRot, kDiskFails, kDiskFull };
 
 struct FaultKindInfo {
   FaultKind kind;
@@ -125,6 +136,8 @@ class FaultInjector {
   // Whether an error is a fault's doing: injected (IsInjectedMessage), or naming an object one of whose reads
   // download-corrupts corrupted (the system under test detected the corruption).
   bool Explains(absl::string_view error) const;
+  // Whether an error may end in a loss the fault model allows: it names an object storage-rot rotted.
+  bool ExplainsLoss(absl::string_view error) const;
 
   ObjectStoreFault Decide(const ObjectStoreOperation& operation);
   // For SimWorld::SetDiskFaultHook: OK, or the injected error `operation` on `machine`'s disk fails with.
@@ -137,6 +150,7 @@ class FaultInjector {
   std::map<std::string, int> injected_;
   std::map<std::string, std::string> failed_deletes_;
   std::set<std::string> corrupted_reads_;
+  std::set<std::string> rotted_;
   // The first armed rule of a kind in `applies` that matches `path` and wins its draw (consumed), or null.
   FaultRule* Draw(const std::string& path, const std::function<bool(FaultKind)>& applies);
   // Counts one firing of `rule` against its count; removes it when spent.

@@ -578,6 +578,14 @@ std::optional<Violation> Checker::CheckNoLeak(SimJob* job, int step) {
   return std::nullopt;
 }
 
+std::optional<Violation> Checker::RestoreFailed(const KnownSnapshot& snapshot, int invariant, int step,
+                                                int subtask, const std::string& error) {
+  if (!explains_loss_(error)) return MakeViolation(invariant, step, error, snapshot.checkpoint_id, subtask);
+  ++coverage_["snapshot lost to storage-rot"];
+  notes_.push_back(absl::StrCat("step ", step, ": ", snapshot.pointer, " is lost (storage-rot, allowed): ", error));
+  return std::nullopt;
+}
+
 std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapshot, int parallelism,
                                                      int max_parallelism, int step) {
   ++side_world_restores_;
@@ -597,7 +605,7 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
   }
   absl::StatusOr<CompletedCheckpoint> checkpoint = LoadCheckpointMetadata(side_store, snapshot.pointer);
   if (!checkpoint.ok()) {
-    return MakeViolation(1, step, absl::StrCat("side world: ", checkpoint.status().message()), snapshot.checkpoint_id);
+    return RestoreFailed(snapshot, 1, step, -1, absl::StrCat("side world: ", checkpoint.status().message()));
   }
   std::unique_ptr<JobMachine> machine =
       side->NewMachine(absl::StrCat("side-", world), Prng(seed_).Child(absl::StrCat("side-machine-", world)));
@@ -623,16 +631,16 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
       absl::StatusOr<std::unique_ptr<KeyedStateTask>> task =
           KeyedStateTask::Start(config, &side->runtime(), &side_store, nullptr, restore);
       if (!task.ok()) {
-        return MakeViolation(1, step, absl::StrCat("restoring ", snapshot.pointer, " at parallelism ", parallelism,
-                                                   " in a side world failed: ", task.status().message()),
-                             snapshot.checkpoint_id, subtask);
+        return RestoreFailed(snapshot, 1, step, subtask,
+                             absl::StrCat("restoring ", snapshot.pointer, " at parallelism ", parallelism,
+                                          " in a side world failed: ", task.status().message()));
       }
       for (const JobState& state : kJobStates) (void)(*task)->backend().RegisterState(state.name, state.kind);
       absl::StatusOr<KeyValueMap> read = ReadJobStates((*task)->backend(), max_parallelism);
       (void)(*task)->Close();
       if (!read.ok()) {
-        return MakeViolation(1, step, absl::StrCat("reading the side world's restore: ", read.status().message()),
-                             snapshot.checkpoint_id, subtask);
+        return RestoreFailed(snapshot, 1, step, subtask,
+                             absl::StrCat("reading the side world's restore: ", read.status().message()));
       }
       const KeyValueMap& actual = *read;
       KeyValueMap expected;

@@ -112,6 +112,9 @@ class Checker {
   // Which errors a fault explains (the fault injector's Explains: injected, or a detected corruption it caused);
   // by default only injected ones.
   void SetFaultExplanation(std::function<bool(absl::string_view)> explains) { explains_ = std::move(explains); }
+  // Which errors are a loss the fault model allows (the fault injector's ExplainsLoss: an object storage-rot
+  // rotted). A side-world restore that fails with such an error is accepted; one that succeeds is judged as always.
+  void SetLossExplanation(std::function<bool(absl::string_view)> explains) { explains_loss_ = std::move(explains); }
   // Orphans another component accepts, with their reasons (the fault injector's failed deletes).
   void AcceptOrphans(const std::map<std::string, std::string>& orphans) {
     accepted_orphans_.insert(orphans.begin(), orphans.end());
@@ -164,6 +167,10 @@ class Checker {
   // File -> the snapshot that claimed it last.
   std::map<std::string, std::string> claimed_files_;
   std::function<bool(absl::string_view)> explains_ = [](absl::string_view error) { return IsInjectedMessage(error); };
+  std::function<bool(absl::string_view)> explains_loss_ = [](absl::string_view) { return false; };
+  // A side-world restore of `snapshot` failed with `error`: an allowed loss (counted, noted), or a violation.
+  std::optional<Violation> RestoreFailed(const KnownSnapshot& snapshot, int invariant, int step, int subtask,
+                                         const std::string& error);
   // The snapshot the running job started from, while it is not claimed.
   std::string restored_unclaimed_;
   RestoreMode restore_mode_ = RestoreMode::kNoClaim;

@@ -61,6 +61,7 @@ class Execution {
       });
     }
     checker_.SetFaultExplanation([this](absl::string_view error) { return faults_.Explains(error); });
+    checker_.SetLossExplanation([this](absl::string_view error) { return faults_.ExplainsLoss(error); });
   }
   ~Execution() {
     // The injector goes before the world: nothing the world still runs may reach it.
@@ -90,6 +91,11 @@ class Execution {
   Outcome TaskFailed(const ScenarioStep& step, absl::string_view what, const absl::Status& cause);
   // The failover-tasks, failover-coordinator and crash steps' restart, also after a task failure.
   Outcome Restart(const ScenarioStep& step, const std::string& verb);
+  // The job cannot restart for a loss the fault model allows (`error`, storage-rot): it fails for good, as a Flink
+  // job whose restart strategy gives up; later steps that need a job are skipped until a resume starts one.
+  void LoseJob(const ScenarioStep& step, const std::string& error);
+  // Why the current job was lost ("" while there is one or it was stopped by a step).
+  std::string lost_;
   Outcome SnapshotStep(const ScenarioStep& step, bool savepoint);
   // `job_id`: the job that triggered it (an older job's completed trigger was learned before that job stopped).
   Outcome Record(const ScenarioStep& step, const std::string& name, const std::string& expect, bool savepoint,
@@ -280,6 +286,12 @@ Execution::Outcome Execution::SnapshotStep(const ScenarioStep& step, bool savepo
 Execution::Outcome Execution::Resume(const ScenarioStep& step) {
   if (job_ != nullptr && !job_->stopped()) return BadInput(step, "", "resume needs a stopped job (add a stop step)");
   absl::StatusOr<const KnownSnapshot*> snapshot = Resolve(step, step.Text("from"));
+  if (!snapshot.ok() && !lost_.empty()) {
+    // What the lost job would have named (a savepoint it never took, its latest checkpoint) does not exist.
+    notes_.push_back(absl::StrCat("step ", step.number, " skipped: the job was lost (", snapshot.status().message(),
+                                  ")"));
+    return Outcome{};
+  }
   if (!snapshot.ok()) return BadInput(step, "from", snapshot.status().message());
   SimJobConfig config = config_;
   config.job_id = absl::StrCat("job-", ++jobs_started_);
@@ -300,6 +312,8 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
   for (int retry = 1; retry < 5 && !started.ok() && faults_.Explains(started.status().message()); ++retry) {
     notes_.push_back(absl::StrCat("step ", step.number, ": resume failed by an injected fault, submitted again: ",
                                   started.status().message()));
+    // A submission is a new job (Flink gives it a new job id): the failed one may have left its store behind.
+    config.job_id = absl::StrCat("job-", ++jobs_started_);
     started = SimJob::Start(config, world_.get(), root_, SimJobRestore{restored.pointer, restored.model});
   }
   Outcome outcome;
@@ -317,6 +331,10 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
     }
     return outcome;
   }
+  if (!started.ok() && faults_.ExplainsLoss(started.status().message())) {
+    LoseJob(step, started.status().ToString());
+    return outcome;
+  }
   if (!started.ok()) {
     outcome.violation = MakeViolation(1, step.number,
                                       absl::StrCat("resuming from ", restored.pointer, " failed: ",
@@ -330,6 +348,7 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
   if (restored.savepoint) ++coverage_["resume from a savepoint"];
   job_ = *std::move(started);
   config_ = config;
+  lost_.clear();
   checker_.OnJobStarted(*job_, &restored, config.restore_mode);
   outcome.restarted = true;
   return outcome;
@@ -342,6 +361,11 @@ Execution::Outcome Execution::RestoreCheck(const ScenarioStep& step) {
     targets = checker_.RestorableSnapshots(job_.get());
   } else {
     absl::StatusOr<const KnownSnapshot*> snapshot = Resolve(step, from);
+    if (!snapshot.ok() && !lost_.empty()) {
+      notes_.push_back(absl::StrCat("step ", step.number, " skipped: the job was lost (",
+                                    snapshot.status().message(), ")"));
+      return Outcome{};
+    }
     if (!snapshot.ok()) return BadInput(step, "from", snapshot.status().message());
     targets.push_back(*snapshot);
   }
@@ -455,11 +479,39 @@ Execution::Outcome Execution::Restart(const ScenarioStep& step, const std::strin
     status = verb == "failover-coordinator" ? job_->FailoverCoordinator() : job_->FailoverTasks();
   }
   Outcome outcome;
+  if (!status.ok() && faults_.ExplainsLoss(status.message())) {
+    LoseJob(step, status.ToString());
+    return outcome;
+  }
   if (!status.ok()) {
     outcome.violation = MakeViolation(1, step.number, absl::StrCat("the restart failed: ", status.ToString()));
   }
   outcome.restarted = true;
   return outcome;
+}
+
+void Execution::LoseJob(const ScenarioStep& step, const std::string& error) {
+  notes_.push_back(absl::StrCat("step ", step.number, ": the job failed for good (storage-rot, a loss the fault model "
+                                "allows): ", error));
+  ++coverage_["job lost to storage-rot"];
+  lost_ = error;
+  if (job_ == nullptr || job_->stopped()) return;
+  job_->ReleaseAllHeldMessages();
+  job_->coordinator().StopCheckpointScheduler();
+  LearnFinishedTriggers();
+  checker_.OnJobStopped(*job_, JobStatus::kFailed);
+  job_->Stop(JobStatus::kFailed);
+  // A coordinator that could not recover the store (a record rotted) cannot remove its records either: Flink's
+  // cleanup of a failed job's HA data retries that recovery forever. What is left of the store is the loss's.
+  const std::string records = absl::StrCat(job_->checkpoint_root(), "/ha/");
+  if (!absl::StrContains(error, records)) return;  // the store recovered: its shutdown removed its records
+  std::map<std::string, std::string> left;
+  for (const std::string& path : world_->storage().AllPaths()) {
+    if (absl::StartsWith(path, records)) {
+      left.emplace(path, "a store record of a job lost to storage-rot (its store cannot be recovered to clean up)");
+    }
+  }
+  checker_.AcceptOrphans(left);
 }
 
 Execution::Outcome Execution::TaskFailed(const ScenarioStep& step, absl::string_view what, const absl::Status& cause) {
@@ -474,6 +526,10 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
   // Storage faults belong to the world: they may be armed and disarmed between jobs too.
   const bool needs_job = verb != "resume" && verb != "restore-check" && verb != "quiesce" && verb != "await" &&
                          verb != "fault" && verb != "faults-off";
+  if (!lost_.empty() && (needs_job || verb == "liveness")) {
+    notes_.push_back(absl::StrCat("step ", step.number, " skipped: the job was lost"));
+    return Outcome{};
+  }
   if (needs_job && (job_ == nullptr || job_->stopped()) && verb != "stop") {
     return BadInput(step, "",
                     "the job is stopped: only resume, restore-check, quiesce, await, fault and faults-off may follow "

@@ -242,7 +242,7 @@ size_t FirstFaultyStorageOperation(const std::string& trace) {
     const absl::string_view line(trace.data() + line_start, line_end - line_start);
     if (absl::StrContains(line, " object-store ") &&
         (absl::EndsWith(line, " FAILED") || absl::StrContains(line, " FAILED AFTER EFFECT") ||
-         absl::StrContains(line, " PARTIAL") || absl::StrContains(line, " CORRUPTED") ||
+         absl::StrContains(line, " PARTIAL") || absl::StrContains(line, " CORRUPTED") || absl::StrContains(line, " ROTTED") ||
          absl::EndsWith(line, " SLOW"))) {
       return line_start;
     }
@@ -280,6 +280,28 @@ TEST(Faults, EachKindFiresAtTheStepThatArmsIt) {
     ASSERT_NE(fired, std::string::npos) << kind;
     EXPECT_GT(fired, armed) << kind;
   }
+}
+
+// storage-rot is the unrecoverable kind: the checkpoint the failover needs rotted, so the job fails for good (the
+// loss the fault model allows), later steps that need it are skipped, and the snapshot's side-world restore fails
+// naming the rotted object, which the checker accepts as that loss. A restore that succeeded would be judged.
+TEST(Faults, StorageRotLosesTheJobAndOnlyWhatItRotted) {
+  absl::StatusOr<Scenario> scenario = ParseScenario(
+      "parallelism 1\nretained 2\n1 writes count=100 keys=30\n2 flush\n3 checkpoint\n4 savepoint format=native as=sp\n"
+      "5 writes count=50 keys=30\n6 flush\n7 checkpoint\n8 fault kind=storage-rot path=chk-3/\n"
+      "9 failover-tasks\n10 checkpoint\n11 faults-off\n12 restore-check from=all\n13 resume from=sp\n"
+      "14 writes count=10 keys=30\n15 checkpoint\n16 liveness attempts=1\n",
+      "rot");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  const RunResult result = RunScenario(*scenario);
+  EXPECT_EQ(result.verdict, RunResult::Verdict::kPass)
+      << (result.violation.has_value() ? result.violation->ToString() : result.error);
+  EXPECT_THAT(result.notes, ::testing::Contains(HasSubstr("step 9: the job failed for good (storage-rot")));
+  EXPECT_THAT(result.notes, ::testing::Contains("step 10 skipped: the job was lost"));
+  EXPECT_THAT(result.notes, ::testing::Contains(HasSubstr("checkpoints/job-1/chk-3 is lost (storage-rot, allowed)")));
+  // The savepoint shares nothing with checkpoint 3: it restores, and the job resumed from it runs on.
+  EXPECT_THAT(result.notes, ::testing::Not(::testing::Contains(HasSubstr("savepoint-job-1")))) << "savepoint lost";
+  EXPECT_EQ(result.checkpoints_completed, 5);
 }
 
 TEST(Faults, DisabledKindsNeverFire) {

@@ -117,7 +117,7 @@ std::vector<StepSpec> BuildVocabulary() {
       {"fault",
        // The kinds of faults/fault_model.h's FaultKinds() (a regression test holds the two lists together).
        {Word("kind", {"upload-fails-before", "upload-fails-after", "upload-partial", "storage-slow", "delete-fails",
-                      "download-fails", "download-corrupts", "disk-fails", "disk-full"},
+                      "download-fails", "download-corrupts", "storage-rot", "disk-fails", "disk-full"},
              "", "the fault kind (faults/fault_model.h says what each models)"),
         Free("chance", true, "probability per matching operation as an integer ratio N/D (default 1/1)"),
         Int("count", -1, 1'000'000, "1", "how many times it may fire; -1: until faults-off", {}),

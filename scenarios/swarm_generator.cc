@@ -51,7 +51,11 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
     if (below(2) == 0) continue;
     const uint64_t denominators[] = {4, 8, 16, 32};
     const uint64_t disk_denominators[] = {64, 256, 1024, 4096};
-    if (info.local_disk) {
+    // A loss ends much of a run: rarer.
+    const uint64_t loss_denominators[] = {32, 128, 512, 2048};
+    if (!info.recoverable) {
+      storage_faults.push_back({info.name, loss_denominators[below(4)], kPaths[below(6)]});
+    } else if (info.local_disk) {
       storage_faults.push_back({info.name, disk_denominators[below(4)], kDiskPaths[below(6)]});
     } else {
       storage_faults.push_back({info.name, denominators[below(4)], kPaths[below(6)]});

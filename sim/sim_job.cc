@@ -210,7 +210,12 @@ absl::StatusOr<std::unique_ptr<SimJob>> SimJob::Start(SimJobConfig config, JobWo
     job->model_at_[initial->checkpoint_id][-1] = restore->model;
     job->restored_pointer_ = restore->path;
   }
-  if (absl::Status status = job->RestartTasks(initial); !status.ok()) return status;
+  if (absl::Status status = job->RestartTasks(initial); !status.ok()) {
+    // The restart strategy gave up: the job is FAILED, and its coordinator shuts down as for any globally terminal
+    // status (store records removed, checkpoints kept per the retention policy), not killed.
+    job->Stop(JobStatus::kFailed);
+    return status;
+  }
   job->coordinator_->StartCheckpointScheduler();
   return job;
 }

@@ -137,7 +137,8 @@ ObjectStoreFault SimObjectStore::BeginOperation(const ObjectStoreOperation& oper
   }
   Delay(operation.size);
   if (fault.extra_latency_micros > 0) scheduler_->SleepForMicros(fault.extra_latency_micros);
-  static constexpr const char* kEffects[] = {"", " FAILED", " FAILED AFTER EFFECT", " PARTIAL", " CORRUPTED"};
+  static constexpr const char* kEffects[] = {"", " FAILED", " FAILED AFTER EFFECT", " PARTIAL", " CORRUPTED",
+                                             " ROTTED"};
   scheduler_->RecordTrace("object-store", absl::StrCat(ObjectStoreOperationKindName(operation.kind), " ",
                                                        operation.path, " ", operation.size,
                                                        kEffects[static_cast<int>(fault.effect)],
@@ -195,12 +196,17 @@ absl::StatusOr<std::string> SimObjectStore::ReadAfterStart(const std::string& pa
     if (found != objects_.end()) size = found->second.size();
   }
   const ObjectStoreFault fault = BeginOperation(ObjectStoreOperation{ObjectStoreOperationKind::kRead, path, size});
-  if (fault.effect != ObjectStoreFault::Effect::kNone && fault.effect != ObjectStoreFault::Effect::kCorrupt) {
+  if (fault.effect != ObjectStoreFault::Effect::kNone && fault.effect != ObjectStoreFault::Effect::kCorrupt &&
+      fault.effect != ObjectStoreFault::Effect::kRot) {
     return fault.status;
   }
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = objects_.find(path);
   if (found == objects_.end()) return absl::NotFoundError(absl::StrCat("object ", path, " not found"));
+  if (fault.effect == ObjectStoreFault::Effect::kRot && !found->second.empty()) {
+    const uint64_t bit = fault.corrupt_bit % (found->second.size() * 8);
+    found->second[bit / 8] = static_cast<char>(found->second[bit / 8] ^ (1 << (bit % 8)));
+  }
   std::string bytes = found->second;
   if (fault.effect == ObjectStoreFault::Effect::kCorrupt && !bytes.empty()) {
     const uint64_t bit = fault.corrupt_bit % (bytes.size() * 8);

@@ -50,6 +50,9 @@ struct ObjectStoreFault {
     // A read succeeds but returns the bytes with bit `corrupt_bit` (modulo their length) flipped; what is stored
     // stays intact (silent corruption in transit).
     kCorrupt,
+    // Before the read, bit `corrupt_bit` (modulo the length) of the stored object flips for good (bit rot at rest);
+    // the checksum the store recorded at commit stays, so only a reader that verifies notices.
+    kRot,
   };
   Effect effect = Effect::kNone;
   absl::Status status;
