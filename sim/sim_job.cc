@@ -553,6 +553,10 @@ void SimJob::AcceptOrphans(const std::vector<std::string>& paths, int64_t checkp
 
 absl::Status SimJob::FailoverCoordinator() {
   world_->Record("job", "coordinator failover");
+  // Dead first: Kill waits for the coordinator's lock, which a checkpoint's completion may hold for a while (slow
+  // storage), and acknowledgements delivered meanwhile reach the living coordinator. Collected before it died, their
+  // files would be missed (swarm seed 2292); an acknowledgement delivered after it sees a dead coordinator.
+  coordinator_->Kill();
   // What the dying coordinator had been told of checkpoints still pending is known to no one after it.
   for (int64_t id : coordinator_->PendingCheckpointIds()) {
     std::vector<std::string> files;
@@ -566,7 +570,6 @@ absl::Status SimJob::FailoverCoordinator() {
     std::lock_guard<std::mutex> lock(state_mutex_);
     acknowledged_files_.erase(coordinator_.get());
   }
-  coordinator_->Kill();
   // Deletions it had queued never happen: no later coordinator knows those files (Flink's cleaner and registry
   // are in memory too).
   const std::vector<std::string> abandoned = coordinator_->AbandonedDeletions();
