@@ -25,6 +25,15 @@ dir="${TEST_TMPDIR:-/tmp}/determinism"
 mkdir -p "$dir"
 for seed in 3 13 17 40; do
   "$snapsim" print --seed="$seed" >"$dir/seed_$seed.scenario"
+  # The generator too: another process prints the same banner (configuration, fault mix) and steps.
+  "$snapsim" print --seed="$seed" >"$dir/seed_$seed.again.scenario"
+  if ! cmp -s "$dir/seed_$seed.scenario" "$dir/seed_$seed.again.scenario"; then
+    echo "swarm seed $seed: two processes generate different scenarios:"
+    diff "$dir/seed_$seed.scenario" "$dir/seed_$seed.again.scenario" | head -5
+    echo "reproduce: bazel run //:snapsim -- print --seed=$seed  (run it twice)"
+    exit 1
+  fi
+  grep -q "^# Fault mix: " "$dir/seed_$seed.scenario" || { echo "swarm seed $seed: no banner"; exit 1; }
   first=$("$snapsim" replay "$dir/seed_$seed.scenario" --quiet --print_hash | grep -o 'trace_hash=[0-9a-f]*')
   second=$("$snapsim" replay "$dir/seed_$seed.scenario" --quiet --print_hash | grep -o 'trace_hash=[0-9a-f]*')
   if [ -z "$first" ] || [ "$first" != "$second" ]; then
