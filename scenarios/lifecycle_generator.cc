@@ -17,7 +17,9 @@ std::string DescribeConfiguration(const ScenarioConfig& config) {
   return absl::StrCat("parallelism=", config.parallelism, " ", config.incremental ? "incremental" : "full",
                       config.local_recovery ? " local-recovery" : "", " max_concurrent=",
                       config.max_concurrent_checkpoints, " retained=", config.retained_checkpoints,
-                      " resume=", config.restore_mode);
+                      " resume=", config.restore_mode,
+                      config.tolerable_failures >= 0 ? absl::StrCat(" tolerable_failures=", config.tolerable_failures)
+                                                     : std::string());
 }
 
 Scenario GenerateLifecycleScenario(uint64_t seed) {

@@ -304,6 +304,42 @@ TEST(Faults, StorageRotLosesTheJobAndOnlyWhatItRotted) {
   EXPECT_EQ(result.checkpoints_completed, 5);
 }
 
+// Flink's CheckpointFailureManager: with tolerable_failures 1, the second checkpoint in a row that expires fails the
+// job over (every task restarts from the latest checkpoint); a completed checkpoint in between resets the count;
+// unlimited (the default) never does.
+std::vector<std::string> RunTolerable(const std::string& header, const std::string& middle) {
+  absl::StatusOr<Scenario> scenario = ParseScenario(
+      absl::StrCat("parallelism 1\ntimeout_ms 100\n", header, "1 writes count=50 keys=10\n2 checkpoint\n",
+                   "3 fault kind=storage-slow ms=300 count=-1\n4 checkpoint expect=failed\n", middle,
+                   "10 checkpoint expect=failed\n11 faults-off\n12 liveness attempts=1\n"),
+      "tolerable");
+  EXPECT_TRUE(scenario.ok()) << scenario.status();
+  if (!scenario.ok()) return {};
+  const RunResult result = RunScenario(*scenario);
+  EXPECT_EQ(result.verdict, RunResult::Verdict::kPass)
+      << (result.violation.has_value() ? result.violation->ToString() : result.error);
+  return result.notes;
+}
+
+TEST(TolerableCheckpointFailures, TheFailureAfterTheToleratedOnesFailsTheJobOver) {
+  const std::vector<std::string> notes = RunTolerable("tolerable_failures 1\n", "5 advance ms=1\n");
+  EXPECT_THAT(notes, ::testing::Contains(HasSubstr(
+                         "step 10: the coordinator failed the job over: Exceeded checkpoint tolerable failure "
+                         "threshold (1)")));
+}
+
+TEST(TolerableCheckpointFailures, ASuccessInBetweenResetsTheCount) {
+  const std::vector<std::string> notes =
+      RunTolerable("tolerable_failures 1\n", "5 faults-off\n6 checkpoint\n7 fault kind=storage-slow ms=300 "
+                                               "count=-1\n");
+  EXPECT_THAT(notes, ::testing::Not(::testing::Contains(HasSubstr("failed the job over"))));
+}
+
+TEST(TolerableCheckpointFailures, UnlimitedByDefault) {
+  const std::vector<std::string> notes = RunTolerable("", "5 advance ms=1\n");
+  EXPECT_THAT(notes, ::testing::Not(::testing::Contains(HasSubstr("failed the job over"))));
+}
+
 TEST(Faults, DisabledKindsNeverFire) {
   absl::StatusOr<Scenario> scenario = ParseScenario(
       "parallelism 2\n1 writes count=100 keys=30\n2 flush\n3 checkpoint\n4 failover-tasks\n5 checkpoint\n",

@@ -169,6 +169,7 @@ constexpr HeaderField kHeaderFields[] = {
     {"interval_ms", "periodic checkpoint interval, 0 = none"},
     {"timeout_ms", "checkpoint timeout"},
     {"upload_threads", "parallel uploads per subtask (1..16)"},
+    {"tolerable_failures", "consecutive counted checkpoint failures before the job fails over (-1 = unlimited)"},
     {"message_latency_ms", "maximum message latency"},
     {"seed", "the run's seed (unsigned 64-bit)"},
 };
@@ -382,6 +383,9 @@ absl::Status ParseHeaderLine(const std::vector<Token>& tokens, absl::string_view
   } else if (name.text == "upload_threads") {
     status = integer(1, 16, &number);
     config->upload_threads = static_cast<int>(number);
+  } else if (name.text == "tolerable_failures") {
+    status = integer(-1, 1000, &number);
+    config->tolerable_failures = static_cast<int>(number);
   } else if (name.text == "message_latency_ms") {
     status = integer(0, 60'000, &config->message_latency_ms_max);
   } else if (name.text == "seed") {
@@ -670,6 +674,7 @@ std::string FormatScenario(const Scenario& scenario) {
   absl::StrAppend(&out, "interval_ms ", config.checkpoint_interval_ms, "\n");
   absl::StrAppend(&out, "timeout_ms ", config.checkpoint_timeout_ms, "\n");
   absl::StrAppend(&out, "upload_threads ", config.upload_threads, "\n");
+  if (config.tolerable_failures >= 0) absl::StrAppend(&out, "tolerable_failures ", config.tolerable_failures, "\n");
   absl::StrAppend(&out, "message_latency_ms ", config.message_latency_ms_max, "\n");
   absl::StrAppend(&out, "seed ", config.seed, "\n\n");
   for (const ScenarioStep& step : scenario.steps) {

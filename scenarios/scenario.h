@@ -41,6 +41,8 @@ struct ScenarioConfig {
   int64_t checkpoint_interval_ms = 0;
   int64_t checkpoint_timeout_ms = 60'000;
   int upload_threads = 2;
+  // Flink's execution.checkpointing.tolerable-failed-checkpoints ("tolerable_failures N"); -1: unlimited.
+  int tolerable_failures = -1;
   int64_t message_latency_ms_max = 2;
   uint64_t seed = 1;
 };

@@ -220,6 +220,11 @@ absl::StatusOr<std::unique_ptr<SimJob>> SimJob::Start(SimJobConfig config, JobWo
   return job;
 }
 
+void SimJob::Drain() {
+  ReleaseAllHeldMessages();
+  world_->RunUntilQuiescent(nullptr);
+}
+
 SimJob::~SimJob() {
   if (!stopped_) {
     coordinator_->Kill();
@@ -246,6 +251,7 @@ absl::Status SimJob::CreateCoordinator() {
   config.num_retained = config_.num_retained;
   config.retention = config_.retention;
   config.restore_mode = config_.restore_mode;
+  config.tolerable_failed_checkpoints = config_.tolerable_failed_checkpoints;
   absl::StatusOr<std::shared_ptr<CheckpointCoordinator>> coordinator =
       CheckpointCoordinator::Create(config, runtime_, storage_, &counter_, this);
   if (!coordinator.ok()) return coordinator.status();
@@ -341,6 +347,17 @@ absl::Status SimJob::FailTask(Subtask& subtask, const absl::Status& cause) {
     if (!task_failure_.has_value()) task_failure_ = subtask.failure;
   }
   return subtask.failure;
+}
+
+void SimJob::FailJob(const absl::Status& cause) {
+  world_->Record("job", absl::StrCat("failover requested: ", cause.message()));
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  if (!failover_request_.has_value()) failover_request_ = absl::Status(cause.code(), std::string(cause.message()));
+}
+
+std::optional<absl::Status> SimJob::TakeFailoverRequest() {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  return std::exchange(failover_request_, std::nullopt);
 }
 
 std::optional<absl::Status> SimJob::TakeTaskFailure() {
@@ -464,7 +481,8 @@ absl::Status SimJob::RestartTasks(std::shared_ptr<const CompletedCheckpoint> che
   for (auto& subtask : subtasks_) StopTask(*subtask);
   {
     std::lock_guard<std::mutex> lock(state_mutex_);
-    task_failure_.reset();  // the restart answers it
+    task_failure_.reset();  // the restart answers them
+    failover_request_.reset();
   }
   if (checkpoint != nullptr) {
     absl::StatusOr<KeyValueMap> model = ModelAt(checkpoint->checkpoint_id);

@@ -63,6 +63,8 @@ struct SimJobConfig {
   // Flink's fixed-delay restart strategy: a deployment (a restore) or a coordinator recovery that fails is tried
   // again, up to this many times in all.
   int restart_attempts = 5;
+  // Flink's execution.checkpointing.tolerable-failed-checkpoints (-1: unlimited; see checkpoint_coordinator.h).
+  int tolerable_failed_checkpoints = -1;
 };
 
 // Where a job starts from: a retained checkpoint's or savepoint's path, and the model state at that snapshot.
@@ -206,6 +208,10 @@ class SimJob : public TaskGateway {
                                                        std::optional<SimJobRestore> restore = std::nullopt);
   // Kills the coordinator, closes the tasks and drains the remaining activities.
   ~SimJob() override;
+  // For a stopped job: sends its held messages and runs until its activities are done (the first half of the
+  // destructor), so AcceptedOrphans() then holds every orphan it will ever accept (a late acknowledgement dropped
+  // after the stop included).
+  void Drain();
 
   // Record processing: the subtask owning the key's key group updates its value state "value".
   absl::Status Put(const std::string& key, const std::string& value);
@@ -240,6 +246,9 @@ class SimJob : public TaskGateway {
   // restarts its tasks; this returns the first cause since the last restart ("subtask N failed: ...") and forgets
   // it. The caller restarts the tasks (FailoverTasks), as Flink's job master does on a task failure.
   std::optional<absl::Status> TakeTaskFailure();
+  // A failover the coordinator asked for (TaskGateway::FailJob: too many checkpoints failed in a row, or a task
+  // declined a synchronous savepoint), once; forgotten by any restart. The caller restarts the tasks.
+  std::optional<absl::Status> TakeFailoverRequest();
 
   void SetMessageFaultHook(MessageFaultHook hook);
   void AddMessageRule(MessageRule rule) {
@@ -301,6 +310,7 @@ class SimJob : public TaskGateway {
                          const CheckpointOptions& options) override;
   void NotifyCheckpointComplete(int subtask, int64_t checkpoint_id, int64_t last_subsumed_id) override;
   void NotifyCheckpointAborted(int subtask, int64_t checkpoint_id, int64_t latest_completed_id) override;
+  void FailJob(const absl::Status& cause) override;
 
  private:
   struct Subtask {
@@ -325,6 +335,7 @@ class SimJob : public TaskGateway {
   // Records that `subtask`'s attempt failed with `cause` (REQUIRES: its mailbox held); returns what to report.
   absl::Status FailTask(Subtask& subtask, const absl::Status& cause);
   std::optional<absl::Status> task_failure_;
+  std::optional<absl::Status> failover_request_;
 
   SimJob(SimJobConfig config, JobWorld* world, const Prng& prng);
   static absl::StatusOr<std::unique_ptr<SimJob>> Start(SimJobConfig config, JobWorld* world, const Prng& prng,

@@ -168,7 +168,9 @@ void CheckpointCoordinator::StartTriggering(Request request) {
     if (self == nullptr) return;
     RuntimeMutexLock lock(self->mutex_);
     if (self->killed_ || pending->disposed) return;
-    self->AbortPending(pending, Failure(pending->id, "CHECKPOINT_EXPIRED", "not acknowledged in time"));
+    const absl::Status cause = Failure(pending->id, "CHECKPOINT_EXPIRED", "not acknowledged in time");
+    self->AbortPending(pending, cause);
+    self->HandleCheckpointFailure(*pending, /*task_level=*/false, /*counted=*/true, cause);
     self->TriggerQueuedRequests();
   });
   for (int subtask = 0; subtask < config_.parallelism; ++subtask) {
@@ -251,8 +253,13 @@ void CheckpointCoordinator::ReceiveDecline(const DeclineCheckpoint& decline) {
   auto found = pending_.find(decline.checkpoint_id);
   if (found == pending_.end()) return;
   std::shared_ptr<Pending> pending = found->second;
-  AbortPending(pending, Failure(decline.checkpoint_id, "CHECKPOINT_DECLINED",
-                                absl::StrCat("subtask ", decline.subtask, ": ", decline.reason.ToString())));
+  const absl::Status cause = Failure(decline.checkpoint_id, "CHECKPOINT_DECLINED",
+                                     absl::StrCat("subtask ", decline.subtask, ": ", decline.reason.ToString()));
+  AbortPending(pending, cause);
+  // A task not ready, closing, or whose trigger was subsumed or aborted first declines with FailedPrecondition:
+  // Flink's CHECKPOINT_DECLINED_TASK_NOT_READY / _SUBSUMED / _TASK_CLOSING, which do not count.
+  HandleCheckpointFailure(*pending, /*task_level=*/true, /*counted=*/!absl::IsFailedPrecondition(decline.reason),
+                          cause);
   TriggerQueuedRequests();
 }
 
@@ -300,6 +307,12 @@ void CheckpointCoordinator::CompletePending(const std::shared_ptr<Pending>& pend
   }
   completed_ids_.insert(pending->id);
   last_completion_micros_ = runtime_->NowMicros();
+  // The failure manager's success: a newer checkpoint (or savepoint) ends a run of failures.
+  if (pending->id > last_succeeded_id_) {
+    last_succeeded_id_ = pending->id;
+    continuous_failures_ = 0;
+    counted_failure_ids_.clear();
+  }
 
   if (!is_savepoint || pending->properties.is_synchronous_savepoint()) {
     // Older pending checkpoints are subsumed; savepoints never are.
@@ -350,6 +363,26 @@ void CheckpointCoordinator::AbortPending(const std::shared_ptr<Pending>& pending
     gateway_->NotifyCheckpointAborted(subtask, pending->id, latest);
   }
   pending->promise->Set(cause);
+}
+
+void CheckpointCoordinator::HandleCheckpointFailure(const Pending& pending, bool task_level, bool counted,
+                                                    const absl::Status& cause) {
+  const bool savepoint = pending.properties.is_savepoint();
+  if (task_level && savepoint && pending.properties.is_synchronous_savepoint()) {
+    gateway_->FailJob(absl::AbortedError(absl::StrCat("synchronous savepoint ", pending.id, " failed in a task: ",
+                                                      cause.message())));
+    return;
+  }
+  if (savepoint && !task_level) return;  // the user asked for it; a failover would not help
+  if (config_.tolerable_failed_checkpoints < 0 || !counted || pending.id <= last_succeeded_id_) return;
+  if (counted_failure_ids_.insert(pending.id).second) ++continuous_failures_;
+  if (continuous_failures_ > config_.tolerable_failed_checkpoints) {
+    continuous_failures_ = 0;
+    counted_failure_ids_.clear();
+    gateway_->FailJob(absl::AbortedError(absl::StrCat("Exceeded checkpoint tolerable failure threshold (",
+                                                      config_.tolerable_failed_checkpoints, "): ",
+                                                      cause.message())));
+  }
 }
 
 void CheckpointCoordinator::AbortAllPending(const std::string& reason) {

@@ -12,8 +12,16 @@
 // declines its pending checkpoint at once (Flink leaves part of it registered and lets the checkpoint time out);
 // an acknowledgement arriving after its checkpoint was aborted, or after the coordinator shut down, has its fresh
 // uploads discarded (Flink ignores it after shutdown and leaves them behind);
-// the tolerable-failure manager is not modelled (no failure fails the job); the first periodic trigger comes one
-// interval after the start, not at a random delay.
+// the first periodic trigger comes one interval after the start, not at a random delay; the tolerable-failure
+// number defaults to unlimited (-1; Flink's default is 0, which fails the job over at the first counted failure),
+// and a declined registration is not counted (it has no Flink counterpart).
+//
+// Tolerable checkpoint failures (Flink's CheckpointFailureManager, 1.15+): checkpoints that fail for a counted
+// reason (expired, or declined by a task for a reason other than not being ready, being subsumed or closing) count
+// once each, only when newer than the last successful checkpoint; a success resets the count. When the count
+// exceeds `tolerable_failed_checkpoints`, the count resets and TaskGateway::FailJob asks for a global failover.
+// Savepoints count only when a task declines a non-synchronous one; a declined synchronous savepoint always fails
+// the job (it would otherwise leave a stopping job waiting).
 #ifndef SNAPSIM_SNAPSHOT_CHECKPOINT_COORDINATOR_H_
 #define SNAPSIM_SNAPSHOT_CHECKPOINT_COORDINATOR_H_
 
@@ -55,6 +63,8 @@ struct CheckpointCoordinatorConfig {
   RestoreMode restore_mode = RestoreMode::kNoClaim;
   // Keep store records in checkpoint storage, so a new coordinator recovers the store.
   bool high_availability = true;
+  // Flink's execution.checkpointing.tolerable-failed-checkpoints; -1: unlimited (see the header).
+  int tolerable_failed_checkpoints = -1;
 
   std::string ha_directory() const { return high_availability ? checkpoint_root + "/ha" : std::string(); }
 };
@@ -85,6 +95,9 @@ class TaskGateway {
   // To the subtask's current execution, if any.
   virtual void NotifyCheckpointComplete(int subtask, int64_t checkpoint_id, int64_t last_subsumed_id) = 0;
   virtual void NotifyCheckpointAborted(int subtask, int64_t checkpoint_id, int64_t latest_completed_id) = 0;
+  // The job must fail over (every task restarts from the latest checkpoint): too many checkpoints failed in a row.
+  // Called with the coordinator's lock held: record the request, act on it elsewhere.
+  virtual void FailJob(const absl::Status& cause) = 0;
 };
 
 class CheckpointCoordinator : public std::enable_shared_from_this<CheckpointCoordinator> {
@@ -188,6 +201,13 @@ class CheckpointCoordinator : public std::enable_shared_from_this<CheckpointCoor
   uint64_t periodic_generation_ = 0;
   uint64_t next_request_sequence_ = 0;
   int64_t last_completion_micros_ = -1;
+  // The failure manager: consecutive counted failures, the ids counted, the newest successful checkpoint.
+  int continuous_failures_ = 0;
+  std::set<int64_t> counted_failure_ids_;
+  int64_t last_succeeded_id_ = -1;
+  // A failed checkpoint or savepoint: counts it when its reason counts; fails the job over when too many did.
+  // `task_level`: a task declined it; `counted`: its reason counts (expired, or declined by a task for an error).
+  void HandleCheckpointFailure(const Pending& pending, bool task_level, bool counted, const absl::Status& cause);
   std::vector<Request> queue_;
   std::map<int64_t, std::shared_ptr<Pending>> pending_;
   // Completed checkpoints, and completed savepoints: a later acknowledgement for one of them is a duplicate whose

@@ -322,9 +322,19 @@ absl::StatusOr<std::shared_ptr<CompletedCheckpoint>> CompletedCheckpointStore::A
   }
   if (!ha_directory_.empty()) {
     if (absl::Status status = WriteRecord(*checkpoint); !status.ok()) {
-      (void)storage_->Delete(RecordPath(checkpoint->checkpoint_id));
-      return absl::Status(status.code(), absl::StrCat("adding ", checkpoint->Describe(),
-                                                      " to the completed checkpoint store: ", status.message()));
+      // The write's outcome may be unknown: stored, then reported failed. Flink's HA stores report that as a
+      // PossibleInconsistentStateException and keep the checkpoint's data (FLINK-22494). This store reads back: a
+      // record that is there was stored, and the checkpoint is added as if the write had succeeded; one that is not
+      // there is a clean failure. Deleting the record instead (as before) could itself fail, leaving a record that
+      // names a checkpoint whose data the failed completion then discarded: every later coordinator failed to
+      // recover the store (recoverable swarm seed 569).
+      const std::string path = RecordPath(checkpoint->checkpoint_id);
+      absl::StatusOr<bool> stored = storage_->Exists(path);
+      if (!stored.ok() || !*stored) {
+        if (!stored.ok()) (void)storage_->Delete(path);  // still unknown: remove what may be there
+        return absl::Status(status.code(), absl::StrCat("adding ", checkpoint->Describe(),
+                                                        " to the completed checkpoint store: ", status.message()));
+      }
     }
   }
   std::vector<std::shared_ptr<CompletedCheckpoint>> subsumed;

@@ -193,6 +193,8 @@ class RealJob : public TaskGateway {
     });
   }
 
+  // Unlimited tolerable failures (the default): the coordinator never asks for a failover here.
+  void FailJob(const absl::Status& cause) override { ADD_FAILURE() << "unexpected job failover: " << cause; }
   void NotifyCheckpointAborted(int index, int64_t id, int64_t latest) override {
     runtime_->Spawn("notify-aborted", [this, serial = serial_, hold = hold_notifications_, runtime = runtime_,
                                        index, id, latest] {
