@@ -458,6 +458,7 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
     if (failure.has_value()) {
       Outcome failed = task_failed ? TaskFailed(step, "a task", *failure) : FailoverRequested(step, *failure);
       if (failed.violation.has_value() || !failed.bad_input.empty()) return failed;
+      if (!lost_.empty()) return done;  // the restart lost the job (storage-rot): nothing left to check
       done.restarted = true;
       absl::StrAppend(&failures, " (the task failed; restarted)");
     }
