@@ -202,7 +202,20 @@ bool FaultInjector::Explains(absl::string_view error) const {
       if (absl::StrContains(error, path)) return true;
     }
   }
+  const bool corruption = absl::StrContains(error, "Corruption") || absl::StrContains(error, "checksum");
+  for (const std::string& path : corrupted_local_) {
+    // "/tm-0/..../000012.sst": the machine's root and the file's name (a checkpoint directory hard-links it).
+    const size_t root_end = path.find('/', 1);
+    const std::string root = path.substr(0, root_end + 1);
+    const std::string name = path.substr(path.rfind('/') + 1);
+    if (corruption && absl::StrContains(error, root) && absl::StrContains(error, name)) return true;
+  }
   return false;
+}
+
+void FaultInjector::NoteLocalCorruption(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  corrupted_local_.insert(path);
 }
 
 bool FaultInjector::ExplainsLoss(absl::string_view error) const {

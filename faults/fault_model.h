@@ -60,9 +60,11 @@
 //                         Recoverable like disk-fails. RocksDB would start its own recovery thread for NoSpace (its
 //                         SstFileManager polls for free space): the simulation preset turns automatic recovery off
 //                         (backend/backend_options.cc), so a DB that hit it stays failed until the task restarts.
-// Message faults and restarts are scenario steps of their own (`message`, `failover-*`, `crash`). Not modelled:
-// corruption of local disk contents (RocksDB's reaction to a corrupt SST in a compaction runs on the blocking-call
-// helper, see disk-fails); object-store corruption is (download-corrupts, storage-rot).
+// Message faults, restarts and local-disk corruption are scenario steps of their own (`message`, `failover-*`,
+// `crash`, `corrupt`). `corrupt` flips a bit in files on a machine's disk (SimFileSystem::CorruptFile); snapshots
+// verify SST files before upload (FLINK-27681's proposal) and fail naming the file, which Explains accepts. The
+// swarm does not draw it: a compaction reading a corrupt SST fails on RocksDB's blocking-call helper (see
+// disk-fails), which would make runs nondeterministic.
 //
 // Two modes: recoverable only (the `swarm-recoverable` sweep, the property tests: every invariant must hold) and
 // unrestricted (the `swarm` sweep: storage-rot too, whose losses the checker accepts through ExplainsLoss and
@@ -136,6 +138,9 @@ class FaultInjector {
   // Whether an error is a fault's doing: injected (IsInjectedMessage), or naming an object one of whose reads
   // download-corrupts corrupted (the system under test detected the corruption).
   bool Explains(absl::string_view error) const;
+  // Files the `corrupt` step corrupted on a local disk: Explains accepts an error that names one (or a hard link
+  // of it: same machine, same file name) and reports corruption or a checksum mismatch.
+  void NoteLocalCorruption(const std::string& path);
   // Whether an error may end in a loss the fault model allows: it names an object storage-rot rotted.
   bool ExplainsLoss(absl::string_view error) const;
 
@@ -151,6 +156,7 @@ class FaultInjector {
   std::map<std::string, std::string> failed_deletes_;
   std::set<std::string> corrupted_reads_;
   std::set<std::string> rotted_;
+  std::set<std::string> corrupted_local_;
   // The first armed rule of a kind in `applies` that matches `path` and wins its draw (consumed), or null.
   FaultRule* Draw(const std::string& path, const std::function<bool(FaultKind)>& applies);
   // Counts one firing of `rule` against its count; removes it when spent.

@@ -669,6 +669,24 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     faults_.Arm(rule);
     return Outcome{};
   }
+  if (verb == "corrupt") {
+    if (!world_->deterministic()) return BadInput(step, "", "corruption is injected in the simulated world only");
+    const int machine = static_cast<int>(step.Int("machine"));
+    if (machine >= job_->parallelism()) {
+      return BadInput(step, "machine", absl::StrCat("the job has ", job_->parallelism(), " machines"));
+    }
+    absl::StatusOr<std::vector<std::string>> corrupted = job_->machine(machine).Corrupt(
+        step.Text("path"), static_cast<int>(step.Int("count")), root_.Child(absl::StrCat("corrupt-", step.number)));
+    if (!corrupted.ok()) return Unexpected(step, "corrupt", corrupted.status());
+    for (const std::string& path : *corrupted) {
+      faults_.NoteLocalCorruption(path);
+      world_->Record("scenario", absl::StrCat("corrupted ", path));
+    }
+    notes_.push_back(absl::StrCat("step ", step.number, ": corrupted ", corrupted->size(), " file(s): ",
+                                  absl::StrJoin(*corrupted, ", ")));
+    ++coverage_["local corruption"];
+    return Outcome{};
+  }
   if (verb == "faults-off") {
     faults_.DisarmAll();
     return Outcome{};

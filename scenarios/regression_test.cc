@@ -88,13 +88,13 @@ TEST_P(PosixRegressionLibraryTest, ReplaysGreenOnRealDisk) {
       << "\n  reproduce: bazel run //:snapsim -- replay scenarios/" << name << " --fs=posix";
 }
 
-// Storage faults are injected in the simulated world only (the posix world has no injector): scenarios with `fault`
-// steps are left out of the real-disk run, and a test below checks that exactly those are.
+// Storage and disk faults are injected in the simulated world only (the posix world has no injector): scenarios with
+// `fault` or `corrupt` steps are left out of the real-disk run, and a test below checks that exactly those are.
 bool HasFaultSteps(const std::string& file) {
   absl::StatusOr<Scenario> scenario = LoadScenarioFile(file);
   if (!scenario.ok()) return false;
   for (const ScenarioStep& step : scenario->steps) {
-    if (step.verb == "fault") return true;
+    if (step.verb == "fault" || step.verb == "corrupt") return true;
   }
   return false;
 }
@@ -118,7 +118,8 @@ TEST(RegressionLibrary, OnlyScenariosWithStorageFaultsStayOutOfTheRealDiskRun) {
     while (std::getline(in, line)) {
       const size_t verb = line.find(' ');
       arms_fault |= !line.empty() && std::isdigit(static_cast<unsigned char>(line[0])) &&
-                    verb != std::string::npos && line.compare(verb, 7, " fault ") == 0;
+                    verb != std::string::npos &&
+                    (line.compare(verb, 7, " fault ") == 0 || line.compare(verb, 9, " corrupt ") == 0);
     }
     const bool excluded = std::find(posix.begin(), posix.end(), file) == posix.end();
     EXPECT_EQ(excluded, arms_fault) << file;

@@ -131,6 +131,12 @@ std::vector<StepSpec> BuildVocabulary() {
         Word("how", {"graceful", "hard"}, "", "graceful: power loss, tasks closed; hard: no cleanup at all")},
        "a machine loses power: its disk keeps only what was synced, its task manager is gone; then every subtask "
        "restarts"},
+      {"corrupt",
+       {Int("machine", 0, 1023, "", "the subtask whose machine's disk corrupts"),
+        Free("path", false, "only files whose path contains this text (e.g. .sst)"),
+        Int("count", 1, 1000, "1", "how many of the matching files, the last in path order")},
+       "silent corruption on a machine's local disk: one bit of each file flips (hard links share it); simulated "
+       "world only"},
       {"failover-coordinator", {}, "the coordinator dies; a new one recovers the store; every subtask restarts"},
       {"stop", {Word("how", {"cancel", "finish", "suspend"}, "", "the job's terminal status")}, "ends the job"},
       {"resume",

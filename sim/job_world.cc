@@ -14,6 +14,18 @@ class SimJobMachine : public JobMachine {
   rocksdb::Env* env() const override { return machine_.env(); }
   std::string root() const override { return root_; }
   void Crash() override { machine_.Crash(); }
+  absl::StatusOr<std::vector<std::string>> Corrupt(const std::string& path_contains, int count, Prng prng) override {
+    std::vector<std::string> matching;
+    for (const std::string& path : machine_.file_system()->ListFilesRecursively(root_)) {
+      if (path.find(path_contains) != std::string::npos) matching.push_back(path);
+    }
+    if (static_cast<int>(matching.size()) > count) matching.erase(matching.begin(), matching.end() - count);
+    for (const std::string& path : matching) {
+      rocksdb::IOStatus status = machine_.file_system()->CorruptFile(path, prng.NextU64());
+      if (!status.ok()) return absl::InternalError(status.ToString());
+    }
+    return matching;
+  }
 
  private:
   SimMachine machine_;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "backend/backend_options.h"
 #include "backend/runtime.h"
@@ -45,6 +46,11 @@ class JobMachine {
   // Power loss. Simulation: the disk keeps only what was synced, and objects still using the old Env fail. Real
   // disk: nothing is lost (a crash the operating system survived).
   virtual void Crash() = 0;
+  // Silent corruption: one bit of each of the last `count` files (in path order) under the machine's root whose path
+  // contains `path_contains` flips, chosen by `prng`; returns their paths. Simulation only (Unimplemented else).
+  virtual absl::StatusOr<std::vector<std::string>> Corrupt(const std::string& path_contains, int count, Prng prng) {
+    return absl::UnimplementedError("corruption is simulated only");
+  }
 };
 
 class JobWorld {

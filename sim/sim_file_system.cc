@@ -291,6 +291,18 @@ std::vector<std::string> SimFileSystem::ListFilesRecursively(const std::string& 
   return paths;
 }
 
+IOStatus SimFileSystem::CorruptFile(const std::string& path, uint64_t bit) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = files_.find(Normalize(path));
+  if (found == files_.end()) return NotFound(options_.machine, path);
+  for (std::string* bytes : {&found->second->current, &found->second->synced}) {
+    if (bytes->empty()) continue;
+    const uint64_t at = bit % (bytes->size() * 8);
+    (*bytes)[at / 8] = static_cast<char>((*bytes)[at / 8] ^ (1 << (at % 8)));
+  }
+  return IOStatus::OK();
+}
+
 std::string SimFileSystem::Normalize(const std::string& path) {
   std::string out = "/";
   size_t i = 0;

@@ -96,6 +96,9 @@ class SimFileSystem : public rocksdb::FileSystem, public std::enable_shared_from
   rocksdb::IOStatus ReadWholeFile(const std::string& path, std::string* contents) const;
   // Every file path, sorted.
   std::vector<std::string> ListFilesRecursively(const std::string& directory) const;
+  // Silent corruption (the world's, for the `corrupt` step): flips bit `bit` (modulo the length) of the file's
+  // current and synced bytes, shared by its hard links. NotFound if there is no such file; an empty file stays.
+  rocksdb::IOStatus CorruptFile(const std::string& path, uint64_t bit);
 
   // rocksdb::FileSystem.
   const char* Name() const override { return "SimFileSystem"; }

@@ -73,6 +73,9 @@ absl::Status IncrementalSnapshotStrategy::UploadSnapshotFiles(NativeSnapshotReso
   // A native savepoint owns its files: EXCLUSIVE scope. Its SSTs still go to shared_state (FLINK-28863), so the
   // first checkpoint after a CLAIM restore from it can be incremental.
   const StateScope scope = sharing == SharingFilesStrategy::kNoSharing ? StateScope::kExclusive : StateScope::kShared;
+  if (absl::Status verified = VerifySstFiles(resources.directory.path(), sst_to_upload); !verified.ok()) {
+    return verified;
+  }
   absl::StatusOr<std::vector<HandleAndLocalPath>> uploaded_sst = uploader()->UploadFiles(
       env(), resources.directory.path(), sst_to_upload, factory, scope, snapshot_registry, tmp_resources);
   if (!uploaded_sst.ok()) return uploaded_sst.status();
@@ -179,6 +182,7 @@ absl::Status NativeFullSnapshotStrategy::UploadSnapshotFiles(NativeSnapshotResou
   absl::StatusOr<std::vector<std::string>> names = ListDirectory(env(), resources.directory.path());
   if (!names.ok()) return names.status();
   // Every file, SST or not, is private and EXCLUSIVE: nothing is shared with other checkpoints.
+  if (absl::Status verified = VerifySstFiles(resources.directory.path(), *names); !verified.ok()) return verified;
   absl::StatusOr<std::vector<HandleAndLocalPath>> uploaded =
       uploader()->UploadFiles(env(), resources.directory.path(), *names, factory, StateScope::kExclusive,
                               snapshot_registry, tmp_resources);

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "backend/rocksdb_status.h"
+#include "rocksdb/sst_file_reader.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "backend/local_files.h"
 #include "backend/mutation.h"
@@ -193,6 +194,23 @@ absl::StatusOr<SnapshotResult> SnapshotStrategyBase::AsyncSnapshot(NativeSnapsho
 
 void SnapshotStrategyBase::Release(NativeSnapshotResources& resources) {
   (void)resources.directory.Cleanup(env());
+}
+
+absl::Status SnapshotStrategyBase::VerifySstFiles(const std::string& directory,
+                                                 const std::vector<std::string>& names) const {
+  rocksdb::Options options;
+  options.env = env();
+  for (const std::string& name : names) {
+    if (name.size() < 4 || name.compare(name.size() - 4, 4, ".sst") != 0) continue;
+    const std::string path = directory + "/" + name;
+    rocksdb::SstFileReader reader(options);
+    rocksdb::Status status = reader.Open(path);
+    if (status.ok()) status = reader.VerifyChecksum();
+    if (!status.ok()) {
+      return absl::DataLossError(absl::StrCat("verifying ", path, " before its upload: ", status.ToString()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace snapsim
