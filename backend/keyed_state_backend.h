@@ -43,6 +43,9 @@ struct KeyedStateBackendConfig {
   // Runs RocksDB calls that wait for background jobs (flush, compaction, close); not owned. nullptr runs them
   // inline, which is right only when RocksDB has its own thread pools (a real Env).
   Runtime* runtime = nullptr;
+  // Parallel downloads when restoring a native snapshot into this backend (Flink's
+  // state.backend.rocksdb.checkpoint.transfer.thread.num, 4; snapshot/incremental_restore_operation.h).
+  int transfer_threads = 4;
 };
 
 // One entry of a state, decoded.

@@ -1,5 +1,10 @@
 #include "snapshot/incremental_restore_operation.h"
 
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "backend/encoding.h"
@@ -69,24 +74,62 @@ absl::StatusOr<std::unique_ptr<KeyedStateBackend>> OpenFromDirectory(const Keyed
   return KeyedStateBackend::Open(config, metas);
 }
 
-// Downloads every shared and private file of `handle` into `directory` (created), checking sizes and checksums.
-absl::Status DownloadFiles(rocksdb::Env* env, CheckpointStorage& storage,
-                           const IncrementalRemoteKeyedStateHandle& handle, const std::string& directory) {
+// Downloads every shared and private file of `handle` into `directory` (created), checking sizes and checksums,
+// with `threads` parallel transfers on the runtime (the uploader's worker pattern, StateUploader). After a failure
+// no new transfer starts, and every transfer in flight ends before this returns, so the caller's cleanup of the
+// directory never races a download still writing into it (FLINK-32681). The error is the first failed file's, in
+// the handle's order, naming it (FLINK-39998), never a follow-on error.
+absl::Status DownloadFiles(rocksdb::Env* env, Runtime& runtime, CheckpointStorage& storage,
+                           const IncrementalRemoteKeyedStateHandle& handle, const std::string& directory,
+                           int threads) {
   absl::Status status = FromRocksDbStatus(env->CreateDirIfMissing(directory),
                                           absl::StrCat("creating download directory ", directory));
+  if (!status.ok()) return status;
+  std::vector<const HandleAndLocalPath*> files;
   for (const std::vector<HandleAndLocalPath>* group : {&handle.shared_state, &handle.private_state}) {
     for (const HandleAndLocalPath& file : *group) {
-      if (!status.ok()) return status;
       if (file.local_path.empty() || file.local_path.find('/') != std::string::npos) {
         return absl::DataLossError(absl::StrCat("checkpoint ", handle.checkpoint_id, ": invalid local file name '",
                                                 file.local_path, "'"));
       }
-      absl::StatusOr<std::string> bytes =
-          Download(storage, file.handle, absl::StrCat("file ", file.local_path), handle.checkpoint_id);
-      status = bytes.ok() ? WriteLocalFile(env, directory + "/" + file.local_path, *bytes) : bytes.status();
+      files.push_back(&file);
     }
   }
-  return status;
+  struct Shared {
+    std::mutex mutex;  // real threads in production; one activity at a time in simulation
+    std::vector<absl::Status> results;
+    size_t next = 0;
+    bool failed = false;
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->results.resize(files.size());
+  const int workers = static_cast<int>(std::min<size_t>(std::max(1, threads), files.size()));
+  std::vector<Future<bool>> done;
+  for (int worker = 0; worker < workers; ++worker) {
+    done.push_back(SpawnWithResult<bool>(runtime, absl::StrCat("download-", worker), [&, shared]() {
+      for (;;) {
+        size_t index;
+        {
+          std::lock_guard<std::mutex> lock(shared->mutex);
+          if (shared->failed || shared->next >= files.size()) return true;
+          index = shared->next++;
+        }
+        const HandleAndLocalPath& file = *files[index];
+        absl::StatusOr<std::string> bytes =
+            Download(storage, file.handle, absl::StrCat("file ", file.local_path), handle.checkpoint_id);
+        absl::Status written =
+            bytes.ok() ? WriteLocalFile(env, directory + "/" + file.local_path, *bytes) : bytes.status();
+        std::lock_guard<std::mutex> lock(shared->mutex);
+        if (!written.ok()) shared->failed = true;
+        shared->results[index] = std::move(written);
+      }
+    }));
+  }
+  for (const Future<bool>& worker : done) worker.Get();  // every transfer ends before anyone deletes the directory
+  for (const absl::Status& result : shared->results) {
+    if (!result.ok()) return result;
+  }
+  return absl::OkStatus();
 }
 
 // Downloads `handle` and opens it as a backend at `config.instance_path` (which must not hold a DB).
@@ -102,7 +145,7 @@ absl::StatusOr<std::unique_ptr<KeyedStateBackend>> DownloadAndOpen(const KeyedSt
   if (!metas.ok()) return metas.status();
   const std::string download = config.instance_path + "/" + runtime.NewUniqueId();
   absl::Status status = CreateDirectories(env, config.instance_path);
-  if (status.ok()) status = DownloadFiles(env, storage, handle, download);
+  if (status.ok()) status = DownloadFiles(env, runtime, storage, handle, download, config.transfer_threads);
   absl::StatusOr<std::unique_ptr<KeyedStateBackend>> backend =
       status.ok() ? OpenFromDirectory(config, download, /*keep_source=*/false, *metas)
                   : absl::StatusOr<std::unique_ptr<KeyedStateBackend>>(status);

@@ -91,6 +91,7 @@ absl::StatusOr<std::unique_ptr<KeyedStateTask>> KeyedStateTask::Start(KeyedState
   std::unique_ptr<KeyedStateTask> task(new KeyedStateTask(std::move(config), runtime, storage, local_store));
   KeyedStateBackendConfig backend_config = task->config_.backend;
   backend_config.runtime = runtime;
+  backend_config.transfer_threads = task->config_.upload_threads;  // Flink uses one setting for both directions
   RestoredSnapshotHistory history;
   if (!restore.has_value() || restore->handles.empty()) {
     backend_config.backend_uid = runtime->NewUniqueId();

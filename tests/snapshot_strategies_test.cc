@@ -454,6 +454,51 @@ TEST_F(RestoreBadInputTest, MissingFile) {
   ExpectFailsNamingAndLeavesNothing(handle, victim.local_path);
 }
 
+// Issue #13 part 5 (FLINK-32681, FLINK-39998): downloads run in parallel (4 transfers); when one fails no new
+// transfer starts, every transfer in flight ends before the restore returns and deletes its directory (nothing lands
+// there later), and the error is the failed file's own.
+TEST_F(RestoreBadInputTest, FailedParallelDownloadWaitsForEveryTransferAndStartsNoNewOne) {
+  IncrementalRemoteKeyedStateHandle handle = Checkpoint();
+  const size_t files = handle.shared_state.size() + handle.private_state.size();
+  ASSERT_GE(files, 6u);
+  int reads = 0;
+  int in_flight = 0;
+  int most_in_flight = 0;
+  std::string failed_path;
+  std::vector<int64_t> starts;
+  int64_t failed_at = -1;
+  store_.SetFaultHook([&](const ObjectStoreOperation& operation) {
+    if (operation.kind != ObjectStoreOperationKind::kRead || operation.path == handle.meta_state_handle.path) {
+      return absl::OkStatus();
+    }
+    const int mine = ++reads;
+    starts.push_back(scheduler_.NowMicros());
+    most_in_flight = std::max(most_in_flight, ++in_flight);
+    scheduler_.SleepForMicros(mine == 2 ? 500 : 3000);  // a transfer takes a while: others start meanwhile
+    --in_flight;
+    if (mine == 2) {
+      failed_path = operation.path;
+      failed_at = scheduler_.NowMicros();
+      return absl::UnavailableError("injected: download failed");
+    }
+    return absl::OkStatus();
+  });
+  KeyedStateBackendConfig config = Config("target");
+  config.transfer_threads = 4;
+  absl::StatusOr<RestoreResult> restored = RestoreFromRemoteHandle(config, scheduler_, store_, handle);
+  store_.SetFaultHook(nullptr);
+  ASSERT_FALSE(restored.ok()) << "reads=" << reads << " files=" << files;
+  EXPECT_THAT(std::string(restored.status().message()), HasSubstr("injected: download failed"));
+  EXPECT_THAT(std::string(restored.status().message()), HasSubstr(failed_path));
+  EXPECT_GT(most_in_flight, 1) << "downloads ran one at a time; reads=" << reads;
+  // Once the failure is known no transfer starts; those already running end (the rest of the files are never read).
+  for (const int64_t start : starts) EXPECT_LE(start, failed_at);
+  EXPECT_LT(static_cast<size_t>(reads), files);
+  EXPECT_FALSE(machine_.file_system()->Exists("/tm-0/target"));
+  scheduler_.RunUntilQuiescent();
+  EXPECT_FALSE(machine_.file_system()->Exists("/tm-0/target")) << "a download landed after the cleanup";
+}
+
 TEST_F(RestoreBadInputTest, WrongSizeFile) {
   IncrementalRemoteKeyedStateHandle handle = Checkpoint();
   const HandleAndLocalPath& victim = handle.private_state.front();
