@@ -196,19 +196,22 @@ ObjectStoreFault FaultInjector::Decide(const ObjectStoreOperation& operation) {
 
 bool FaultInjector::Explains(absl::string_view error) const {
   if (IsInjectedMessage(error)) return true;
+  // A detected corruption, not any error that happens to name a corrupted object (a later NotFound of it is a bug).
+  const bool corruption = absl::StrContains(error, "Corruption") || absl::StrContains(error, "checksum") ||
+                          absl::StrContains(error, "mismatch");
+  if (!corruption) return false;
   std::lock_guard<std::mutex> lock(mutex_);
   for (const std::set<std::string>* paths : {&corrupted_reads_, &rotted_}) {
     for (const std::string& path : *paths) {
       if (absl::StrContains(error, path)) return true;
     }
   }
-  const bool corruption = absl::StrContains(error, "Corruption") || absl::StrContains(error, "checksum");
   for (const std::string& path : corrupted_local_) {
     // "/tm-0/..../000012.sst": the machine's root and the file's name (a checkpoint directory hard-links it).
     const size_t root_end = path.find('/', 1);
     const std::string root = path.substr(0, root_end + 1);
     const std::string name = path.substr(path.rfind('/') + 1);
-    if (corruption && absl::StrContains(error, root) && absl::StrContains(error, name)) return true;
+    if (absl::StrContains(error, root) && absl::StrContains(error, name)) return true;
   }
   return false;
 }
@@ -219,6 +222,10 @@ void FaultInjector::NoteLocalCorruption(const std::string& path) {
 }
 
 bool FaultInjector::ExplainsLoss(absl::string_view error) const {
+  if (!absl::StrContains(error, "checksum") && !absl::StrContains(error, "Corruption") &&
+      !absl::StrContains(error, "mismatch")) {
+    return false;
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   for (const std::string& path : rotted_) {
     if (absl::StrContains(error, path)) return true;

@@ -135,13 +135,15 @@ class FaultInjector {
   std::map<std::string, int> Injected() const;
   // Objects a failed delete left behind, with the reason (the checker accepts them).
   std::map<std::string, std::string> AcceptedOrphans() const;
-  // Whether an error is a fault's doing: injected (IsInjectedMessage), or naming an object one of whose reads
-  // download-corrupts corrupted (the system under test detected the corruption).
+  // Whether an error is a fault's doing: injected (IsInjectedMessage), or a detected corruption (a checksum
+  // mismatch, RocksDB's Corruption) naming an object download-corrupts or storage-rot corrupted, or a file the
+  // `corrupt` step corrupted.
   bool Explains(absl::string_view error) const;
   // Files the `corrupt` step corrupted on a local disk: Explains accepts an error that names one (or a hard link
   // of it: same machine, same file name) and reports corruption or a checksum mismatch.
   void NoteLocalCorruption(const std::string& path);
-  // Whether an error may end in a loss the fault model allows: it names an object storage-rot rotted.
+  // Whether an error may end in a loss the fault model allows: a detected corruption naming an object storage-rot
+  // rotted.
   bool ExplainsLoss(absl::string_view error) const;
 
   ObjectStoreFault Decide(const ObjectStoreOperation& operation);
