@@ -1,8 +1,6 @@
 #include "snapshot/incremental_restore_operation.h"
 
-#include <algorithm>
-#include <memory>
-#include <mutex>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -11,6 +9,7 @@
 #include "backend/rocksdb_status.h"
 #include "backend/local_files.h"
 #include "backend/mutation.h"
+#include "snapshot/parallel_transfers.h"
 
 namespace snapsim {
 namespace {
@@ -95,41 +94,14 @@ absl::Status DownloadFiles(rocksdb::Env* env, Runtime& runtime, CheckpointStorag
       files.push_back(&file);
     }
   }
-  struct Shared {
-    std::mutex mutex;  // real threads in production; one activity at a time in simulation
-    std::vector<absl::Status> results;
-    size_t next = 0;
-    bool failed = false;
-  };
-  auto shared = std::make_shared<Shared>();
-  shared->results.resize(files.size());
-  const int workers = static_cast<int>(std::min<size_t>(std::max(1, threads), files.size()));
-  std::vector<Future<bool>> done;
-  for (int worker = 0; worker < workers; ++worker) {
-    done.push_back(SpawnWithResult<bool>(runtime, absl::StrCat("download-", worker), [&, shared]() {
-      for (;;) {
-        size_t index;
-        {
-          std::lock_guard<std::mutex> lock(shared->mutex);
-          if (shared->failed || shared->next >= files.size()) return true;
-          index = shared->next++;
-        }
+  const std::vector<std::optional<absl::Status>> outcomes =
+      RunParallelTransfers(runtime, "download", files.size(), threads, [&](size_t index) -> absl::Status {
         const HandleAndLocalPath& file = *files[index];
         absl::StatusOr<std::string> bytes =
             Download(storage, file.handle, absl::StrCat("file ", file.local_path), handle.checkpoint_id);
-        absl::Status written =
-            bytes.ok() ? WriteLocalFile(env, directory + "/" + file.local_path, *bytes) : bytes.status();
-        std::lock_guard<std::mutex> lock(shared->mutex);
-        if (!written.ok()) shared->failed = true;
-        shared->results[index] = std::move(written);
-      }
-    }));
-  }
-  for (const Future<bool>& worker : done) worker.Get();  // every transfer ends before anyone deletes the directory
-  for (const absl::Status& result : shared->results) {
-    if (!result.ok()) return result;
-  }
-  return absl::OkStatus();
+        return bytes.ok() ? WriteLocalFile(env, directory + "/" + file.local_path, *bytes) : bytes.status();
+      });
+  return FirstTransferFailure(outcomes);
 }
 
 // Downloads `handle` and opens it as a backend at `config.instance_path` (which must not hold a DB).

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <memory>
-#include <mutex>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "backend/rocksdb_status.h"
+#include "snapshot/parallel_transfers.h"
 
 namespace snapsim {
 namespace {
@@ -63,42 +63,18 @@ absl::StatusOr<std::vector<HandleAndLocalPath>> StateUploader::UploadFiles(
     rocksdb::Env* env, const std::string& directory, const std::vector<std::string>& names,
     CheckpointStreamFactory& factory, StateScope scope, CloseableRegistry& snapshot_registry,
     CloseableRegistry& tmp_resources) {
-  struct Shared {
-    std::mutex mutex;  // real threads in production; one activity at a time in simulation
-    std::vector<std::optional<absl::StatusOr<StreamStateHandle>>> results;
-    size_t next = 0;
-    bool failed = false;
-  };
-  auto shared = std::make_shared<Shared>();
-  shared->results.resize(names.size());
-  const int workers = static_cast<int>(std::min<size_t>(transfer_threads_, names.size()));
-  std::vector<Future<bool>> done;
-  for (int worker = 0; worker < workers; ++worker) {
-    done.push_back(SpawnWithResult<bool>(*runtime_, absl::StrCat("upload-", worker), [&, shared]() {
-      // Each worker takes the next file until all are taken or one failed (then no new transfer starts).
-      for (;;) {
-        size_t index;
-        {
-          std::lock_guard<std::mutex> lock(shared->mutex);
-          if (shared->failed || shared->next >= names.size()) return true;
-          index = shared->next++;
-        }
-        absl::StatusOr<StreamStateHandle> result = UploadOne(env, directory + "/" + names[index], factory, scope,
-                                                             snapshot_registry, tmp_resources);
-        std::lock_guard<std::mutex> lock(shared->mutex);
-        if (!result.ok()) shared->failed = true;
-        shared->results[index] = std::move(result);
-      }
-    }));
-  }
-  for (const Future<bool>& worker : done) worker.Get();  // all transfers end before anyone cleans up
+  std::vector<StreamStateHandle> handles(names.size());
+  const std::vector<std::optional<absl::Status>> outcomes =
+      RunParallelTransfers(*runtime_, "upload", names.size(), transfer_threads_, [&](size_t index) -> absl::Status {
+        absl::StatusOr<StreamStateHandle> handle =
+            UploadOne(env, directory + "/" + names[index], factory, scope, snapshot_registry, tmp_resources);
+        if (!handle.ok()) return handle.status();
+        handles[index] = *std::move(handle);
+        return absl::OkStatus();
+      });
+  if (absl::Status failed = FirstTransferFailure(outcomes); !failed.ok()) return failed;
   std::vector<HandleAndLocalPath> uploaded;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (!shared->results[i].has_value()) continue;  // never started: an earlier transfer failed
-    if (!shared->results[i]->ok()) return shared->results[i]->status();
-    uploaded.push_back(HandleAndLocalPath{**shared->results[i], names[i]});
-  }
-  if (uploaded.size() != names.size()) return absl::AbortedError("upload stopped after a failed transfer");
+  for (size_t i = 0; i < names.size(); ++i) uploaded.push_back(HandleAndLocalPath{handles[i], names[i]});
   return uploaded;
 }
 
