@@ -97,8 +97,9 @@ class Execution {
   // The job cannot restart for a loss the fault model allows (`error`, storage-rot): it fails for good, as a Flink
   // job whose restart strategy gives up; later steps that need a job are skipped until a resume starts one.
   void LoseJob(const ScenarioStep& step, const std::string& error);
-  // Why the current job was lost ("" while there is one or it was stopped by a step).
-  std::string lost_;
+  // A task that failed on its own or a failover the coordinator asked for since the last look: the job restarts its
+  // tasks (TaskFailed / FailoverRequested). Nothing when neither happened.
+  std::optional<Outcome> AnswerFailures(const ScenarioStep& step);
   Outcome SnapshotStep(const ScenarioStep& step, bool savepoint);
   // `job_id`: the job that triggered it (an older job's completed trigger was learned before that job stopped).
   Outcome Record(const ScenarioStep& step, const std::string& name, const std::string& expect, bool savepoint,
@@ -142,6 +143,8 @@ class Execution {
   std::map<std::string, PendingTrigger> pending_;
   std::vector<std::string> notes_;
   std::map<std::string, int> coverage_;
+  // Why the current job was lost ("" while there is one or it was stopped by a step).
+  std::string lost_;
 };
 
 SimJobConfig Execution::JobConfig() const {
@@ -452,12 +455,8 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
       return done;
     }
     absl::StrAppend(&failures, failures.empty() ? "" : "; ", "attempt ", attempt, ": ", result.status().message());
-    std::optional<absl::Status> failure = job_->TakeTaskFailure();
-    const bool task_failed = failure.has_value();
-    if (!task_failed) failure = job_->TakeFailoverRequest();
-    if (failure.has_value()) {
-      Outcome failed = task_failed ? TaskFailed(step, "a task", *failure) : FailoverRequested(step, *failure);
-      if (failed.violation.has_value() || !failed.bad_input.empty()) return failed;
+    if (std::optional<Outcome> failed = AnswerFailures(step)) {
+      if (failed->violation.has_value() || !failed->bad_input.empty()) return *failed;
       if (!lost_.empty()) return done;  // the restart lost the job (storage-rot): nothing left to check
       done.restarted = true;
       absl::StrAppend(&failures, " (the task failed; restarted)");
@@ -535,9 +534,16 @@ Execution::Outcome Execution::FailoverRequested(const ScenarioStep& step, const 
   return Restart(step, "failover-tasks");
 }
 
+std::optional<Execution::Outcome> Execution::AnswerFailures(const ScenarioStep& step) {
+  if (std::optional<absl::Status> failure = job_->TakeTaskFailure()) return TaskFailed(step, "a task", *failure);
+  if (std::optional<absl::Status> request = job_->TakeFailoverRequest()) return FailoverRequested(step, *request);
+  return std::nullopt;
+}
+
 Execution::Outcome Execution::TaskFailed(const ScenarioStep& step, absl::string_view what, const absl::Status& cause) {
   if (!faults_.Explains(cause.message())) return Unexpected(step, what, cause);
-  notes_.push_back(absl::StrCat("step ", step.number, ": ", what, ": ", cause.message(), "; the job restarts its tasks"));
+  notes_.push_back(
+      absl::StrCat("step ", step.number, ": ", what, ": ", cause.message(), "; the job restarts its tasks"));
   ++coverage_["task failure (injected), tasks restarted"];
   return Restart(step, "failover-tasks");
 }
@@ -842,14 +848,9 @@ RunResult Execution::Run() {
     Outcome outcome = Execute(step);
     // A task that failed on its own during the step (a snapshot's synchronous part): the job restarts its tasks.
     if (outcome.bad_input.empty() && !outcome.violation.has_value() && job_ != nullptr && !job_->stopped()) {
-      if (std::optional<absl::Status> failure = job_->TakeTaskFailure()) {
-        const bool restarted = outcome.restarted;
-        outcome = TaskFailed(step, "a task", *failure);
-        outcome.restarted = outcome.restarted || restarted;
-      } else if (std::optional<absl::Status> request = job_->TakeFailoverRequest()) {
-        const bool restarted = outcome.restarted;
-        outcome = FailoverRequested(step, *request);
-        outcome.restarted = outcome.restarted || restarted;
+      if (std::optional<Outcome> failed = AnswerFailures(step)) {
+        failed->restarted = failed->restarted || outcome.restarted;
+        outcome = *std::move(failed);
       }
     }
     ++result.steps_run;
@@ -940,7 +941,8 @@ const std::vector<std::string>& CoverageCounters() {
       "fault upload-fails-before", "fault upload-fails-after", "fault upload-partial", "fault storage-slow",
       "fault delete-fails", "fault download-fails", "fault download-corrupts", "fault disk-fails", "fault disk-full",
       "task failure (injected), tasks restarted", "local restore failed by a fault, storage used",
-      "failover: tolerable checkpoint failures exceeded", "failover: synchronous savepoint declined", "resume CLAIM", "resume NO_CLAIM", "resume LEGACY",
+      "failover: tolerable checkpoint failures exceeded", "failover: synchronous savepoint declined", "resume CLAIM",
+      "resume NO_CLAIM", "resume LEGACY",
       "resume switching full <-> incremental", "resume at another parallelism", "resume from a savepoint",
       "restore from local state", "restore from storage", "local recovery fell back to storage",
       "rescaled restore (key-group clip)", "placeholder reuse", "accepted orphans", "decline by registration",

@@ -243,8 +243,8 @@ size_t FirstFaultyStorageOperation(const std::string& trace) {
     const absl::string_view line(trace.data() + line_start, line_end - line_start);
     if (absl::StrContains(line, " object-store ") &&
         (absl::EndsWith(line, " FAILED") || absl::StrContains(line, " FAILED AFTER EFFECT") ||
-         absl::StrContains(line, " PARTIAL") || absl::StrContains(line, " CORRUPTED") || absl::StrContains(line, " ROTTED") ||
-         absl::EndsWith(line, " SLOW"))) {
+         absl::StrContains(line, " PARTIAL") || absl::StrContains(line, " CORRUPTED") ||
+         absl::StrContains(line, " ROTTED") || absl::EndsWith(line, " SLOW"))) {
       return line_start;
     }
     if (absl::StrContains(line, " fs:") && absl::EndsWith(line, " FAILED INJECTED")) return line_start;
