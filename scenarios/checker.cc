@@ -108,9 +108,7 @@ KnownSnapshot Checker::Describe(SimJob& job, const CompletedCheckpoint& checkpoi
   snapshot.pointer = checkpoint.external_pointer;
   snapshot.savepoint = checkpoint.properties.is_savepoint();
   snapshot.files[checkpoint.metadata_path()] = {0, 0};
-  for (const std::optional<KeyedStateHandle>& state : checkpoint.subtask_states) {
-    if (state.has_value()) AddHandleFiles(*state, &snapshot.files);
-  }
+  for (const KeyedStateHandle* state : checkpoint.Handles()) AddHandleFiles(*state, &snapshot.files);
   absl::StatusOr<KeyValueMap> model = job.ModelAt(checkpoint.checkpoint_id);
   if (model.ok()) snapshot.model = *std::move(model);
   return snapshot;
@@ -281,7 +279,7 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
     }
     return std::nullopt;
   }
-  Attempt& attempt = attempts_[{event.subtask, event.attempt}];
+  Attempt& attempt = attempts_[{event.subtask, event.op, event.attempt}];
   switch (event.kind) {
     case JobEvent::Kind::kDeployed: {
       if (event.checkpoint_id >= 0) {
@@ -348,6 +346,11 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
       attempt.confirmed_paths_at_trigger[event.checkpoint_id] = std::move(confirmed_paths);
       return std::nullopt;
     }
+    case JobEvent::Kind::kSnapshotDiscarded:
+      // The task discarded it (another operator's snapshot failed), but the strategy recorded its uploads, which
+      // decide its later bases as an acknowledged snapshot's would: judged the same way.
+      ++coverage_["operator snapshot discarded with its task's"];
+      [[fallthrough]];
     case JobEvent::Kind::kAcknowledged: {
       if (!event.handle.has_value()) return std::nullopt;
       const auto* handle = std::get_if<IncrementalRemoteKeyedStateHandle>(&*event.handle);
@@ -492,20 +495,24 @@ std::optional<Violation> Checker::AfterStep(SimJob& job, int step, bool restarte
       if (std::optional<Violation> violation = CheckNoClaimIndependence(*snapshot, step)) return violation;
     }
     if (std::optional<Violation> violation = CheckRetention(job, step, retained)) return violation;
-    // Invariant 6: every local-recovery directory belongs to one subtask.
-    std::map<std::string, int> owners;
+    // Invariant 6: every local-recovery directory belongs to one subtask's operator.
+    std::map<std::string, std::pair<int, int>> owners;
     for (int subtask = 0; subtask < job.parallelism(); ++subtask) {
       TaskLocalStateStore* store = job.local_state_store(subtask);
       if (store == nullptr) continue;
       for (int64_t id : store->StoredCheckpoints()) {
-        std::optional<IncrementalLocalKeyedStateHandle> local = store->Retrieve(id);
+        std::optional<TaskLocalSnapshot> local = store->Retrieve(id);
         if (!local.has_value()) continue;
-        const std::string key = absl::StrCat(job.machine(subtask).name(), ":", local->directory);
-        auto [owner, inserted] = owners.emplace(key, subtask);
-        if (!inserted && owner->second != subtask) {
-          return MakeViolation(6, step, absl::StrCat("subtasks ", owner->second, " and ", subtask,
-                                                     " share a local recovery directory"),
-                               id, subtask, local->directory);
+        for (const auto& [op, handle] : *local) {
+          const std::string key = absl::StrCat(job.machine(subtask).name(), ":", handle.directory);
+          auto [owner, inserted] = owners.emplace(key, std::make_pair(subtask, op));
+          if (!inserted && owner->second != std::make_pair(subtask, op)) {
+            return MakeViolation(6, step,
+                                 absl::StrCat("subtask ", owner->second.first, " operator ", owner->second.second,
+                                              " and subtask ", subtask, " operator ", op,
+                                              " share a local recovery directory"),
+                                 id, subtask, handle.directory);
+          }
         }
       }
     }
@@ -619,15 +626,29 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
       config.backend.max_parallelism = max_parallelism;
       config.backend.key_group_range = *range;
       config.backend.preset = side->preset();
+      // Every operator the snapshot has state for, by its place in the chain.
       TaskRestoreState restore;
       restore.checkpoint_id = checkpoint->checkpoint_id;
-      for (const std::optional<KeyedStateHandle>& state : checkpoint->subtask_states) {
-        if (!state.has_value()) continue;
-        const KeyGroupRange handle_range = RangeOfHandle(*state);
-        if (std::max(handle_range.start(), range->start()) <= std::min(handle_range.end(), range->end())) {
-          restore.handles.push_back(*state);
+      for (const OperatorState& operator_state : checkpoint->operator_states) {
+        int op = -1;
+        for (int candidate = 0; candidate < static_cast<int>(checkpoint->operator_states.size()); ++candidate) {
+          if (ChainedOperatorId(candidate) == operator_state.operator_id) op = candidate;
+        }
+        if (op < 0) {
+          return MakeViolation(1, step, absl::StrCat("restoring ", snapshot.pointer, ": state of operator ",
+                                                     operator_state.operator_id, ", which no job has"),
+                               snapshot.checkpoint_id);
+        }
+        if (static_cast<int>(restore.operator_handles.size()) <= op) restore.operator_handles.resize(op + 1);
+        for (const std::optional<KeyedStateHandle>& state : operator_state.subtask_states) {
+          if (!state.has_value()) continue;
+          const KeyGroupRange handle_range = RangeOfHandle(*state);
+          if (std::max(handle_range.start(), range->start()) <= std::min(handle_range.end(), range->end())) {
+            restore.operator_handles[op].push_back(*state);
+          }
         }
       }
+      config.operators = std::max<int>(1, static_cast<int>(restore.operator_handles.size()));
       absl::StatusOr<std::unique_ptr<KeyedStateTask>> task =
           KeyedStateTask::Start(config, &side->runtime(), &side_store, nullptr, restore);
       if (!task.ok()) {
@@ -635,8 +656,10 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
                              absl::StrCat("restoring ", snapshot.pointer, " at parallelism ", parallelism,
                                           " in a side world failed: ", task.status().message()));
       }
-      for (const JobState& state : kJobStates) (void)(*task)->backend().RegisterState(state.name, state.kind);
-      absl::StatusOr<KeyValueMap> read = ReadJobStates((*task)->backend(), max_parallelism);
+      for (int op = 0; op < (*task)->operators(); ++op) {
+        for (const JobState& state : kJobStates) (void)(*task)->backend(op).RegisterState(state.name, state.kind);
+      }
+      absl::StatusOr<KeyValueMap> read = ReadTaskStates(**task, max_parallelism);
       (void)(*task)->Close();
       if (!read.ok()) {
         return RestoreFailed(snapshot, 1, step, subtask,

@@ -41,6 +41,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -174,7 +175,8 @@ class Checker {
   // The snapshot the running job started from, while it is not claimed.
   std::string restored_unclaimed_;
   RestoreMode restore_mode_ = RestoreMode::kNoClaim;
-  std::map<std::pair<int, int64_t>, Attempt> attempts_;
+  // By (subtask, chained operator, attempt): each operator's backend has its own strategy and base.
+  std::map<std::tuple<int, int, int64_t>, Attempt> attempts_;
   // Completed non-savepoint checkpoints of the current job (with failovers), for retention.
   std::set<int64_t> completed_checkpoints_;
   int64_t latest_completed_checkpoint_ = -1;

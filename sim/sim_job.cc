@@ -14,15 +14,36 @@ namespace snapsim {
 
 constexpr char kKeySeparator = '\x1f';
 constexpr char kListSeparator = '\x1e';
+constexpr char kOperatorSeparator = '\x1d';
 
-std::string ModelKey(absl::string_view state, absl::string_view key, absl::string_view user_key) {
-  if (state == "value") return std::string(key);
-  std::string out = absl::StrCat(state, std::string(1, kKeySeparator), key);
+namespace {
+
+// The model key without its operator prefix.
+absl::string_view WithoutOperator(absl::string_view model_key) {
+  const size_t separator = model_key.find(kOperatorSeparator);
+  return separator == absl::string_view::npos ? model_key : model_key.substr(separator + 1);
+}
+
+}  // namespace
+
+std::string ModelKey(absl::string_view state, absl::string_view key, absl::string_view user_key, int op) {
+  const std::string prefix = op == 0 ? std::string() : absl::StrCat(op, std::string(1, kOperatorSeparator));
+  if (state == "value") return absl::StrCat(prefix, key);
+  std::string out = absl::StrCat(prefix, state, std::string(1, kKeySeparator), key);
   if (state == "map") absl::StrAppend(&out, std::string(1, kKeySeparator), user_key);
   return out;
 }
 
-std::string RecordKeyOfModelKey(absl::string_view model_key) {
+int OperatorOfModelKey(absl::string_view model_key) {
+  const size_t separator = model_key.find(kOperatorSeparator);
+  if (separator == absl::string_view::npos) return 0;
+  int op = 0;
+  for (char c : model_key.substr(0, separator)) op = op * 10 + (c - '0');
+  return op;
+}
+
+std::string RecordKeyOfModelKey(absl::string_view full_model_key) {
+  const absl::string_view model_key = WithoutOperator(full_model_key);
   const size_t first = model_key.find(kKeySeparator);
   if (first == absl::string_view::npos) return std::string(model_key);
   const absl::string_view rest = model_key.substr(first + 1);
@@ -31,16 +52,19 @@ std::string RecordKeyOfModelKey(absl::string_view model_key) {
   return std::string(rest.substr(0, rest.rfind(kKeySeparator)));
 }
 
-std::string DescribeModelKey(absl::string_view model_key) {
-  if (model_key.find(kKeySeparator) == absl::string_view::npos) return absl::StrCat("value/", model_key);
-  return absl::StrReplaceAll(model_key, {{std::string(1, kKeySeparator), "/"}});
+std::string DescribeModelKey(absl::string_view full_model_key) {
+  const int op = OperatorOfModelKey(full_model_key);
+  const std::string prefix = op == 0 ? std::string() : absl::StrCat("op", op, ":");
+  const absl::string_view model_key = WithoutOperator(full_model_key);
+  if (model_key.find(kKeySeparator) == absl::string_view::npos) return absl::StrCat(prefix, "value/", model_key);
+  return absl::StrCat(prefix, absl::StrReplaceAll(model_key, {{std::string(1, kKeySeparator), "/"}}));
 }
 
 std::string DescribeModelValue(absl::string_view value) {
   return absl::StrReplaceAll(value, {{std::string(1, kListSeparator), ","}});
 }
 
-absl::StatusOr<KeyValueMap> ReadJobStates(KeyedStateBackend& backend, int max_parallelism) {
+absl::StatusOr<KeyValueMap> ReadJobStates(KeyedStateBackend& backend, int max_parallelism, int op) {
   KeyValueMap state;
   const KeyGroupRange all(0, max_parallelism - 1);
   absl::Status decode_error;
@@ -52,14 +76,25 @@ absl::StatusOr<KeyValueMap> ReadJobStates(KeyedStateBackend& backend, int max_pa
           decode_error = elements.status();
           return false;
         }
-        state[ModelKey(job_state.name, entry.key.key)] = absl::StrJoin(*elements, std::string(1, kListSeparator));
+        state[ModelKey(job_state.name, entry.key.key, "", op)] =
+            absl::StrJoin(*elements, std::string(1, kListSeparator));
       } else {
-        state[ModelKey(job_state.name, entry.key.key, entry.key.user_key.value_or(""))] = entry.value;
+        state[ModelKey(job_state.name, entry.key.key, entry.key.user_key.value_or(""), op)] = entry.value;
       }
       return true;
     });
     if (!status.ok()) return status;
     if (!decode_error.ok()) return decode_error;
+  }
+  return state;
+}
+
+absl::StatusOr<KeyValueMap> ReadTaskStates(KeyedStateTask& task, int max_parallelism) {
+  KeyValueMap state;
+  for (int op = 0; op < task.operators(); ++op) {
+    absl::StatusOr<KeyValueMap> part = ReadJobStates(task.backend(op), max_parallelism, op);
+    if (!part.ok()) return part.status();
+    state.insert(part->begin(), part->end());
   }
   return state;
 }
@@ -185,6 +220,9 @@ absl::StatusOr<std::unique_ptr<SimJob>> SimJob::Start(SimJobConfig config, JobWo
     return absl::InvalidArgumentError(absl::StrCat("parallelism ", config.parallelism, " must be in [1, ",
                                                    config.max_parallelism, "]"));
   }
+  if (config.operators < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("operators ", config.operators, " must be at least 1"));
+  }
   std::unique_ptr<SimJob> job(new SimJob(std::move(config), world, prng));
   job->owned_world_ = std::move(owned_world);
   for (int i = 0; i < job->config_.parallelism; ++i) {
@@ -245,6 +283,8 @@ absl::Status SimJob::CreateCoordinator() {
   config.savepoint_root = config_.savepoints_directory;
   config.parallelism = config_.parallelism;
   config.max_parallelism = config_.max_parallelism;
+  config.operator_ids.clear();
+  for (int op = 0; op < config_.operators; ++op) config.operator_ids.push_back(ChainedOperatorId(op));
   config.checkpoint_interval_micros = config_.checkpoint_interval_micros;
   config.checkpoint_timeout_micros = config_.checkpoint_timeout_micros;
   config.max_concurrent_checkpoints = config_.max_concurrent_checkpoints;
@@ -273,13 +313,17 @@ absl::Status SimJob::Remove(const std::string& key) {
 }
 
 absl::Status SimJob::Write(const StateWrite& write) {
+  if (write.op < 0 || write.op >= config_.operators) {
+    return absl::InvalidArgumentError(absl::StrCat("operator ", write.op, " does not exist (the job chains ",
+                                                   config_.operators, ")"));
+  }
   Subtask& subtask = *subtasks_[SubtaskOf(write.key)];
   RuntimeMutexLock lock(subtask.mailbox);
   if (!subtask.running) return absl::UnavailableError(absl::StrCat("subtask ", subtask.index, " is not running"));
   if (!subtask.failure.ok()) return subtask.failure;
-  KeyedStateBackend& backend = subtask.task->backend();
+  KeyedStateBackend& backend = subtask.task->backend(write.op);
   if (absl::Status status = backend.SetCurrentKey(write.key); !status.ok()) return FailTask(subtask, status);
-  const std::string model_key = ModelKey(write.state, write.key, write.user_key);
+  const std::string model_key = ModelKey(write.state, write.key, write.user_key, write.op);
   absl::Status status;
   // The model changes under the bookkeeping lock: a snapshot's synchronous part reads it on another thread.
   auto model_lock = [this] { return std::unique_lock<std::mutex>(state_mutex_); };
@@ -318,8 +362,8 @@ absl::Status SimJob::Write(const StateWrite& write) {
       if (status.ok()) {
         auto lock = model_lock();
         if (write.state == "map") {
-          const std::string prefix = absl::StrCat(write.state, std::string(1, kKeySeparator), write.key,
-                                                  std::string(1, kKeySeparator));
+          // The key's map entries: "<state>\x1f<key>\x1f<user key>" (the empty user key's key ends in the separator).
+          const std::string prefix = ModelKey(write.state, write.key, "", write.op);
           for (auto it = model_.lower_bound(prefix); it != model_.end() && absl::StartsWith(it->first, prefix);) {
             it = model_.erase(it);
           }
@@ -370,7 +414,9 @@ absl::Status SimJob::Flush() {
     RuntimeMutexLock lock(subtask->mailbox);
     if (!subtask->running) continue;
     if (!subtask->failure.ok()) return subtask->failure;
-    if (absl::Status status = subtask->task->backend().Flush(); !status.ok()) return FailTask(*subtask, status);
+    for (int op = 0; op < subtask->task->operators(); ++op) {
+      if (absl::Status status = subtask->task->backend(op).Flush(); !status.ok()) return FailTask(*subtask, status);
+    }
   }
   return absl::OkStatus();
 }
@@ -380,7 +426,9 @@ absl::Status SimJob::Compact() {
     RuntimeMutexLock lock(subtask->mailbox);
     if (!subtask->running) continue;
     if (!subtask->failure.ok()) return subtask->failure;
-    if (absl::Status status = subtask->task->backend().Compact(); !status.ok()) return FailTask(*subtask, status);
+    for (int op = 0; op < subtask->task->operators(); ++op) {
+      if (absl::Status status = subtask->task->backend(op).Compact(); !status.ok()) return FailTask(*subtask, status);
+    }
   }
   return absl::OkStatus();
 }
@@ -402,7 +450,13 @@ void SimJob::StopTask(Subtask& subtask) {
     subtask.task.reset();
   }
   // Flink disposes the backend's instance directory with the backend.
-  if (!subtask.instance_path.empty()) (void)DeleteRecursively(subtask.machine->env(), subtask.instance_path);
+  if (!subtask.instance_path.empty()) {
+    KeyedStateTaskConfig paths;
+    paths.backend.instance_path = subtask.instance_path;
+    for (int op = 0; op < config_.operators; ++op) {
+      (void)DeleteRecursively(subtask.machine->env(), paths.InstancePathOf(op));
+    }
+  }
 }
 
 absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const CompletedCheckpoint> checkpoint) {
@@ -422,28 +476,43 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
   task_config.local_recovery.subtask_directory =
       absl::StrCat(machine_root, "/localState/", config_.job_id, "/sti_", subtask.index);
   task_config.upload_threads = config_.upload_threads;
+  task_config.operators = config_.operators;
   std::optional<TaskRestoreState> restore;
   if (checkpoint != nullptr) {
     restore.emplace();
     restore->checkpoint_id = checkpoint->checkpoint_id;
-    for (const std::optional<KeyedStateHandle>& state : checkpoint->subtask_states) {
-      if (state.has_value() && Overlaps(RangeOf(*state), subtask.range)) restore->handles.push_back(*state);
+    restore->operator_handles.resize(config_.operators);
+    for (int op = 0; op < config_.operators; ++op) {
+      // State follows the operator's ID; a new operator starts empty.
+      const OperatorState* operator_state = checkpoint->FindOperator(ChainedOperatorId(op));
+      if (operator_state == nullptr) continue;
+      for (const std::optional<KeyedStateHandle>& state : operator_state->subtask_states) {
+        if (state.has_value() && Overlaps(RangeOf(*state), subtask.range)) {
+          restore->operator_handles[op].push_back(*state);
+        }
+      }
     }
   }
-  JobEvent event;
-  event.kind = JobEvent::Kind::kDeployed;
-  event.subtask = subtask.index;
-  event.attempt = subtask.attempt;
-  event.local_recovery = config_.local_recovery;
-  event.incremental = config_.incremental;
-  if (restore.has_value()) {
+  std::vector<JobEvent> events(config_.operators);
+  std::optional<TaskLocalSnapshot> local_snapshot;
+  if (restore.has_value()) local_snapshot = subtask.local_store->Retrieve(restore->checkpoint_id);
+  for (int op = 0; op < config_.operators; ++op) {
+    JobEvent& event = events[op];
+    event.kind = JobEvent::Kind::kDeployed;
+    event.subtask = subtask.index;
+    event.op = op;
+    event.attempt = subtask.attempt;
+    event.local_recovery = config_.local_recovery;
+    event.incremental = config_.incremental;
+    if (!restore.has_value()) continue;
+    const std::vector<KeyedStateHandle>& handles = restore->operator_handles[op];
     event.checkpoint_id = restore->checkpoint_id;
-    event.restored_handles = restore->handles;
-    event.rescaled = restore->handles.size() != 1 || RangeOf(restore->handles[0]) != subtask.range;
-    if (std::optional<IncrementalLocalKeyedStateHandle> local = subtask.local_store->Retrieve(restore->checkpoint_id);
-        local.has_value()) {
-      event.local_copy_available = subtask.machine->env()->FileExists(local->directory).ok();
-      event.local_directory = local->directory;
+    event.restored_handles = handles;
+    event.rescaled = handles.size() != 1 || RangeOf(handles[0]) != subtask.range;
+    if (local_snapshot.has_value() && local_snapshot->count(op) > 0) {
+      const IncrementalLocalKeyedStateHandle& local = local_snapshot->at(op);
+      event.local_copy_available = subtask.machine->env()->FileExists(local.directory).ok();
+      event.local_directory = local.directory;
     }
   }
   const int64_t restore_started = runtime_->NowMicros();
@@ -462,17 +531,20 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
                                                            subtask.attempt.load(), ": ", task.status().message()));
   }
   subtask.task = *std::move(task);
-  for (const JobState& state : kJobStates) {
-    if (absl::Status status = subtask.task->backend().RegisterState(state.name, state.kind); !status.ok()) {
-      return status;
+  for (int op = 0; op < config_.operators; ++op) {
+    for (const JobState& state : kJobStates) {
+      if (absl::Status status = subtask.task->backend(op).RegisterState(state.name, state.kind); !status.ok()) {
+        return status;
+      }
     }
+    JobEvent& event = events[op];
+    event.restored_from_local_state = subtask.task->restored_from_local_state(op);
+    if (!subtask.task->local_restore_error(op).ok()) {
+      event.local_restore_error = subtask.task->local_restore_error(op).ToString();
+    }
+    event.backend_uid = subtask.task->backend_uid(op);
+    PushEvent(std::move(event));
   }
-  event.restored_from_local_state = subtask.task->restored_from_local_state();
-  if (!subtask.task->local_restore_error().ok()) {
-    event.local_restore_error = subtask.task->local_restore_error().ToString();
-  }
-  event.backend_uid = subtask.task->backend_uid();
-  PushEvent(std::move(event));
   subtask.running = true;
   return absl::OkStatus();
 }
@@ -666,7 +738,7 @@ absl::StatusOr<KeyValueMap> SimJob::ActualStateOf(int subtask_index) {
   Subtask& subtask = *subtasks_[subtask_index];
   RuntimeMutexLock lock(subtask.mailbox);
   if (!subtask.running) return absl::UnavailableError(absl::StrCat("subtask ", subtask.index, " not running"));
-  return ReadJobStates(subtask.task->backend(), config_.max_parallelism);
+  return ReadTaskStates(*subtask.task, config_.max_parallelism);
 }
 
 KeyValueMap SimJob::ModelPartOf(const KeyValueMap& model, int subtask) const {
@@ -909,14 +981,17 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
       std::lock_guard<std::mutex> lock(state_mutex_);
       model_at_[checkpoint_id][subtask_index] = std::move(part);
     }
-    JobEvent event;
-    event.kind = JobEvent::Kind::kSnapshotStarted;
-    event.subtask = subtask_index;
-    event.attempt = attempt;
-    event.checkpoint_id = checkpoint_id;
-    event.options = options;
-    event.backend_uid = subtask.task->backend_uid();
-    PushEvent(std::move(event));
+    for (int op = 0; op < subtask.task->operators(); ++op) {
+      JobEvent event;
+      event.kind = JobEvent::Kind::kSnapshotStarted;
+      event.subtask = subtask_index;
+      event.op = op;
+      event.attempt = attempt;
+      event.checkpoint_id = checkpoint_id;
+      event.options = options;
+      event.backend_uid = subtask.task->backend_uid(op);
+      PushEvent(std::move(event));
+    }
   }
   auto decline = [this, coordinator, checkpoint_id, subtask_index, attempt](const absl::Status& status) {
     const absl::Status reason = Unshared(status);
@@ -932,26 +1007,42 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
   }
   runtime_->Spawn(absl::StrCat("await-snapshot-", checkpoint_id, "-", subtask_index),
                   [this, alive = alive_, process_dead = subtask.storage->dead_flag(), future = *future, decline,
-                   coordinator, checkpoint_id, subtask_index, attempt] {
-                    const absl::StatusOr<std::optional<KeyedStateHandle>>& result = future.Get();
+                   coordinator, checkpoint_id, subtask_index, attempt,
+                   discarded_log = subtask.task->discarded_snapshots()] {
+                    const absl::StatusOr<TaskSnapshot>& result = future.Get();
                     if (!*alive || *process_dead) return;  // a killed process sends nothing
                     if (!result.ok()) {
+                      for (const DiscardedOperatorSnapshot& discarded : discarded_log->Take(checkpoint_id)) {
+                        JobEvent event;
+                        event.kind = JobEvent::Kind::kSnapshotDiscarded;
+                        event.subtask = subtask_index;
+                        event.op = discarded.op;
+                        event.attempt = attempt;
+                        event.checkpoint_id = discarded.checkpoint_id;
+                        event.handle = discarded.handle;
+                        PushEvent(std::move(event));
+                      }
                       decline(result.status());
                       return;
                     }
-                    AcknowledgeCheckpoint ack{checkpoint_id, subtask_index, attempt, *result};
-                    JobEvent event;
-                    event.kind = JobEvent::Kind::kAcknowledged;
-                    event.subtask = subtask_index;
-                    event.attempt = attempt;
-                    event.checkpoint_id = checkpoint_id;
-                    event.handle = *result;
-                    PushEvent(std::move(event));
-                    Send(Message{MessageKind::kAcknowledge, checkpoint_id, subtask_index,
-                                 ack.state.has_value() ? OwnedPaths(*ack.state) : std::vector<std::string>()},
-                         [this, coordinator, ack] {
-                           const std::vector<std::string> files =
-                               ack.state.has_value() ? OwnedPaths(*ack.state) : std::vector<std::string>();
+                    AcknowledgeCheckpoint ack{checkpoint_id, subtask_index, attempt, result->handles};
+                    std::vector<std::string> files;
+                    for (size_t op = 0; op < result->handles.size(); ++op) {
+                      JobEvent event;
+                      event.kind = JobEvent::Kind::kAcknowledged;
+                      event.subtask = subtask_index;
+                      event.op = static_cast<int>(op);
+                      event.attempt = attempt;
+                      event.checkpoint_id = checkpoint_id;
+                      event.handle = result->handles[op];
+                      PushEvent(std::move(event));
+                      if (result->handles[op].has_value()) {
+                        std::vector<std::string> owned = OwnedPaths(*result->handles[op]);
+                        files.insert(files.end(), owned.begin(), owned.end());
+                      }
+                    }
+                    Send(Message{MessageKind::kAcknowledge, checkpoint_id, subtask_index, files},
+                         [this, coordinator, ack, files] {
                            if (coordinator->killed()) {
                              AcceptOrphans(files, ack.checkpoint_id);  // the coordinator it was sent to died
                              return;
@@ -976,12 +1067,15 @@ void SimJob::NotifyCheckpointComplete(int subtask_index, int64_t checkpoint_id, 
     RuntimeMutexLock lock(subtask.mailbox);
     if (subtask.running && subtask.attempt == attempt) {
       subtask.task->NotifyCheckpointComplete(checkpoint_id);
-      JobEvent event;
-      event.kind = JobEvent::Kind::kCompleteDelivered;
-      event.subtask = subtask_index;
-      event.attempt = attempt;
-      event.checkpoint_id = checkpoint_id;
-      PushEvent(std::move(event));
+      for (int op = 0; op < subtask.task->operators(); ++op) {
+        JobEvent event;
+        event.kind = JobEvent::Kind::kCompleteDelivered;
+        event.subtask = subtask_index;
+        event.op = op;
+        event.attempt = attempt;
+        event.checkpoint_id = checkpoint_id;
+        PushEvent(std::move(event));
+      }
     }
   });
 }
@@ -995,13 +1089,16 @@ void SimJob::NotifyCheckpointAborted(int subtask_index, int64_t checkpoint_id, i
          RuntimeMutexLock lock(subtask.mailbox);
          if (subtask.running && subtask.attempt == attempt) {
            subtask.task->NotifyCheckpointAborted(checkpoint_id, latest_completed_id);
-           JobEvent event;
-           event.kind = JobEvent::Kind::kAbortDelivered;
-           event.subtask = subtask_index;
-           event.attempt = attempt;
-           event.checkpoint_id = checkpoint_id;
-           event.latest_completed_id = latest_completed_id;
-           PushEvent(std::move(event));
+           for (int op = 0; op < subtask.task->operators(); ++op) {
+             JobEvent event;
+             event.kind = JobEvent::Kind::kAbortDelivered;
+             event.subtask = subtask_index;
+             event.op = op;
+             event.attempt = attempt;
+             event.checkpoint_id = checkpoint_id;
+             event.latest_completed_id = latest_completed_id;
+             PushEvent(std::move(event));
+           }
          }
        });
 }

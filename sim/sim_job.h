@@ -1,9 +1,9 @@
-// The simulated job: a checkpoint coordinator and P subtasks of one keyed operator, each subtask a KeyedStateTask
-// on its own simulated machine (task manager) with its task-local state store, all sharing the simulated object
-// store as checkpoint storage. Messages between coordinator and tasks are activities with latency drawn from the
-// seed, and pass a fault hook (drop, duplicate). Restarts: task failover, machine crash (its local disk and task
-// manager lost), coordinator failover (store recovered from storage), and stop then resume from a retained
-// checkpoint or savepoint with another configuration (see Start's `restore`).
+// The simulated job: a checkpoint coordinator and P subtasks of a chain of 1-N keyed operators, each subtask a
+// KeyedStateTask (one backend per operator) on its own simulated machine (task manager) with its task-local state
+// store, all sharing the simulated object store as checkpoint storage. Messages between coordinator and tasks are
+// activities with latency drawn from the seed, and pass a fault hook (drop, duplicate). Restarts: task failover,
+// machine crash (its local disk and task manager lost), coordinator failover (store recovered from storage), and
+// stop then resume from a retained checkpoint or savepoint with another configuration (see Start's `restore`).
 //
 // The job also keeps the model: the logical state the driver wrote (one entry per value, list and map entry of its
 // four states, see ModelKey), and its content at each checkpoint as each subtask took its synchronous snapshot.
@@ -49,6 +49,8 @@ struct SimJobConfig {
   std::string savepoints_directory = "savepoints";
   int parallelism = 2;
   int max_parallelism = 128;
+  // Chained keyed operators per task, each with its own backend and states (ChainedOperatorId(0..N-1)).
+  int operators = 1;
   // Flink's state.backend.incremental.
   bool incremental = true;
   bool local_recovery = false;
@@ -81,17 +83,23 @@ struct JobState {
 inline constexpr JobState kJobStates[] = {
     {"value", StateKind::kValue}, {"value2", StateKind::kValue}, {"list", StateKind::kList}, {"map", StateKind::kMap}};
 
-// The model's key of one entry: the bare record key for state "value" (so simple tests read naturally), else
-// "<state>\x1f<key>" and, for a map entry, "\x1f<user key>". A list's model value is its elements joined by '\x1e'.
-std::string ModelKey(absl::string_view state, absl::string_view key, absl::string_view user_key = "");
+// The model's key of one entry: the bare record key for state "value" of operator 0 (so simple tests read
+// naturally), else "<state>\x1f<key>" and, for a map entry, "\x1f<user key>"; operator k > 0 prefixes
+// "<k>\x1d". A list's model value is its elements joined by '\x1e'.
+std::string ModelKey(absl::string_view state, absl::string_view key, absl::string_view user_key = "", int op = 0);
 // The record key of a model key (what decides the subtask).
 std::string RecordKeyOfModelKey(absl::string_view model_key);
-// "list/k1", "map/k1/u": for messages.
+// The operator a model key belongs to.
+int OperatorOfModelKey(absl::string_view model_key);
+// "list/k1", "map/k1/u", "op1:value/k1": for messages.
 std::string DescribeModelKey(absl::string_view model_key);
 std::string DescribeModelValue(absl::string_view value);
-// Every entry of the job's states in `backend`, over all `max_parallelism` key groups (state outside the backend's
-// range is a restore bug and must show), in the model's form. An entry that does not decode is an error.
-absl::StatusOr<KeyValueMap> ReadJobStates(KeyedStateBackend& backend, int max_parallelism);
+// Every entry of the job's states in operator `op`'s `backend`, over all `max_parallelism` key groups (state
+// outside the backend's range is a restore bug and must show), in the model's form. An entry that does not decode
+// is an error.
+absl::StatusOr<KeyValueMap> ReadJobStates(KeyedStateBackend& backend, int max_parallelism, int op = 0);
+// Every operator's, in the model's form.
+absl::StatusOr<KeyValueMap> ReadTaskStates(KeyedStateTask& task, int max_parallelism);
 
 // One write to the job's state.
 struct StateWrite {
@@ -101,6 +109,8 @@ struct StateWrite {
   std::string key;
   std::string user_key;
   std::string value;
+  // The chained operator whose state it is.
+  int op = 0;
 };
 
 enum class MessageKind { kTrigger, kAcknowledge, kDecline, kNotifyComplete, kNotifyAborted };
@@ -143,9 +153,15 @@ struct JobEvent {
     // Deploying a subtask attempt or recovering the coordinator failed and the restart strategy tries again;
     // `error` says why. Only an injected fault may cause it (the checker's invariant 0).
     kRestartFailed,
+    // An operator's snapshot finished with `handle`, but the task's failed (another operator's did) and discarded
+    // it; its strategy still recorded the uploads.
+    kSnapshotDiscarded,
   };
   Kind kind = Kind::kDeployed;
   int subtask = 0;
+  // The chained operator (kDeployed, kSnapshotStarted, kAcknowledged, kSnapshotDiscarded, and the notifications,
+  // which reach every operator of the task: one event each).
+  int op = 0;
   int64_t attempt = 0;
   int64_t checkpoint_id = -1;
   int64_t latest_completed_id = -1;
@@ -227,6 +243,7 @@ class SimJob : public TaskGateway {
   CheckpointCoordinator::Result Checkpoint(CheckpointKind kind = CheckpointKind::kCheckpoint);
   CheckpointCoordinator::Result Savepoint(SavepointFormat format, bool synchronous = false);
 
+  int operators() const { return config_.operators; }
   // Every subtask restarts from the latest completed checkpoint (or empty), on the same machines.
   absl::Status FailoverTasks();
   // `subtask`'s machine loses power: its disk keeps only what was synced, its task manager (and local state

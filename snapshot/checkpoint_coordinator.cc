@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "backend/mutation.h"
 
 namespace snapsim {
@@ -178,15 +179,18 @@ void CheckpointCoordinator::StartTriggering(Request request) {
   }
 }
 
-void CheckpointCoordinator::DiscardAcknowledgedState(std::optional<KeyedStateHandle> state, bool registered) {
-  if (!state.has_value()) return;
-  std::vector<std::string> paths = OwnedPaths(*state);
-  executor_.Execute(
-      "discard-subtask-state",
-      [storage = storage_, state = *std::move(state), registered] {
-        (void)DiscardKeyedState(*storage, state, registered);
-      },
-      std::move(paths));
+void CheckpointCoordinator::DiscardAcknowledgedState(std::vector<std::optional<KeyedStateHandle>> states,
+                                                     bool registered) {
+  for (std::optional<KeyedStateHandle>& state : states) {
+    if (!state.has_value()) continue;
+    std::vector<std::string> paths = OwnedPaths(*state);
+    executor_.Execute(
+        "discard-subtask-state",
+        [storage = storage_, state = *std::move(state), registered] {
+          (void)DiscardKeyedState(*storage, state, registered);
+        },
+        std::move(paths));
+  }
 }
 
 void CheckpointCoordinator::ReceiveAcknowledge(AcknowledgeCheckpoint ack) {
@@ -203,44 +207,60 @@ void CheckpointCoordinator::ReceiveAcknowledge(AcknowledgeCheckpoint ack) {
   if (shut_down_) {
     // Sent before the job stopped, arriving after: its checkpoint was aborted at shutdown and nobody will reference
     // its fresh uploads (Flink drops the message and leaves them; found by the lifecycle sweep, seed 5).
-    DiscardAcknowledgedState(std::move(ack.state), /*registered=*/false);
+    DiscardAcknowledgedState(std::move(ack.states), /*registered=*/false);
     return;
   }
   if (pending == nullptr) {
     // Late (its checkpoint was aborted) or unknown: nobody will ever reference its fresh uploads, so all of them
     // go, unregistered (Flink registers them and waits for UnregisterUnusedState to pass the id).
-    DiscardAcknowledgedState(std::move(ack.state), /*registered=*/false);
+    DiscardAcknowledgedState(std::move(ack.states), /*registered=*/false);
     return;
   }
   if (ack.subtask < 0 || ack.subtask >= static_cast<int>(pending->attempts.size()) ||
       pending->attempts[ack.subtask] != ack.attempt) {
-    DiscardAcknowledgedState(std::move(ack.state), /*registered=*/false);  // UNKNOWN: not an attempt it waits for
+    DiscardAcknowledgedState(std::move(ack.states), /*registered=*/false);  // UNKNOWN: not an attempt it waits for
     return;
   }
   if (pending->acknowledged[ack.subtask]) return;  // DUPLICATE: the same state again, already registered
+  if (ack.states.size() != config_.operator_ids.size()) {
+    // Not a task of this job's shape: nothing of it can be restored, so it is discarded like an unknown one.
+    DiscardAcknowledgedState(std::move(ack.states), /*registered=*/false);
+    AbortPending(pending, Failure(ack.checkpoint_id, "CHECKPOINT_DECLINED",
+                                  absl::StrCat("subtask ", ack.subtask, " acknowledged ", ack.states.size(),
+                                               " operator states; the job has ", config_.operator_ids.size())));
+    TriggerQueuedRequests();
+    return;
+  }
   // Registered at acknowledgement (FLINK-24611), savepoints never: the registry owns the shared files from now on.
-  if (ack.state.has_value() && !pending->properties.is_savepoint()) {
-    if (auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&*ack.state)) {
+  if (!pending->properties.is_savepoint()) {
+    for (size_t op = 0; op < ack.states.size(); ++op) {
+      if (!ack.states[op].has_value()) continue;
+      auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&*ack.states[op]);
+      if (incremental == nullptr) continue;
       absl::Status status = store_->registry().RegisterAll(incremental, ack.checkpoint_id);
-      if (!status.ok()) {
-        // Nothing of it was registered; its own uploads go, but never a path the registry knows (a collision
-        // names a file that belongs to another checkpoint).
-        std::vector<HandleAndLocalPath> own;
-        for (const HandleAndLocalPath& file : incremental->shared_state) {
-          if (!store_->registry().Contains(file.handle.path)) own.push_back(file);
-        }
-        incremental->shared_state = std::move(own);
-        DiscardAcknowledgedState(std::move(ack.state), /*registered=*/false);
-        AbortPending(pending, Failure(ack.checkpoint_id, "CHECKPOINT_DECLINED",
-                                      absl::StrCat("subtask ", ack.subtask, ": ", status.message())));
-        TriggerQueuedRequests();
-        return;
+      if (status.ok()) continue;
+      // Nothing of this operator's state was registered; its own uploads go, but never a path the registry knows
+      // (a collision names a file that belongs to another checkpoint). The operators before it were registered
+      // under this checkpoint: aborting it unregisters (and deletes) their shared files; the rest of theirs goes
+      // here.
+      std::vector<HandleAndLocalPath> own;
+      for (const HandleAndLocalPath& file : incremental->shared_state) {
+        if (!store_->registry().Contains(file.handle.path)) own.push_back(file);
       }
+      incremental->shared_state = std::move(own);
+      std::vector<std::optional<KeyedStateHandle>> registered(ack.states.begin(), ack.states.begin() + op);
+      std::vector<std::optional<KeyedStateHandle>> unregistered(ack.states.begin() + op, ack.states.end());
+      DiscardAcknowledgedState(std::move(registered), /*registered=*/true);
+      DiscardAcknowledgedState(std::move(unregistered), /*registered=*/false);
+      AbortPending(pending, Failure(ack.checkpoint_id, "CHECKPOINT_DECLINED",
+                                    absl::StrCat("subtask ", ack.subtask, ": ", status.message())));
+      TriggerQueuedRequests();
+      return;
     }
   }
   pending->acknowledged[ack.subtask] = true;
   ++pending->num_acknowledged;
-  pending->states[ack.subtask] = std::move(ack.state);
+  pending->states[ack.subtask] = std::move(ack.states);
   if (pending->num_acknowledged == static_cast<int>(pending->attempts.size())) {
     CompletePending(pending);
     TriggerQueuedRequests();
@@ -271,7 +291,13 @@ void CheckpointCoordinator::CompletePending(const std::shared_ptr<Pending>& pend
   checkpoint->timestamp_micros = runtime_->NowMicros();
   checkpoint->properties = pending->properties;
   checkpoint->max_parallelism = config_.max_parallelism;
-  checkpoint->subtask_states = pending->states;
+  for (size_t op = 0; op < config_.operator_ids.size(); ++op) {
+    OperatorState& operator_state = checkpoint->operator_states.emplace_back();
+    operator_state.operator_id = config_.operator_ids[op];
+    for (const std::vector<std::optional<KeyedStateHandle>>& subtask : pending->states) {
+      operator_state.subtask_states.push_back(op < subtask.size() ? subtask[op] : std::nullopt);
+    }
+  }
   checkpoint->external_pointer = pending->options.exclusive_directory;
   checkpoint->shared_state_registered = !is_savepoint;
 
@@ -342,7 +368,11 @@ void CheckpointCoordinator::AbortPending(const std::shared_ptr<Pending>& pending
   // recorded among the savepoints here, and its late uploads leaked; found by the lifecycle sweep, seed 31).
   // Its fresh shared uploads were registered at acknowledgement; nothing else can use them.
   if (registered) store_->registry().UnregisterAbortedCheckpoint(pending->id);
-  std::vector<std::optional<KeyedStateHandle>> states = std::move(pending->states);
+  std::vector<std::optional<KeyedStateHandle>> states;
+  for (std::vector<std::optional<KeyedStateHandle>>& subtask : pending->states) {
+    for (std::optional<KeyedStateHandle>& state : subtask) states.push_back(std::move(state));
+  }
+  pending->states.clear();
   std::vector<std::string> paths = {pending->options.exclusive_directory + "/"};
   for (const std::optional<KeyedStateHandle>& state : states) {
     if (!state.has_value()) continue;
@@ -451,6 +481,19 @@ CheckpointCoordinator::Result CheckpointCoordinator::RestoreSavepoint(const std:
       return absl::InvalidArgumentError(absl::StrCat("cannot restore ", path, ": its max parallelism is ",
                                                      loaded->max_parallelism, ", the job's is ",
                                                      config_.max_parallelism));
+    }
+    // Flink's loadAndValidateCheckpoint: state of an operator the job does not have cannot be restored; an
+    // operator without state is skipped.
+    for (const OperatorState& operator_state : loaded->operator_states) {
+      if (std::find(config_.operator_ids.begin(), config_.operator_ids.end(), operator_state.operator_id) !=
+          config_.operator_ids.end()) {
+        continue;
+      }
+      if (operator_state.HasState()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "cannot restore ", path, ": it has state for operator ", operator_state.operator_id,
+            ", which the job does not have (its operators: ", absl::StrJoin(config_.operator_ids, ", "), ")"));
+      }
     }
     auto checkpoint = std::make_shared<CompletedCheckpoint>(*std::move(loaded));
     checkpoint->restored_properties = checkpoint->properties;

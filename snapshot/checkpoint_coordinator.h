@@ -52,6 +52,10 @@ struct CheckpointCoordinatorConfig {
   std::string savepoint_root;
   int parallelism = 1;
   int max_parallelism = 128;
+  // The IDs of the keyed operators every task runs (chained), in chain order: an acknowledgement carries one
+  // state per operator. A snapshot the job starts from may hold state only for these (Flink fails a restore with
+  // state for an operator the job does not have, unless told to skip it: allowNonRestoredState, not modelled).
+  std::vector<std::string> operator_ids = {ChainedOperatorId(0)};
   // 0: no periodic checkpoints.
   int64_t checkpoint_interval_micros = 0;
   int64_t checkpoint_timeout_micros = 600'000'000;
@@ -73,8 +77,8 @@ struct AcknowledgeCheckpoint {
   int64_t checkpoint_id = 0;
   int subtask = 0;
   int64_t attempt = 0;
-  // nullopt: the task had no keyed state.
-  std::optional<KeyedStateHandle> state;
+  // Per chained operator (index = position in the chain): its keyed state, nullopt for an operator without.
+  std::vector<std::optional<KeyedStateHandle>> states;
 };
 
 struct DeclineCheckpoint {
@@ -167,7 +171,8 @@ class CheckpointCoordinator : public std::enable_shared_from_this<CheckpointCoor
     std::vector<int64_t> attempts;
     std::vector<bool> acknowledged;
     int num_acknowledged = 0;
-    std::vector<std::optional<KeyedStateHandle>> states;
+    // [subtask][operator].
+    std::vector<std::vector<std::optional<KeyedStateHandle>>> states;
     bool disposed = false;
     std::shared_ptr<Promise<Result>> promise;
   };
@@ -179,7 +184,7 @@ class CheckpointCoordinator : public std::enable_shared_from_this<CheckpointCoor
   void CompletePending(const std::shared_ptr<Pending>& pending);
   void AbortPending(const std::shared_ptr<Pending>& pending, const absl::Status& cause);
   void AbortAllPending(const std::string& reason);
-  void DiscardAcknowledgedState(std::optional<KeyedStateHandle> state, bool registered);
+  void DiscardAcknowledgedState(std::vector<std::optional<KeyedStateHandle>> states, bool registered);
   bool dead() const { return killed_ || shut_down_; }
   // A callback for the cleaner: triggers queued requests once a discard is done.
   std::function<void()> ScheduleTriggerRequest();

@@ -1,6 +1,7 @@
 #include "snapshot/completed_checkpoint.h"
 
 #include <map>
+#include <set>
 #include <utility>
 #include <variant>
 
@@ -14,8 +15,9 @@ namespace snapsim {
 namespace {
 
 constexpr uint32_t kMetadataMagic = 0x4960672d;
-constexpr uint32_t kMetadataVersion = 1;
+constexpr uint32_t kMetadataVersion = 2;
 constexpr uint64_t kMaxSubtasks = 1 << 15;
+constexpr uint64_t kMaxOperators = 256;
 
 const KeyGroupRange& RangeOf(const KeyedStateHandle& handle) {
   if (const auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&handle)) {
@@ -24,29 +26,30 @@ const KeyGroupRange& RangeOf(const KeyedStateHandle& handle) {
   return std::get<KeyGroupsStateHandle>(handle).offsets.range;
 }
 
-// What one checkpoint's subtask states must agree on; each handle was already checked on its own. Subtask i of
+// What one operator's subtask states must agree on; each handle was already checked on its own. Subtask i of
 // P (the number of subtask states, which is the job's parallelism when the coordinator wrote it) owns exactly
 // ComputeKeyGroupRangeForOperatorIndex(max parallelism, P, i), so the ranges lie within the max parallelism,
 // never overlap, and together cover every key group. A subtask may have no keyed state (an empty backend), but
-// not every subtask: such metadata restores an empty job, silently losing whatever the checkpoint was of.
-absl::Status CheckSubtaskStates(const CompletedCheckpoint& checkpoint, const std::string& what) {
+// not every subtask of every operator: such metadata restores an empty job, silently losing whatever the
+// checkpoint was of (counted in `present`).
+absl::Status CheckSubtaskStates(const CompletedCheckpoint& checkpoint, const OperatorState& operator_state,
+                                const std::string& prefix, const std::string& what, int* present) {
   const auto inconsistent = [&what](const std::string& field, const std::string& problem) {
     return absl::DataLossError(absl::StrCat(what, ": field '", field, "': ", problem));
   };
-  const int64_t parallelism = static_cast<int64_t>(checkpoint.subtask_states.size());
-  if (parallelism == 0) return inconsistent("subtask_count", "0 subtask states (a resume would start empty)");
+  const int64_t parallelism = static_cast<int64_t>(operator_state.subtask_states.size());
+  if (parallelism == 0) return inconsistent(prefix + "subtask_count", "0 subtask states (a resume would start empty)");
   if (parallelism > checkpoint.max_parallelism) {
-    return inconsistent("subtask_count", absl::StrCat(parallelism, " subtask states exceed max parallelism ",
-                                                      checkpoint.max_parallelism));
+    return inconsistent(prefix + "subtask_count", absl::StrCat(parallelism, " subtask states exceed max parallelism ",
+                                                               checkpoint.max_parallelism));
   }
-  int present = 0;
   // Start of each accepted range -> (range, subtask).
   std::map<int, std::pair<KeyGroupRange, int64_t>> accepted;
   for (int64_t i = 0; i < parallelism; ++i) {
-    const std::optional<KeyedStateHandle>& state = checkpoint.subtask_states[i];
+    const std::optional<KeyedStateHandle>& state = operator_state.subtask_states[i];
     if (!state.has_value()) continue;
-    ++present;
-    const std::string field = absl::StrCat("subtask[", i, "].key_group_range");
+    ++*present;
+    const std::string field = absl::StrCat(prefix, "subtask[", i, "].key_group_range");
     const KeyGroupRange& range = RangeOf(*state);
     if (!range.empty() && range.end() >= checkpoint.max_parallelism) {
       return inconsistent(field, absl::StrCat(range.ToString(), " is beyond max parallelism ",
@@ -76,9 +79,31 @@ absl::Status CheckSubtaskStates(const CompletedCheckpoint& checkpoint, const std
     }
     accepted.emplace(range.start(), std::make_pair(range, i));
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckOperatorStates(const CompletedCheckpoint& checkpoint, const std::string& what) {
+  if (checkpoint.operator_states.empty()) {
+    return absl::DataLossError(absl::StrCat(what, ": field 'operator_count': 0 operators (a resume would start "
+                                            "empty)"));
+  }
+  int present = 0;
+  std::set<std::string> ids;
+  for (size_t op = 0; op < checkpoint.operator_states.size(); ++op) {
+    const OperatorState& operator_state = checkpoint.operator_states[op];
+    const std::string prefix = absl::StrCat("operator[", op, "].");
+    if (!ids.insert(operator_state.operator_id).second) {
+      return absl::DataLossError(absl::StrCat(what, ": field '", prefix, "id': operator ", operator_state.operator_id,
+                                              " appears twice"));
+    }
+    if (absl::Status status = CheckSubtaskStates(checkpoint, operator_state, prefix, what, &present); !status.ok()) {
+      return status;
+    }
+  }
   if (present == 0) {
-    return inconsistent("subtask[*].present", absl::StrCat("all ", parallelism,
-                                                           " subtasks absent (a resume would start empty)"));
+    return absl::DataLossError(absl::StrCat(what, ": field 'operator[*].subtask[*].present': every subtask of ",
+                                            checkpoint.operator_states.size(),
+                                            " operator(s) absent (a resume would start empty)"));
   }
   return absl::OkStatus();
 }
@@ -142,13 +167,41 @@ void DeleteFiles(CheckpointStorage& storage, const std::vector<HandleAndLocalPat
 
 }  // namespace
 
+std::string ChainedOperatorId(int index) { return absl::StrCat("op-", index); }
+
+bool OperatorState::HasState() const {
+  for (const std::optional<KeyedStateHandle>& state : subtask_states) {
+    if (state.has_value()) return true;
+  }
+  return false;
+}
+
 std::vector<IncrementalRemoteKeyedStateHandle*> CompletedCheckpoint::IncrementalHandles() {
   std::vector<IncrementalRemoteKeyedStateHandle*> handles;
-  for (std::optional<KeyedStateHandle>& state : subtask_states) {
-    if (!state.has_value()) continue;
-    if (auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&*state)) handles.push_back(incremental);
+  for (OperatorState& operator_state : operator_states) {
+    for (std::optional<KeyedStateHandle>& state : operator_state.subtask_states) {
+      if (!state.has_value()) continue;
+      if (auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&*state)) handles.push_back(incremental);
+    }
   }
   return handles;
+}
+
+std::vector<const KeyedStateHandle*> CompletedCheckpoint::Handles() const {
+  std::vector<const KeyedStateHandle*> handles;
+  for (const OperatorState& operator_state : operator_states) {
+    for (const std::optional<KeyedStateHandle>& state : operator_state.subtask_states) {
+      if (state.has_value()) handles.push_back(&*state);
+    }
+  }
+  return handles;
+}
+
+const OperatorState* CompletedCheckpoint::FindOperator(absl::string_view operator_id) const {
+  for (const OperatorState& operator_state : operator_states) {
+    if (operator_state.operator_id == operator_id) return &operator_state;
+  }
+  return nullptr;
 }
 
 std::string CompletedCheckpoint::Describe() const {
@@ -166,10 +219,14 @@ std::string SerializeCheckpointMetadata(const CompletedCheckpoint& checkpoint) {
   writer.PutFixed64BigEndian(static_cast<uint64_t>(checkpoint.timestamp_micros));
   PutCheckpointProperties(writer, checkpoint.properties);
   writer.PutFixed32BigEndian(static_cast<uint32_t>(checkpoint.max_parallelism));
-  writer.PutVarint64(checkpoint.subtask_states.size());
-  for (const std::optional<KeyedStateHandle>& state : checkpoint.subtask_states) {
-    writer.PutU8(state.has_value() ? 1 : 0);
-    if (state.has_value()) writer.PutLengthPrefixed(SerializeKeyedStateHandle(*state));
+  writer.PutVarint64(checkpoint.operator_states.size());
+  for (const OperatorState& operator_state : checkpoint.operator_states) {
+    writer.PutLengthPrefixed(operator_state.operator_id);
+    writer.PutVarint64(operator_state.subtask_states.size());
+    for (const std::optional<KeyedStateHandle>& state : operator_state.subtask_states) {
+      writer.PutU8(state.has_value() ? 1 : 0);
+      if (state.has_value()) writer.PutLengthPrefixed(SerializeKeyedStateHandle(*state));
+    }
   }
   writer.PutFixed32BigEndian(Crc32c(bytes));
   return bytes;
@@ -221,26 +278,39 @@ absl::StatusOr<CompletedCheckpoint> ParseCheckpointMetadata(absl::string_view by
     return reader.Corrupt("max_parallelism", absl::StrCat("invalid ", *max_parallelism));
   }
   checkpoint.max_parallelism = static_cast<int32_t>(*max_parallelism);
-  absl::StatusOr<uint64_t> subtasks = reader.ReadVarint64("subtask_count");
-  if (!subtasks.ok()) return subtasks.status();
-  if (*subtasks > kMaxSubtasks) return reader.Corrupt("subtask_count", absl::StrCat("implausible ", *subtasks));
-  for (uint64_t i = 0; i < *subtasks; ++i) {
-    const std::string field = absl::StrCat("subtask[", i, "]");
-    absl::StatusOr<uint8_t> present = reader.ReadU8(field + ".present");
-    if (!present.ok()) return present.status();
-    if (*present > 1) return reader.Corrupt(field + ".present", absl::StrCat("not a flag: ", *present));
-    if (*present == 0) {
-      checkpoint.subtask_states.emplace_back();
-      continue;
+  absl::StatusOr<uint64_t> operators = reader.ReadVarint64("operator_count");
+  if (!operators.ok()) return operators.status();
+  if (*operators > kMaxOperators) return reader.Corrupt("operator_count", absl::StrCat("implausible ", *operators));
+  for (uint64_t op = 0; op < *operators; ++op) {
+    const std::string prefix = absl::StrCat("operator[", op, "].");
+    OperatorState& operator_state = checkpoint.operator_states.emplace_back();
+    absl::StatusOr<absl::string_view> operator_id = reader.ReadLengthPrefixed(prefix + "id");
+    if (!operator_id.ok()) return operator_id.status();
+    if (operator_id->empty()) return reader.Corrupt(prefix + "id", "empty operator ID");
+    operator_state.operator_id = std::string(*operator_id);
+    absl::StatusOr<uint64_t> subtasks = reader.ReadVarint64(prefix + "subtask_count");
+    if (!subtasks.ok()) return subtasks.status();
+    if (*subtasks > kMaxSubtasks) {
+      return reader.Corrupt(prefix + "subtask_count", absl::StrCat("implausible ", *subtasks));
     }
-    absl::StatusOr<absl::string_view> blob = reader.ReadLengthPrefixed(field + ".handle");
-    if (!blob.ok()) return blob.status();
-    absl::StatusOr<KeyedStateHandle> handle = ParseKeyedStateHandle(*blob, absl::StrCat(origin, " ", field));
-    if (!handle.ok()) return handle.status();
-    checkpoint.subtask_states.emplace_back(*std::move(handle));
+    for (uint64_t i = 0; i < *subtasks; ++i) {
+      const std::string field = absl::StrCat(prefix, "subtask[", i, "]");
+      absl::StatusOr<uint8_t> present = reader.ReadU8(field + ".present");
+      if (!present.ok()) return present.status();
+      if (*present > 1) return reader.Corrupt(field + ".present", absl::StrCat("not a flag: ", *present));
+      if (*present == 0) {
+        operator_state.subtask_states.emplace_back();
+        continue;
+      }
+      absl::StatusOr<absl::string_view> blob = reader.ReadLengthPrefixed(field + ".handle");
+      if (!blob.ok()) return blob.status();
+      absl::StatusOr<KeyedStateHandle> handle = ParseKeyedStateHandle(*blob, absl::StrCat(origin, " ", field));
+      if (!handle.ok()) return handle.status();
+      operator_state.subtask_states.emplace_back(*std::move(handle));
+    }
   }
   if (!reader.AtEnd()) return reader.Corrupt("end", absl::StrCat(reader.remaining(), " trailing bytes"));
-  if (absl::Status status = CheckSubtaskStates(checkpoint, what); !status.ok()) return status;
+  if (absl::Status status = CheckOperatorStates(checkpoint, what); !status.ok()) return status;
   return checkpoint;
 }
 
@@ -294,8 +364,7 @@ absl::Status DiscardKeyedState(CheckpointStorage& storage, const KeyedStateHandl
 absl::Status DiscardCompletedCheckpoint(CheckpointStorage& storage, const CompletedCheckpoint& checkpoint) {
   absl::Status first_error;
   DeleteBestEffort(storage, checkpoint.metadata_path(), &first_error);
-  for (const std::optional<KeyedStateHandle>& state : checkpoint.subtask_states) {
-    if (!state.has_value()) continue;
+  for (const KeyedStateHandle* state : checkpoint.Handles()) {
     absl::Status status = DiscardKeyedState(storage, *state, checkpoint.shared_state_registered);
     if (!status.ok() && first_error.ok()) first_error = status;
   }
@@ -327,8 +396,7 @@ std::vector<std::string> OwnedPaths(const KeyedStateHandle& handle) {
 
 std::set<std::string> ReferencedPaths(const CompletedCheckpoint& checkpoint) {
   std::set<std::string> paths = {checkpoint.metadata_path()};
-  for (const std::optional<KeyedStateHandle>& state : checkpoint.subtask_states) {
-    if (!state.has_value()) continue;
+  for (const KeyedStateHandle* state : checkpoint.Handles()) {
     if (const auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&*state)) {
       paths.insert(incremental->meta_state_handle.path);
       for (const HandleAndLocalPath& file : incremental->private_state) paths.insert(file.handle.path);

@@ -3,10 +3,12 @@
 // CompletedCheckpointDiscardObject (shared/flink/JOBMANAGER_SIDE.md 3.7, 4.5, 7).
 //
 // Metadata file "<directory>/_metadata": u32 magic 0x4960672d (Flink's), u32 version, job id, checkpoint id,
-// timestamp, properties, max parallelism, one optional keyed state handle per subtask (SKH1 blobs), CRC-32C of all
-// before. The directory holding it is the checkpoint's external pointer: a job is resumed from that path. Paths in
-// handles are full storage paths, relative to the storage root, never to the metadata (Flink stores exclusive
-// files relative to the metadata, which makes savepoints relocatable; snapsim does not relocate).
+// timestamp, properties, max parallelism, the operator count and per operator (Flink's OperatorState) its ID and
+// one optional keyed state handle per subtask (SKH1 blobs), CRC-32C of all before. Version 2; version 1 (one
+// operator, no IDs) is not read. The directory holding it is the checkpoint's external pointer: a job is resumed
+// from that path. Paths in handles are full storage paths, relative to the storage root, never to the metadata
+// (Flink stores exclusive files relative to the metadata, which makes savepoints relocatable; snapsim does not
+// relocate).
 #ifndef SNAPSIM_SNAPSHOT_COMPLETED_CHECKPOINT_H_
 #define SNAPSIM_SNAPSHOT_COMPLETED_CHECKPOINT_H_
 
@@ -28,6 +30,22 @@ namespace snapsim {
 
 inline constexpr char kMetadataFileName[] = "_metadata";
 
+// The ID of the keyed operator at `index` of the job's operator chain. Flink derives an operator's ID from its uid,
+// so state follows an operator across restores; the simulated job's operators are identified by their place.
+std::string ChainedOperatorId(int index);
+
+// One operator's keyed state in a checkpoint (Flink's OperatorState).
+struct OperatorState {
+  std::string operator_id;
+  // The keyed state of each subtask at checkpoint time (index = subtask); nullopt for a subtask without state.
+  std::vector<std::optional<KeyedStateHandle>> subtask_states;
+
+  bool HasState() const;
+  bool operator==(const OperatorState& other) const {
+    return operator_id == other.operator_id && subtask_states == other.subtask_states;
+  }
+};
+
 struct CompletedCheckpoint {
   std::string job_id;
   int64_t checkpoint_id = 0;
@@ -37,8 +55,8 @@ struct CompletedCheckpoint {
   // restoredProps, metadata V4). Not serialized.
   std::optional<CheckpointProperties> restored_properties;
   int32_t max_parallelism = 0;
-  // The keyed state of each subtask at checkpoint time (index = subtask); nullopt for a subtask without state.
-  std::vector<std::optional<KeyedStateHandle>> subtask_states;
+  // Each keyed operator's state, in chain order.
+  std::vector<OperatorState> operator_states;
   // The directory holding the metadata; a job can be resumed from it.
   std::string external_pointer;
   // True once this checkpoint's shared files are registered: the registry then owns them and a discard leaves them.
@@ -47,6 +65,10 @@ struct CompletedCheckpoint {
   std::string metadata_path() const { return external_pointer + "/" + kMetadataFileName; }
   // Every incremental handle, for registration.
   std::vector<IncrementalRemoteKeyedStateHandle*> IncrementalHandles();
+  // Every keyed state handle of every operator and subtask.
+  std::vector<const KeyedStateHandle*> Handles() const;
+  // The state of the operator with that ID, or null.
+  const OperatorState* FindOperator(absl::string_view operator_id) const;
   std::string Describe() const;
 };
 
@@ -56,9 +78,10 @@ absl::StatusOr<CheckpointProperties> ReadCheckpointProperties(ByteReader& reader
 
 std::string SerializeCheckpointMetadata(const CompletedCheckpoint& checkpoint);
 // `origin` names the file in errors. Corrupt, truncated or unknown-version metadata is an error naming the field.
-// So is well-formed metadata that contradicts itself: no subtask state at all, or every subtask absent (a resume
-// would silently start empty), more subtasks than the max parallelism, a subtask's key-group range beyond the max
-// parallelism, overlapping another's, or other than the range subtask i of that many owns.
+// So is well-formed metadata that contradicts itself: no operator, two with one ID, no subtask state at all, or every
+// subtask of every operator absent (a resume would silently start empty), more subtasks than the max parallelism, a
+// subtask's key-group range beyond the max parallelism, overlapping another's of its operator, or other than the
+// range subtask i of that many owns.
 absl::StatusOr<CompletedCheckpoint> ParseCheckpointMetadata(absl::string_view bytes, absl::string_view origin);
 
 // Writes `checkpoint.metadata_path()`; fails if it already exists.
@@ -71,7 +94,8 @@ absl::StatusOr<CompletedCheckpoint> LoadCheckpointMetadata(CheckpointStorage& st
 // fine. Returns the first error.
 absl::Status DiscardKeyedState(CheckpointStorage& storage, const KeyedStateHandle& handle,
                                bool shared_files_registered);
-// Deletes the metadata, then every subtask's state (shared files only if not registered). The first error.
+// Deletes the metadata, then every operator's and subtask's state (shared files only if not registered). The first
+// error.
 absl::Status DiscardCompletedCheckpoint(CheckpointStorage& storage, const CompletedCheckpoint& checkpoint);
 // Deletes every object under `directory` (Flink: the recursive delete of an aborted checkpoint's chk-<id>).
 absl::Status DeleteDirectoryRecursively(CheckpointStorage& storage, const std::string& directory);

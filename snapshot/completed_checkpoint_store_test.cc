@@ -54,7 +54,7 @@ class CompletedCheckpointStoreTest : public ::testing::Test {
     handle.shared_state = {{{StreamStateHandle::Kind::kFile, absl::StrCat("job-7/shared/sst-", id), 100, 7},
                             absl::StrCat("00001", id, ".sst")}};
     handle.meta_state_handle = {StreamStateHandle::Kind::kFile, absl::StrCat("job-7/chk-", id, "/meta"), 5, 9};
-    checkpoint->subtask_states.emplace_back(handle);
+    checkpoint->operator_states.push_back(OperatorState{ChainedOperatorId(0), {handle}});
     checkpoint->external_pointer = absl::StrCat("job-7/chk-", id);
     EXPECT_TRUE(WriteCheckpointMetadata(storage_, *checkpoint).ok());
     return checkpoint;

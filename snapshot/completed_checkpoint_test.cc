@@ -19,6 +19,12 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
+// The single operator's subtask states (created if absent).
+std::vector<std::optional<KeyedStateHandle>>& States(CompletedCheckpoint& checkpoint) {
+  if (checkpoint.operator_states.empty()) checkpoint.operator_states.push_back({ChainedOperatorId(0), {}});
+  return checkpoint.operator_states[0].subtask_states;
+}
+
 CompletedCheckpoint Sample() {
   CompletedCheckpoint checkpoint;
   checkpoint.job_id = "job-7";
@@ -36,14 +42,14 @@ CompletedCheckpoint Sample() {
   handle.meta_state_handle = {StreamStateHandle::Kind::kFile, "job-7/chk-42/m", 5, 9};
   handle.checkpointed_size_bytes = 115;
   handle.state_handle_id = "h1";
-  checkpoint.subtask_states.emplace_back(handle);
-  checkpoint.subtask_states.emplace_back();  // a subtask without state
+  States(checkpoint).emplace_back(handle);
+  States(checkpoint).emplace_back();  // a subtask without state
   KeyGroupsStateHandle canonical;
   canonical.offsets.range = KeyGroupRange(86, 127);
   canonical.offsets.offsets.assign(42, 0);
   canonical.offsets.offsets[1] = 17;
   canonical.delegate = {StreamStateHandle::Kind::kFile, "job-7/chk-42/c", 40, 10};
-  checkpoint.subtask_states.emplace_back(canonical);
+  States(checkpoint).emplace_back(canonical);
   checkpoint.external_pointer = "job-7/chk-42";
   return checkpoint;
 }
@@ -58,7 +64,7 @@ TEST(CheckpointMetadataTest, RoundTripsEverySubtaskState) {
   EXPECT_EQ(parsed->timestamp_micros, 123456);
   EXPECT_EQ(parsed->properties, checkpoint.properties);
   EXPECT_EQ(parsed->max_parallelism, 128);
-  EXPECT_EQ(parsed->subtask_states, checkpoint.subtask_states);
+  EXPECT_EQ(parsed->operator_states, checkpoint.operator_states);
   // Metadata, meta, one shared, one private, one canonical stream.
   EXPECT_EQ(ReferencedPaths(checkpoint).size(), 5u);
 }
@@ -83,17 +89,18 @@ TEST(CheckpointMetadataTest, EveryTruncationAndBitFlipIsAnErrorNamingTheFile) {
 CompletedCheckpoint WithRanges(int max_parallelism, const std::vector<std::optional<KeyGroupRange>>& ranges) {
   CompletedCheckpoint checkpoint = Sample();
   checkpoint.max_parallelism = max_parallelism;
-  checkpoint.subtask_states.clear();
+  States(checkpoint).clear();
   for (size_t i = 0; i < ranges.size(); ++i) {
     if (!ranges[i].has_value()) {
-      checkpoint.subtask_states.emplace_back();
+      States(checkpoint).emplace_back();
       continue;
     }
-    IncrementalRemoteKeyedStateHandle handle = std::get<IncrementalRemoteKeyedStateHandle>(*Sample().subtask_states[0]);
+    IncrementalRemoteKeyedStateHandle handle =
+        std::get<IncrementalRemoteKeyedStateHandle>(*Sample().operator_states[0].subtask_states[0]);
     handle.backend_uid = absl::StrCat("uid-", i);
     handle.key_group_range = *ranges[i];
     handle.meta_state_handle.path = absl::StrCat("job-7/chk-42/m", i);
-    checkpoint.subtask_states.emplace_back(handle);
+    States(checkpoint).emplace_back(handle);
   }
   return checkpoint;
 }
@@ -116,27 +123,32 @@ TEST(CheckpointMetadataTest, SubtaskRangesMustBeWhatTheParallelismAndMaxParallel
     absl::StatusOr<CompletedCheckpoint> parsed =
         ParseCheckpointMetadata(SerializeCheckpointMetadata(WithRanges(128, ranges)), "job-7/chk-42/_metadata");
     ASSERT_TRUE(parsed.ok()) << parsed.status();
-    EXPECT_EQ(parsed->subtask_states, WithRanges(128, ranges).subtask_states);
+    EXPECT_EQ(parsed->operator_states, WithRanges(128, ranges).operator_states);
   }
   // Beyond the max parallelism (valid for the handle on its own, which does not know it).
-  ExpectRejected(WithRanges(128, {KeyGroupRange(0, 63), KeyGroupRange(64, 200)}), "subtask[1].key_group_range",
+  ExpectRejected(WithRanges(128, {KeyGroupRange(0, 63), KeyGroupRange(64, 200)}),
+                 "operator[0].subtask[1].key_group_range",
                  "KeyGroupRange{64..200} is beyond max parallelism 128");
   // Two subtasks claiming the same key groups: a restore would read some keys twice.
-  ExpectRejected(WithRanges(128, {KeyGroupRange(0, 63), KeyGroupRange(60, 127)}), "subtask[1].key_group_range",
+  ExpectRejected(WithRanges(128, {KeyGroupRange(0, 63), KeyGroupRange(60, 127)}),
+                 "operator[0].subtask[1].key_group_range",
                  "KeyGroupRange{60..127} overlaps subtask 0's KeyGroupRange{0..63}");
   ExpectRejected(WithRanges(128, {KeyGroupRange(0, 42), std::nullopt, KeyGroupRange(40, 127)}),
-                 "subtask[2].key_group_range", "KeyGroupRange{40..127} overlaps subtask 0's KeyGroupRange{0..42}");
+                 "operator[0].subtask[2].key_group_range",
+                 "KeyGroupRange{40..127} overlaps subtask 0's KeyGroupRange{0..42}");
   // Disjoint, but not subtask 0's range of 2: key groups 32..63 would be restored by no one.
-  ExpectRejected(WithRanges(128, {KeyGroupRange(0, 31), KeyGroupRange(64, 127)}), "subtask[0].key_group_range",
+  ExpectRejected(WithRanges(128, {KeyGroupRange(0, 31), KeyGroupRange(64, 127)}),
+                 "operator[0].subtask[0].key_group_range",
                  "KeyGroupRange{0..31}, but subtask 0 of 2 with max parallelism 128 owns KeyGroupRange{0..63}");
   // More subtasks than key groups.
-  ExpectRejected(WithRanges(1, {KeyGroupRange(0, 0), std::nullopt}), "subtask_count",
+  ExpectRejected(WithRanges(1, {KeyGroupRange(0, 0), std::nullopt}), "operator[0].subtask_count",
                  "2 subtask states exceed max parallelism 1");
 }
 
 TEST(CheckpointMetadataTest, MetadataWithoutAnySubtaskStateIsRejectedNotResumedEmpty) {
-  ExpectRejected(WithRanges(128, {}), "subtask_count", "0 subtask states");
-  ExpectRejected(WithRanges(128, {std::nullopt, std::nullopt}), "subtask[*].present", "all 2 subtasks absent");
+  ExpectRejected(WithRanges(128, {}), "operator[0].subtask_count", "0 subtask states");
+  ExpectRejected(WithRanges(128, {std::nullopt, std::nullopt}), "operator[*].subtask[*].present",
+                 "every subtask of 1 operator(s) absent");
 }
 
 TEST(CheckpointMetadataTest, NegativeCheckpointIdIsRejected) {
@@ -147,13 +159,51 @@ TEST(CheckpointMetadataTest, NegativeCheckpointIdIsRejected) {
 
 TEST(CheckpointMetadataTest, AHandlePointingOutsideTheStorageFailsTheLoadNotTheFirstRead) {
   CompletedCheckpoint checkpoint = Sample();
-  std::get<IncrementalRemoteKeyedStateHandle>(*checkpoint.subtask_states[0]).shared_state[0].handle.path =
+  std::get<IncrementalRemoteKeyedStateHandle>(*States(checkpoint)[0]).shared_state[0].handle.path =
       "../job-8/shared/a";
   // The handle's own field, inside the subtask of the file.
   ExpectRejected(checkpoint, "shared_state[0].path", "'../job-8/shared/a'");
   absl::StatusOr<CompletedCheckpoint> parsed =
       ParseCheckpointMetadata(SerializeCheckpointMetadata(checkpoint), "job-7/chk-42/_metadata");
   EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("subtask[0]"));
+}
+
+TEST(CheckpointMetadataTest, RoundTripsEveryChainedOperatorsStateUnderItsId) {
+  CompletedCheckpoint checkpoint = Sample();
+  OperatorState second = checkpoint.operator_states[0];
+  second.operator_id = ChainedOperatorId(1);
+  std::get<IncrementalRemoteKeyedStateHandle>(*second.subtask_states[0]).backend_uid = "uid-2";
+  second.subtask_states[2].reset();  // an operator whose subtask has no state
+  checkpoint.operator_states.push_back(second);
+  absl::StatusOr<CompletedCheckpoint> parsed =
+      ParseCheckpointMetadata(SerializeCheckpointMetadata(checkpoint), "job-7/chk-42/_metadata");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->operator_states.size(), 2u);
+  EXPECT_EQ(parsed->operator_states, checkpoint.operator_states);
+  ASSERT_NE(parsed->FindOperator("op-1"), nullptr);
+  EXPECT_EQ(parsed->FindOperator("op-1")->subtask_states, second.subtask_states);
+  EXPECT_EQ(parsed->FindOperator("op-2"), nullptr);
+  EXPECT_EQ(parsed->Handles().size(), 3u);  // two of the first operator, one of the second
+
+  // Two operators under one ID: which one a restore would take is undefined, so the metadata is rejected.
+  checkpoint.operator_states[1].operator_id = ChainedOperatorId(0);
+  ExpectRejected(checkpoint, "operator[1].id", "operator op-0 appears twice");
+  // Each operator's ranges are checked on their own.
+  checkpoint.operator_states[1].operator_id = ChainedOperatorId(1);
+  std::get<IncrementalRemoteKeyedStateHandle>(*checkpoint.operator_states[1].subtask_states[0]).key_group_range =
+      KeyGroupRange(0, 50);
+  ExpectRejected(checkpoint, "operator[1].subtask[0].key_group_range", "owns KeyGroupRange{0..42}");
+}
+
+TEST(CheckpointMetadataTest, VersionOneMetadataIsRefusedByName) {
+  std::string bytes = SerializeCheckpointMetadata(Sample());
+  bytes[7] = 1;  // version 2 -> 1 (big-endian u32 after the magic)
+  const std::string body = bytes.substr(0, bytes.size() - 4);
+  const uint32_t crc = Crc32c(body);
+  for (int i = 0; i < 4; ++i) bytes[bytes.size() - 4 + i] = static_cast<char>((crc >> (24 - 8 * i)) & 0xff);
+  absl::StatusOr<CompletedCheckpoint> parsed = ParseCheckpointMetadata(bytes, "job-7/chk-42/_metadata");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("unknown metadata version 1 (this build reads 2)"));
 }
 
 std::deque<std::shared_ptr<CompletedCheckpoint>> Checkpoints(const std::string& kinds) {

@@ -1,9 +1,15 @@
-// The task side of checkpointing for one subtask's keyed state: opening the RocksDB backend (fresh or restored,
-// from the task-local copy when local recovery has it), choosing the snapshot strategy for each request (the
-// backend's configuration decides incremental or native full; a CANONICAL savepoint is always the canonical
-// format), and handling the coordinator's best-effort notifications the way Flink's task does (completions
-// de-duplicated and ordered; an abort first re-delivers the latest completion it carries, then cancels the
-// snapshot and forgets its uploads). Also the task-local state store that keeps local-recovery copies.
+// The task side of checkpointing for one subtask's keyed state: opening the RocksDB backend of each chained keyed
+// operator (fresh or restored, from the task-local copy when local recovery has it), choosing the snapshot strategy
+// for each request (the backend's configuration decides incremental or native full; a CANONICAL savepoint is always
+// the canonical format), and handling the coordinator's best-effort notifications the way Flink's task does
+// (completions de-duplicated and ordered; an abort first re-delivers the latest completion it carries, then cancels
+// the snapshot and forgets its uploads). Also the task-local state store that keeps local-recovery copies.
+//
+// Chained keyed operators (Flink's operator chain inside one task): each has its own backend with its own UID and
+// instance directory; one barrier snapshots all of them (synchronous parts in chain order), and the task
+// acknowledges them together or declines: when one operator's snapshot fails, the others are cancelled and whatever
+// they already produced is discarded (Flink's AsyncCheckpointRunnable cleanup). Their local-recovery copies share
+// the task's <subtask>/chk_<id> directory, each in its own sub-directory named by its backend UID (FLINK-12296).
 //
 // A KeyedStateTask is used from one activity at a time (the task's mailbox thread in Flink); the caller
 // serializes processing, snapshots' synchronous parts, notifications and Close.
@@ -30,14 +36,18 @@
 
 namespace snapsim {
 
+// The local part of one task's snapshot (Flink's local TaskStateSnapshot): each chained operator's local copy, by
+// operator index (an operator without state has none).
+using TaskLocalSnapshot = std::map<int, IncrementalLocalKeyedStateHandle>;
+
 // Flink's TaskLocalStateStoreImpl for keyed state: the local-recovery copies of one subtask's snapshots. It belongs
 // to the task manager, so it outlives task failovers but not the machine's disk. Thread-safe.
 class TaskLocalStateStore {
  public:
   explicit TaskLocalStateStore(rocksdb::Env* env) : env_(env) {}
 
-  void Store(int64_t checkpoint_id, IncrementalLocalKeyedStateHandle handle);
-  std::optional<IncrementalLocalKeyedStateHandle> Retrieve(int64_t checkpoint_id) const;
+  void Store(int64_t checkpoint_id, TaskLocalSnapshot snapshot);
+  std::optional<TaskLocalSnapshot> Retrieve(int64_t checkpoint_id) const;
   // The checkpoint is complete: local copies of older checkpoints are deleted.
   void ConfirmCheckpoint(int64_t checkpoint_id);
   // The checkpoint was aborted: its local copy is deleted.
@@ -45,33 +55,85 @@ class TaskLocalStateStore {
   std::vector<int64_t> StoredCheckpoints() const;
 
  private:
-  void Discard(const IncrementalLocalKeyedStateHandle& handle);
+  void Discard(const TaskLocalSnapshot& snapshot);
 
   rocksdb::Env* env_;
   mutable std::mutex mutex_;
-  std::map<int64_t, IncrementalLocalKeyedStateHandle> states_;
+  std::map<int64_t, TaskLocalSnapshot> states_;
 };
+
+// Deletes a local-recovery copy's directory and metadata copy (a snapshot the task discards).
+void DiscardLocalHandle(rocksdb::Env* env, const IncrementalLocalKeyedStateHandle& handle);
 
 struct KeyedStateTaskConfig {
   // Env, instance path, key groups, max parallelism, runtime. The backend UID is chosen here: the restored
-  // lineage's, or a new one.
+  // lineage's, or a new one. The instance path is operator 0's; see InstancePathOf.
   KeyedStateBackendConfig backend;
+  // Chained keyed operators in this task (1 = the plain keyed operator), each with its own backend.
+  int operators = 1;
   // Flink's state.backend.incremental: incremental checkpoints, else native full ones.
   bool incremental = true;
   LocalRecoveryConfig local_recovery;
   int upload_threads = 4;
+
+  // Operator `op`'s backend instance directory: the configured path for operator 0, "<path>-op<k>" beside it for
+  // the others (Flink gives every operator's backend a directory of its own).
+  std::string InstancePathOf(int op) const;
 };
 
-// What the job manager assigns a subtask on restore: the checkpoint and the keyed state handles overlapping its
-// key groups.
+// What the job manager assigns a subtask on restore: the checkpoint and, per chained operator (index = position in
+// the chain), the keyed state handles overlapping its key groups. An operator with none (one the snapshot did not
+// have, or without state) starts empty.
 struct TaskRestoreState {
   int64_t checkpoint_id = 0;
-  std::vector<KeyedStateHandle> handles;
+  std::vector<std::vector<KeyedStateHandle>> operator_handles;
+  bool empty() const;
+};
+
+// One task's snapshot: per chained operator (index = position in the chain), the handle to acknowledge, or nullopt
+// for an operator without state.
+struct TaskSnapshot {
+  std::vector<std::optional<KeyedStateHandle>> handles;
+};
+
+// An operator's snapshot that finished while the task's snapshot failed (another operator's failed): the task
+// discarded it. For the harness: the strategy still recorded its uploads (see IncrementalSnapshotStrategy).
+struct DiscardedOperatorSnapshot {
+  int64_t checkpoint_id = 0;
+  int op = 0;
+  KeyedStateHandle handle;
+};
+
+// Where a task logs the operator snapshots it discarded; shared, so a reader may outlive the task. Thread-safe.
+class DiscardedSnapshotLog {
+ public:
+  void Add(DiscardedOperatorSnapshot snapshot) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    snapshots_.push_back(std::move(snapshot));
+  }
+  // Those of `checkpoint_id` logged so far, forgotten.
+  std::vector<DiscardedOperatorSnapshot> Take(int64_t checkpoint_id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<DiscardedOperatorSnapshot> taken;
+    for (auto it = snapshots_.begin(); it != snapshots_.end();) {
+      if (it->checkpoint_id == checkpoint_id) {
+        taken.push_back(std::move(*it));
+        it = snapshots_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return taken;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<DiscardedOperatorSnapshot> snapshots_;
 };
 
 class KeyedStateTask {
  public:
-  using SnapshotFuture = Future<absl::StatusOr<std::optional<KeyedStateHandle>>>;
+  using SnapshotFuture = Future<absl::StatusOr<TaskSnapshot>>;
 
   // `local_store` may be null (no local recovery). Bad or missing restore state is an error naming it; nothing
   // durable is touched.
@@ -81,18 +143,22 @@ class KeyedStateTask {
                                                                const std::optional<TaskRestoreState>& restore);
   ~KeyedStateTask();
 
-  KeyedStateBackend& backend() { return *backend_; }
-  const std::string& backend_uid() const { return backend_uid_; }
-  bool restored_from_local_state() const { return restored_from_local_state_; }
+  int operators() const { return static_cast<int>(operators_.size()); }
+  KeyedStateBackend& backend(int op = 0) { return *operators_[op].backend; }
+  const std::string& backend_uid(int op = 0) const { return operators_[op].backend_uid; }
+  bool restored_from_local_state(int op = 0) const { return operators_[op].restored_from_local_state; }
   // Why a matching task-local copy could not be restored and storage's was used instead (OK otherwise).
-  const absl::Status& local_restore_error() const { return local_restore_error_; }
+  const absl::Status& local_restore_error(int op = 0) const { return operators_[op].local_restore_error; }
+  // Operator snapshots discarded because the task's snapshot failed: logged before the snapshot's future fails.
+  std::shared_ptr<DiscardedSnapshotLog> discarded_snapshots() const { return discarded_; }
   // Set when the task must fail: a snapshot's synchronous part failed. Flink fails the task then (its
   // execution.checkpointing.tolerable-failed-checkpoints: "failures originating from the sync phase on the Task
   // Managers are always forcing failover of an affected task"); the job restarts it.
   const absl::Status& failure() const { return failure_; }
 
-  // The synchronous part of snapshot `checkpoint_id` (a failure declines it and sets failure()); the future completes when the
-  // asynchronous part ends: the handle to acknowledge (nullopt when the backend has no state) or the failure.
+  // The synchronous part of snapshot `checkpoint_id`, every operator's (a failure declines it and sets failure());
+  // the future completes when every asynchronous part ends: the handles to acknowledge, or the first failure (then
+  // nothing of this snapshot is left behind).
   // Like Flink's barrier handling, a trigger is taken once: a repeated one (a duplicated message) is AlreadyExists,
   // to be ignored; one older than the newest triggered is FailedPrecondition (subsumed), to be declined. Taking a
   // snapshot twice would upload its files twice, and only one upload can ever be registered. A trigger for a
@@ -108,24 +174,37 @@ class KeyedStateTask {
  private:
   struct Shared {
     std::mutex mutex;
-    std::map<int64_t, SnapshotRunner::Running> running;
+    // Each operator's running asynchronous part, by checkpoint.
+    std::map<int64_t, std::vector<SnapshotRunner::Running>> running;
+  };
+  struct Operator {
+    std::unique_ptr<KeyedStateBackend> backend;
+    std::string backend_uid;
+    bool restored_from_local_state = false;
+    absl::Status local_restore_error;
+    std::unique_ptr<SnapshotStrategyBase> strategy;
   };
 
   KeyedStateTask(KeyedStateTaskConfig config, Runtime* runtime, CheckpointStorage* storage,
                  TaskLocalStateStore* local_store);
+  // Opens operator `op`'s backend from `handles` (fresh when empty) and its strategy.
+  absl::Status StartOperator(int op, const std::vector<KeyedStateHandle>& handles,
+                             const std::optional<TaskRestoreState>& restore);
+  // Waits for `running` (one per operator, in order), then completes `promise` with the task's snapshot or the
+  // first failure, discarding every operator's finished part after a failure (`sync_failure`: a later operator's
+  // synchronous part failed). Runs as its own activity.
+  void SpawnResult(int64_t checkpoint_id, std::vector<SnapshotRunner::Running> running,
+                   std::shared_ptr<Promise<absl::StatusOr<TaskSnapshot>>> promise, absl::Status sync_failure);
 
   KeyedStateTaskConfig config_;
   Runtime* runtime_;
   CheckpointStorage* storage_;
   TaskLocalStateStore* local_store_;
   std::unique_ptr<StateUploader> uploader_;
-  std::unique_ptr<KeyedStateBackend> backend_;
-  std::string backend_uid_;
-  bool restored_from_local_state_ = false;
-  absl::Status local_restore_error_;
+  std::vector<Operator> operators_;
   absl::Status failure_;
-  std::unique_ptr<SnapshotStrategyBase> strategy_;
   std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
+  std::shared_ptr<DiscardedSnapshotLog> discarded_ = std::make_shared<DiscardedSnapshotLog>();
   // Futures of every snapshot started, to wait for on Close.
   std::vector<SnapshotFuture> started_;
   int64_t last_notified_complete_ = -1;

@@ -260,8 +260,8 @@ TEST_F(CheckpointLifecycleTest, CanonicalSavepointResumesAtAnotherParallelismInE
   ASSERT_TRUE(savepoint.ok()) << savepoint.status();
   const KeyValueMap model = *job->ModelAt((*savepoint)->checkpoint_id);
   const std::set<std::string> savepoint_files = ReferencedPaths(**savepoint);
-  for (const auto& state : (*savepoint)->subtask_states) {
-    ASSERT_TRUE(state.has_value());
+  ASSERT_EQ((*savepoint)->Handles().size(), 2u);
+  for (const KeyedStateHandle* state : (*savepoint)->Handles()) {
     EXPECT_TRUE(std::holds_alternative<KeyGroupsStateHandle>(*state));
   }
   job->Stop(JobStatus::kCanceled);
@@ -427,9 +427,8 @@ bool ReferencesAnythingUnder(const CompletedCheckpoint& checkpoint, const std::s
 int SharedFilesReused(const CompletedCheckpoint& later, const CompletedCheckpoint& earlier) {
   const std::set<std::string> before = ReferencedPaths(earlier);
   int count = 0;
-  for (const auto& state : later.subtask_states) {
-    if (!state.has_value()) continue;
-    if (const auto* handle = std::get_if<IncrementalRemoteKeyedStateHandle>(&*state)) {
+  for (const KeyedStateHandle* state : later.Handles()) {
+    if (const auto* handle = std::get_if<IncrementalRemoteKeyedStateHandle>(state)) {
       for (const HandleAndLocalPath& file : handle->shared_state) {
         EXPECT_FALSE(file.handle.is_placeholder()) << "unresolved placeholder " << file.handle.path;
         count += before.count(file.handle.path);

@@ -104,7 +104,9 @@ class RealJob : public TaskGateway {
       if (restore != nullptr) {
         state.emplace();
         state->checkpoint_id = restore->checkpoint_id;
-        if (restore->subtask_states[i].has_value()) state->handles.push_back(*restore->subtask_states[i]);
+        state->operator_handles.resize(1);
+        const std::optional<KeyedStateHandle>& handle = restore->operator_states[0].subtask_states[i];
+        if (handle.has_value()) state->operator_handles[0].push_back(*handle);
       }
       absl::StatusOr<std::unique_ptr<KeyedStateTask>> task =
           KeyedStateTask::Start(config, runtime_, storage_, nullptr, state);
@@ -174,12 +176,12 @@ class RealJob : public TaskGateway {
         coordinator->ReceiveDecline(DeclineCheckpoint{id, index, attempt, future.status()});
         return;
       }
-      const absl::StatusOr<std::optional<KeyedStateHandle>>& result = future->Get();
+      const absl::StatusOr<TaskSnapshot>& result = future->Get();
       if (!result.ok()) {
         coordinator->ReceiveDecline(DeclineCheckpoint{id, index, attempt, result.status()});
         return;
       }
-      coordinator->ReceiveAcknowledge(AcknowledgeCheckpoint{id, index, attempt, *result});
+      coordinator->ReceiveAcknowledge(AcknowledgeCheckpoint{id, index, attempt, result->handles});
     });
   }
 

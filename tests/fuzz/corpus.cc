@@ -80,7 +80,7 @@ void CheckMetadata(const CompletedCheckpoint& checkpoint) {
                     parsed.timestamp_micros == checkpoint.timestamp_micros &&
                     parsed.properties == checkpoint.properties &&
                     parsed.max_parallelism == checkpoint.max_parallelism &&
-                    parsed.subtask_states == checkpoint.subtask_states,
+                    parsed.operator_states == checkpoint.operator_states,
                 absl::StrCat("the metadata of checkpoint ", checkpoint.checkpoint_id));
 }
 
@@ -96,7 +96,7 @@ CompletedCheckpoint Checkpoint(int64_t id, CheckpointProperties properties, Keye
   checkpoint.timestamp_micros = 1000 * id;
   checkpoint.properties = properties;
   checkpoint.max_parallelism = kDefaultMaxParallelism;
-  checkpoint.subtask_states.push_back(std::move(handle));
+  checkpoint.operator_states.push_back(OperatorState{ChainedOperatorId(0), {std::move(handle)}});
   checkpoint.external_pointer = absl::StrCat("job-1/chk-", id);
   return checkpoint;
 }
