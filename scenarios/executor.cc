@@ -152,6 +152,7 @@ SimJobConfig Execution::JobConfig() const {
   SimJobConfig job;
   job.parallelism = config.parallelism;
   job.max_parallelism = config.max_parallelism;
+  job.operators = config.operators;
   job.incremental = config.incremental;
   job.local_recovery = config.local_recovery;
   job.restore_mode = ParseRestoreMode(config.restore_mode);
@@ -307,6 +308,7 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
   if (step.Text("local_recovery") != "same") config.local_recovery = step.Text("local_recovery") == "on";
   if (step.Text("parallelism") != "same") config.parallelism = static_cast<int>(step.Int("parallelism"));
   if (step.Text("max_parallelism") != "same") config.max_parallelism = static_cast<int>(step.Int("max_parallelism"));
+  if (step.Text("operators") != "same") config.operators = static_cast<int>(step.Int("operators"));
   if (config.parallelism > config.max_parallelism) {
     return BadInput(step, "parallelism", "parallelism exceeds max_parallelism");
   }
@@ -358,6 +360,7 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
   ++coverage_[absl::StrCat("resume ", RestoreModeName(config.restore_mode))];
   if (config.incremental != config_.incremental) ++coverage_["resume switching full <-> incremental"];
   if (config.parallelism != config_.parallelism) ++coverage_["resume at another parallelism"];
+  if (config.operators != config_.operators) ++coverage_["resume with another operator chain"];
   if (restored.savepoint) ++coverage_["resume from a savepoint"];
   job_ = *std::move(started);
   config_ = config;
@@ -563,7 +566,11 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
                     "a stop");
   }
   auto write = [&](StateWrite::Operation operation) -> Outcome {
-    StateWrite write{operation, step.Text("state"), step.Text("key"), step.Text("user_key"), step.Text("value")};
+    StateWrite write{operation, step.Text("state"), step.Text("key"), step.Text("user_key"), step.Text("value"),
+                     static_cast<int>(step.Int("operator"))};
+    if (write.op >= job_->operators()) {
+      return BadInput(step, "operator", absl::StrCat("the job chains ", job_->operators(), " operator(s)"));
+    }
     absl::Status status = job_->Write(write);
     return status.ok() ? Outcome{} : TaskFailed(step, "write", status);
   };
@@ -599,6 +606,8 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
         static constexpr const char* kStates[] = {"value", "value2", "list", "map"};
         write.state = kStates[prng.UniformBelow(4)];
       }
+      // Drawn only when there is a choice: a single-operator run draws what it always did.
+      if (job_->operators() > 1) write.op = static_cast<int>(prng.UniformBelow(job_->operators()));
       if (absl::Status status = job_->Write(write); !status.ok()) return TaskFailed(step, "write", status);
     }
     return Outcome{};
@@ -746,8 +755,8 @@ std::string Execution::Dump() {
   if (job_ == nullptr) return "no job (the last resume was refused)\n";
   const SimJobConfig& config = job_->config();
   absl::StrAppend(&out, "job ", config.job_id, job_->stopped() ? " (stopped)" : " (running)", ": parallelism ",
-                  config.parallelism, ", max parallelism ", config.max_parallelism, ", ",
-                  config.incremental ? "incremental" : "full", ", local recovery ",
+                  config.parallelism, ", max parallelism ", config.max_parallelism, ", ", config.operators,
+                  " operator(s), ", config.incremental ? "incremental" : "full", ", local recovery ",
                   config.local_recovery ? "on" : "off", ", restore mode ", RestoreModeName(config.restore_mode), "\n");
   absl::StrAppend(&out, world_->deterministic() ? "virtual time " : "elapsed ", Now(),
                   "us; model: ", job_->Model().size(), " entries\n");
@@ -755,7 +764,11 @@ std::string Execution::Dump() {
     for (int subtask = 0; subtask < job_->parallelism(); ++subtask) {
       absl::StrAppend(&out, "subtask ", subtask, ": attempt ", job_->attempt_of(subtask), ", key groups ",
                       job_->range_of(subtask).ToString());
-      if (KeyedStateTask* task = job_->task(subtask)) absl::StrAppend(&out, ", backend ", task->backend_uid());
+      if (KeyedStateTask* task = job_->task(subtask)) {
+        for (int op = 0; op < task->operators(); ++op) {
+          absl::StrAppend(&out, op == 0 ? ", backend " : ", ", task->backend_uid(op));
+        }
+      }
       out += "\n";
     }
     out += "retained checkpoints:\n";

@@ -30,6 +30,17 @@ StepParameter Int(std::string name, int64_t min, int64_t max, std::string defaul
   return parameter;
 }
 
+// Left out when printed while it has its default.
+StepParameter Quiet(StepParameter parameter) {
+  parameter.quiet_default = true;
+  return parameter;
+}
+
+// Which chained operator's state a write step changes: 0 unless given.
+StepParameter OperatorParameter() {
+  return Quiet(Int("operator", 0, 7, "0", "the chained operator whose state it is (see operators)"));
+}
+
 StepParameter Word(std::string name, std::vector<std::string> words, std::string default_value, std::string help) {
   StepParameter parameter;
   parameter.name = std::move(name);
@@ -61,26 +72,27 @@ std::vector<StepSpec> BuildVocabulary() {
   return {
       {"put",
        {Word("state", kValueStates, "", "a value state"), Free("key", false, "the record key"),
-        Free("value", false, "the new value")},
+        Free("value", false, "the new value"), OperatorParameter()},
        "the subtask owning the key's key group sets its value state"},
       {"remove",
-       {Word("state", kAllStates, "", "any state"), Free("key", false, "the record key")},
+       {Word("state", kAllStates, "", "any state"), Free("key", false, "the record key"), OperatorParameter()},
        "clears the key's entry (value, list) or all its entries (map) in the state"},
       {"append",
        {Word("state", {"list"}, "", "a list state"), Free("key", false, "the record key"),
-        Free("value", false, "the element")},
+        Free("value", false, "the element"), OperatorParameter()},
        "appends an element to the key's list state"},
       {"map-put",
        {Word("state", {"map"}, "", "a map state"), Free("key", false, "the record key"),
-        Free("user_key", false, "the map entry's key"), Free("value", false, "the map entry's value")},
+        Free("user_key", false, "the map entry's key"), Free("value", false, "the map entry's value"),
+        OperatorParameter()},
        "puts an entry into the key's map state"},
       {"map-remove",
        {Word("state", {"map"}, "", "a map state"), Free("key", false, "the record key"),
-        Free("user_key", false, "the map entry's key")},
+        Free("user_key", false, "the map entry's key"), OperatorParameter()},
        "removes an entry from the key's map state"},
       {"writes",
        {Int("count", 1, 100'000, "", "how many writes"), Int("keys", 1, 1'000'000, "", "key space size")},
-       "random puts, removes, appends and map updates over every state, drawn from the run's seed"},
+       "random puts, removes, appends and map updates over every state of every operator, drawn from the run's seed"},
       {"flush", {}, "every running subtask flushes its memtables into new SST files"},
       {"compact", {}, "every running subtask compacts its database (old SST files leave the live set)"},
       {"checkpoint",
@@ -147,6 +159,8 @@ std::vector<StepSpec> BuildVocabulary() {
         Word("local_recovery", {"same", "on", "off"}, "same", "local recovery in the new job"),
         Int("parallelism", 1, 1024, "same", "the new job's parallelism", {"same"}),
         Int("max_parallelism", 1, 32768, "same", "the new job's max parallelism", {"same"}),
+        Quiet(Int("operators", 1, 8, "same", "the new job's chained keyed operators (state of one it lacks: refused)",
+                  {"same"})),
         Word("expect", {"completed", "failed"}, "completed", "failed: the resume must be refused")},
        "starts a new job from a stopped job's snapshot"},
       {"restore-check",
@@ -167,6 +181,7 @@ struct HeaderField {
 constexpr HeaderField kHeaderFields[] = {
     {"parallelism", "number of subtasks (1..1024)"},
     {"max_parallelism", "number of key groups (1..32768)"},
+    {"operators", "chained keyed operators per task (1..8), each with its own backend"},
     {"mode", "incremental | full"},
     {"local_recovery", "on | off"},
     {"max_concurrent", "concurrent checkpoints (1..16)"},
@@ -364,6 +379,9 @@ absl::Status ParseHeaderLine(const std::vector<Token>& tokens, absl::string_view
   } else if (name.text == "max_parallelism") {
     status = integer(1, 32768, &number);
     config->max_parallelism = static_cast<int>(number);
+  } else if (name.text == "operators") {
+    status = integer(1, 8, &number);
+    config->operators = static_cast<int>(number);
   } else if (name.text == "mode") {
     if (value.text != "incremental" && value.text != "full") {
       return Error(origin, line, value.column, "mode is incremental or full", value.text);
@@ -568,6 +586,7 @@ std::string ScenarioStep::ToString() const {
     if (found == arguments.end()) continue;
     // Optional free tokens left empty are absent; everything else is written out.
     if (parameter.type == Type::kToken && !parameter.required && found->second.value.empty()) continue;
+    if (parameter.quiet_default && found->second.value == parameter.default_value) continue;
     absl::StrAppend(&out, " ", parameter.name, "=", Quote(found->second.value));
   }
   return out;
@@ -672,6 +691,7 @@ std::string FormatScenario(const Scenario& scenario) {
   const ScenarioConfig& config = scenario.config;
   absl::StrAppend(&out, "parallelism ", config.parallelism, "\n");
   absl::StrAppend(&out, "max_parallelism ", config.max_parallelism, "\n");
+  if (config.operators != 1) absl::StrAppend(&out, "operators ", config.operators, "\n");
   absl::StrAppend(&out, "mode ", config.incremental ? "incremental" : "full", "\n");
   absl::StrAppend(&out, "local_recovery ", config.local_recovery ? "on" : "off", "\n");
   absl::StrAppend(&out, "max_concurrent ", config.max_concurrent_checkpoints, "\n");

@@ -29,6 +29,9 @@ inline constexpr int kMaxScenarioSteps = 100'000;
 struct ScenarioConfig {
   int parallelism = 2;
   int max_parallelism = 128;
+  // Chained keyed operators per task ("operators N", 1..8), each with its own backend and states; written only when
+  // not 1.
+  int operators = 1;
   // Flink's state.backend.incremental: incremental checkpoints, else native full ones ("mode incremental|full").
   bool incremental = true;
   bool local_recovery = false;
@@ -98,6 +101,8 @@ struct StepParameter {
   // Empty with `required`: must be given. Otherwise the value an omitted argument takes.
   std::string default_value;
   bool required = false;
+  // The formatter leaves the argument out while it has its default (a parameter most steps never set).
+  bool quiet_default = false;
   std::string help;
 };
 

@@ -75,6 +75,8 @@ class Shrinker {
     };
     attempt([](ScenarioConfig& c) { return c.parallelism > 1 ? (c.parallelism = 1, true) : false; });
     attempt([](ScenarioConfig& c) { return c.parallelism > 2 ? (c.parallelism = 2, true) : false; });
+    attempt([](ScenarioConfig& c) { return c.operators > 1 ? (c.operators = 1, true) : false; });
+    attempt([](ScenarioConfig& c) { return c.operators > 2 ? (c.operators = 2, true) : false; });
     attempt([](ScenarioConfig& c) {
       return c.max_concurrent_checkpoints > 1 ? (c.max_concurrent_checkpoints = 1, true) : false;
     });

@@ -40,6 +40,10 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
   // Flink's tolerable failed checkpoints: unlimited for half the seeds, else 0 (Flink's default), 1 or 3.
   const int tolerable[] = {-1, -1, -1, 0, 1, 3};
   config.tolerable_failures = tolerable[below(6)];
+  // Chained keyed operators: one for half the seeds, else two or three. Drawn apart, so that every other draw of a
+  // seed stays what it was before operators were drawn.
+  Prng operators_prng = Prng(seed).Child("swarm-operators");
+  config.operators = operators_prng.UniformBelow(2) == 0 ? 1 : 2 + static_cast<int>(operators_prng.UniformBelow(2));
 
   // The mix: each storage fault kind on with chance 1/2, at 1/D per matching operation (disks see far more
   // operations than the object store: their D is larger).
@@ -100,6 +104,7 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
     steps.Add("liveness", {{"attempts", "4"}});
   };
   int parallelism = config.parallelism;
+  int operators = config.operators;
   bool incremental = config.incremental;
   bool local_recovery = config.local_recovery;
   arm();
@@ -140,11 +145,18 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
       parallelism = 1 + static_cast<int>(below(3));
       incremental = below(2) == 0;
       local_recovery = below(2) == 0;
-      steps.Add("resume", {{"from", from},
-                           {"mode", incremental ? "incremental" : "full"},
-                           {"restore_mode", modes[below(3)]},
-                           {"local_recovery", local_recovery ? "on" : "off"},
-                           {"parallelism", absl::StrCat(parallelism)}});
+      std::vector<std::pair<std::string, std::string>> resume = {{"from", from},
+                                                                 {"mode", incremental ? "incremental" : "full"},
+                                                                 {"restore_mode", modes[below(3)]},
+                                                                 {"local_recovery", local_recovery ? "on" : "off"},
+                                                                 {"parallelism", absl::StrCat(parallelism)}};
+      // Now and then the new job chains one more operator, which starts empty (one fewer is refused: the snapshot
+      // has state for it).
+      if (operators < 3 && operators_prng.UniformBelow(4) == 0) {
+        ++operators;
+        resume.push_back({"operators", absl::StrCat(operators)});
+      }
+      steps.Add("resume", resume);
       arm();
     }
   }
