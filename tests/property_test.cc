@@ -48,6 +48,7 @@ struct StepModel {
   ScenarioConfig config;
   bool running = true;
   int parallelism = 1;
+  int operators = 1;
   // The running (or just stopped) job's restore mode; a resume with restore_mode=same keeps it.
   std::string restore_mode = "no_claim";
   bool faults_armed = false;
@@ -107,6 +108,9 @@ bool Allowed(const StepModel& model, const std::string& verb, const Arguments& a
   if (verb == "resume") {
     const std::string from = Find(arguments, "from");
     if (model.running || model.faults_armed) return false;
+    // Fewer operators than the snapshot has state for is refused (a regression scenario covers it).
+    const std::string operators = Find(arguments, "operators");
+    if (!operators.empty() && operators != "same" && std::stoi(operators) < model.operators) return false;
     return from == "latest" ? model.has_latest : Contains(model.savepoints, from);
   }
   if (!model.running) return false;
@@ -115,6 +119,9 @@ bool Allowed(const StepModel& model, const std::string& verb, const Arguments& a
     return subtask == "any" || std::stoi(subtask) < model.parallelism;
   }
   if (verb == "crash") return std::stoi(Find(arguments, "machine")) < model.parallelism;
+  if (const std::string op = Find(arguments, "operator"); !op.empty() && std::stoi(op) >= model.operators) {
+    return false;
+  }
   if (verb == "savepoint" && !Find(arguments, "as").empty()) return model.Quiet();
   return true;
 }
@@ -149,6 +156,8 @@ void Apply(StepModel& model, const std::string& verb, const Arguments& arguments
     model.messages_scripted = false;
     const std::string parallelism = Find(arguments, "parallelism");
     if (parallelism != "same") model.parallelism = std::stoi(parallelism);
+    const std::string operators = Find(arguments, "operators");
+    if (!operators.empty() && operators != "same") model.operators = std::stoi(operators);
     // A CLAIM resume makes the restored snapshot the job's: savepoints sharing its files are no longer the user's
     // to resume from (the checker knows which; the model forgets them all).
     if (Find(arguments, "restore_mode") != "same") model.restore_mode = Find(arguments, "restore_mode");
@@ -219,7 +228,8 @@ rc::Gen<CommandPtr> GenerateStep(const StepModel& model) {
       offer(1, "deliver");
       offer(3, "fault");
       offer(model.faults_armed ? 2 : 0, "faults-off");
-      offer(2, "failover-tasks");
+      // A failover under armed faults restores through them (downloads failing, corrupted).
+      offer(model.faults_armed ? 4 : 2, "failover-tasks");
       offer(1, "crash");
       offer(1, "failover-coordinator");
       offer(4, "liveness");
@@ -288,7 +298,11 @@ rc::Gen<CommandPtr> GenerateStep(const StepModel& model) {
     } else if (verb == "deliver") {
       arguments = {{"kind", Pick(std::vector<std::string>(std::begin(kMessageKinds), std::end(kMessageKinds)))}};
     } else if (verb == "fault") {
-      const std::string kind = Pick(RecoverableFaultKinds());
+      // Download faults only show on a restore, a rarer step than those that upload or touch the disk: they are
+      // drawn twice as often as the others.
+      std::vector<std::string> kinds = RecoverableFaultKinds();
+      for (const std::string& download : {"download-fails", "download-corrupts"}) kinds.push_back(download);
+      const std::string kind = Pick(kinds);
       // A local disk sees far more operations than the object store.
       const bool disk = OnLocalDisk(kind);
       arguments = {{"kind", kind},
@@ -316,12 +330,18 @@ rc::Gen<CommandPtr> GenerateStep(const StepModel& model) {
                    {"restore_mode", Pick({"same", "claim", "no_claim", "legacy"})},
                    {"local_recovery", Pick({"same", "on", "off"})},
                    {"parallelism", Chance(1, 3) ? Int(1, 3) : "same"}};
+      if (model.operators < 3 && Chance(1, 4)) arguments.push_back({"operators", Int(model.operators, 3)});
     } else if (verb == "await") {
       arguments = {{"as", Pick(model.pending)}};
     } else if (verb == "restore-check") {
       std::vector<std::string> sources = model.savepoints;
       sources.insert(sources.begin(), "all");
       arguments = {{"from", Pick(sources)}, {"parallelism", Int(1, 3)}};
+    }
+    const bool single_write =
+        verb == "put" || verb == "append" || verb == "map-put" || verb == "map-remove" || verb == "remove";
+    if (single_write && model.operators > 1 && Chance(1, 2)) {
+      arguments.push_back({"operator", Int(0, model.operators - 1)});
     }
     return std::make_shared<StepCommand>(verb, std::move(arguments));
   });
@@ -350,9 +370,12 @@ Scenario GenerateScenario(const std::string& property, const Emphasis& emphasis)
   config.checkpoint_interval_ms = !emphasis.manual_checkpoints && Chance(1, 4) ? 40 : 0;
   config.checkpoint_timeout_ms = 400;
   config.upload_threads = static_cast<int>(Uniform(1, 2));
+  // Several operators make every case slower: one program in four chains two or three.
+  config.operators = Chance(3, 4) ? 1 : static_cast<int>(Uniform(2, 3));
   StepModel initial;
   initial.config = config;
   initial.parallelism = config.parallelism;
+  initial.operators = config.operators;
   initial.restore_mode = config.restore_mode;
   const auto commands = *rc::gen::scale(1.0, rc::state::gen::commands(initial, &GenerateStep));
   Scenario scenario;
