@@ -120,6 +120,14 @@ std::vector<const KnownSnapshot*> Checker::TakeNewSnapshots() {
   return out;
 }
 
+int64_t Checker::LatestCheckpointOf(const std::string& job_id) const {
+  int64_t latest = -1;
+  for (const auto& [key, snapshot] : snapshots_) {
+    if (key.first == job_id && !snapshot.savepoint) latest = std::max(latest, snapshot.checkpoint_id);
+  }
+  return latest;
+}
+
 const KnownSnapshot* Checker::FindByPointer(const std::string& pointer) const {
   for (const auto& [key, snapshot] : snapshots_) {
     if (snapshot.pointer == pointer) return &snapshot;

@@ -103,6 +103,8 @@ class Checker {
   // Every snapshot known by checkpoint pointer; names bound by scenarios map to pointers.
   const KnownSnapshot* FindByPointer(const std::string& pointer) const;
   const KnownSnapshot* Find(int64_t checkpoint_id, const std::string& job_id) const;
+  // The newest checkpoint (not savepoint) completed under `job_id`, or -1.
+  int64_t LatestCheckpointOf(const std::string& job_id) const;
   // Snapshots that must stay: retained by the running job, owned by the user, or restored from.
   std::vector<const KnownSnapshot*> LiveSnapshots(SimJob* job) const;
   // Whether `snapshot` must still exist now: retained by the running job, owned by the user or restored from.

@@ -145,6 +145,8 @@ class Execution {
   std::map<std::string, int> coverage_;
   // Why the current job was lost ("" while there is one or it was stopped by a step).
   std::string lost_;
+  // How the last `stop` ended the job (cancel and suspend retain its checkpoints).
+  std::optional<JobStatus> stop_status_;
 };
 
 SimJobConfig Execution::JobConfig() const {
@@ -299,6 +301,19 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
     notes_.push_back(absl::StrCat("step ", step.number, " skipped: the job was lost (", snapshot.status().message(),
                                   ")"));
     return Outcome{};
+  }
+  const int64_t completed = checker_.LatestCheckpointOf(config_.job_id);
+  if (!snapshot.ok() && step.Text("from") == "latest" && completed >= 0 &&
+      (stop_status_ == JobStatus::kCanceled || stop_status_ == JobStatus::kSuspended)) {
+    // Cancelling or suspending retains the job's checkpoints: one completed, so one must be there to resume from
+    // (a savepoint or a cleanup that removed it is a retention bug, not bad input).
+    Outcome outcome;
+    outcome.violation = MakeViolation(11, step.number,
+                                      absl::StrCat("the stopped job retains no checkpoint to resume from, although "
+                                                   "checkpoint ", completed, " completed and ",
+                                                   JobStatusName(*stop_status_), " retains checkpoints"),
+                                      completed);
+    return outcome;
   }
   if (!snapshot.ok()) return BadInput(step, "from", snapshot.status().message());
   SimJobConfig config = config_;
@@ -718,6 +733,7 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     job_->coordinator().StopCheckpointScheduler();
     LearnFinishedTriggers();
     checker_.OnJobStopped(*job_, status);
+    stop_status_ = status;
     job_->Stop(status);
     return Outcome{};
   }
