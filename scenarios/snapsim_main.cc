@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "scenarios/executor.h"
 #include "scenarios/lifecycle_generator.h"
 #include "scenarios/swarm_generator.h"
@@ -59,6 +62,8 @@ constexpr char kUsage[] =
     "  --quiet                print only the verdict lines, not every step\n"
     "  --verbose              print every trace event (time, component, event) after the steps\n"
     "  --print_hash           print the trace hash of each run (the determinism judge)\n"
+    "  --invariants=N[,M...]  judge only these invariants (what a property about some invariants judged); others'\n"
+    "                         violations are listed, not failed\n"
     "  --fs=sim|posix         sim (default): the simulated world, deterministic; posix: a real directory with real\n"
     "                         threads (not deterministic; checkpoint timeouts capped at 1 s), same verdicts expected\n"
     "\n"
@@ -84,6 +89,7 @@ int Replay(const std::vector<std::string>& arguments) {
   bool quiet = false;
   bool verbose = false;
   bool print_hash = false;
+  std::set<int> invariants;
   snapsim::RunOptions::FileSystem fs = snapsim::RunOptions::FileSystem::kSim;
   for (const std::string& argument : arguments) {
     if (absl::StartsWith(argument, "--trace_out=")) {
@@ -98,6 +104,14 @@ int Replay(const std::vector<std::string>& arguments) {
       verbose = true;
     } else if (argument == "--print_hash") {
       print_hash = true;
+    } else if (absl::StartsWith(argument, "--invariants=")) {
+      for (absl::string_view number : absl::StrSplit(argument.substr(13), ',')) {
+        int invariant = -1;
+        if (!absl::SimpleAtoi(number, &invariant) || invariant < 0 || invariant > 99) {
+          return Usage("--invariants takes invariant numbers separated by commas: " + argument);
+        }
+        invariants.insert(invariant);
+      }
     } else if (absl::StartsWith(argument, "--fs=")) {
       const std::string name = argument.substr(5);
       if (name != "sim" && name != "posix") return Usage("--fs is sim or posix: " + argument);
@@ -123,6 +137,7 @@ int Replay(const std::vector<std::string>& arguments) {
     options.keep_trace_events = verbose || (!trace_out.empty() && index + 1 == files.size());
     options.until_step = until;
     options.fs = fs;
+    options.judged_invariants = invariants;
     if (!quiet) {
       std::printf("== %s (seed %llu, %zu steps)\n", file.c_str(),
                   static_cast<unsigned long long>(scenario->config.seed), scenario->steps.size());
@@ -141,9 +156,10 @@ int Replay(const std::vector<std::string>& arguments) {
                     static_cast<unsigned long long>(result.trace_hash));
         break;
       case snapsim::RunResult::Verdict::kViolation:
-        std::printf("%s: FAIL  %s\n  reproduce: bazel run //:snapsim -- replay %s%s\n", file.c_str(),
+        std::printf("%s: FAIL  %s\n  reproduce: bazel run //:snapsim -- replay %s%s%s\n", file.c_str(),
                     result.violation->ToString().c_str(), file.c_str(),
-                    fs == snapsim::RunOptions::FileSystem::kSim ? "" : " --fs=posix");
+                    fs == snapsim::RunOptions::FileSystem::kSim ? "" : " --fs=posix",
+                    invariants.empty() ? "" : absl::StrCat(" --invariants=", absl::StrJoin(invariants, ",")).c_str());
         break;
       case snapsim::RunResult::Verdict::kBadInput:
         std::printf("%s: BAD INPUT\n  %s\n", file.c_str(), result.error.c_str());

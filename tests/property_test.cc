@@ -470,14 +470,19 @@ void CheckScenario(const std::string& property, Scenario scenario, const std::se
                           shrunk->steps_before, " to ", shrunk->steps_after, " steps in ", shrunk->runs, " runs)");
     }
   }
+  // A property judging some invariants replays judging the same ones: another invariant may fail first otherwise.
+  std::string judged;
+  if (!options.judged_invariants.empty()) {
+    judged = absl::StrCat(" --invariants=", absl::StrJoin(options.judged_invariants, ","));
+  }
   scenario.description = {absl::StrCat("Property ", property, " failed: ", what),
-                          "Shrunk by RapidCheck; replay: bazel run //:snapsim -- replay FILE"};
+                          absl::StrCat("Shrunk by RapidCheck; replay: bazel run //:snapsim -- replay FILE", judged)};
   const std::string file = absl::StrCat(FailureDirectory(), "/property-", property, ".scenario");
   std::ofstream out(file, std::ios::binary);
   out << FormatScenario(scenario);
   out.close();
   RC_FAIL(absl::StrCat(what, "\n--- scenario (", scenario.steps.size(), " steps), written to ", file, " ---\n",
-                       FormatScenario(scenario), "--- reproduce: bazel run //:snapsim -- replay ", file,
+                       FormatScenario(scenario), "--- reproduce: bazel run //:snapsim -- replay ", file, judged,
                        "  (RapidCheck's RC_PARAMS=\"reproduce=...\" line replays the property itself",
                        std::getenv("TEST_UNDECLARED_OUTPUTS_DIR") != nullptr
                            ? "; under bazel test the file is in bazel-testlogs/tests/property_test/*/test.outputs/"

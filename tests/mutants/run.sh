@@ -137,7 +137,9 @@ for mutant in "${mutants[@]}"; do
     if [ ! -s "$OUT/$mutant.scenario" ]; then
       verdict=invalid
       by="no shrunk scenario written"
-    elif SNAPSIM_MUTANT="$mutant" "$snapsim" replay --quiet "$OUT/$mutant.scenario" >"$OUT/$mutant.replay" 2>&1; then
+    elif SNAPSIM_MUTANT="$mutant" "$snapsim" replay --quiet \
+        $(grep -m1 -o -- '--invariants=[0-9,]*' "$OUT/$mutant.scenario") \
+        "$OUT/$mutant.scenario" >"$OUT/$mutant.replay" 2>&1; then
       verdict=invalid
       by="shrunk scenario passes with the mutant"
     elif ! "$clean_snapsim" replay --quiet "$OUT/$mutant.scenario" >"$OUT/$mutant.clean" 2>&1; then
