@@ -5,7 +5,6 @@
 
 #include "backend/list_merge_operator.h"
 #include "rocksdb/env.h"
-#include "rocksdb/listener.h"
 
 namespace snapsim {
 namespace {
@@ -19,16 +18,6 @@ class DiscardingLogger : public rocksdb::Logger {
   void Logv(const char* /*format*/, va_list /*arguments*/) override {}
 };
 
-// Turns RocksDB's automatic recovery from background errors off: for NoSpace its SstFileManager would start a thread
-// polling for free space (and for retryable I/O errors ErrorHandler its own), real threads the simulation cannot
-// schedule. A DB whose background error is set stays failed; the task fails and restarts (faults/fault_model.h).
-class NoAutomaticRecovery : public rocksdb::EventListener {
- public:
-  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/, rocksdb::Status /*bg_error*/,
-                            bool* auto_recovery) override {
-    *auto_recovery = false;
-  }
-};
 
 }  // namespace
 
@@ -52,8 +41,17 @@ rocksdb::DBOptions MakeDbOptions(OptionsPreset preset) {
     options.use_direct_reads = false;
     options.use_direct_io_for_flush_and_compaction = false;
     options.dump_malloc_stats = false;
+    // RocksDB's automatic recovery from background errors stays off: for retryable I/O errors ErrorHandler would
+    // start a thread of its own (max_bgerror_resume_count = 0 stops it), and for NoSpace the SstFileManager one polling
+    // for free space (SimFileSystem::GetFreeSpace answers NotSupported, which stops it: ErrorHandler's
+    // OverrideNoSpaceError). Real threads the simulation cannot schedule. A DB whose background error is set stays
+    // failed; the task fails and restarts (faults/fault_model.h).
+    // No event listener: with any listener registered, RocksDB unlocks its DB mutex around every flush and
+    // compaction notification, and a caller waiting in a blocking call (a checkpoint's flush) may take it and run
+    // beside the background job's tail on the blocking-call helper. That made swarm seed 21 give another trace hash
+    // about once in 60 runs under load (the SstFileManager's size query after a flush moved past the checkpoint's
+    // links); the listener that used to turn recovery off was the only one.
     options.max_bgerror_resume_count = 0;
-    options.listeners.push_back(std::make_shared<NoAutomaticRecovery>());
   }
   return options;
 }

@@ -360,6 +360,7 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
       ++coverage_["operator snapshot discarded with its task's"];
       [[fallthrough]];
     case JobEvent::Kind::kAcknowledged: {
+      (void)attempt.acknowledged_files[event.checkpoint_id];  // its outcome is known, shared files or not
       if (!event.handle.has_value()) return std::nullopt;
       const auto* handle = std::get_if<IncrementalRemoteKeyedStateHandle>(&*event.handle);
       if (handle == nullptr) return std::nullopt;  // canonical savepoint: no files shared
@@ -401,6 +402,22 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
             if (in_base != base.end() && in_base->second != path) superseded.insert(local);
           }
         }
+        // A newer checkpoint whose outcome is not known yet may have recorded uploads already: an operator's
+        // strategy records when its part ends, the task acknowledges when every operator's has (swarm seeds 747,
+        // 1771: a full checkpoint that had expired finished its uploads meanwhile). It can hold as another object
+        // what its own base did not hold as the same one.
+        for (const auto& [id, its_options] : attempt.options) {
+          if (id <= base_id || id == event.checkpoint_id || attempt.savepoint_ids.count(id) > 0) continue;
+          if (attempt.acknowledged_files.count(id) > 0 || attempt.failed.count(id) > 0) continue;
+          const std::map<std::string, std::string>& its_base = attempt.base_at_trigger[id];
+          for (const auto& [local, path] : base) {
+            auto in_its_base = its_base.find(local);
+            if (its_options.type != SnapshotType::kCheckpoint || in_its_base == its_base.end() ||
+                in_its_base->second != path) {
+              superseded.insert(local);
+            }
+          }
+        }
         for (const HandleAndLocalPath& file : handle->shared_state) {
           if (!IsSst(file.local_path)) continue;
           const bool in_base = base.count(file.local_path) > 0 && superseded.count(file.local_path) == 0;
@@ -425,6 +442,9 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
         attempt.confirmed.insert(event.latest_completed_id);
         attempt.last_notified = event.latest_completed_id;
       }
+      return std::nullopt;
+    case JobEvent::Kind::kSnapshotFailed:
+      attempt.failed.insert(event.checkpoint_id);
       return std::nullopt;
     case JobEvent::Kind::kRestartFailed:
       return std::nullopt;  // judged above

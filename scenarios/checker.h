@@ -145,6 +145,8 @@ class Checker {
     std::map<int64_t, int64_t> base_id_at_trigger;
     std::map<int64_t, std::set<std::string>> confirmed_paths_at_trigger;
     std::map<int64_t, CheckpointOptions> options;
+    // Snapshots whose task-level snapshot failed (their outcome is known).
+    std::set<int64_t> failed;
   };
 
   std::optional<Violation> ProcessEvent(SimJob& job, const JobEvent& event, int step);

@@ -834,10 +834,10 @@ IOStatus SimFileSystem::IsDirectory(const std::string& raw_path, const rocksdb::
 }
 
 IOStatus SimFileSystem::GetFreeSpace(const std::string& /*path*/, const rocksdb::IOOptions& /*options*/,
-                                     uint64_t* free_space, rocksdb::IODebugContext* /*dbg*/) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  *free_space = options_.capacity_bytes - used_bytes_;
-  return IOStatus::OK();
+                                     uint64_t* /*free_space*/, rocksdb::IODebugContext* /*dbg*/) {
+  // Deliberately unsupported: RocksDB's ErrorHandler then does not hand a NoSpace background error to the
+  // SstFileManager, whose recovery is a real thread polling for free space (backend/backend_options.cc).
+  return IOStatus::NotSupported("GetFreeSpace: the simulated disk does not report free space");
 }
 
 }  // namespace snapsim

@@ -1008,7 +1008,7 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
   runtime_->Spawn(absl::StrCat("await-snapshot-", checkpoint_id, "-", subtask_index),
                   [this, alive = alive_, process_dead = subtask.storage->dead_flag(), future = *future, decline,
                    coordinator, checkpoint_id, subtask_index, attempt,
-                   discarded_log = subtask.task->discarded_snapshots()] {
+                   discarded_log = subtask.task->discarded_snapshots(), operators = subtask.task->operators()] {
                     const absl::StatusOr<TaskSnapshot>& result = future.Get();
                     if (!*alive || *process_dead) return;  // a killed process sends nothing
                     if (!result.ok()) {
@@ -1020,6 +1020,15 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                         event.attempt = attempt;
                         event.checkpoint_id = discarded.checkpoint_id;
                         event.handle = discarded.handle;
+                        PushEvent(std::move(event));
+                      }
+                      for (int op = 0; op < operators; ++op) {
+                        JobEvent event;
+                        event.kind = JobEvent::Kind::kSnapshotFailed;
+                        event.subtask = subtask_index;
+                        event.op = op;
+                        event.attempt = attempt;
+                        event.checkpoint_id = checkpoint_id;
                         PushEvent(std::move(event));
                       }
                       decline(result.status());

@@ -156,6 +156,9 @@ struct JobEvent {
     // An operator's snapshot finished with `handle`, but the task's failed (another operator's did) and discarded
     // it; its strategy still recorded the uploads.
     kSnapshotDiscarded,
+    // The task's snapshot `checkpoint_id` failed (one event per operator, after any kSnapshotDiscarded): its
+    // outcome is known.
+    kSnapshotFailed,
   };
   Kind kind = Kind::kDeployed;
   int subtask = 0;
