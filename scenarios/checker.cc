@@ -393,29 +393,33 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
       }
       if (job.config().incremental && options.type == SnapshotType::kCheckpoint) {
         const int64_t base_id = attempt.base_id_at_trigger[event.checkpoint_id];
-        // Base files that a newer recorded checkpoint holds as another object: the strategy drops them from the base.
+        // Base files that a newer recorded checkpoint holds as another object: the strategy drops them from the base
+        // (#13 part 1's pruning). What a snapshot recorded is known from its acknowledgement (or discard); one whose
+        // outcome is not known yet may have recorded already (an operator's strategy records when its part ends, the
+        // task acknowledges when every operator's has: swarm seeds 747, 1771). It holds a file as another object
+        // unless it reused the same one from its base, and its base entry may itself have lost that file to a
+        // snapshot recorded between the two (unrestricted seed 2897: 12 pruned 11, so 14, based on 11, uploaded
+        // again and pruned the base 13 of 16).
         std::set<std::string> superseded;
-        for (const auto& [id, files] : attempt.acknowledged_files) {
-          if (id <= base_id || id == event.checkpoint_id || attempt.savepoint_ids.count(id) > 0) continue;
-          for (const auto& [local, path] : files) {
-            auto in_base = base.find(local);
-            if (in_base != base.end() && in_base->second != path) superseded.insert(local);
-          }
-        }
-        // A newer checkpoint whose outcome is not known yet may have recorded uploads already: an operator's
-        // strategy records when its part ends, the task acknowledges when every operator's has (swarm seeds 747,
-        // 1771: a full checkpoint that had expired finished its uploads meanwhile). It can hold as another object
-        // what its own base did not hold as the same one.
-        for (const auto& [id, its_options] : attempt.options) {
-          if (id <= base_id || id == event.checkpoint_id || attempt.savepoint_ids.count(id) > 0) continue;
-          if (attempt.acknowledged_files.count(id) > 0 || attempt.failed.count(id) > 0) continue;
-          const std::map<std::string, std::string>& its_base = attempt.base_at_trigger[id];
-          for (const auto& [local, path] : base) {
-            auto in_its_base = its_base.find(local);
-            if (its_options.type != SnapshotType::kCheckpoint || in_its_base == its_base.end() ||
-                in_its_base->second != path) {
-              superseded.insert(local);
+        for (const auto& [local, path] : base) {
+          std::map<int64_t, bool> other;  // snapshot -> may hold `local` as another object than `path`
+          for (const auto& [id, its_options] : attempt.options) {
+            if (id == event.checkpoint_id || attempt.savepoint_ids.count(id) > 0) continue;
+            bool may = false;
+            if (auto known = attempt.acknowledged_files.find(id); known != attempt.acknowledged_files.end()) {
+              auto held = known->second.find(local);
+              may = held != known->second.end() && held->second != path;
+            } else if (attempt.failed.count(id) == 0) {
+              const std::map<std::string, std::string>& its_base = attempt.base_at_trigger[id];
+              auto in_its_base = its_base.find(local);
+              may = its_options.type != SnapshotType::kCheckpoint || in_its_base == its_base.end() ||
+                    in_its_base->second != path;
+              for (const auto& [between, between_may] : other) {
+                if (between_may && between > attempt.base_id_at_trigger[id] && between < id) may = true;
+              }
             }
+            other[id] = may;
+            if (may && id > base_id) superseded.insert(local);
           }
         }
         for (const HandleAndLocalPath& file : handle->shared_state) {
@@ -423,8 +427,9 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
           const bool in_base = base.count(file.local_path) > 0 && superseded.count(file.local_path) == 0;
           if (!file.handle.is_placeholder() && in_base) {
             return MakeViolation(8, step,
-                                 absl::StrCat("uploaded ", file.local_path,
-                                              " again although its confirmed base already had it"),
+                                 absl::StrCat(job.operators() > 1 ? absl::StrCat("operator ", event.op, " ") : "",
+                                              "uploaded ", file.local_path, " again although its confirmed base (",
+                                              "checkpoint ", base_id, ") already had it"),
                                  event.checkpoint_id, event.subtask, file.handle.path);
           }
         }
