@@ -981,17 +981,15 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
       std::lock_guard<std::mutex> lock(state_mutex_);
       model_at_[checkpoint_id][subtask_index] = std::move(part);
     }
-    for (int op = 0; op < subtask.task->operators(); ++op) {
-      JobEvent event;
-      event.kind = JobEvent::Kind::kSnapshotStarted;
-      event.subtask = subtask_index;
-      event.op = op;
-      event.attempt = attempt;
-      event.checkpoint_id = checkpoint_id;
-      event.options = options;
-      event.backend_uid = subtask.task->backend_uid(op);
-      PushEvent(std::move(event));
-    }
+    JobEvent event;
+    event.kind = JobEvent::Kind::kSnapshotStarted;
+    event.subtask = subtask_index;
+    event.attempt = attempt;
+    event.checkpoint_id = checkpoint_id;
+    event.options = options;
+    KeyedStateTask* task = subtask.task.get();
+    PushEventPerOperator(std::move(event), task->operators(),
+                         [task](JobEvent& each) { each.backend_uid = task->backend_uid(each.op); });
   }
   auto decline = [this, coordinator, checkpoint_id, subtask_index, attempt](const absl::Status& status) {
     const absl::Status reason = Unshared(status);
@@ -1022,15 +1020,12 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                         event.handle = discarded.handle;
                         PushEvent(std::move(event));
                       }
-                      for (int op = 0; op < operators; ++op) {
-                        JobEvent event;
-                        event.kind = JobEvent::Kind::kSnapshotFailed;
-                        event.subtask = subtask_index;
-                        event.op = op;
-                        event.attempt = attempt;
-                        event.checkpoint_id = checkpoint_id;
-                        PushEvent(std::move(event));
-                      }
+                      JobEvent failed;
+                      failed.kind = JobEvent::Kind::kSnapshotFailed;
+                      failed.subtask = subtask_index;
+                      failed.attempt = attempt;
+                      failed.checkpoint_id = checkpoint_id;
+                      PushEventPerOperator(std::move(failed), operators);
                       decline(result.status());
                       return;
                     }
@@ -1076,15 +1071,12 @@ void SimJob::NotifyCheckpointComplete(int subtask_index, int64_t checkpoint_id, 
     RuntimeMutexLock lock(subtask.mailbox);
     if (subtask.running && subtask.attempt == attempt) {
       subtask.task->NotifyCheckpointComplete(checkpoint_id);
-      for (int op = 0; op < subtask.task->operators(); ++op) {
-        JobEvent event;
-        event.kind = JobEvent::Kind::kCompleteDelivered;
-        event.subtask = subtask_index;
-        event.op = op;
-        event.attempt = attempt;
-        event.checkpoint_id = checkpoint_id;
-        PushEvent(std::move(event));
-      }
+      JobEvent event;
+      event.kind = JobEvent::Kind::kCompleteDelivered;
+      event.subtask = subtask_index;
+      event.attempt = attempt;
+      event.checkpoint_id = checkpoint_id;
+      PushEventPerOperator(std::move(event), subtask.task->operators());
     }
   });
 }
@@ -1098,16 +1090,13 @@ void SimJob::NotifyCheckpointAborted(int subtask_index, int64_t checkpoint_id, i
          RuntimeMutexLock lock(subtask.mailbox);
          if (subtask.running && subtask.attempt == attempt) {
            subtask.task->NotifyCheckpointAborted(checkpoint_id, latest_completed_id);
-           for (int op = 0; op < subtask.task->operators(); ++op) {
-             JobEvent event;
-             event.kind = JobEvent::Kind::kAbortDelivered;
-             event.subtask = subtask_index;
-             event.op = op;
-             event.attempt = attempt;
-             event.checkpoint_id = checkpoint_id;
-             event.latest_completed_id = latest_completed_id;
-             PushEvent(std::move(event));
-           }
+           JobEvent event;
+           event.kind = JobEvent::Kind::kAbortDelivered;
+           event.subtask = subtask_index;
+           event.attempt = attempt;
+           event.checkpoint_id = checkpoint_id;
+           event.latest_completed_id = latest_completed_id;
+           PushEventPerOperator(std::move(event), subtask.task->operators());
          }
        });
 }

@@ -377,6 +377,16 @@ class SimJob : public TaskGateway {
     std::lock_guard<std::mutex> lock(state_mutex_);
     events_.push_back(std::move(event));
   }
+  // One copy of `event` per chained operator (its `op` set, then `complete` applied), in chain order.
+  void PushEventPerOperator(const JobEvent& event, int operators,
+                            const std::function<void(JobEvent&)>& complete = nullptr) {
+    for (int op = 0; op < operators; ++op) {
+      JobEvent each = event;
+      each.op = op;
+      if (complete) complete(each);
+      PushEvent(std::move(each));
+    }
+  }
   int SubtaskOf(const std::string& key) const;
   void HandleTrigger(int subtask, int64_t attempt, int64_t checkpoint_id, const CheckpointOptions& options,
                      std::shared_ptr<CheckpointCoordinator> coordinator);
