@@ -458,6 +458,11 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
   Outcome done;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
     const CheckpointCoordinator::Result result = job_->coordinator().TriggerCheckpoint().Get();
+    // #13 part 1: with the reuse base pruning, a completion racing the next trigger should not make the registry
+    // refuse a placeholder; counted where it still happens (a periodic checkpoint or a later attempt may hide it).
+    if (!result.ok() && absl::StrContains(result.status().message(), "unknown state")) {
+      ++coverage_["liveness attempt declined by registration"];
+    }
     if (!result.ok() && newest_completed() > newest_before) {
       notes_.push_back(absl::StrCat("step ", step.number, ": liveness met by periodic checkpoint ", newest_completed(),
                                     " after ", attempt, " declined attempt(s) of its own (", failures,
