@@ -963,6 +963,19 @@ void SimJob::TriggerCheckpoint(int subtask, int64_t attempt, int64_t checkpoint_
        });
 }
 
+void SimJob::ReportDiscarded(DiscardedSnapshotLog& log, int64_t checkpoint_id, int subtask, int64_t attempt) {
+  for (const DiscardedOperatorSnapshot& discarded : log.Take(checkpoint_id)) {
+    JobEvent event;
+    event.kind = JobEvent::Kind::kSnapshotDiscarded;
+    event.subtask = subtask;
+    event.op = discarded.op;
+    event.attempt = attempt;
+    event.checkpoint_id = discarded.checkpoint_id;
+    event.handle = discarded.handle;
+    PushEvent(std::move(event));
+  }
+}
+
 void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoint_id,
                            const CheckpointOptions& options, std::shared_ptr<CheckpointCoordinator> coordinator) {
   Subtask& subtask = *subtasks_[subtask_index];
@@ -1001,6 +1014,17 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
   if (!future.ok()) {
     if (!subtask.task->failure().ok()) (void)FailTask(subtask, subtask.task->failure());
     if (!absl::IsAlreadyExists(future.status())) decline(future.status());  // a duplicated trigger is ignored
+    if (std::optional<KeyedStateTask::SnapshotFuture> abandoned = subtask.task->AbandonedSnapshot(checkpoint_id)) {
+      // A later operator's synchronous part failed: the earlier ones' parts were cancelled, but one may have
+      // finished (and recorded its uploads) while the failing part ran. What they discarded reaches the checker.
+      runtime_->Spawn(absl::StrCat("await-abandoned-snapshot-", checkpoint_id, "-", subtask_index),
+                      [this, alive = alive_, abandoned = *abandoned,
+                       discarded_log = subtask.task->discarded_snapshots(), checkpoint_id, subtask_index, attempt] {
+                        (void)abandoned.Get();
+                        if (!*alive) return;
+                        ReportDiscarded(*discarded_log, checkpoint_id, subtask_index, attempt);
+                      });
+    }
     return;
   }
   runtime_->Spawn(absl::StrCat("await-snapshot-", checkpoint_id, "-", subtask_index),
@@ -1010,16 +1034,7 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                     const absl::StatusOr<TaskSnapshot>& result = future.Get();
                     if (!*alive || *process_dead) return;  // a killed process sends nothing
                     if (!result.ok()) {
-                      for (const DiscardedOperatorSnapshot& discarded : discarded_log->Take(checkpoint_id)) {
-                        JobEvent event;
-                        event.kind = JobEvent::Kind::kSnapshotDiscarded;
-                        event.subtask = subtask_index;
-                        event.op = discarded.op;
-                        event.attempt = attempt;
-                        event.checkpoint_id = discarded.checkpoint_id;
-                        event.handle = discarded.handle;
-                        PushEvent(std::move(event));
-                      }
+                      ReportDiscarded(*discarded_log, checkpoint_id, subtask_index, attempt);
                       JobEvent failed;
                       failed.kind = JobEvent::Kind::kSnapshotFailed;
                       failed.subtask = subtask_index;

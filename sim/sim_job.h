@@ -388,6 +388,8 @@ class SimJob : public TaskGateway {
     }
   }
   int SubtaskOf(const std::string& key) const;
+  // Logs what `subtask`'s task discarded of snapshot `checkpoint_id` (kSnapshotDiscarded per operator).
+  void ReportDiscarded(DiscardedSnapshotLog& log, int64_t checkpoint_id, int subtask, int64_t attempt);
   void HandleTrigger(int subtask, int64_t attempt, int64_t checkpoint_id, const CheckpointOptions& options,
                      std::shared_ptr<CheckpointCoordinator> coordinator);
 

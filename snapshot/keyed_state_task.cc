@@ -252,6 +252,7 @@ absl::StatusOr<KeyedStateTask::SnapshotFuture> KeyedStateTask::TriggerSnapshot(i
         for (const SnapshotRunner::Running& other : running) other.Cancel();
         auto promise = std::make_shared<Promise<Result>>(*runtime_);
         started_.push_back(promise->GetFuture());
+        abandoned_.emplace(checkpoint_id, promise->GetFuture());
         SpawnResult(checkpoint_id, std::move(running), promise, started.status());
       }
       return started.status();
@@ -324,6 +325,12 @@ void KeyedStateTask::SpawnResult(int64_t checkpoint_id, std::vector<SnapshotRunn
         }
         promise->Set(std::move(snapshot));
       });
+}
+
+std::optional<KeyedStateTask::SnapshotFuture> KeyedStateTask::AbandonedSnapshot(int64_t checkpoint_id) const {
+  auto found = abandoned_.find(checkpoint_id);
+  if (found == abandoned_.end()) return std::nullopt;
+  return found->second;
 }
 
 void KeyedStateTask::NotifyCheckpointComplete(int64_t checkpoint_id) {

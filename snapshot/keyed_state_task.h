@@ -151,6 +151,9 @@ class KeyedStateTask {
   const absl::Status& local_restore_error(int op = 0) const { return operators_[op].local_restore_error; }
   // Operator snapshots discarded because the task's snapshot failed: logged before the snapshot's future fails.
   std::shared_ptr<DiscardedSnapshotLog> discarded_snapshots() const { return discarded_; }
+  // When TriggerSnapshot failed in a later operator's synchronous part, the earlier operators' parts (cancelled,
+  // discarded) end with this future's failure; nullopt otherwise. For the harness, which learns what they discarded.
+  std::optional<SnapshotFuture> AbandonedSnapshot(int64_t checkpoint_id) const;
   // Set when the task must fail: a snapshot's synchronous part failed. Flink fails the task then (its
   // execution.checkpointing.tolerable-failed-checkpoints: "failures originating from the sync phase on the Task
   // Managers are always forcing failover of an affected task"); the job restarts it.
@@ -207,6 +210,8 @@ class KeyedStateTask {
   std::shared_ptr<DiscardedSnapshotLog> discarded_ = std::make_shared<DiscardedSnapshotLog>();
   // Futures of every snapshot started, to wait for on Close.
   std::vector<SnapshotFuture> started_;
+  // Snapshots whose synchronous part failed after earlier operators had started theirs (see AbandonedSnapshot).
+  std::map<int64_t, SnapshotFuture> abandoned_;
   int64_t last_notified_complete_ = -1;
   int64_t last_triggered_ = -1;
   // Checkpoints aborted before their trigger arrived (Flink remembers up to 128): their trigger is declined.

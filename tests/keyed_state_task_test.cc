@@ -215,5 +215,22 @@ TEST_F(KeyedStateTaskTest, AFailedOperatorSnapshotLeavesNothingOfTheOthers) {
   EXPECT_GT(discarded_runs, 0) << "no K failed one operator after the other had finished";
 }
 
+TEST_F(KeyedStateTaskTest, ALaterOperatorsFailedSynchronousPartAbandonsTheEarlierOnesCleanly) {
+  KeyedStateTask& task = Start(Config(3, "attempt-1"), std::nullopt, &local_store_);
+  for (int op = 0; op < 3; ++op) Write(task, op, 0, 40);
+  ASSERT_TRUE(task.backend(2).Close().ok());  // operator 2's synchronous part will fail
+  absl::StatusOr<KeyedStateTask::SnapshotFuture> future = task.TriggerSnapshot(1, Checkpoint(1));
+  ASSERT_FALSE(future.ok());
+  EXPECT_FALSE(task.failure().ok()) << "a synchronous part failed: the task must fail";
+  std::optional<KeyedStateTask::SnapshotFuture> abandoned = task.AbandonedSnapshot(1);
+  ASSERT_TRUE(abandoned.has_value()) << "operators 0 and 1 had started: their parts end in a future";
+  EXPECT_FALSE(abandoned->Get().ok());
+  scheduler_.RunUntilQuiescent();
+  EXPECT_THAT(store_.AllPaths(), IsEmpty());
+  EXPECT_FALSE(local_store_.Retrieve(1).has_value());
+  EXPECT_THAT(machine_.file_system()->ListFilesRecursively(absl::StrCat(kLocalDirectory, "/chk_1")), IsEmpty());
+  EXPECT_FALSE(task.AbandonedSnapshot(2).has_value());
+}
+
 }  // namespace
 }  // namespace snapsim
