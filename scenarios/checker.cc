@@ -663,11 +663,8 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
       TaskRestoreState restore;
       restore.checkpoint_id = checkpoint->checkpoint_id;
       for (const OperatorState& operator_state : checkpoint->operator_states) {
-        int op = -1;
-        for (int candidate = 0; candidate < static_cast<int>(checkpoint->operator_states.size()); ++candidate) {
-          if (ChainedOperatorId(candidate) == operator_state.operator_id) op = candidate;
-        }
-        if (op < 0) {
+        const int op = ChainedOperatorIndex(operator_state.operator_id);
+        if (op < 0 || op >= 64) {
           return MakeViolation(1, step, absl::StrCat("restoring ", snapshot.pointer, ": state of operator ",
                                                      operator_state.operator_id, ", which no job has"),
                                snapshot.checkpoint_id);

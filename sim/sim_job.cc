@@ -451,10 +451,8 @@ void SimJob::StopTask(Subtask& subtask) {
   }
   // Flink disposes the backend's instance directory with the backend.
   if (!subtask.instance_path.empty()) {
-    KeyedStateTaskConfig paths;
-    paths.backend.instance_path = subtask.instance_path;
     for (int op = 0; op < config_.operators; ++op) {
-      (void)DeleteRecursively(subtask.machine->env(), paths.InstancePathOf(op));
+      (void)DeleteRecursively(subtask.machine->env(), OperatorInstancePath(subtask.instance_path, op));
     }
   }
 }

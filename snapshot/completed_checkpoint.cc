@@ -6,7 +6,9 @@
 #include <variant>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "backend/encoding.h"
 #include "backend/key_groups.h"
 #include "backend/mutation.h"
@@ -168,6 +170,15 @@ void DeleteFiles(CheckpointStorage& storage, const std::vector<HandleAndLocalPat
 }  // namespace
 
 std::string ChainedOperatorId(int index) { return absl::StrCat("op-", index); }
+
+int ChainedOperatorIndex(absl::string_view operator_id) {
+  int index = -1;
+  if (!absl::ConsumePrefix(&operator_id, "op-") || !absl::SimpleAtoi(operator_id, &index) || index < 0 ||
+      ChainedOperatorId(index) != absl::StrCat("op-", operator_id)) {
+    return -1;
+  }
+  return index;
+}
 
 bool OperatorState::HasState() const {
   for (const std::optional<KeyedStateHandle>& state : subtask_states) {

@@ -33,6 +33,8 @@ inline constexpr char kMetadataFileName[] = "_metadata";
 // The ID of the keyed operator at `index` of the job's operator chain. Flink derives an operator's ID from its uid,
 // so state follows an operator across restores; the simulated job's operators are identified by their place.
 std::string ChainedOperatorId(int index);
+// The inverse: the chain position an ID names, or -1 for an ID no chain position has.
+int ChainedOperatorIndex(absl::string_view operator_id);
 
 // One operator's keyed state in a checkpoint (Flink's OperatorState).
 struct OperatorState {

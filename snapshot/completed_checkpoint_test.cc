@@ -183,6 +183,8 @@ TEST(CheckpointMetadataTest, RoundTripsEveryChainedOperatorsStateUnderItsId) {
   ASSERT_NE(parsed->FindOperator("op-1"), nullptr);
   EXPECT_EQ(parsed->FindOperator("op-1")->subtask_states, second.subtask_states);
   EXPECT_EQ(parsed->FindOperator("op-2"), nullptr);
+  EXPECT_EQ(ChainedOperatorIndex(ChainedOperatorId(1)), 1);
+  for (const char* id : {"op-", "op-01", "op--1", "op-1x", "1", "op-+1"}) EXPECT_EQ(ChainedOperatorIndex(id), -1) << id;
   EXPECT_EQ(parsed->Handles().size(), 3u);  // two of the first operator, one of the second
 
   // Two operators under one ID: which one a restore would take is undefined, so the metadata is rejected.

@@ -85,15 +85,8 @@ void TaskLocalStateStore::Discard(const TaskLocalSnapshot& snapshot) {
   for (const std::string& parent : parents) (void)env_->DeleteDir(parent);
 }
 
-std::string KeyedStateTaskConfig::InstancePathOf(int op) const {
-  return op == 0 ? backend.instance_path : absl::StrCat(backend.instance_path, "-op", op);
-}
-
-bool TaskRestoreState::empty() const {
-  for (const std::vector<KeyedStateHandle>& handles : operator_handles) {
-    if (!handles.empty()) return false;
-  }
-  return true;
+std::string OperatorInstancePath(const std::string& instance_path, int op) {
+  return op == 0 ? instance_path : absl::StrCat(instance_path, "-op", op);
 }
 
 KeyedStateTask::KeyedStateTask(KeyedStateTaskConfig config, Runtime* runtime, CheckpointStorage* storage,
@@ -136,7 +129,7 @@ absl::Status KeyedStateTask::StartOperator(int op, const std::vector<KeyedStateH
                                            const std::optional<TaskRestoreState>& restore) {
   Operator& state = operators_[op];
   KeyedStateBackendConfig backend_config = config_.backend;
-  backend_config.instance_path = config_.InstancePathOf(op);
+  backend_config.instance_path = OperatorInstancePath(config_.backend.instance_path, op);
   backend_config.runtime = runtime_;
   backend_config.transfer_threads = config_.upload_threads;  // Flink uses one setting for both directions
   const std::string operator_name = config_.operators > 1 ? absl::StrCat("operator ", op, ": ") : std::string();

@@ -67,7 +67,7 @@ void DiscardLocalHandle(rocksdb::Env* env, const IncrementalLocalKeyedStateHandl
 
 struct KeyedStateTaskConfig {
   // Env, instance path, key groups, max parallelism, runtime. The backend UID is chosen here: the restored
-  // lineage's, or a new one. The instance path is operator 0's; see InstancePathOf.
+  // lineage's, or a new one. The instance path is operator 0's; see OperatorInstancePath.
   KeyedStateBackendConfig backend;
   // Chained keyed operators in this task (1 = the plain keyed operator), each with its own backend.
   int operators = 1;
@@ -75,11 +75,11 @@ struct KeyedStateTaskConfig {
   bool incremental = true;
   LocalRecoveryConfig local_recovery;
   int upload_threads = 4;
-
-  // Operator `op`'s backend instance directory: the configured path for operator 0, "<path>-op<k>" beside it for
-  // the others (Flink gives every operator's backend a directory of its own).
-  std::string InstancePathOf(int op) const;
 };
+
+// Operator `op`'s backend instance directory for a task configured with `instance_path`: that path for operator 0,
+// "<path>-op<k>" beside it for the others (Flink gives every operator's backend a directory of its own).
+std::string OperatorInstancePath(const std::string& instance_path, int op);
 
 // What the job manager assigns a subtask on restore: the checkpoint and, per chained operator (index = position in
 // the chain), the keyed state handles overlapping its key groups. An operator with none (one the snapshot did not
@@ -87,7 +87,6 @@ struct KeyedStateTaskConfig {
 struct TaskRestoreState {
   int64_t checkpoint_id = 0;
   std::vector<std::vector<KeyedStateHandle>> operator_handles;
-  bool empty() const;
 };
 
 // One task's snapshot: per chained operator (index = position in the chain), the handle to acknowledge, or nullopt
