@@ -50,6 +50,14 @@ absl::Status WriteLocalFile(rocksdb::Env* env, const std::string& path, const st
                            absl::StrCat("writing ", path));
 }
 
+absl::Status SyncDirectory(rocksdb::Env* env, const std::string& directory) {
+  std::unique_ptr<rocksdb::Directory> handle;
+  absl::Status status =
+      FromRocksDbStatus(env->NewDirectory(directory, &handle), absl::StrCat("opening directory ", directory));
+  if (!status.ok()) return status;
+  return FromRocksDbStatus(handle->Fsync(), absl::StrCat("syncing directory ", directory));
+}
+
 absl::StatusOr<std::string> ReadLocalFile(rocksdb::Env* env, const std::string& path) {
   std::string contents;
   absl::Status status =

@@ -17,7 +17,10 @@ absl::Status CreateDirectories(rocksdb::Env* env, const std::string& path);
 absl::Status DeleteRecursively(rocksdb::Env* env, const std::string& path);
 // The names in `directory` (not recursive), sorted.
 absl::StatusOr<std::vector<std::string>> ListDirectory(rocksdb::Env* env, const std::string& directory);
+// Writes and syncs the file (its bytes; the name is durable once its directory is synced: SyncDirectory).
 absl::Status WriteLocalFile(rocksdb::Env* env, const std::string& path, const std::string& contents);
+// fsync of a directory: the names in it survive power loss.
+absl::Status SyncDirectory(rocksdb::Env* env, const std::string& directory);
 absl::StatusOr<std::string> ReadLocalFile(rocksdb::Env* env, const std::string& path);
 bool LocalPathExists(rocksdb::Env* env, const std::string& path);
 

@@ -292,6 +292,10 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
     case JobEvent::Kind::kDeployed: {
       if (event.checkpoint_id >= 0) {
         ++coverage_[event.restored_from_local_state ? "restore from local state" : "restore from storage"];
+        if (event.restored_from_local_state && event.local_copy_reloaded) {
+          ++coverage_[event.local_copy_from_before_power_loss ? "restore from a local copy reloaded after power loss"
+                                                              : "restore from a local copy reloaded after a restart"];
+        }
         if (event.local_recovery && !event.restored_from_local_state)
           ++coverage_["local recovery fell back to storage"];
         if (event.rescaled) ++coverage_["rescaled restore (key-group clip)"];
@@ -534,7 +538,7 @@ std::optional<Violation> Checker::AfterStep(SimJob& job, int step, bool restarte
       TaskLocalStateStore* store = job.local_state_store(subtask);
       if (store == nullptr) continue;
       for (int64_t id : store->StoredCheckpoints()) {
-        std::optional<TaskLocalSnapshot> local = store->Retrieve(id);
+        std::optional<TaskLocalSnapshot> local = store->Peek(id);
         if (!local.has_value()) continue;
         for (const auto& [op, handle] : *local) {
           const std::string key = absl::StrCat(job.machine(subtask).name(), ":", handle.directory);
@@ -547,6 +551,18 @@ std::optional<Violation> Checker::AfterStep(SimJob& job, int step, bool restarte
                                  id, subtask, handle.directory);
           }
         }
+      }
+    }
+  }
+  if (job.stopped() && job.config().local_recovery) {
+    // Invariant 3, on the machines' disks: a job that ended disposed of its task-local state.
+    for (int subtask = 0; subtask < job.parallelism(); ++subtask) {
+      const std::vector<std::string> left = job.machine(subtask).ListFiles(job.local_state_directory(subtask));
+      if (!left.empty()) {
+        return MakeViolation(3, step,
+                             absl::StrCat("the job ended but ", left.size(), " file(s) of subtask ", subtask,
+                                          "'s task-local state are left on ", job.machine(subtask).name()),
+                             -1, subtask, left.front());
       }
     }
   }

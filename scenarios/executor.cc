@@ -502,8 +502,17 @@ Execution::Outcome Execution::Restart(const ScenarioStep& step, const std::strin
     if (machine >= job_->parallelism()) {
       return BadInput(step, "machine", absl::StrCat("the job has ", job_->parallelism(), " machines"));
     }
-    status = step.Text("how") == "hard" ? job_->KillMachine(machine) : job_->CrashMachine(machine);
-    ++coverage_[step.Text("how") == "hard" ? "hard kill" : "machine crash"];
+    const std::string& how = step.Text("how");
+    if (how == "hard") {
+      status = job_->KillMachine(machine);
+      ++coverage_["hard kill"];
+    } else if (how == "restart" || how == "reboot") {
+      status = job_->RestartMachine(machine, /*power_loss=*/how == "reboot");
+      ++coverage_[how == "reboot" ? "machine reboot, local state reloaded" : "process restart, local state reloaded"];
+    } else {
+      status = job_->CrashMachine(machine);
+      ++coverage_["machine crash"];
+    }
   }
   if (verb == "failover-coordinator") ++coverage_["coordinator failover"];
   // A restart that failed only because storage kept failing (every attempt of the restart strategy hit an
@@ -981,6 +990,8 @@ const std::vector<std::string>& CoverageCounters() {
       "restore from local state", "restore from storage", "local recovery fell back to storage",
       "rescaled restore (key-group clip)", "placeholder reuse", "accepted orphans", "decline by registration",
       "checkpoint expired", "savepoint native", "savepoint canonical", "hard kill", "machine crash",
+      "process restart, local state reloaded", "machine reboot, local state reloaded",
+      "restore from a local copy reloaded after a restart", "restore from a local copy reloaded after power loss",
       "coordinator failover"};
   return *counters;
 }

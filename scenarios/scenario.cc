@@ -140,9 +140,13 @@ std::vector<StepSpec> BuildVocabulary() {
       {"failover-tasks", {}, "every subtask restarts from the latest completed checkpoint"},
       {"crash",
        {Int("machine", 0, 1023, "", "the subtask whose machine crashes"),
-        Word("how", {"graceful", "hard"}, "", "graceful: power loss, tasks closed; hard: no cleanup at all")},
-       "a machine loses power: its disk keeps only what was synced, its task manager is gone; then every subtask "
-       "restarts"},
+        Word("how", {"graceful", "hard", "restart", "reboot"}, "",
+             "graceful: power loss, tasks closed; hard: no cleanup at all; restart: the task manager process dies "
+             "hard and restarts on the same disk, which kept everything; reboot: power loss, and the task manager "
+             "restarts on what the disk kept")},
+       "a machine's task manager dies: graceful and hard lose power (the disk keeps only what was synced) and a new "
+       "task manager starts afresh; restart and reboot bring the same task manager back on its working directory, "
+       "and its task-local store reloads the local snapshots the disk kept; then every subtask restarts"},
       {"corrupt",
        {Int("machine", 0, 1023, "", "the subtask whose machine's disk corrupts"),
         Free("path", false, "only files whose path contains this text (e.g. .sst)"),

@@ -44,6 +44,8 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
   // seed stays what it was before operators were drawn.
   Prng operators_prng = Prng(seed).Child("swarm-operators");
   config.operators = operators_prng.UniformBelow(2) == 0 ? 1 : 2 + static_cast<int>(operators_prng.UniformBelow(2));
+  // Task manager restarts on a kept working directory (crash how=restart|reboot): drawn apart, for the same reason.
+  Prng restarts_prng = Prng(seed).Child("swarm-restarts");
 
   // The mix: each storage fault kind on with chance 1/2, at 1/D per matching operation (disks see far more
   // operations than the object store: their D is larger).
@@ -129,6 +131,10 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
     if (restarts && below(12) == 0) {
       steps.Add("crash", {{"machine", absl::StrCat(below(static_cast<uint64_t>(parallelism)))},
                           {"how", below(2) == 0 ? "graceful" : "hard"}});
+    }
+    if (restarts && restarts_prng.UniformBelow(10) == 0) {
+      steps.Add("crash", {{"machine", absl::StrCat(restarts_prng.UniformBelow(static_cast<uint64_t>(parallelism)))},
+                          {"how", restarts_prng.UniformBelow(3) == 0 ? "reboot" : "restart"}});
     }
     if (restarts && below(14) == 0) steps.Add("failover-coordinator");
     if (resumes && below(9) == 0) {

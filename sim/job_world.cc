@@ -14,6 +14,10 @@ class SimJobMachine : public JobMachine {
   rocksdb::Env* env() const override { return machine_.env(); }
   std::string root() const override { return root_; }
   void Crash() override { machine_.Crash(); }
+  void RestartProcess() override { machine_.RestartProcess(); }
+  std::vector<std::string> ListFiles(const std::string& directory) const override {
+    return machine_.file_system()->ListFilesRecursively(directory);
+  }
   absl::StatusOr<std::vector<std::string>> Corrupt(const std::string& path_contains, int count, Prng prng) override {
     std::vector<std::string> matching;
     for (const std::string& path : machine_.file_system()->ListFilesRecursively(root_)) {

@@ -46,6 +46,11 @@ class JobMachine {
   // Power loss. Simulation: the disk keeps only what was synced, and objects still using the old Env fail. Real
   // disk: nothing is lost (a crash the operating system survived).
   virtual void Crash() = 0;
+  // The task manager process dies and restarts; the disk keeps everything. Simulation: objects still using the old
+  // Env fail. Real disk: nothing happens to the disk.
+  virtual void RestartProcess() = 0;
+  // Every file under `directory` (recursively, sorted), inspected without the trace or fault hooks.
+  virtual std::vector<std::string> ListFiles(const std::string& directory) const = 0;
   // Silent corruption: one bit of each of the last `count` files (in path order) under the machine's root whose path
   // contains `path_contains` flips, chosen by `prng`; returns their paths. Simulation only (Unimplemented else).
   virtual absl::StatusOr<std::vector<std::string>> Corrupt(const std::string& path_contains, int count, Prng prng) {

@@ -1,5 +1,7 @@
 #include "sim/posix_world.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -51,6 +53,17 @@ class PosixMachine : public JobMachine {
   rocksdb::Env* env() const override { return rocksdb::Env::Default(); }
   std::string root() const override { return root_; }
   void Crash() override {}  // the files stay: a crash the operating system survived
+  void RestartProcess() override {}
+  std::vector<std::string> ListFiles(const std::string& directory) const override {
+    std::vector<std::string> files;
+    std::error_code error;
+    for (auto it = std::filesystem::recursive_directory_iterator(directory, error);
+         !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+      if (it->is_regular_file(error)) files.push_back(it->path().string());
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+  }
 
  private:
   const std::string name_;

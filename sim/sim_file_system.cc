@@ -247,6 +247,24 @@ std::shared_ptr<SimFileSystem> SimFileSystem::Crash() {
   return rebooted;
 }
 
+std::shared_ptr<SimFileSystem> SimFileSystem::RestartProcess() {
+  std::shared_ptr<SimFileSystem> restarted = Create(options_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  crashed_ = true;
+  process_died_ = true;
+  restarted->directories_ = directories_;
+  restarted->used_bytes_ = used_bytes_;
+  std::map<Inode*, std::shared_ptr<Inode>> copies;  // keeps hard links linked
+  auto copy = [&copies](const std::shared_ptr<Inode>& inode) {
+    std::shared_ptr<Inode>& copied = copies[inode.get()];
+    if (copied == nullptr) copied = std::make_shared<Inode>(*inode);
+    return copied;
+  };
+  for (const auto& [path, inode] : files_) restarted->files_[path] = copy(inode);
+  for (const auto& [path, inode] : durable_files_) restarted->durable_files_[path] = copy(inode);
+  return restarted;
+}
+
 bool SimFileSystem::crashed() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return crashed_;
@@ -332,6 +350,11 @@ IOStatus SimFileSystem::CrashedError(const FsOperation& operation) const {
   // The crash is a fault the scenario injected (a `crash` step): what fails on the pre-crash disk carries faults/'
   // marker, so the checker takes a decline it causes (a trigger that reached the crashed machine's task before the
   // task was stopped; property seeds 525207 and 572380) for the fault's doing, not for a bug.
+  if (process_died_) {
+    return IOStatus::IOError(absl::StrCat("[injected] ", options_.machine, "'s process died: ",
+                                          FsOperationKindName(operation.kind), " ", operation.path,
+                                          " by the dead process"));
+  }
   return IOStatus::IOError(absl::StrCat("[injected] ", options_.machine, " crashed: ",
                                         FsOperationKindName(operation.kind), " ",
                                         operation.path, " on the pre-crash disk"));

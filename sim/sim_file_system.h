@@ -83,6 +83,10 @@ class SimFileSystem : public rocksdb::FileSystem, public std::enable_shared_from
   // Power loss: returns the disk as it comes back (durable state only, same options, no hooks); this instance
   // fails every later call with an IOError that says it crashed.
   std::shared_ptr<SimFileSystem> Crash();
+  // The process using this instance died; the machine did not: returns the disk as the next process sees it
+  // (everything, synced or not, as the operating system still has it; no locks, no hooks); this instance fails every
+  // later call, so nothing the dead process still runs reaches the disk.
+  std::shared_ptr<SimFileSystem> RestartProcess();
   bool crashed() const;
 
   void SetFaultHook(FsFaultHook hook);
@@ -209,6 +213,7 @@ class SimFileSystem : public rocksdb::FileSystem, public std::enable_shared_from
   const SimFileSystemOptions options_;
   mutable std::mutex mutex_;
   bool crashed_ = false;
+  bool process_died_ = false;  // with crashed_: the instance of a dead process, not of a crashed machine
   FsFaultHook fault_hook_;
   FsObserver observer_;
   uint64_t used_bytes_ = 0;

@@ -234,7 +234,8 @@ absl::StatusOr<std::unique_ptr<SimJob>> SimJob::Start(SimJobConfig config, JobWo
     subtask->range = *range;
     subtask->machine =
         world->NewMachine(absl::StrCat("tm-", i), prng.Child(absl::StrCat(job->config_.job_id, "/tm-", i)));
-    subtask->local_store = std::make_unique<TaskLocalStateStore>(subtask->machine->env());
+    subtask->local_store =
+        std::make_unique<TaskLocalStateStore>(subtask->machine->env(), job->LocalStateDirectory(*subtask));
     subtask->storage = std::make_unique<ProcessStorage>(&world->storage());
     job->subtasks_.push_back(std::move(subtask));
   }
@@ -471,8 +472,7 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
   task_config.backend.preset = world_->preset();
   task_config.incremental = config_.incremental;
   task_config.local_recovery.enabled = config_.local_recovery;
-  task_config.local_recovery.subtask_directory =
-      absl::StrCat(machine_root, "/localState/", config_.job_id, "/sti_", subtask.index);
+  task_config.local_recovery.subtask_directory = LocalStateDirectory(subtask);
   task_config.upload_threads = config_.upload_threads;
   task_config.operators = config_.operators;
   std::optional<TaskRestoreState> restore;
@@ -493,7 +493,13 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
   }
   std::vector<JobEvent> events(config_.operators);
   std::optional<TaskLocalSnapshot> local_snapshot;
-  if (restore.has_value()) local_snapshot = subtask.local_store->Retrieve(restore->checkpoint_id);
+  absl::Status local_snapshot_error;
+  if (restore.has_value()) {
+    local_snapshot = subtask.local_store->Retrieve(restore->checkpoint_id, &local_snapshot_error);
+    if (!local_snapshot_error.ok()) {
+      world_->Record("job", absl::StrCat("subtask ", subtask.index, ": ", local_snapshot_error.message()));
+    }
+  }
   for (int op = 0; op < config_.operators; ++op) {
     JobEvent& event = events[op];
     event.kind = JobEvent::Kind::kDeployed;
@@ -507,10 +513,21 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
     event.checkpoint_id = restore->checkpoint_id;
     event.restored_handles = handles;
     event.rescaled = handles.size() != 1 || RangeOf(handles[0]) != subtask.range;
-    if (local_snapshot.has_value() && local_snapshot->count(op) > 0) {
-      const IncrementalLocalKeyedStateHandle& local = local_snapshot->at(op);
+    // What the task-local store should offer: what it retrieved, or, when a restarted task manager's store has
+    // nothing, what its predecessor held (judged by the checker: the disk kept it, so it must be reloaded).
+    std::optional<TaskLocalSnapshot> expected_local = local_snapshot;
+    if (!expected_local.has_value()) {
+      auto held = subtask.held_before_restart.find(restore->checkpoint_id);
+      if (held != subtask.held_before_restart.end()) expected_local = held->second;
+    }
+    if (!local_snapshot_error.ok()) event.local_restore_error = local_snapshot_error.ToString();
+    if (expected_local.has_value() && expected_local->count(op) > 0) {
+      const IncrementalLocalKeyedStateHandle& local = expected_local->at(op);
       event.local_copy_available = subtask.machine->env()->FileExists(local.directory).ok();
       event.local_directory = local.directory;
+      auto reloaded = subtask.reloaded_local.find(restore->checkpoint_id);
+      event.local_copy_reloaded = reloaded != subtask.reloaded_local.end();
+      event.local_copy_from_before_power_loss = event.local_copy_reloaded && reloaded->second;
     }
   }
   const int64_t restore_started = runtime_->NowMicros();
@@ -593,40 +610,83 @@ absl::Status SimJob::FailoverTasks() {
   return RestartTasks(*latest);
 }
 
+std::string SimJob::LocalStateDirectory(const Subtask& subtask) const {
+  return absl::StrCat(subtask.machine->root(), "/localState/", config_.job_id, "/sti_", subtask.index);
+}
+
 absl::Status SimJob::CrashMachine(int subtask_index) {
   world_->Record("job", "machine crash");
   Subtask& crashed = *subtasks_[subtask_index];
   crashed.machine->Crash();
   for (auto& subtask : subtasks_) StopTask(*subtask);
-  // The task manager process died with its local state store; the disk kept only what was synced.
-  crashed.local_store = std::make_unique<TaskLocalStateStore>(crashed.machine->env());
+  // The task manager process died with its local state store; the disk kept only what was synced. The new task
+  // manager does not look at what the old one left (another working directory in Flink); the job's end deletes it.
+  crashed.local_store = std::make_unique<TaskLocalStateStore>(crashed.machine->env(), LocalStateDirectory(crashed));
+  crashed.held_before_restart.clear();
+  crashed.reloaded_local.clear();
   return FailoverTasks();
 }
 
-absl::Status SimJob::KillMachine(int subtask_index) {
-  world_->Record("job", absl::StrCat("machine kill tm-", subtask_index));
-  Subtask& killed = *subtasks_[subtask_index];
+void SimJob::KillProcess(Subtask& killed, bool disk_kept) {
   // The process is gone at once: nothing it does from now on reaches storage or disk, and nobody closes its task.
   killed.storage->Kill();
-  killed.machine->Crash();
   {
     RuntimeMutexLock lock(killed.mailbox);
     killed.running = false;
     if (killed.task != nullptr) killed_tasks_.push_back(std::move(killed.task));
-    killed.instance_path.clear();  // its disk is the crashed one: nobody deletes it
+    // A crashed disk: nobody deletes it. A disk that was kept: the restart deletes the dead process's directory.
+    if (!disk_kept) killed.instance_path.clear();
   }
   std::unique_lock<std::mutex> orphans_lock(state_mutex_);
   for (const std::string& path : killed.storage->WrittenPaths()) {
-    accepted_orphans_.emplace(path, absl::StrCat("written by subtask ", subtask_index, " attempt ", killed.attempt.load(),
+    accepted_orphans_.emplace(path, absl::StrCat("written by subtask ", killed.index, " attempt ", killed.attempt.load(),
                                                  ", killed hard before it could clean up"));
   }
   orphans_lock.unlock();
   killed_storage_.push_back(std::move(killed.storage));
   killed.storage = std::make_unique<ProcessStorage>(storage_);  // a new process
-  // The dead process's snapshot may still finish and write into its local state store: that memory dies with the
-  // job, not now. The new task manager starts with an empty one.
+  // The dead process's snapshot may still finish and hand its local state to its store: that store touches
+  // nothing any more, and its memory dies with the job, not now.
+  killed.local_store->Abandon();
   killed_local_stores_.push_back(std::move(killed.local_store));
-  killed.local_store = std::make_unique<TaskLocalStateStore>(killed.machine->env());
+  killed.local_store = std::make_unique<TaskLocalStateStore>(killed.machine->env(), LocalStateDirectory(killed));
+}
+
+absl::Status SimJob::KillMachine(int subtask_index) {
+  world_->Record("job", absl::StrCat("machine kill tm-", subtask_index));
+  Subtask& killed = *subtasks_[subtask_index];
+  killed.machine->Crash();
+  // The new task manager starts with an empty store.
+  KillProcess(killed, /*disk_kept=*/false);
+  killed.held_before_restart.clear();
+  killed.reloaded_local.clear();
+  for (auto& subtask : subtasks_) StopTask(*subtask);
+  return FailoverTasks();
+}
+
+absl::Status SimJob::RestartMachine(int subtask_index, bool power_loss) {
+  world_->Record("job", absl::StrCat(power_loss ? "machine reboot tm-" : "process restart tm-", subtask_index));
+  Subtask& restarted = *subtasks_[subtask_index];
+  if (power_loss) {
+    restarted.machine->Crash();
+  } else {
+    restarted.machine->RestartProcess();
+  }
+  // What the dying process's store held, for the checker: the new one must find it again.
+  std::map<int64_t, TaskLocalSnapshot> held;
+  for (int64_t id : restarted.local_store->StoredCheckpoints()) {
+    if (std::optional<TaskLocalSnapshot> snapshot = restarted.local_store->Peek(id)) {
+      held[id] = *std::move(snapshot);
+    } else if (auto earlier = restarted.held_before_restart.find(id); earlier != restarted.held_before_restart.end()) {
+      held[id] = earlier->second;  // reloaded by the dying process, never read
+    }
+  }
+  restarted.held_before_restart = std::move(held);
+  KillProcess(restarted, /*disk_kept=*/true);
+  // The new process finds the local state the old one persisted in its working directory.
+  const int found = restarted.local_store->Reload();
+  world_->Record("job", absl::StrCat("tm-", subtask_index, " reloaded ", found, " local snapshot(s)"));
+  for (int64_t id : restarted.local_store->StoredCheckpoints()) restarted.reloaded_local[id] = power_loss;
   for (auto& subtask : subtasks_) StopTask(*subtask);
   return FailoverTasks();
 }
@@ -703,6 +763,11 @@ void SimJob::Stop(JobStatus status) {
   stopped_ = true;
   coordinator_->StopCheckpointScheduler();
   for (auto& subtask : subtasks_) StopTask(*subtask);
+  // The job leaves its task managers: their local state stores are disposed (Flink releases them with the job's
+  // slots), the subtask directories deleted.
+  if (config_.local_recovery) {
+    for (auto& subtask : subtasks_) subtask->local_store->Dispose();
+  }
   coordinator_->Shutdown(status);
 }
 

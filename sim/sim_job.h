@@ -178,6 +178,9 @@ struct JobEvent {
   // A local copy of `checkpoint_id` for this subtask was in the task-local state store at deployment, with its
   // directory present on disk.
   bool local_copy_available = false;
+  // That copy was reloaded by a restarted task manager (RestartMachine), and whether the machine had lost power.
+  bool local_copy_reloaded = false;
+  bool local_copy_from_before_power_loss = false;
   bool rescaled = false;
   bool local_recovery = false;
   bool incremental = true;
@@ -258,7 +261,13 @@ class SimJob : public TaskGateway {
   // fails without effect on storage or disk; files it had written stay, and are accepted as orphans with that
   // reason where nothing references them). Then every subtask restarts.
   absl::Status KillMachine(int subtask);
-  // Ends the job: tasks closed, coordinator shut down with `status` (retained checkpoints stay).
+  // `subtask`'s task manager process dies hard (as KillMachine: no cleanup) and a new one starts on the same machine
+  // with the same working directory (Flink's FLIP-198). `power_loss` false: the process alone died, the disk kept
+  // everything; true: the machine lost power and rebooted, the disk kept what was synced. The new process's task-local
+  // store reloads the local snapshots the disk kept. Then every subtask restarts.
+  absl::Status RestartMachine(int subtask, bool power_loss);
+  // Ends the job: tasks closed, local state stores disposed, coordinator shut down with `status` (retained
+  // checkpoints stay).
   void Stop(JobStatus status);
   bool stopped() const { return stopped_; }
   // A task that failed on its own (a write, flush or compaction its backend refused, or a snapshot's synchronous
@@ -312,6 +321,7 @@ class SimJob : public TaskGateway {
   InspectableStorage& storage() { return *storage_; }
   JobWorld& world() { return *world_; }
   TaskLocalStateStore* local_state_store(int subtask) { return subtasks_[subtask]->local_store.get(); }
+  std::string local_state_directory(int subtask) const { return LocalStateDirectory(*subtasks_[subtask]); }
   JobMachine& machine(int subtask) { return *subtasks_[subtask]->machine; }
   // Paths every retained checkpoint of this job references, the store's records, and the paths of subsumed
   // checkpoints the cleaner keeps while their files are still in use, and the files of acknowledgements held in
@@ -342,6 +352,10 @@ class SimJob : public TaskGateway {
     std::string instance_path;
     std::unique_ptr<JobMachine> machine;
     std::unique_ptr<TaskLocalStateStore> local_store;
+    // Local snapshots the store reloaded after a restart: checkpoint -> whether the machine had lost power.
+    std::map<int64_t, bool> reloaded_local;
+    // The local snapshots the store held when its process last died on a kept disk (RestartMachine).
+    std::map<int64_t, TaskLocalSnapshot> held_before_restart;
     // Serializes record processing, snapshots' synchronous parts, notifications and restarts (the task thread).
     RuntimeMutex mailbox;
     // Written under `mailbox`; atomic because the coordinator reads them from its own thread (RunningAttempts)
@@ -366,6 +380,11 @@ class SimJob : public TaskGateway {
   // Closes every task and deploys new attempts restored from `checkpoint` (null: empty state).
   absl::Status RestartTasks(std::shared_ptr<const CompletedCheckpoint> checkpoint);
   void StopTask(Subtask& subtask);
+  // Kills `killed`'s task manager process without cleanup; a new process (storage view, empty local store) takes its
+  // place. `disk_kept`: the machine's disk survived, so the dead process's instance directory can be deleted.
+  void KillProcess(Subtask& killed, bool disk_kept);
+  // The subtask's local-recovery directory on its machine (LocalRecoveryConfig::subtask_directory).
+  std::string LocalStateDirectory(const Subtask& subtask) const;
   absl::Status DeployTask(Subtask& subtask, std::shared_ptr<const CompletedCheckpoint> checkpoint);
   // Sends `deliver` as a message: after a latency, through the fault hook, as its own activity.
   void Send(const Message& message, std::function<void()> deliver);

@@ -46,4 +46,11 @@ void SimMachine::Crash() {
   Boot(std::move(rebooted));
 }
 
+void SimMachine::RestartProcess() {
+  scheduler_->RecordTrace(absl::StrCat("machine:", name_), "process restart");
+  std::shared_ptr<SimFileSystem> restarted = file_system_->RestartProcess();
+  crashed_envs_.push_back(std::move(env_));
+  Boot(std::move(restarted));
+}
+
 }  // namespace snapsim

@@ -33,6 +33,9 @@ class SimMachine {
   // Power loss. Whatever still uses the old Env (a DB that was open) fails from now on; the old Env stays alive
   // until this machine is destroyed, so such objects can still be torn down.
   void Crash();
+  // The machine's process dies and a new one starts: the disk keeps everything (synced or not); whatever still uses
+  // the old Env fails from now on, as for Crash.
+  void RestartProcess();
 
  private:
   void Boot(std::shared_ptr<SimFileSystem> file_system);

@@ -3,7 +3,10 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "backend/encoding.h"
 #include "backend/local_files.h"
 #include "snapshot/canonical_savepoint.h"
 #include "snapshot/completed_checkpoint.h"
@@ -13,11 +16,6 @@
 namespace snapsim {
 namespace {
 
-std::string Parent(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? std::string() : path.substr(0, slash);
-}
-
 }  // namespace
 
 void DiscardLocalHandle(rocksdb::Env* env, const IncrementalLocalKeyedStateHandle& handle) {
@@ -25,34 +23,112 @@ void DiscardLocalHandle(rocksdb::Env* env, const IncrementalLocalKeyedStateHandl
   (void)DeleteRecursively(env, handle.local_meta_path);
 }
 
-void TaskLocalStateStore::Store(int64_t checkpoint_id, TaskLocalSnapshot snapshot) {
+TaskLocalStateStore::TaskLocalStateStore(rocksdb::Env* env, std::string subtask_directory)
+    : env_(env), subtask_directory_(std::move(subtask_directory)) {}
+
+std::string TaskLocalStateStore::CheckpointDirectory(int64_t checkpoint_id) const {
+  return absl::StrCat(subtask_directory_, "/chk_", checkpoint_id);
+}
+
+int TaskLocalStateStore::Reload() {
+  absl::StatusOr<std::vector<std::string>> names = ListDirectory(env_, subtask_directory_);
+  if (!names.ok()) return 0;
+  std::lock_guard<std::mutex> lock(mutex_);
+  int found = 0;
+  for (const std::string& name : *names) {
+    int64_t id = 0;
+    if (!absl::StartsWith(name, "chk_") || !absl::SimpleAtoi(name.substr(4), &id) || id < 0 ||
+        name != absl::StrCat("chk_", id)) {
+      continue;
+    }
+    if (states_.emplace(id, std::nullopt).second) ++found;
+  }
+  return found;
+}
+
+absl::Status TaskLocalStateStore::Store(int64_t checkpoint_id, TaskLocalSnapshot snapshot) {
   std::optional<TaskLocalSnapshot> replaced;
+  bool had_replaced = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (abandoned_) return absl::OkStatus();
+    if (disposed_) {
+      // Flink discards state stored into a disposed store.
+      replaced = std::move(snapshot);
+      had_replaced = true;
+    }
+  }
+  if (had_replaced) {
+    Discard(checkpoint_id, replaced);
+    return absl::OkStatus();
+  }
+  const std::string path = absl::StrCat(CheckpointDirectory(checkpoint_id), "/", kSnapshotFileName);
+  absl::Status persisted = CreateDirectories(env_, CheckpointDirectory(checkpoint_id));
+  if (persisted.ok()) persisted = WriteLocalFile(env_, path, SerializeTaskLocalSnapshot(snapshot));
+  if (persisted.ok()) persisted = SyncDirectory(env_, CheckpointDirectory(checkpoint_id));
+  if (!persisted.ok()) {
+    (void)env_->DeleteFile(path);
+    return absl::Status(persisted.code(), absl::StrCat("persisting the local state of checkpoint ", checkpoint_id,
+                                                       ": ", persisted.message()));
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto found = states_.find(checkpoint_id);
-    if (found != states_.end()) replaced = found->second;
-    states_[checkpoint_id] = std::move(snapshot);
+    if (found != states_.end()) {
+      // Only the same snapshot stored twice can get here (a task takes each trigger once): nothing to delete.
+      found->second = std::move(snapshot);
+    } else {
+      states_.emplace(checkpoint_id, std::move(snapshot));
+    }
   }
-  if (replaced.has_value()) Discard(*replaced);
+  return absl::OkStatus();
 }
 
-std::optional<TaskLocalSnapshot> TaskLocalStateStore::Retrieve(int64_t checkpoint_id) const {
+std::optional<TaskLocalSnapshot> TaskLocalStateStore::Retrieve(int64_t checkpoint_id, absl::Status* error) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = states_.find(checkpoint_id);
+    if (found == states_.end() || abandoned_) return std::nullopt;
+    if (found->second.has_value()) return found->second;
+  }
+  // Found on disk by Reload: read it now.
+  const std::string directory = CheckpointDirectory(checkpoint_id);
+  const std::string path = absl::StrCat(directory, "/", kSnapshotFileName);
+  absl::StatusOr<TaskLocalSnapshot> loaded;
+  absl::StatusOr<std::string> bytes = ReadLocalFile(env_, path);
+  if (bytes.ok()) {
+    loaded = ParseTaskLocalSnapshot(*bytes, path, directory);
+  } else {
+    loaded = bytes.status();
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   auto found = states_.find(checkpoint_id);
-  if (found == states_.end()) return std::nullopt;
+  if (found == states_.end()) return std::nullopt;  // pruned meanwhile
+  if (found->second.has_value()) return found->second;
+  if (!loaded.ok()) {
+    if (error != nullptr) {
+      *error = absl::Status(loaded.status().code(), absl::StrCat("the local state of checkpoint ", checkpoint_id,
+                                                                 " is unreadable: ", loaded.status().message()));
+    }
+    states_.erase(found);
+    (void)DeleteRecursively(env_, directory);
+    return std::nullopt;
+  }
+  found->second = *std::move(loaded);
   return found->second;
 }
 
 void TaskLocalStateStore::ConfirmCheckpoint(int64_t checkpoint_id) {
-  std::vector<TaskLocalSnapshot> older;
+  std::vector<std::pair<int64_t, std::optional<TaskLocalSnapshot>>> older;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (abandoned_) return;
     for (auto it = states_.begin(); it != states_.end() && it->first < checkpoint_id;) {
-      older.push_back(it->second);
+      older.emplace_back(it->first, std::move(it->second));
       it = states_.erase(it);
     }
   }
-  for (const TaskLocalSnapshot& snapshot : older) Discard(snapshot);
+  for (const auto& [id, snapshot] : older) Discard(id, snapshot);
 }
 
 void TaskLocalStateStore::AbortCheckpoint(int64_t checkpoint_id) {
@@ -60,11 +136,45 @@ void TaskLocalStateStore::AbortCheckpoint(int64_t checkpoint_id) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto found = states_.find(checkpoint_id);
-    if (found == states_.end()) return;
-    aborted = found->second;
+    if (found == states_.end() || abandoned_) return;
+    aborted = std::move(found->second);
     states_.erase(found);
   }
-  Discard(*aborted);
+  Discard(checkpoint_id, aborted);
+}
+
+void TaskLocalStateStore::PruneAllExcept(int64_t checkpoint_id) {
+  std::vector<std::pair<int64_t, std::optional<TaskLocalSnapshot>>> pruned;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (abandoned_) return;
+    for (auto it = states_.begin(); it != states_.end();) {
+      if (it->first == checkpoint_id) {
+        ++it;
+        continue;
+      }
+      pruned.emplace_back(it->first, std::move(it->second));
+      it = states_.erase(it);
+    }
+  }
+  for (const auto& [id, snapshot] : pruned) Discard(id, snapshot);
+}
+
+void TaskLocalStateStore::Dispose() {
+  std::map<int64_t, std::optional<TaskLocalSnapshot>> all;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (abandoned_ || disposed_) return;
+    disposed_ = true;
+    all.swap(states_);
+  }
+  for (const auto& [id, snapshot] : all) Discard(id, snapshot);
+  (void)DeleteRecursively(env_, subtask_directory_);
+}
+
+void TaskLocalStateStore::Abandon() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  abandoned_ = true;
 }
 
 std::vector<int64_t> TaskLocalStateStore::StoredCheckpoints() const {
@@ -74,15 +184,93 @@ std::vector<int64_t> TaskLocalStateStore::StoredCheckpoints() const {
   return ids;
 }
 
-void TaskLocalStateStore::Discard(const TaskLocalSnapshot& snapshot) {
-  // The checkpoint's local directory: <subtask directory>/chk_<id>, holding each operator's DB copy and metadata
-  // copy; it goes once they are gone.
-  std::set<std::string> parents;
-  for (const auto& [op, handle] : snapshot) {
-    DiscardLocalHandle(env_, handle);
-    parents.insert(Parent(handle.directory));
+std::optional<TaskLocalSnapshot> TaskLocalStateStore::Peek(int64_t checkpoint_id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto found = states_.find(checkpoint_id);
+  if (found == states_.end()) return std::nullopt;
+  return found->second;
+}
+
+void TaskLocalStateStore::Discard(int64_t checkpoint_id, const std::optional<TaskLocalSnapshot>& snapshot) {
+  // Each operator's copy lives in <subtask directory>/chk_<id> (a snapshot read from disk is checked for that);
+  // the whole directory goes, with whatever else is in it (the snapshot file, a dead process's unfinished copy).
+  if (snapshot.has_value()) {
+    for (const auto& [op, handle] : *snapshot) DiscardLocalHandle(env_, handle);
   }
-  for (const std::string& parent : parents) (void)env_->DeleteDir(parent);
+  (void)DeleteRecursively(env_, CheckpointDirectory(checkpoint_id));
+}
+
+namespace {
+constexpr absl::string_view kLocalSnapshotMagic = "STL1";
+constexpr uint16_t kLocalSnapshotVersion = 1;
+
+bool Inside(absl::string_view path, absl::string_view directory) {
+  return absl::StartsWith(path, directory) && path.size() > directory.size() + 1 && path[directory.size()] == '/' &&
+         !absl::StrContains(path.substr(directory.size()), "/../") && !absl::EndsWith(path, "/..");
+}
+}  // namespace
+
+std::string SerializeTaskLocalSnapshot(const TaskLocalSnapshot& snapshot) {
+  std::string out;
+  ByteWriter writer(&out);
+  writer.PutRaw(kLocalSnapshotMagic);
+  writer.PutU8(kLocalSnapshotVersion >> 8);
+  writer.PutU8(kLocalSnapshotVersion & 0xff);
+  writer.PutVarint64(snapshot.size());
+  for (const auto& [op, handle] : snapshot) {
+    writer.PutVarint64(static_cast<uint64_t>(op));
+    writer.PutLengthPrefixed(SerializeIncrementalLocalHandle(handle));
+  }
+  writer.PutFixed32BigEndian(Crc32c(out));
+  return out;
+}
+
+absl::StatusOr<TaskLocalSnapshot> ParseTaskLocalSnapshot(absl::string_view blob, absl::string_view origin,
+                                                         absl::string_view checkpoint_directory) {
+  const std::string what = absl::StrCat("task-local snapshot ", origin);
+  if (blob.size() < kLocalSnapshotMagic.size() + 2 + 4 || blob.substr(0, kLocalSnapshotMagic.size()) != kLocalSnapshotMagic) {
+    return absl::DataLossError(absl::StrCat(what, ": field 'magic' at byte 0: not a task-local snapshot (",
+                                            blob.size(), " bytes)"));
+  }
+  const absl::string_view body = blob.substr(0, blob.size() - 4);
+  ByteReader trailer(blob.substr(blob.size() - 4), what);
+  if (*trailer.ReadFixed32BigEndian("checksum") != Crc32c(body)) {
+    return absl::DataLossError(
+        absl::StrCat(what, ": field 'checksum' at byte ", body.size(), ": mismatch (corrupt or truncated)"));
+  }
+  ByteReader reader(body, what);
+  (void)reader.ReadRaw(kLocalSnapshotMagic.size(), "magic");
+  absl::StatusOr<uint8_t> high = reader.ReadU8("version");
+  absl::StatusOr<uint8_t> low = reader.ReadU8("version");
+  const uint16_t version = static_cast<uint16_t>((*high << 8) | *low);
+  if (version != kLocalSnapshotVersion) {
+    return reader.Corrupt("version", absl::StrCat("unknown version ", version, " (this build reads ",
+                                                  kLocalSnapshotVersion, ")"));
+  }
+  absl::StatusOr<uint64_t> count = reader.ReadVarint64("operator count");
+  if (!count.ok()) return count.status();
+  if (*count > 1024) return reader.Corrupt("operator count", absl::StrCat(*count, " operators"));
+  TaskLocalSnapshot snapshot;
+  for (uint64_t i = 0; i < *count; ++i) {
+    absl::StatusOr<uint64_t> op = reader.ReadVarint64("operator");
+    if (!op.ok()) return op.status();
+    if (*op > 1024) return reader.Corrupt("operator", absl::StrCat("operator index ", *op));
+    absl::StatusOr<absl::string_view> handle_blob = reader.ReadLengthPrefixed("handle");
+    if (!handle_blob.ok()) return handle_blob.status();
+    absl::StatusOr<IncrementalLocalKeyedStateHandle> handle =
+        ParseIncrementalLocalHandle(*handle_blob, absl::StrCat(origin, " operator ", *op));
+    if (!handle.ok()) return handle.status();
+    if (!Inside(handle->directory, checkpoint_directory) || !Inside(handle->local_meta_path, checkpoint_directory)) {
+      return reader.Corrupt("handle", absl::StrCat("operator ", *op, "'s copy (", handle->directory, ", ",
+                                                   handle->local_meta_path, ") is not inside ",
+                                                   checkpoint_directory));
+    }
+    if (!snapshot.emplace(static_cast<int>(*op), *std::move(handle)).second) {
+      return reader.Corrupt("operator", absl::StrCat("operator ", *op, " twice"));
+    }
+  }
+  if (!reader.AtEnd()) return reader.Corrupt("end", absl::StrCat(reader.remaining(), " unexpected bytes"));
+  return snapshot;
 }
 
 std::string OperatorInstancePath(const std::string& instance_path, int op) {
@@ -110,14 +298,29 @@ absl::StatusOr<std::unique_ptr<KeyedStateTask>> KeyedStateTask::Start(KeyedState
     return absl::InvalidArgumentError(absl::StrCat("restore state for ", restore->operator_handles.size(),
                                                    " operators given to a task of ", config.operators));
   }
+  if (local_store != nullptr && config.local_recovery.enabled &&
+      local_store->subtask_directory() != config.local_recovery.subtask_directory) {
+    return absl::InvalidArgumentError(absl::StrCat("the task-local store keeps ", local_store->subtask_directory(),
+                                                   " but the task's local recovery directory is ",
+                                                   config.local_recovery.subtask_directory));
+  }
   std::unique_ptr<KeyedStateTask> task(new KeyedStateTask(std::move(config), runtime, storage, local_store));
+  // Flink's TaskStateManager: the local state of the restored checkpoint is the only one worth keeping.
+  std::optional<TaskLocalSnapshot> local_snapshot;
+  absl::Status local_error;
+  if (restore.has_value() && local_store != nullptr) {
+    local_snapshot = local_store->Retrieve(restore->checkpoint_id, &local_error);
+    local_store->PruneAllExcept(restore->checkpoint_id);
+  }
   task->operators_.resize(task->config_.operators);
   for (int op = 0; op < task->config_.operators; ++op) {
     static const std::vector<KeyedStateHandle> kNone;
     const std::vector<KeyedStateHandle>& handles =
         restore.has_value() && op < static_cast<int>(restore->operator_handles.size()) ? restore->operator_handles[op]
                                                                                        : kNone;
-    if (absl::Status status = task->StartOperator(op, handles, restore); !status.ok()) {
+    std::optional<IncrementalLocalKeyedStateHandle> local;
+    if (local_snapshot.has_value() && local_snapshot->count(op) > 0) local = local_snapshot->at(op);
+    if (absl::Status status = task->StartOperator(op, handles, restore, local, local_error); !status.ok()) {
       (void)task->Close();  // the operators opened so far
       return status;
     }
@@ -126,7 +329,9 @@ absl::StatusOr<std::unique_ptr<KeyedStateTask>> KeyedStateTask::Start(KeyedState
 }
 
 absl::Status KeyedStateTask::StartOperator(int op, const std::vector<KeyedStateHandle>& handles,
-                                           const std::optional<TaskRestoreState>& restore) {
+                                           const std::optional<TaskRestoreState>& restore,
+                                           const std::optional<IncrementalLocalKeyedStateHandle>& local,
+                                           const absl::Status& local_error) {
   Operator& state = operators_[op];
   KeyedStateBackendConfig backend_config = config_.backend;
   backend_config.instance_path = OperatorInstancePath(config_.backend.instance_path, op);
@@ -162,15 +367,13 @@ absl::Status KeyedStateTask::StartOperator(int op, const std::vector<KeyedStateH
       restored = RestoreFromCanonicalSavepoint(backend_config, *runtime_, *storage_, canonical);
     } else if (native.size() == 1 && native[0].key_group_range == backend_config.key_group_range &&
                config_.local_recovery.enabled && local_store_ != nullptr) {
-      std::optional<IncrementalLocalKeyedStateHandle> local;
-      if (std::optional<TaskLocalSnapshot> snapshot = local_store_->Retrieve(restore->checkpoint_id);
-          snapshot.has_value() && snapshot->count(op) > 0) {
-        local = snapshot->at(op);
-      }
       bool used_local = false;
       restored = RestoreWithLocalRecovery(backend_config, *runtime_, *storage_, native[0], local, &used_local,
                                           &state.local_restore_error);
       state.restored_from_local_state = used_local;
+      // The task-local store could not read its snapshot of this checkpoint (a process restarted on a disk that
+      // lost or damaged it): that is why no local copy was tried.
+      if (!used_local && state.local_restore_error.ok()) state.local_restore_error = local_error;
     } else {
       restored = RestoreKeyedState(backend_config, *runtime_, *storage_, native);
     }
@@ -287,6 +490,14 @@ void KeyedStateTask::SpawnResult(int64_t checkpoint_id, std::vector<SnapshotRunn
           std::lock_guard<std::mutex> lock(shared->mutex);
           shared->running.erase(checkpoint_id);
         }
+        TaskLocalSnapshot local;
+        if (failure.ok()) {
+          for (size_t op = 0; op < results.size(); ++op) {
+            if (results[op].local.has_value()) local.emplace(static_cast<int>(op), *results[op].local);
+          }
+          // Flink stores the local state before acknowledging; a store that cannot persist it fails the snapshot.
+          if (!local.empty() && local_store != nullptr) failure = local_store->Store(checkpoint_id, local);
+        }
         if (!failure.ok()) {
           // Flink's AsyncCheckpointRunnable cleanup: the operators that finished discard what they produced.
           for (size_t op = 0; op < results.size(); ++op) {
@@ -300,21 +511,15 @@ void KeyedStateTask::SpawnResult(int64_t checkpoint_id, std::vector<SnapshotRunn
           return;
         }
         TaskSnapshot snapshot;
-        TaskLocalSnapshot local;
         for (size_t op = 0; op < results.size(); ++op) {
-          if (results[op].local.has_value()) local.emplace(static_cast<int>(op), *results[op].local);
           if (results[op].remote.has_value()) {
             snapshot.handles.emplace_back(KeyedStateHandle(*results[op].remote));
           } else {
             snapshot.handles.emplace_back();
           }
         }
-        if (!local.empty()) {
-          if (local_store != nullptr) {
-            local_store->Store(checkpoint_id, std::move(local));
-          } else {
-            for (const auto& [op, handle] : local) DiscardLocalHandle(env, handle);
-          }
+        if (local_store == nullptr) {
+          for (const auto& [op, handle] : local) DiscardLocalHandle(env, handle);
         }
         promise->Set(std::move(snapshot));
       });

@@ -41,26 +41,72 @@ namespace snapsim {
 using TaskLocalSnapshot = std::map<int, IncrementalLocalKeyedStateHandle>;
 
 // Flink's TaskLocalStateStoreImpl for keyed state: the local-recovery copies of one subtask's snapshots. It belongs
-// to the task manager, so it outlives task failovers but not the machine's disk. Thread-safe.
+// to the task manager, so it outlives task failovers. Each snapshot is persisted next to its copies, in
+// <subtask directory>/chk_<id>/_task_state_snapshot, so a task manager process that restarts on the same disk
+// (Flink's working directory kept across restarts, FLIP-198) finds them again (Reload). Pruning a checkpoint deletes
+// its whole chk_<id> directory, recursively (orphans included). Thread-safe.
+//
+// Deviation: Flink writes _task_state_snapshot without a sync; here the file and its directory are synced, so a
+// machine that reboots after power loss finds every snapshot its store had kept (RocksDB syncs its native checkpoint
+// itself). Without it the harness saw every reloaded snapshot lost to power loss (its name was never durable).
 class TaskLocalStateStore {
  public:
-  explicit TaskLocalStateStore(rocksdb::Env* env) : env_(env) {}
+  static constexpr const char* kSnapshotFileName = "_task_state_snapshot";
 
-  void Store(int64_t checkpoint_id, TaskLocalSnapshot snapshot);
-  std::optional<TaskLocalSnapshot> Retrieve(int64_t checkpoint_id) const;
+  // `subtask_directory`: LocalRecoveryConfig::subtask_directory of the subtask's tasks.
+  TaskLocalStateStore(rocksdb::Env* env, std::string subtask_directory);
+
+  // A new task manager process on a disk that kept an earlier one's local state: every chk_<id> directory under the
+  // subtask directory is held again, its snapshot read from disk when first retrieved. Returns how many were found.
+  int Reload();
+
+  // Keeps the snapshot and persists it (Flink: storeLocalState, called before the task acknowledges). An error
+  // (the metadata could not be written) keeps nothing: the caller discards the copies and declines. After Dispose,
+  // the snapshot is discarded at once (OK).
+  absl::Status Store(int64_t checkpoint_id, TaskLocalSnapshot snapshot);
+  // The snapshot of `checkpoint_id`, read from disk if this process has not seen it yet. An unreadable, corrupt or
+  // implausible snapshot file (copies outside its chk_<id> directory) is logged into `error`, if given, and that
+  // checkpoint's directory is deleted: the task restores from checkpoint storage instead.
+  std::optional<TaskLocalSnapshot> Retrieve(int64_t checkpoint_id, absl::Status* error = nullptr);
   // The checkpoint is complete: local copies of older checkpoints are deleted.
   void ConfirmCheckpoint(int64_t checkpoint_id);
   // The checkpoint was aborted: its local copy is deleted.
   void AbortCheckpoint(int64_t checkpoint_id);
+  // A task restores from `checkpoint_id`: every other checkpoint's local copy is deleted (Flink's TaskStateManager
+  // prunes every other id).
+  void PruneAllExcept(int64_t checkpoint_id);
+  // The job ended on this task manager: every copy is deleted with the subtask directory; a later Store discards.
+  void Dispose();
+  // The process died: nothing this object is asked from now on touches the disk (a zombie snapshot's Store
+  // forgets its copies, which a reloading successor finds without a snapshot file and deletes).
+  void Abandon();
+
+  // Checkpoints held, loaded or only found on disk.
   std::vector<int64_t> StoredCheckpoints() const;
+  // The snapshot of `checkpoint_id` if this process holds it in memory; never reads the disk (the checker's view).
+  std::optional<TaskLocalSnapshot> Peek(int64_t checkpoint_id) const;
+  const std::string& subtask_directory() const { return subtask_directory_; }
+  std::string CheckpointDirectory(int64_t checkpoint_id) const;
 
  private:
-  void Discard(const TaskLocalSnapshot& snapshot);
+  // Deletes the checkpoint's copies and its chk_<id> directory.
+  void Discard(int64_t checkpoint_id, const std::optional<TaskLocalSnapshot>& snapshot);
 
   rocksdb::Env* env_;
+  const std::string subtask_directory_;
   mutable std::mutex mutex_;
-  std::map<int64_t, TaskLocalSnapshot> states_;
+  // nullopt: found on disk by Reload, not read yet.
+  std::map<int64_t, std::optional<TaskLocalSnapshot>> states_;
+  bool disposed_ = false;
+  bool abandoned_ = false;
 };
+
+// The persisted form of a task's local snapshot: magic "STL1", u16 version 1, the operator count, per operator its
+// index and its serialized IncrementalLocalKeyedStateHandle, CRC-32C of all before. A parse error names the field
+// and `origin`; a handle whose directory or metadata copy is not inside `checkpoint_directory` is rejected.
+std::string SerializeTaskLocalSnapshot(const TaskLocalSnapshot& snapshot);
+absl::StatusOr<TaskLocalSnapshot> ParseTaskLocalSnapshot(absl::string_view blob, absl::string_view origin,
+                                                         absl::string_view checkpoint_directory);
 
 // Deletes a local-recovery copy's directory and metadata copy (a snapshot the task discards).
 void DiscardLocalHandle(rocksdb::Env* env, const IncrementalLocalKeyedStateHandle& handle);
@@ -190,8 +236,11 @@ class KeyedStateTask {
   KeyedStateTask(KeyedStateTaskConfig config, Runtime* runtime, CheckpointStorage* storage,
                  TaskLocalStateStore* local_store);
   // Opens operator `op`'s backend from `handles` (fresh when empty) and its strategy.
+  // `local`: the operator's copy in the task-local store, if any; `local_error`: why the store had none to offer.
   absl::Status StartOperator(int op, const std::vector<KeyedStateHandle>& handles,
-                             const std::optional<TaskRestoreState>& restore);
+                             const std::optional<TaskRestoreState>& restore,
+                             const std::optional<IncrementalLocalKeyedStateHandle>& local,
+                             const absl::Status& local_error);
   // Waits for `running` (one per operator, in order), then completes `promise` with the task's snapshot or the
   // first failure, discarding every operator's finished part after a failure (`sync_failure`: a later operator's
   // synchronous part failed). Runs as its own activity.

@@ -1,6 +1,8 @@
 // A task of chained keyed operators (issue #13, part 2), on the simulated world: one backend per operator with its
 // own UID, snapshotted by one trigger, acknowledged together, local copies in one chk_<id> directory each under its
-// UID (FLINK-12296), restored together; a failure of one operator's snapshot leaves nothing of the others'.
+// UID (FLINK-12296), restored together; a failure of one operator's snapshot leaves nothing of the others'. And the
+// task-local store persisted on the machine's disk (part 4): reloaded by a task manager restarted on the same disk,
+// pruned to the restored checkpoint, disposed at the job's end; a snapshot it cannot persist fails.
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -14,6 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "backend/local_files.h"
 #include "sim/sim_machine.h"
 #include "sim/sim_object_store.h"
 #include "sim/sim_scheduler.h"
@@ -31,7 +34,7 @@ class KeyedStateTaskTest : public ::testing::Test {
  protected:
   KeyedStateTaskTest()
       : scheduler_(7), machine_(&scheduler_, Prng(7), "tm-0"), store_(&scheduler_, Prng(7).Child("store")),
-        local_store_(machine_.env()) {}
+        local_store_(machine_.env(), kLocalDirectory) {}
 
   ~KeyedStateTaskTest() override {
     for (auto& task : tasks_) (void)task->Close();
@@ -230,6 +233,144 @@ TEST_F(KeyedStateTaskTest, ALaterOperatorsFailedSynchronousPartAbandonsTheEarlie
   EXPECT_FALSE(local_store_.Retrieve(1).has_value());
   EXPECT_THAT(machine_.file_system()->ListFilesRecursively(absl::StrCat(kLocalDirectory, "/chk_1")), IsEmpty());
   EXPECT_FALSE(task.AbandonedSnapshot(2).has_value());
+}
+
+TEST_F(KeyedStateTaskTest, ATaskManagerRestartedOnItsDiskReloadsItsLocalSnapshotsAndRestoresFromThem) {
+  KeyedStateTask& task = Start(Config(2, "attempt-1"), std::nullopt, &local_store_);
+  std::vector<std::map<std::string, std::string>> expected;
+  for (int op = 0; op < 2; ++op) Write(task, op, 0, 30);
+  absl::StatusOr<TaskSnapshot> first = Snapshot(task, 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  for (int op = 0; op < 2; ++op) {
+    Write(task, op, 30, 60 + op);
+    expected.push_back(Dump(task, op));
+  }
+  absl::StatusOr<TaskSnapshot> second = Snapshot(task, 2);
+  ASSERT_TRUE(second.ok()) << second.status();
+  scheduler_.RunUntilQuiescent();
+  const std::optional<TaskLocalSnapshot> stored = local_store_.Retrieve(2);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_TRUE(machine_.file_system()->Exists(
+      absl::StrCat(kLocalDirectory, "/chk_2/", TaskLocalStateStore::kSnapshotFileName)));
+
+  // The process dies (its task is never closed) and a new one starts on the same disk.
+  machine_.RestartProcess();
+  TaskLocalStateStore reloaded(machine_.env(), kLocalDirectory);
+  EXPECT_EQ(reloaded.Reload(), 2);
+  EXPECT_FALSE(reloaded.Peek(2).has_value()) << "read when retrieved, not before";
+  TaskRestoreState restore;
+  restore.checkpoint_id = 2;
+  for (int op = 0; op < 2; ++op) restore.operator_handles.push_back({*second->handles[op]});
+  store_.SetFaultHook([](const ObjectStoreOperation& operation) {
+    if (operation.kind == ObjectStoreOperationKind::kRead) return absl::UnavailableError("no downloads expected");
+    return absl::OkStatus();
+  });
+  KeyedStateTaskConfig config = Config(2, "attempt-2");
+  config.backend.env = machine_.env();
+  KeyedStateTask& restored = Start(config, restore, &reloaded);
+  store_.SetFaultHook(nullptr);
+  for (int op = 0; op < 2; ++op) {
+    EXPECT_TRUE(restored.restored_from_local_state(op)) << restored.local_restore_error(op);
+    EXPECT_EQ(Dump(restored, op), expected[op]) << "operator " << op;
+  }
+  EXPECT_EQ(reloaded.Retrieve(2), stored) << "the persisted snapshot is the stored one";
+  // Restoring checkpoint 2 pruned every other local snapshot, the reloaded-but-unread one included.
+  EXPECT_EQ(reloaded.StoredCheckpoints(), std::vector<int64_t>{2});
+  EXPECT_FALSE(machine_.file_system()->Exists(absl::StrCat(kLocalDirectory, "/chk_1")));
+
+  // The job ends: the store is disposed with the subtask's directory; a late snapshot is discarded, not kept.
+  ASSERT_TRUE(restored.Close().ok());
+  reloaded.Dispose();
+  EXPECT_THAT(machine_.file_system()->ListFilesRecursively(kLocalDirectory), IsEmpty());
+  EXPECT_TRUE(reloaded.Store(3, *stored).ok());
+  EXPECT_THAT(reloaded.StoredCheckpoints(), IsEmpty());
+}
+
+TEST_F(KeyedStateTaskTest, AnUnreadableReloadedSnapshotIsDeletedAndTheTaskRestoresFromStorage) {
+  KeyedStateTask& task = Start(Config(1, "attempt-1"), std::nullopt, &local_store_);
+  Write(task, 0, 0, 40);
+  const std::map<std::string, std::string> expected = Dump(task, 0);
+  absl::StatusOr<TaskSnapshot> snapshot = Snapshot(task, 1);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  scheduler_.RunUntilQuiescent();
+  const std::string file = absl::StrCat(kLocalDirectory, "/chk_1/", TaskLocalStateStore::kSnapshotFileName);
+  // A leftover of a dead process: a chk_ directory without a snapshot file.
+  ASSERT_TRUE(CreateDirectories(machine_.env(), absl::StrCat(kLocalDirectory, "/chk_7/half-copied")).ok());
+  ASSERT_TRUE(machine_.file_system()->CorruptFile(file, 77).ok());
+
+  machine_.RestartProcess();
+  TaskLocalStateStore reloaded(machine_.env(), kLocalDirectory);
+  EXPECT_EQ(reloaded.Reload(), 2);
+  absl::Status error;
+  EXPECT_FALSE(reloaded.Retrieve(7, &error).has_value());
+  EXPECT_THAT(std::string(error.message()), HasSubstr("chk_7/_task_state_snapshot"));
+  EXPECT_FALSE(machine_.file_system()->Exists(absl::StrCat(kLocalDirectory, "/chk_7/half-copied")));
+
+  TaskRestoreState restore;
+  restore.checkpoint_id = 1;
+  restore.operator_handles.push_back({*snapshot->handles[0]});
+  KeyedStateTaskConfig config = Config(1, "attempt-2");
+  config.backend.env = machine_.env();
+  KeyedStateTask& restored = Start(config, restore, &reloaded);
+  EXPECT_FALSE(restored.restored_from_local_state());
+  EXPECT_THAT(std::string(restored.local_restore_error().message()), HasSubstr("checksum"));
+  EXPECT_THAT(std::string(restored.local_restore_error().message()), HasSubstr(file));
+  EXPECT_EQ(Dump(restored, 0), expected);
+  EXPECT_THAT(machine_.file_system()->ListFilesRecursively(absl::StrCat(kLocalDirectory, "/chk_1")), IsEmpty());
+}
+
+TEST_F(KeyedStateTaskTest, ASnapshotWhoseLocalStateCannotBePersistedFailsAndLeavesNothing) {
+  auto hook = std::make_shared<DiskFaultHook>([](const std::string&, const FsOperation& operation) {
+    if (absl::StrContains(operation.path, TaskLocalStateStore::kSnapshotFileName)) {
+      return rocksdb::IOStatus::IOError("[injected] the snapshot file cannot be written");
+    }
+    return rocksdb::IOStatus::OK();
+  });
+  SimMachine faulty(&scheduler_, Prng(8), "tm-0", uint64_t{8} << 30, hook);
+  TaskLocalStateStore local_store(faulty.env(), kLocalDirectory);
+  KeyedStateTaskConfig config = Config(2, "attempt-1");
+  config.backend.env = faulty.env();
+  KeyedStateTask& task = Start(config, std::nullopt, &local_store);
+  for (int op = 0; op < 2; ++op) Write(task, op, 0, 30);
+  absl::StatusOr<TaskSnapshot> snapshot = Snapshot(task, 1);
+  ASSERT_FALSE(snapshot.ok());
+  EXPECT_THAT(std::string(snapshot.status().message()), HasSubstr("persisting the local state of checkpoint 1"));
+  scheduler_.RunUntilQuiescent();
+  EXPECT_EQ(task.discarded_snapshots()->Take(1).size(), 2u) << "both operators' parts were discarded";
+  EXPECT_THAT(store_.AllPaths(), IsEmpty());
+  EXPECT_THAT(local_store.StoredCheckpoints(), IsEmpty());
+  EXPECT_THAT(faulty.file_system()->ListFilesRecursively(absl::StrCat(kLocalDirectory, "/chk_1")), IsEmpty());
+  ASSERT_TRUE(task.Close().ok());
+  tasks_.pop_back();
+}
+
+TEST(TaskLocalSnapshotTest, APersistedSnapshotRoundTripsAndAForeignOrCorruptOneIsRefused) {
+  IncrementalLocalKeyedStateHandle handle;
+  handle.backend_uid = "uid-1";
+  handle.checkpoint_id = 4;
+  handle.directory = "/tm-0/l/chk_4/uid1";
+  handle.key_group_range = KeyGroupRange(0, 63);
+  handle.local_meta_path = "/tm-0/l/chk_4/meta";
+  handle.shared_state.push_back(HandleAndLocalPath{StreamStateHandle{}, "000009.sst"});
+  handle.shared_state.back().handle.path = "job/shared/x";
+  TaskLocalSnapshot snapshot{{0, handle}, {2, handle}};
+  snapshot[2].directory = "/tm-0/l/chk_4/uid2";
+  const std::string blob = SerializeTaskLocalSnapshot(snapshot);
+  absl::StatusOr<TaskLocalSnapshot> parsed = ParseTaskLocalSnapshot(blob, "f", "/tm-0/l/chk_4");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, snapshot);
+
+  // A snapshot of another directory would make pruning delete what is not the store's.
+  absl::StatusOr<TaskLocalSnapshot> foreign = ParseTaskLocalSnapshot(blob, "f", "/tm-0/l/chk_5");
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_THAT(std::string(foreign.status().message()), HasSubstr("not inside /tm-0/l/chk_5"));
+  snapshot[0].directory = "/tm-0/l/chk_4/../../etc";
+  EXPECT_FALSE(ParseTaskLocalSnapshot(SerializeTaskLocalSnapshot(snapshot), "f", "/tm-0/l/chk_4").ok());
+  for (size_t cut = 0; cut < blob.size(); ++cut) {
+    absl::StatusOr<TaskLocalSnapshot> truncated = ParseTaskLocalSnapshot(blob.substr(0, cut), "file f", "/tm-0/l/chk_4");
+    ASSERT_FALSE(truncated.ok()) << cut;
+    EXPECT_THAT(std::string(truncated.status().message()), HasSubstr("file f")) << cut;
+  }
 }
 
 }  // namespace

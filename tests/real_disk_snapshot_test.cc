@@ -13,6 +13,7 @@
 #include "backend/runtime.h"
 #include "snapshot/directory_checkpoint_storage.h"
 #include "snapshot/incremental_restore_operation.h"
+#include "snapshot/keyed_state_task.h"
 #include "backend/local_files.h"
 #include "snapshot/snapshot_strategies.h"
 
@@ -108,6 +109,57 @@ TEST_F(RealDiskTest, IncrementalSnapshotAndRestoreWithRealThreads) {
     ASSERT_TRUE(restored->backend->SetCurrentKey(key).ok());
     EXPECT_EQ(*restored->backend->GetValue("count"), std::optional<std::string>(value)) << key;
   }
+}
+
+TEST_F(RealDiskTest, ATaskManagerRestartedOnItsDiskRestoresFromItsPersistedLocalSnapshot) {
+  ThreadRuntime runtime;
+  const std::string local_directory = base_ + "/localState/job/sti_0";
+  KeyedStateTaskConfig config;
+  config.backend.env = rocksdb::Env::Default();
+  config.backend.instance_path = base_ + "/attempt-1";
+  config.backend.preset = OptionsPreset::kRealDisk;
+  config.operators = 2;
+  config.local_recovery.enabled = true;
+  config.local_recovery.subtask_directory = local_directory;
+  std::map<std::string, std::string> expected;
+  TaskRestoreState restore;
+  restore.checkpoint_id = 1;
+  {
+    TaskLocalStateStore store(rocksdb::Env::Default(), local_directory);
+    auto task = KeyedStateTask::Start(config, &runtime, storage_.get(), &store, std::nullopt);
+    ASSERT_TRUE(task.ok()) << task.status();
+    for (int op = 0; op < 2; ++op) {
+      ASSERT_TRUE((*task)->backend(op).RegisterState("count", StateKind::kValue).ok());
+      for (int i = 0; i < 300; ++i) {
+        ASSERT_TRUE((*task)->backend(op).SetCurrentKey(absl::StrCat("key-", i)).ok());
+        ASSERT_TRUE((*task)->backend(op).PutValue("count", absl::StrCat(op, "-", i)).ok());
+      }
+    }
+    CheckpointOptions options;
+    options.shared_directory = "job/shared";
+    options.exclusive_directory = "job/chk-1";
+    auto future = (*task)->TriggerSnapshot(1, options);
+    ASSERT_TRUE(future.ok()) << future.status();
+    const absl::StatusOr<TaskSnapshot>& snapshot = future->Get();
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    for (const auto& handle : snapshot->handles) restore.operator_handles.push_back({*handle});
+    ASSERT_TRUE((*task)->Close().ok());
+  }  // the process and its in-memory store are gone; the disk keeps chk_1
+
+  TaskLocalStateStore reloaded(rocksdb::Env::Default(), local_directory);
+  EXPECT_EQ(reloaded.Reload(), 1);
+  config.backend.instance_path = base_ + "/attempt-2";
+  auto restored = KeyedStateTask::Start(config, &runtime, storage_.get(), &reloaded, restore);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  for (int op = 0; op < 2; ++op) {
+    EXPECT_TRUE((*restored)->restored_from_local_state(op)) << (*restored)->local_restore_error(op);
+    ASSERT_TRUE((*restored)->backend(op).RegisterState("count", StateKind::kValue).ok());
+    ASSERT_TRUE((*restored)->backend(op).SetCurrentKey("key-299").ok());
+    EXPECT_EQ(*(*restored)->backend(op).GetValue("count"), std::optional<std::string>(absl::StrCat(op, "-299")));
+  }
+  ASSERT_TRUE((*restored)->Close().ok());
+  reloaded.Dispose();
+  EXPECT_FALSE(LocalPathExists(rocksdb::Env::Default(), local_directory));
 }
 
 }  // namespace
