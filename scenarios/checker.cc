@@ -70,7 +70,7 @@ std::string FirstDifference(const KeyValueMap& actual, const KeyValueMap& expect
 
 void AddHandleFiles(const KeyedStateHandle& handle, std::map<std::string, std::pair<uint64_t, uint32_t>>* files) {
   auto add = [files](const StreamStateHandle& stream) {
-    if (!stream.path.empty()) (*files)[stream.path] = {stream.size_bytes, stream.checksum};
+    if (!stream.path.empty() && !stream.is_inline()) (*files)[stream.path] = {stream.size_bytes, stream.checksum};
   };
   if (const auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&handle)) {
     add(incremental->meta_state_handle);

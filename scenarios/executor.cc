@@ -166,6 +166,7 @@ SimJobConfig Execution::JobConfig() const {
   job.max_concurrent_checkpoints = config.max_concurrent_checkpoints;
   job.num_retained = config.retained_checkpoints;
   job.upload_threads = config.upload_threads;
+  job.inline_threshold = static_cast<uint64_t>(config.inline_threshold);
   job.tolerable_failed_checkpoints = config.tolerable_failures;
   job.message_latency_micros_max = config.message_latency_ms_max * kMicrosPerMilli;
   return job;

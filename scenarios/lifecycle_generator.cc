@@ -19,7 +19,9 @@ std::string DescribeConfiguration(const ScenarioConfig& config) {
                       config.max_concurrent_checkpoints, " retained=", config.retained_checkpoints,
                       " resume=", config.restore_mode,
                       config.tolerable_failures >= 0 ? absl::StrCat(" tolerable_failures=", config.tolerable_failures)
-                                                     : std::string());
+                                                     : std::string(),
+                      config.inline_threshold > 0 ? absl::StrCat(" inline_threshold=", config.inline_threshold)
+                                                  : std::string());
 }
 
 Scenario GenerateLifecycleScenario(uint64_t seed) {

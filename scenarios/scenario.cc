@@ -194,6 +194,7 @@ constexpr HeaderField kHeaderFields[] = {
     {"interval_ms", "periodic checkpoint interval, 0 = none"},
     {"timeout_ms", "checkpoint timeout"},
     {"upload_threads", "parallel uploads per subtask (1..16)"},
+    {"inline_threshold", "state streams of at most this many bytes are inline in the metadata (0..1048576, 0 = never)"},
     {"tolerable_failures", "consecutive counted checkpoint failures before the job fails over (-1 = unlimited)"},
     {"message_latency_ms", "maximum message latency"},
     {"seed", "the run's seed (unsigned 64-bit)"},
@@ -411,6 +412,8 @@ absl::Status ParseHeaderLine(const std::vector<Token>& tokens, absl::string_view
   } else if (name.text == "upload_threads") {
     status = integer(1, 16, &number);
     config->upload_threads = static_cast<int>(number);
+  } else if (name.text == "inline_threshold") {
+    status = integer(0, 1 << 20, &config->inline_threshold);
   } else if (name.text == "tolerable_failures") {
     status = integer(-1, 1000, &number);
     config->tolerable_failures = static_cast<int>(number);
@@ -704,6 +707,7 @@ std::string FormatScenario(const Scenario& scenario) {
   absl::StrAppend(&out, "interval_ms ", config.checkpoint_interval_ms, "\n");
   absl::StrAppend(&out, "timeout_ms ", config.checkpoint_timeout_ms, "\n");
   absl::StrAppend(&out, "upload_threads ", config.upload_threads, "\n");
+  if (config.inline_threshold != 0) absl::StrAppend(&out, "inline_threshold ", config.inline_threshold, "\n");
   if (config.tolerable_failures >= 0) absl::StrAppend(&out, "tolerable_failures ", config.tolerable_failures, "\n");
   absl::StrAppend(&out, "message_latency_ms ", config.message_latency_ms_max, "\n");
   absl::StrAppend(&out, "seed ", config.seed, "\n\n");

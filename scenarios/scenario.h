@@ -44,6 +44,9 @@ struct ScenarioConfig {
   int64_t checkpoint_interval_ms = 0;
   int64_t checkpoint_timeout_ms = 60'000;
   int upload_threads = 2;
+  // Flink's state.storage.fs.memory-threshold ("inline_threshold N", bytes): state streams of at most N bytes are
+  // kept inline in the checkpoint metadata, not as objects; 0: never (Flink's default is 20 KiB).
+  int64_t inline_threshold = 0;
   // Flink's execution.checkpointing.tolerable-failed-checkpoints ("tolerable_failures N"); -1: unlimited.
   int tolerable_failures = -1;
   int64_t message_latency_ms_max = 2;

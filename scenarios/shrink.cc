@@ -86,6 +86,7 @@ class Shrinker {
       return c.checkpoint_interval_ms > 0 ? (c.checkpoint_interval_ms = 0, true) : false;
     });
     attempt([](ScenarioConfig& c) { return c.upload_threads > 1 ? (c.upload_threads = 1, true) : false; });
+    attempt([](ScenarioConfig& c) { return c.inline_threshold > 0 ? (c.inline_threshold = 0, true) : false; });
     attempt([](ScenarioConfig& c) {
       return c.tolerable_failures >= 0 ? (c.tolerable_failures = -1, true) : false;
     });

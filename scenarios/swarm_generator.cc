@@ -46,6 +46,13 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
   config.operators = operators_prng.UniformBelow(2) == 0 ? 1 : 2 + static_cast<int>(operators_prng.UniformBelow(2));
   // Task manager restarts on a kept working directory (crash how=restart|reboot): drawn apart, for the same reason.
   Prng restarts_prng = Prng(seed).Child("swarm-restarts");
+  // Small state inline in the metadata for a third of the seeds, at thresholds that make some SST files, MANIFESTs,
+  // CURRENTs and metadata streams inline and others objects: drawn apart too.
+  Prng inline_prng = Prng(seed).Child("swarm-inline");
+  if (inline_prng.UniformBelow(3) == 0) {
+    constexpr int64_t kThresholds[] = {64, 512, 2048, 8192, 20480};
+    config.inline_threshold = kThresholds[inline_prng.UniformBelow(5)];
+  }
 
   // The mix: each storage fault kind on with chance 1/2, at 1/D per matching operation (disks see far more
   // operations than the object store: their D is larger).

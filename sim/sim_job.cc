@@ -474,6 +474,7 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
   task_config.local_recovery.enabled = config_.local_recovery;
   task_config.local_recovery.subtask_directory = LocalStateDirectory(subtask);
   task_config.upload_threads = config_.upload_threads;
+  task_config.memory_threshold = config_.inline_threshold;
   task_config.operators = config_.operators;
   std::optional<TaskRestoreState> restore;
   if (checkpoint != nullptr) {

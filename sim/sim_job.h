@@ -61,6 +61,8 @@ struct SimJobConfig {
   int num_retained = 1;
   CheckpointRetention retention = CheckpointRetention::kRetainOnCancellation;
   int upload_threads = 2;
+  // State streams of at most this many bytes become inline state (Flink's state.storage.fs.memory-threshold); 0: never.
+  uint64_t inline_threshold = 0;
   int64_t message_latency_micros_max = 2000;
   // Flink's fixed-delay restart strategy: a deployment (a restore) or a coordinator recovery that fails is tried
   // again, up to this many times in all.

@@ -22,7 +22,7 @@ constexpr size_t kFlushBytes = 64 * 1024;
 // Buffers writes to a checkpoint stream and knows the stream position.
 class PositionedWriter {
  public:
-  explicit PositionedWriter(CheckpointOutputStream* stream) : stream_(stream) {}
+  explicit PositionedWriter(StateOutputStream* stream) : stream_(stream) {}
   uint64_t position() const { return position_; }
   absl::Status Write(absl::string_view bytes) {
     buffer_.append(bytes.data(), bytes.size());
@@ -37,7 +37,7 @@ class PositionedWriter {
   }
 
  private:
-  CheckpointOutputStream* stream_;
+  StateOutputStream* stream_;
   std::string buffer_;
   uint64_t position_ = 0;
 };
@@ -73,9 +73,9 @@ absl::StatusOr<std::optional<KeyGroupsStateHandle>> WriteCanonicalSavepoint(Keye
   const std::vector<StateMetaInfo> metas = backend.MetaInfos();
   if (metas.empty()) return std::optional<KeyGroupsStateHandle>();
   if (metas.size() >= kEndOfKeyGroupMark) return absl::InvalidArgumentError("too many states for a savepoint");
-  absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> created = factory.CreateStream(StateScope::kExclusive);
+  absl::StatusOr<std::unique_ptr<StateOutputStream>> created = factory.CreateStream(StateScope::kExclusive);
   if (!created.ok()) return created.status();
-  std::shared_ptr<CheckpointOutputStream> stream(std::move(*created));
+  std::shared_ptr<StateOutputStream> stream(std::move(*created));
   const std::optional<uint64_t> token = registry.Register([stream] { stream->Cancel(); });
   if (!token.has_value()) return absl::CancelledError("savepoint cancelled before it started");
 
@@ -132,9 +132,9 @@ absl::StatusOr<std::optional<KeyGroupsStateHandle>> WriteCanonicalSavepoint(Keye
     stream->Cancel();
     return status;
   }
-  absl::StatusOr<StoredObjectInfo> stored = stream->Finish();
+  absl::StatusOr<StreamStateHandle> stored = stream->CloseAndGetHandle();
   if (!stored.ok()) return stored.status();
-  handle.delegate = StreamStateHandle::File(*stored);
+  handle.delegate = *std::move(stored);
   return std::optional<KeyGroupsStateHandle>(std::move(handle));
 }
 
@@ -143,13 +143,8 @@ namespace {
 // Applies one savepoint object to `backend`.
 absl::Status RestoreOne(KeyedStateBackend& backend, CheckpointStorage& storage, const KeyGroupsStateHandle& handle) {
   const std::string& path = handle.delegate.path;
-  absl::StatusOr<std::string> bytes = storage.Read(path);
-  if (!bytes.ok()) return absl::Status(bytes.status().code(), absl::StrCat("savepoint ", path, ": ",
-                                                                          bytes.status().message()));
-  if (bytes->size() != handle.delegate.size_bytes || Crc32c(*bytes) != handle.delegate.checksum) {
-    return absl::DataLossError(absl::StrCat("savepoint ", path, ": expected ", handle.delegate.size_bytes,
-                                            " bytes with its checksum, found ", bytes->size(), " bytes that differ"));
-  }
+  absl::StatusOr<std::string> bytes = ReadStreamStateHandle(storage, handle.delegate, "savepoint");
+  if (!bytes.ok()) return bytes.status();
   const std::string what = absl::StrCat("savepoint ", path);
   ByteReader header(*bytes, what);
   absl::StatusOr<absl::string_view> magic = header.ReadRaw(kMagic.size(), "magic");

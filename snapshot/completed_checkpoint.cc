@@ -161,6 +161,7 @@ void DeleteBestEffort(CheckpointStorage& storage, const std::string& path, absl:
 void DeleteFiles(CheckpointStorage& storage, const std::vector<HandleAndLocalPath>& files,
                  absl::Status* first_error) {
   for (const HandleAndLocalPath& file : files) {
+    if (file.handle.is_inline()) continue;  // no object: the metadata held it
     if (!file.handle.is_placeholder() || SNAPSIM_MUTANT("abort-deletes-reused")) {
       DeleteBestEffort(storage, file.handle.path, first_error);
     }
@@ -363,11 +364,14 @@ absl::Status DiscardKeyedState(CheckpointStorage& storage, const KeyedStateHandl
                                bool shared_files_registered) {
   absl::Status first_error;
   if (const auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&handle)) {
-    DeleteBestEffort(storage, incremental->meta_state_handle.path, &first_error);
+    if (incremental->meta_state_handle.in_storage()) {
+      DeleteBestEffort(storage, incremental->meta_state_handle.path, &first_error);
+    }
     DeleteFiles(storage, incremental->private_state, &first_error);
     if (!shared_files_registered) DeleteFiles(storage, incremental->shared_state, &first_error);
-  } else {
-    DeleteBestEffort(storage, std::get<KeyGroupsStateHandle>(handle).delegate.path, &first_error);
+  } else if (const StreamStateHandle& delegate = std::get<KeyGroupsStateHandle>(handle).delegate;
+             delegate.in_storage()) {
+    DeleteBestEffort(storage, delegate.path, &first_error);
   }
   return first_error;
 }
@@ -392,28 +396,32 @@ absl::Status DeleteDirectoryRecursively(CheckpointStorage& storage, const std::s
 
 std::vector<std::string> OwnedPaths(const KeyedStateHandle& handle) {
   std::vector<std::string> paths;
+  auto add = [&paths](const StreamStateHandle& stream) {
+    if (stream.in_storage()) paths.push_back(stream.path);
+  };
   if (const auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&handle)) {
-    paths.push_back(incremental->meta_state_handle.path);
+    add(incremental->meta_state_handle);
     for (const auto* files : {&incremental->shared_state, &incremental->private_state}) {
-      for (const HandleAndLocalPath& file : *files) {
-        if (!file.handle.is_placeholder()) paths.push_back(file.handle.path);
-      }
+      for (const HandleAndLocalPath& file : *files) add(file.handle);
     }
   } else {
-    paths.push_back(std::get<KeyGroupsStateHandle>(handle).delegate.path);
+    add(std::get<KeyGroupsStateHandle>(handle).delegate);
   }
   return paths;
 }
 
 std::set<std::string> ReferencedPaths(const CompletedCheckpoint& checkpoint) {
   std::set<std::string> paths = {checkpoint.metadata_path()};
+  auto add = [&paths](const StreamStateHandle& stream) {
+    if (!stream.is_inline()) paths.insert(stream.path);
+  };
   for (const KeyedStateHandle* state : checkpoint.Handles()) {
     if (const auto* incremental = std::get_if<IncrementalRemoteKeyedStateHandle>(&*state)) {
-      paths.insert(incremental->meta_state_handle.path);
-      for (const HandleAndLocalPath& file : incremental->private_state) paths.insert(file.handle.path);
-      for (const HandleAndLocalPath& file : incremental->shared_state) paths.insert(file.handle.path);
+      add(incremental->meta_state_handle);
+      for (const HandleAndLocalPath& file : incremental->private_state) add(file.handle);
+      for (const HandleAndLocalPath& file : incremental->shared_state) add(file.handle);
     } else {
-      paths.insert(std::get<KeyGroupsStateHandle>(*state).delegate.path);
+      add(std::get<KeyGroupsStateHandle>(*state).delegate);
     }
   }
   return paths;

@@ -214,7 +214,13 @@ std::vector<std::shared_ptr<CompletedCheckpoint>> SubsumeCheckpoints(
 }
 
 SharedStateRegistry::Discarder StorageDiscarder(IoExecutor* executor, CheckpointStorage* storage) {
-  return [executor, storage](std::vector<StreamStateHandle> handles) {
+  return [executor, storage](std::vector<StreamStateHandle> all) {
+    // Inline state has no object to delete.
+    std::vector<StreamStateHandle> handles;
+    for (StreamStateHandle& handle : all) {
+      if (handle.in_storage()) handles.push_back(std::move(handle));
+    }
+    if (handles.empty()) return;
     std::vector<std::string> paths;
     for (const StreamStateHandle& handle : handles) paths.push_back(handle.path);
     executor->Execute(

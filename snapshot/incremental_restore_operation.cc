@@ -17,6 +17,10 @@ namespace {
 // Reads an object and checks it is the one the handle describes.
 absl::StatusOr<std::string> Download(CheckpointStorage& storage, const StreamStateHandle& handle,
                                      const std::string& what, int64_t checkpoint_id) {
+  // Inline state comes with the handle. (A placeholder is read at the path of the file it stands for.)
+  if (handle.is_inline()) {
+    return ReadStreamStateHandle(storage, handle, absl::StrCat("checkpoint ", checkpoint_id, ": ", what));
+  }
   absl::StatusOr<std::string> bytes = storage.Read(handle.path);
   if (SNAPSIM_MUTANT("restore-ignores-missing-file")) return bytes.ok() ? *bytes : std::string();
   if (!bytes.ok()) {

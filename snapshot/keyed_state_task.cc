@@ -298,6 +298,10 @@ absl::StatusOr<std::unique_ptr<KeyedStateTask>> KeyedStateTask::Start(KeyedState
     return absl::InvalidArgumentError(absl::StrCat("restore state for ", restore->operator_handles.size(),
                                                    " operators given to a task of ", config.operators));
   }
+  if (config.memory_threshold > kMaxMemoryThreshold) {
+    return absl::InvalidArgumentError(absl::StrCat("memory threshold ", config.memory_threshold, " exceeds ",
+                                                   kMaxMemoryThreshold, " bytes"));
+  }
   if (local_store != nullptr && config.local_recovery.enabled &&
       local_store->subtask_directory() != config.local_recovery.subtask_directory) {
     return absl::InvalidArgumentError(absl::StrCat("the task-local store keeps ", local_store->subtask_directory(),
@@ -413,7 +417,8 @@ absl::StatusOr<KeyedStateTask::SnapshotFuture> KeyedStateTask::TriggerSnapshot(i
   }
   last_triggered_ = checkpoint_id;
   using Result = absl::StatusOr<TaskSnapshot>;
-  CheckpointStreamFactory factory(storage_, runtime_, options.shared_directory, options.exclusive_directory);
+  CheckpointStreamFactory factory(storage_, runtime_, options.shared_directory, options.exclusive_directory,
+                                  config_.memory_threshold);
   if (options.type == SnapshotType::kSavepoint && options.format == SavepointFormat::kCanonical) {
     // Written within the synchronous part: the stream is the state as of now.
     TaskSnapshot snapshot;

@@ -121,6 +121,9 @@ struct KeyedStateTaskConfig {
   bool incremental = true;
   LocalRecoveryConfig local_recovery;
   int upload_threads = 4;
+  // Flink's state.storage.fs.memory-threshold: snapshot streams of at most this many bytes are inline state in the
+  // acknowledged handles (and so in the checkpoint metadata), never objects; 0: never.
+  uint64_t memory_threshold = 0;
 };
 
 // Operator `op`'s backend instance directory for a task configured with `instance_path`: that path for operator 0,

@@ -207,5 +207,21 @@ TEST_F(SharedStateRegistryTest, CheckpointDiscardedAtShutdownFreesItsFilesBeside
   EXPECT_TRUE(registry_.Contains("old-job/shared/r"));
 }
 
+TEST_F(SharedStateRegistryTest, APlaceholderForInlineStateGetsTheBytesBackAndNothingIsEverDeletedForIt) {
+  // FLINK-29913 with Flink's ByteStreamStateHandle: small state is registered under its name like a file, a later
+  // checkpoint's placeholder resolves to the original inline handle (its bytes go into that checkpoint's metadata
+  // too), and unregistering it hands the discarder a handle that names no object.
+  const StreamStateHandle small = StreamStateHandle::Inline("job/shared/small", "tiny sst");
+  IncrementalRemoteKeyedStateHandle first = Handle("uid", 1, {{small, "000004.sst"}});
+  ASSERT_TRUE(registry_.RegisterAll(&first, 1).ok());
+  IncrementalRemoteKeyedStateHandle second =
+      Handle("uid", 2, {{StreamStateHandle::PlaceholderFor(small), "000004.sst"}});
+  ASSERT_TRUE(registry_.RegisterAll(&second, 2).ok());
+  EXPECT_EQ(second.shared_state[0].handle, small);
+  EXPECT_EQ(second.shared_state[0].handle.data, "tiny sst");
+  EXPECT_THAT(registry_.UnregisterUnusedState(3), IsEmpty());
+  EXPECT_THAT(discarded_, ElementsAre("job/shared/small"));
+}
+
 }  // namespace
 }  // namespace snapsim

@@ -113,9 +113,9 @@ absl::StatusOr<std::string> SnapshotStrategyBase::MaterializeMetaData(const std:
                                                                       CloseableRegistry& tmp_resources,
                                                                       StreamStateHandle* remote) {
   const std::string blob = SerializeStateMetaInfoList(meta_infos);
-  absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> created = factory.CreateStream(StateScope::kExclusive);
+  absl::StatusOr<std::unique_ptr<StateOutputStream>> created = factory.CreateStream(StateScope::kExclusive);
   if (!created.ok()) return created.status();
-  std::shared_ptr<CheckpointOutputStream> stream(std::move(*created));
+  std::shared_ptr<StateOutputStream> stream(std::move(*created));
   const std::optional<uint64_t> token = snapshot_registry.Register([stream] { stream->Cancel(); });
   if (!token.has_value()) return absl::CancelledError("snapshot cancelled before writing its metadata");
   absl::Status status = stream->Write(blob);
@@ -126,14 +126,17 @@ absl::StatusOr<std::string> SnapshotStrategyBase::MaterializeMetaData(const std:
     stream->Cancel();
     return status;
   }
-  absl::StatusOr<StoredObjectInfo> stored = stream->Finish();
+  absl::StatusOr<StreamStateHandle> stored = stream->CloseAndGetHandle();
   if (!stored.ok()) return stored.status();
   CheckpointStorage* storage = factory.storage();
   const std::string path = stored->path;
-  if (!tmp_resources.Register([storage, path] { (void)storage->Delete(path); }).has_value()) {
+  const bool in_storage = stored->in_storage();
+  if (!tmp_resources.Register([storage, path, in_storage] {
+        if (in_storage) (void)storage->Delete(path);
+      }).has_value()) {
     return absl::CancelledError("snapshot failed while writing its metadata");
   }
-  *remote = StreamStateHandle::File(*stored);
+  *remote = *std::move(stored);
   if (!local_recovery_.enabled) return std::string();
   // The local duplicate is best effort: without it the snapshot simply has no local-recovery handle.
   const std::string local_path =

@@ -20,6 +20,7 @@ void PutStreamHandle(ByteWriter& writer, const StreamStateHandle& handle) {
   writer.PutLengthPrefixed(handle.path);
   writer.PutVarint64(handle.size_bytes);
   writer.PutFixed32BigEndian(handle.checksum);
+  if (handle.is_inline()) writer.PutLengthPrefixed(handle.data);
 }
 
 void PutFileList(ByteWriter& writer, const std::vector<HandleAndLocalPath>& files) {
@@ -64,7 +65,8 @@ absl::StatusOr<StreamStateHandle> ReadStreamHandle(ByteReader& reader, const std
   absl::StatusOr<uint8_t> kind = reader.ReadU8(field + ".kind");
   if (!kind.ok()) return kind.status();
   if (*kind != static_cast<uint8_t>(StreamStateHandle::Kind::kFile) &&
-      *kind != static_cast<uint8_t>(StreamStateHandle::Kind::kPlaceholder)) {
+      *kind != static_cast<uint8_t>(StreamStateHandle::Kind::kPlaceholder) &&
+      *kind != static_cast<uint8_t>(StreamStateHandle::Kind::kInline)) {
     return reader.Corrupt(field + ".kind", absl::StrCat("unknown handle kind ", *kind));
   }
   handle.kind = static_cast<StreamStateHandle::Kind>(*kind);
@@ -82,6 +84,15 @@ absl::StatusOr<StreamStateHandle> ReadStreamHandle(ByteReader& reader, const std
   absl::StatusOr<uint32_t> checksum = reader.ReadFixed32BigEndian(field + ".checksum");
   if (!checksum.ok()) return checksum.status();
   handle.checksum = *checksum;
+  if (handle.is_inline()) {
+    absl::StatusOr<absl::string_view> data = reader.ReadLengthPrefixed(field + ".data");
+    if (!data.ok()) return data.status();
+    if (data->size() != handle.size_bytes || Crc32c(*data) != handle.checksum) {
+      return reader.Corrupt(field + ".data", absl::StrCat("inline state of ", data->size(), " bytes does not match its "
+                                                          "recorded size ", handle.size_bytes, " and checksum"));
+    }
+    handle.data = std::string(*data);
+  }
   return handle;
 }
 
@@ -355,6 +366,43 @@ absl::StatusOr<IncrementalLocalKeyedStateHandle> ParseIncrementalLocalHandle(abs
   if (absl::Status s = ReadFileList(reader, "shared_state", &handle.shared_state); !s.ok()) return s;
   if (absl::Status status = CheckEnd(reader); !status.ok()) return status;
   return handle;
+}
+
+StreamStateHandle StreamStateHandle::Inline(std::string name, std::string bytes) {
+  StreamStateHandle handle;
+  handle.kind = Kind::kInline;
+  handle.path = std::move(name);
+  handle.size_bytes = bytes.size();
+  handle.checksum = Crc32c(bytes);
+  handle.data = std::move(bytes);
+  return handle;
+}
+
+absl::StatusOr<std::string> ReadStreamStateHandle(CheckpointStorage& storage, const StreamStateHandle& handle,
+                                                  absl::string_view what) {
+  if (handle.is_placeholder()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " (", handle.path, "): an unresolved placeholder"));
+  }
+  std::string bytes;
+  if (handle.is_inline()) {
+    bytes = handle.data;
+  } else {
+    absl::StatusOr<std::string> read = storage.Read(handle.path);
+    if (!read.ok()) {
+      return absl::Status(read.status().code(),
+                          absl::StrCat(what, " (object ", handle.path, "): ", read.status().message()));
+    }
+    bytes = *std::move(read);
+  }
+  if (bytes.size() != handle.size_bytes) {
+    return absl::DataLossError(absl::StrCat(what, " (", handle.is_inline() ? "inline " : "object ", handle.path,
+                                            "): expected ", handle.size_bytes, " bytes, found ", bytes.size()));
+  }
+  if (Crc32c(bytes) != handle.checksum) {
+    return absl::DataLossError(absl::StrCat(what, " (", handle.is_inline() ? "inline " : "object ", handle.path,
+                                            "): checksum mismatch"));
+  }
+  return bytes;
 }
 
 }  // namespace snapsim

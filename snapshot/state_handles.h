@@ -19,30 +19,47 @@
 
 namespace snapsim {
 
-// A file in checkpoint storage, or a placeholder for a file that a confirmed checkpoint already uploaded.
+// A file in checkpoint storage, small state kept inline in the metadata, or a placeholder for a file that a
+// confirmed checkpoint already uploaded.
 struct StreamStateHandle {
-  enum class Kind : uint8_t { kFile = 1, kPlaceholder = 2 };
+  enum class Kind : uint8_t { kFile = 1, kPlaceholder = 2, kInline = 3 };
 
   Kind kind = Kind::kFile;
-  // kFile: the object's path in checkpoint storage. kPlaceholder: the path (physical id) of the file it reuses.
+  // kFile: the object's path in checkpoint storage. kInline: the name it would have had there (Flink's
+  // ByteStreamStateHandle handleName, its physical id; no object of that name is ever created). kPlaceholder: the
+  // path (physical id) of the file or inline state it reuses.
   std::string path;
   uint64_t size_bytes = 0;
-  // CRC-32C of the object's bytes (for a placeholder: of the file it stands for).
+  // CRC-32C of the object's bytes (for a placeholder: of the state it stands for).
   uint32_t checksum = 0;
+  // kInline: the bytes themselves (size_bytes of them).
+  std::string data;
 
   static StreamStateHandle File(const StoredObjectInfo& info) {
-    return StreamStateHandle{Kind::kFile, info.path, info.size_bytes, info.checksum};
+    return StreamStateHandle{Kind::kFile, info.path, info.size_bytes, info.checksum, {}};
   }
-  // A placeholder for `original`, carrying its physical id (path), size and checksum (FLINK-29913).
+  // Flink's ByteStreamStateHandle: state below state.storage.fs.memory-threshold, carried in the metadata.
+  static StreamStateHandle Inline(std::string name, std::string bytes);
+  // A placeholder for `original`, carrying its physical id (path), size and checksum (FLINK-29913); the registry
+  // gives the original back, inline bytes included.
   static StreamStateHandle PlaceholderFor(const StreamStateHandle& original) {
-    return StreamStateHandle{Kind::kPlaceholder, original.path, original.size_bytes, original.checksum};
+    return StreamStateHandle{Kind::kPlaceholder, original.path, original.size_bytes, original.checksum, {}};
   }
   bool is_placeholder() const { return kind == Kind::kPlaceholder; }
+  bool is_inline() const { return kind == Kind::kInline; }
+  // An object in checkpoint storage: something to download, check for and delete.
+  bool in_storage() const { return kind == Kind::kFile; }
 
   friend bool operator==(const StreamStateHandle& a, const StreamStateHandle& b) {
-    return a.kind == b.kind && a.path == b.path && a.size_bytes == b.size_bytes && a.checksum == b.checksum;
+    return a.kind == b.kind && a.path == b.path && a.size_bytes == b.size_bytes && a.checksum == b.checksum &&
+           a.data == b.data;
   }
 };
+
+// The bytes `handle` stands for, checked against its size and checksum: an inline handle's own, else the object's in
+// storage. A placeholder is an error (it must be resolved first). Errors name the object and `what`.
+absl::StatusOr<std::string> ReadStreamStateHandle(CheckpointStorage& storage, const StreamStateHandle& handle,
+                                                  absl::string_view what);
 
 // A file of a RocksDB native checkpoint and where it lives in checkpoint storage.
 struct HandleAndLocalPath {

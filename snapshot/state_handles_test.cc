@@ -1,8 +1,13 @@
 #include "snapshot/state_handles.h"
 
+#include <memory>
+#include <string>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "backend/encoding.h"
 
 namespace snapsim {
@@ -165,6 +170,50 @@ TEST(StateHandlesTest, CanonicalOffsetPastTheEndOfItsStreamIsRejected) {
   handle.offsets.offsets[3] = 120;  // the stream has 120 bytes: 0..119
   ExpectRejected(ParseKeyedStateHandle(SerializeKeyedStateHandle(handle), "chk-12/_metadata").status(), "offsets[3]",
                  "offset 120 of key group 3");
+}
+
+TEST(StateHandlesTest, InlineStateRoundTripsWithItsBytesAndIsCheckedAgainstItsChecksum) {
+  IncrementalRemoteKeyedStateHandle handle = Remote();
+  handle.shared_state.push_back({StreamStateHandle::Inline("job/shared/i", std::string("\0inline\xff", 8)), "000011.sst"});
+  handle.meta_state_handle = StreamStateHandle::Inline("job/chk-12/meta", "meta bytes");
+  const std::string blob = SerializeKeyedStateHandle(handle);
+  absl::StatusOr<KeyedStateHandle> parsed = ParseKeyedStateHandle(blob, "chk-12");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(std::get<IncrementalRemoteKeyedStateHandle>(*parsed), handle);
+  EXPECT_EQ(std::get<IncrementalRemoteKeyedStateHandle>(*parsed).shared_state.back().handle.data,
+            std::string("\0inline\xff", 8));
+
+  // Bytes that disagree with the recorded size and checksum (the blob's own checksum recomputed) are refused.
+  IncrementalRemoteKeyedStateHandle lying = handle;
+  lying.meta_state_handle.data = "META BYTES";
+  absl::StatusOr<KeyedStateHandle> refused = ParseKeyedStateHandle(SerializeKeyedStateHandle(lying), "chk-12");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("meta_state_handle.data"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("chk-12"));
+}
+
+TEST(StateHandlesTest, ReadingAHandleReturnsInlineBytesWithoutStorageAndRefusesAPlaceholder) {
+  class NoStorage : public CheckpointStorage {
+   public:
+    absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> Create(const std::string&) override {
+      return absl::UnimplementedError("no storage");
+    }
+    absl::StatusOr<std::string> Read(const std::string& path) override {
+      return absl::NotFoundError(absl::StrCat("no object ", path));
+    }
+    absl::Status Delete(const std::string&) override { return absl::UnimplementedError("no storage"); }
+    absl::StatusOr<std::vector<std::string>> List(const std::string&) override { return std::vector<std::string>{}; }
+    absl::StatusOr<bool> Exists(const std::string&) override { return false; }
+    absl::StatusOr<StoredObjectInfo> Stat(const std::string& path) override {
+      return absl::NotFoundError(path);
+    }
+  } storage;
+  const StreamStateHandle small = StreamStateHandle::Inline("job/shared/s", "abc");
+  EXPECT_EQ(*ReadStreamStateHandle(storage, small, "test"), "abc");
+  absl::StatusOr<std::string> file = ReadStreamStateHandle(storage, File("job/shared/f", 3), "the file");
+  ASSERT_FALSE(file.ok());
+  EXPECT_THAT(file.status().message(), HasSubstr("the file (object job/shared/f)"));
+  EXPECT_FALSE(ReadStreamStateHandle(storage, StreamStateHandle::PlaceholderFor(small), "p").ok());
 }
 
 }  // namespace

@@ -26,9 +26,9 @@ absl::StatusOr<StreamStateHandle> StateUploader::UploadOne(rocksdb::Env* env, co
   absl::Status status = FromRocksDbStatus(env->NewSequentialFile(path, &input, rocksdb::EnvOptions()),
                                           absl::StrCat("opening ", path, " for upload"));
   if (!status.ok()) return status;
-  absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> created = factory.CreateStream(scope);
+  absl::StatusOr<std::unique_ptr<StateOutputStream>> created = factory.CreateStream(scope);
   if (!created.ok()) return created.status();
-  std::shared_ptr<CheckpointOutputStream> output(std::move(*created));
+  std::shared_ptr<StateOutputStream> output(std::move(*created));
   const std::optional<uint64_t> token = snapshot_registry.Register([output] { output->Cancel(); });
   if (!token.has_value()) return absl::CancelledError(absl::StrCat("snapshot cancelled before uploading ", path));
 
@@ -48,15 +48,18 @@ absl::StatusOr<StreamStateHandle> StateUploader::UploadOne(rocksdb::Env* env, co
     output->Cancel();
     return status;
   }
-  absl::StatusOr<StoredObjectInfo> stored = output->Finish();
-  if (!stored.ok()) return stored.status();
+  absl::StatusOr<StreamStateHandle> handle = output->CloseAndGetHandle();
+  if (!handle.ok()) return handle.status();
   CheckpointStorage* storage = factory.storage();
-  const std::string remote = stored->path;
-  if (!tmp_resources.Register([storage, remote] { (void)storage->Delete(remote); }).has_value()) {
+  const std::string remote = handle->path;
+  const bool in_storage = handle->in_storage();
+  if (!tmp_resources.Register([storage, remote, in_storage] {
+        if (in_storage) (void)storage->Delete(remote);
+      }).has_value()) {
     // The snapshot failed while this upload ran; the registry already discarded the file.
     return absl::CancelledError(absl::StrCat("snapshot failed while uploading ", path));
   }
-  return StreamStateHandle::File(*stored);
+  return handle;
 }
 
 absl::StatusOr<std::vector<HandleAndLocalPath>> StateUploader::UploadFiles(

@@ -20,6 +20,7 @@
 #include "sim/sim_machine.h"
 #include "sim/sim_object_store.h"
 #include "sim/sim_scheduler.h"
+#include "snapshot/checkpoint_stream_factory.h"
 #include "snapshot/keyed_state_task.h"
 
 namespace snapsim {
@@ -342,6 +343,81 @@ TEST_F(KeyedStateTaskTest, ASnapshotWhoseLocalStateCannotBePersistedFailsAndLeav
   EXPECT_THAT(faulty.file_system()->ListFilesRecursively(absl::StrCat(kLocalDirectory, "/chk_1")), IsEmpty());
   ASSERT_TRUE(task.Close().ok());
   tasks_.pop_back();
+}
+
+TEST_F(KeyedStateTaskTest, StreamsUnderTheMemoryThresholdStayInlineAndNeverBecomeObjects) {
+  auto write = [this](uint64_t threshold, const std::vector<std::string>& chunks) {
+    absl::StatusOr<std::unique_ptr<StateOutputStream>> stream =
+        StateOutputStream::Create(&store_, absl::StrCat("job/shared/s", threshold, "-", chunks.size()), threshold);
+    EXPECT_TRUE(stream.ok()) << stream.status();
+    for (const std::string& chunk : chunks) EXPECT_TRUE((*stream)->Write(chunk).ok());
+    return (*stream)->CloseAndGetHandle();
+  };
+  absl::StatusOr<StreamStateHandle> small = write(10, {"abcd", "efghij"});
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_TRUE(small->is_inline());
+  EXPECT_EQ(small->data, "abcdefghij");
+  EXPECT_THAT(store_.AllPaths(), IsEmpty()) << "inline state never touches storage";
+  absl::StatusOr<StreamStateHandle> large = write(10, {"abcd", "efghijk"});
+  ASSERT_TRUE(large.ok()) << large.status();
+  EXPECT_TRUE(large->in_storage());
+  EXPECT_EQ(large->size_bytes, 11u);
+  EXPECT_EQ(*store_.Read(large->path), "abcdefghijk") << "what was kept in memory leads the object";
+  absl::StatusOr<StreamStateHandle> never = write(0, {"a"});
+  ASSERT_TRUE(never.ok());
+  EXPECT_TRUE(never->in_storage()) << "threshold 0: always an object";
+
+  absl::StatusOr<std::unique_ptr<StateOutputStream>> cancelled = StateOutputStream::Create(&store_, "job/shared/c", 10);
+  ASSERT_TRUE(cancelled.ok());
+  ASSERT_TRUE((*cancelled)->Write("abc").ok());
+  (*cancelled)->Cancel();
+  EXPECT_EQ((*cancelled)->CloseAndGetHandle().status().code(), absl::StatusCode::kCancelled);
+  EXPECT_FALSE(*store_.Exists("job/shared/c"));
+}
+
+TEST_F(KeyedStateTaskTest, ASnapshotUnderAMemoryThresholdCarriesSmallFilesInlineAndRestoresFromThem) {
+  KeyedStateTaskConfig config = Config(2, "attempt-1", /*local_recovery=*/false);
+  config.memory_threshold = 2048;
+  KeyedStateTask& task = Start(config, std::nullopt, nullptr);
+  Write(task, 0, 0, 5);     // a small SST: inline
+  Write(task, 1, 0, 400);   // a larger one: an object
+  std::vector<std::map<std::string, std::string>> expected = {Dump(task, 0), Dump(task, 1)};
+  absl::StatusOr<TaskSnapshot> snapshot = Snapshot(task, 1);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  int inline_files = 0;
+  int objects = 0;
+  TaskRestoreState restore;
+  restore.checkpoint_id = 1;
+  for (const auto& state : snapshot->handles) {
+    ASSERT_TRUE(state.has_value());
+    const auto& handle = std::get<IncrementalRemoteKeyedStateHandle>(*state);
+    for (const auto* files : {&handle.shared_state, &handle.private_state}) {
+      for (const HandleAndLocalPath& file : *files) {
+        EXPECT_EQ(*store_.Exists(file.handle.path), file.handle.in_storage()) << file.local_path;
+        if (file.handle.is_inline()) {
+          ++inline_files;
+          EXPECT_LE(file.handle.size_bytes, 2048u);
+        } else {
+          ++objects;
+          EXPECT_GT(file.handle.size_bytes, 2048u) << file.local_path;
+        }
+      }
+    }
+    restore.operator_handles.push_back({*state});
+  }
+  EXPECT_GT(inline_files, 0);
+  EXPECT_GT(objects, 0);
+  ASSERT_TRUE(task.Close().ok());
+  // The restore reads only the objects; inline state comes with the handles.
+  int reads = 0;
+  store_.SetFaultHook([&reads](const ObjectStoreOperation& operation) {
+    if (operation.kind == ObjectStoreOperationKind::kRead) ++reads;
+    return absl::OkStatus();
+  });
+  KeyedStateTask& restored = Start(Config(2, "attempt-2", /*local_recovery=*/false), restore, nullptr);
+  store_.SetFaultHook(nullptr);
+  EXPECT_EQ(reads, objects);
+  for (int op = 0; op < 2; ++op) EXPECT_EQ(Dump(restored, op), expected[op]) << "operator " << op;
 }
 
 TEST(TaskLocalSnapshotTest, APersistedSnapshotRoundTripsAndAForeignOrCorruptOneIsRefused) {

@@ -316,7 +316,7 @@ rc::Gen<CommandPtr> GenerateStep(const StepModel& model) {
       if (kind == "storage-slow") arguments.push_back({"ms", Int(50, 500)});
     } else if (verb == "crash") {
       arguments = {{"machine", Int(0, model.parallelism - 1)},
-                   {"how", Pick({"graceful", "hard"})}};
+                   {"how", Pick({"graceful", "hard", "restart", "reboot"})}};
     } else if (verb == "liveness") {
       arguments = {{"attempts", "4"}};
     } else if (verb == "stop") {
@@ -372,6 +372,8 @@ Scenario GenerateScenario(const std::string& property, const Emphasis& emphasis)
   config.upload_threads = static_cast<int>(Uniform(1, 2));
   // Several operators make every case slower: one program in four chains two or three.
   config.operators = Chance(3, 4) ? 1 : static_cast<int>(Uniform(2, 3));
+  // Small state inline in the metadata in one program in four (most of a small job's files, then).
+  config.inline_threshold = Chance(3, 4) ? 0 : Chance(1, 2) ? 512 : 4096;
   StepModel initial;
   initial.config = config;
   initial.parallelism = config.parallelism;
