@@ -463,6 +463,13 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
     // refuse a placeholder; counted where it still happens (a periodic checkpoint or a later attempt may hide it).
     if (!result.ok() && absl::StrContains(result.status().message(), "unknown state")) {
       ++coverage_["liveness attempt declined by registration"];
+      if (step.Text("registration") == "must-not-decline") {
+        Outcome outcome = done;
+        outcome.violation = MakeViolation(9, step.number, absl::StrCat("attempt ", attempt, " was declined by the "
+                                                                       "shared state registry: ",
+                                                                       result.status().message()));
+        return outcome;
+      }
     }
     if (!result.ok() && newest_completed() > newest_before) {
       notes_.push_back(absl::StrCat("step ", step.number, ": liveness met by periodic checkpoint ", newest_completed(),

@@ -173,7 +173,10 @@ std::vector<StepSpec> BuildVocabulary() {
        "restores snapshots into a side world and compares every subtask with the model"},
       {"verify", {}, "checks every invariant that applies now, restore equality of the running job included"},
       {"liveness",
-       {Int("attempts", 1, 10, "1", "checkpoints allowed before one must complete; each retry is reported")},
+       {Int("attempts", 1, 10, "1", "checkpoints allowed before one must complete; each retry is reported"),
+        Quiet(Word("registration", {"may-decline", "must-not-decline"}, "may-decline",
+                   "must-not-decline: an attempt the registry declines for an unknown placeholder is a violation (a "
+                   "completion racing a trigger must not cause one, #13 part 1; late notifications still may)"))},
        "with faults over, a checkpoint must complete"},
   };
 }

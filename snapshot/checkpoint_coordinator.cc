@@ -157,6 +157,9 @@ void CheckpointCoordinator::StartTriggering(Request request) {
                        : request.properties.snapshot_type();
     options.exclusive_directory = absl::StrCat(config_.checkpoint_root, "/chk-", pending->id);
     options.shared_directory = config_.checkpoint_root + "/shared";
+    // Its tasks' base is at most the latest completed checkpoint: keep what that one uses while this one pends.
+    const int64_t latest = store_->LatestCheckpointId();
+    if (latest > 0) store_->registry().HoldForPending(pending->id, latest);
   }
   pending_[pending->id] = pending;
 
@@ -308,6 +311,7 @@ void CheckpointCoordinator::CompletePending(const std::shared_ptr<Pending>& pend
   // Finalized: the pending checkpoint is disposed without releasing its state.
   pending->disposed = true;
   pending_.erase(pending->id);
+  if (!is_savepoint) store_->registry().ReleasePending(pending->id);  // its references are registered
 
   std::shared_ptr<CompletedCheckpoint> subsumed;
   if (!is_savepoint || SNAPSIM_MUTANT("savepoint-subsumes-latest")) {
@@ -367,7 +371,10 @@ void CheckpointCoordinator::AbortPending(const std::shared_ptr<Pending>& pending
   // An aborted savepoint is not the user's: a late acknowledgement of it must be discarded like any other (it was
   // recorded among the savepoints here, and its late uploads leaked; found by the lifecycle sweep, seed 31).
   // Its fresh shared uploads were registered at acknowledgement; nothing else can use them.
-  if (registered) store_->registry().UnregisterAbortedCheckpoint(pending->id);
+  if (registered) {
+    store_->registry().UnregisterAbortedCheckpoint(pending->id);
+    store_->registry().ReleasePending(pending->id);
+  }
   std::vector<std::optional<KeyedStateHandle>> states;
   for (std::vector<std::optional<KeyedStateHandle>>& subtask : pending->states) {
     for (std::optional<KeyedStateHandle>& state : subtask) states.push_back(std::move(state));
@@ -555,6 +562,10 @@ std::vector<std::string> CheckpointCoordinator::AbandonedDeletions() {
   std::vector<std::string> paths = executor_.NotStartedPaths();
   std::vector<std::string> queued = cleaner_.QueuedSubsumedPaths();
   paths.insert(paths.end(), queued.begin(), queued.end());
+  std::set<int64_t> retained;
+  for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : store_->All()) retained.insert(checkpoint->checkpoint_id);
+  std::vector<std::string> deferred = store_->registry().DeferredDeletions(retained);
+  paths.insert(paths.end(), deferred.begin(), deferred.end());
   return paths;
 }
 

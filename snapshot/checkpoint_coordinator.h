@@ -144,7 +144,8 @@ class CheckpointCoordinator : public std::enable_shared_from_this<CheckpointCoor
   // Inspection.
   bool killed();
   // After Kill: what this coordinator meant to delete and never will (queued discards, subsumed checkpoints
-  // waiting in the cleaner). A trailing '/' stands for everything under a directory.
+  // waiting in the cleaner, registry deletions a pending checkpoint deferred). A trailing '/' stands for everything
+  // under a directory.
   std::vector<std::string> AbandonedDeletions();
   std::vector<int64_t> PendingCheckpointIds();
   std::vector<std::shared_ptr<CompletedCheckpoint>> RetainedCheckpoints();

@@ -98,10 +98,14 @@ std::set<int64_t> SharedStateRegistry::UnregisterUnusedState(int64_t lowest_chec
   std::vector<StreamStateHandle> to_discard;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    last_lowest_ = std::max(last_lowest_, lowest_checkpoint_id);
+    // A pending checkpoint may still reference what its base uses (HoldForPending).
+    int64_t keep_from = lowest_checkpoint_id;
+    for (const auto& [pending, floor] : holds_) keep_from = std::min(keep_from, floor);
     for (auto it = entries_.begin(); it != entries_.end();) {
       Entry& entry = it->second;
       // Users older than the lowest retained checkpoint are subsumed.
-      entry.users.erase(entry.users.begin(), entry.users.lower_bound(lowest_checkpoint_id));
+      entry.users.erase(entry.users.begin(), entry.users.lower_bound(keep_from));
       if (entry.users.empty()) {
         if (entry.created_by > highest_not_claimed_checkpoint_id_ && !entry.not_owned) {
           to_discard.push_back(entry.handle);
@@ -121,6 +125,33 @@ std::set<int64_t> SharedStateRegistry::UnregisterUnusedState(int64_t lowest_chec
   }
   if (!to_discard.empty()) discarder_(std::move(to_discard));
   return still_in_use;
+}
+
+void SharedStateRegistry::HoldForPending(int64_t pending_id, int64_t floor) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  holds_[pending_id] = floor;
+}
+
+void SharedStateRegistry::ReleasePending(int64_t pending_id) {
+  int64_t lowest = -1;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (holds_.erase(pending_id) == 0 || last_lowest_ < 0) return;
+    lowest = last_lowest_;
+  }
+  (void)UnregisterUnusedState(lowest);
+}
+
+std::vector<std::string> SharedStateRegistry::DeferredDeletions(const std::set<int64_t>& retained) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> paths;
+  for (const auto& [path, entry] : entries_) {
+    if (entry.created_by <= highest_not_claimed_checkpoint_id_ || entry.not_owned) continue;
+    bool used = false;
+    for (int64_t user : entry.users) used |= retained.count(user) > 0;
+    if (!used) paths.push_back(path);
+  }
+  return paths;
 }
 
 void SharedStateRegistry::UnregisterAbortedCheckpoint(int64_t checkpoint_id) {

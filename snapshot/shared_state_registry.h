@@ -68,6 +68,24 @@ class SharedStateRegistry {
   // restored checkpoints that must not be discarded yet because a retained checkpoint still uses their files.
   std::set<int64_t> UnregisterUnusedState(int64_t lowest_checkpoint_id);
 
+  // Checkpoint `pending_id` was triggered while `floor` was the latest completed checkpoint: its tasks may reference,
+  // through placeholders, any file a checkpoint from `floor` on uses (a task's base is the latest completion it was
+  // told of, never newer than `floor`). Until ReleasePending, UnregisterUnusedState keeps every entry such a
+  // checkpoint uses, even once it is subsumed. Without this hold, a checkpoint triggered on base B while an older one
+  // was still uploading its own copy of B's file was declined ("Attempt to reference unknown state") when the older
+  // one completed, subsumed B and deleted B's copy (issue #13 part 1; Flink <= 1.18 declines the same way, and the
+  // task-side pruning of duplicate uploads cannot see an upload that records after the trigger). Deviation from Flink.
+  // Its price: a file the hold kept past its last user is deleted only when the pending checkpoint ends, so a
+  // coordinator that dies meanwhile leaves it behind (DeferredDeletions), like the deletions it had queued.
+  void HoldForPending(int64_t pending_id, int64_t floor);
+  // The pending checkpoint completed (its references are registered) or was aborted: its hold ends, and entries only
+  // the hold kept are forgotten and deleted now (with the lowest checkpoint UnregisterUnusedState last saw).
+  void ReleasePending(int64_t pending_id);
+  // Owned files no checkpoint in `retained` uses: what the registry would delete once the pending checkpoints that
+  // use or hold them end (HoldForPending). A coordinator that dies first never deletes them, like the deletions it
+  // had queued (its orphans).
+  std::vector<std::string> DeferredDeletions(const std::set<int64_t>& retained) const;
+
   // Checkpoint `checkpoint_id` was aborted: it no longer uses anything. Files no other checkpoint (retained or
   // pending) uses are forgotten and deleted: its own fresh uploads, which nobody can reference since tasks reuse
   // only files of checkpoints confirmed to them. Flink tracks only the last user, so an aborted checkpoint pins
@@ -117,6 +135,10 @@ class SharedStateRegistry {
   int64_t highest_not_claimed_checkpoint_id_ = -1;
   std::map<std::string, Entry> entries_;
   std::map<int64_t, std::optional<SharingFilesStrategy>> restored_sharing_strategies_;
+  // Pending checkpoint -> the lowest checkpoint whose files it may reference (HoldForPending).
+  std::map<int64_t, int64_t> holds_;
+  // The highest lowest-retained checkpoint UnregisterUnusedState was given (-1: never called).
+  int64_t last_lowest_ = -1;
 };
 
 }  // namespace snapsim

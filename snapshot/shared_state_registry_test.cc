@@ -223,5 +223,40 @@ TEST_F(SharedStateRegistryTest, APlaceholderForInlineStateGetsTheBytesBackAndNot
   EXPECT_THAT(discarded_, ElementsAre("job/shared/small"));
 }
 
+TEST_F(SharedStateRegistryTest, APendingCheckpointKeepsItsBasesFilesWhenAnOlderOneSubsumesTheBase) {
+  // #13 part 1: checkpoint 13 is triggered on base 11 while 12 (triggered on an older base) still uploads its own copy
+  // of an SST that 11 holds. 12 completes and subsumes 11; 13's placeholder for 11's copy must still resolve.
+  const StreamStateHandle eleven = File("job/shared/x-by-11");
+  const StreamStateHandle twelve = File("job/shared/x-by-12");
+  IncrementalRemoteKeyedStateHandle c11 = Handle("uid", 11, {{eleven, "000009.sst"}});
+  ASSERT_TRUE(registry_.RegisterAll(&c11, 11).ok());
+  EXPECT_THAT(registry_.UnregisterUnusedState(11), IsEmpty());
+  registry_.HoldForPending(13, /*floor=*/11);  // triggered while 11 was the latest completed
+  IncrementalRemoteKeyedStateHandle c12 = Handle("uid", 12, {{twelve, "000009.sst"}});
+  ASSERT_TRUE(registry_.RegisterAll(&c12, 12).ok());
+  EXPECT_THAT(registry_.UnregisterUnusedState(12), IsEmpty());  // 12 completes, 11 is subsumed
+  EXPECT_THAT(discarded_, IsEmpty()) << "13 may still reference 11's copy";
+  IncrementalRemoteKeyedStateHandle c13 =
+      Handle("uid", 13, {{StreamStateHandle::PlaceholderFor(eleven), "000009.sst"}});
+  ASSERT_TRUE(registry_.RegisterAll(&c13, 13).ok());
+  EXPECT_EQ(c13.shared_state[0].handle, eleven);
+  registry_.ReleasePending(13);
+  EXPECT_THAT(discarded_, IsEmpty()) << "13 uses it now";
+  EXPECT_THAT(registry_.UnregisterUnusedState(13), IsEmpty());  // 13 completes, 12 is subsumed
+  EXPECT_THAT(discarded_, ElementsAre("job/shared/x-by-12"));
+
+  // An aborted pending checkpoint's hold ends with it: what only the hold kept goes at once.
+  registry_.HoldForPending(15, /*floor=*/13);
+  IncrementalRemoteKeyedStateHandle c14 = Handle("uid", 14, {{File("job/shared/y-by-14"), "000011.sst"}});
+  ASSERT_TRUE(registry_.RegisterAll(&c14, 14).ok());
+  EXPECT_THAT(registry_.UnregisterUnusedState(14), IsEmpty());
+  EXPECT_THAT(discarded_, ElementsAre("job/shared/x-by-12")) << "15 may still reference 13's files";
+  // Were the coordinator to die now, 13's file (no retained checkpoint uses it) would be its orphan.
+  EXPECT_THAT(registry_.DeferredDeletions({14}), ElementsAre("job/shared/x-by-11"));
+  registry_.UnregisterAbortedCheckpoint(15);
+  registry_.ReleasePending(15);
+  EXPECT_THAT(discarded_, ElementsAre("job/shared/x-by-12", "job/shared/x-by-11"));
+}
+
 }  // namespace
 }  // namespace snapsim
