@@ -140,8 +140,14 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
                           {"how", below(2) == 0 ? "graceful" : "hard"}});
     }
     if (restarts && restarts_prng.UniformBelow(10) == 0) {
-      steps.Add("crash", {{"machine", absl::StrCat(restarts_prng.UniformBelow(static_cast<uint64_t>(parallelism)))},
-                          {"how", restarts_prng.UniformBelow(3) == 0 ? "reboot" : "restart"}});
+      const std::string machine = absl::StrCat(restarts_prng.UniformBelow(static_cast<uint64_t>(parallelism)));
+      // Now and then the disk the task manager comes back to holds a corrupt local snapshot file (only that file:
+      // an SST is hard-linked into the running database, whose compactions would read the flipped bit on RocksDB's
+      // blocking-call helper).
+      if (restarts_prng.UniformBelow(3) == 0) {
+        steps.Add("corrupt", {{"machine", machine}, {"path", "_task_state_snapshot"}});
+      }
+      steps.Add("crash", {{"machine", machine}, {"how", restarts_prng.UniformBelow(3) == 0 ? "reboot" : "restart"}});
     }
     if (restarts && below(14) == 0) steps.Add("failover-coordinator");
     if (resumes && below(9) == 0) {

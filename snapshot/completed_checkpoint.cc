@@ -251,12 +251,17 @@ absl::StatusOr<CompletedCheckpoint> ParseCheckpointMetadata(absl::string_view by
                                             bytes.size(), " bytes)"));
   }
   ByteReader header(bytes, what);
-  if (*header.ReadFixed32BigEndian("magic") != kMetadataMagic) {
-    return header.Corrupt("magic", "not a checkpoint metadata file");
-  }
   const absl::string_view body = bytes.substr(0, bytes.size() - 4);
   ByteReader trailer(bytes.substr(bytes.size() - 4), what);
-  if (*trailer.ReadFixed32BigEndian("checksum") != Crc32c(body)) {
+  const bool checksum_matches = *trailer.ReadFixed32BigEndian("checksum") == Crc32c(body);
+  if (*header.ReadFixed32BigEndian("magic") != kMetadataMagic) {
+    // A flipped bit in the magic is corruption, not another kind of file: the checksum tells them apart (swarm seed
+    // 893: a corrupted read of _metadata was reported as a foreign file, which no fault explained).
+    return header.Corrupt("magic", checksum_matches ? "not a checkpoint metadata file"
+                                                    : "not a checkpoint metadata file, or a corrupt one (its checksum "
+                                                      "does not match either)");
+  }
+  if (!checksum_matches) {
     return absl::DataLossError(
         absl::StrCat(what, ": field 'checksum' at byte ", body.size(), ": mismatch (corrupt or truncated)"));
   }
