@@ -173,4 +173,19 @@ absl::StatusOr<absl::string_view> ByteReader::ReadRaw(size_t size, absl::string_
   return result;
 }
 
+absl::StatusOr<absl::string_view> CheckSealedBlob(absl::string_view blob, absl::string_view magic, size_t min_size,
+                                                  absl::string_view what, absl::string_view kind) {
+  if (blob.size() < min_size || blob.substr(0, magic.size()) != magic) {
+    return absl::DataLossError(
+        absl::StrCat(what, ": field 'magic' at byte 0: not a ", kind, " (", blob.size(), " bytes)"));
+  }
+  const absl::string_view body = blob.substr(0, blob.size() - 4);
+  ByteReader trailer(blob.substr(blob.size() - 4), what);
+  if (*trailer.ReadFixed32BigEndian("checksum") != Crc32c(body)) {
+    return absl::DataLossError(
+        absl::StrCat(what, ": field 'checksum' at byte ", body.size(), ": mismatch (corrupt or truncated)"));
+  }
+  return body;
+}
+
 }  // namespace snapsim

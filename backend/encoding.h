@@ -23,6 +23,12 @@ uint32_t Crc32c(absl::string_view data, uint32_t seed = 0);
 uint32_t Crc32cPortable(absl::string_view data, uint32_t seed = 0);
 bool Crc32cUsesHardware();
 
+// A sealed blob: `magic`, a body, and the CRC-32C of everything before the 4-byte trailer. Returns the blob without
+// its trailer, or a DataLoss error naming `what` and the field: too short or another magic ("not a <kind>"), or a
+// checksum mismatch. `min_size` counts the magic and the trailer.
+absl::StatusOr<absl::string_view> CheckSealedBlob(absl::string_view blob, absl::string_view magic, size_t min_size,
+                                                  absl::string_view what, absl::string_view kind);
+
 // Appends encodings to a string.
 class ByteWriter {
  public:

@@ -101,21 +101,24 @@ std::optional<TaskLocalSnapshot> TaskLocalStateStore::Retrieve(int64_t checkpoin
   } else {
     loaded = bytes.status();
   }
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto found = states_.find(checkpoint_id);
-  if (found == states_.end()) return std::nullopt;  // pruned meanwhile
-  if (found->second.has_value()) return found->second;
-  if (!loaded.ok()) {
-    if (error != nullptr) {
-      *error = absl::Status(loaded.status().code(), absl::StrCat("the local state of checkpoint ", checkpoint_id,
-                                                                 " is unreadable: ", loaded.status().message()));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = states_.find(checkpoint_id);
+    if (found == states_.end()) return std::nullopt;  // pruned meanwhile
+    if (found->second.has_value()) return found->second;
+    if (loaded.ok()) {
+      found->second = *std::move(loaded);
+      return found->second;
     }
     states_.erase(found);
-    (void)DeleteRecursively(env_, directory);
-    return std::nullopt;
   }
-  found->second = *std::move(loaded);
-  return found->second;
+  if (error != nullptr) {
+    *error = absl::Status(loaded.status().code(), absl::StrCat("the local state of checkpoint ", checkpoint_id,
+                                                               " is unreadable: ", loaded.status().message()));
+  }
+  // Outside the lock: a disk operation is a scheduling point in simulation.
+  (void)DeleteRecursively(env_, directory);
+  return std::nullopt;
 }
 
 void TaskLocalStateStore::ConfirmCheckpoint(int64_t checkpoint_id) {
@@ -228,17 +231,10 @@ std::string SerializeTaskLocalSnapshot(const TaskLocalSnapshot& snapshot) {
 absl::StatusOr<TaskLocalSnapshot> ParseTaskLocalSnapshot(absl::string_view blob, absl::string_view origin,
                                                          absl::string_view checkpoint_directory) {
   const std::string what = absl::StrCat("task-local snapshot ", origin);
-  if (blob.size() < kLocalSnapshotMagic.size() + 2 + 4 || blob.substr(0, kLocalSnapshotMagic.size()) != kLocalSnapshotMagic) {
-    return absl::DataLossError(absl::StrCat(what, ": field 'magic' at byte 0: not a task-local snapshot (",
-                                            blob.size(), " bytes)"));
-  }
-  const absl::string_view body = blob.substr(0, blob.size() - 4);
-  ByteReader trailer(blob.substr(blob.size() - 4), what);
-  if (*trailer.ReadFixed32BigEndian("checksum") != Crc32c(body)) {
-    return absl::DataLossError(
-        absl::StrCat(what, ": field 'checksum' at byte ", body.size(), ": mismatch (corrupt or truncated)"));
-  }
-  ByteReader reader(body, what);
+  absl::StatusOr<absl::string_view> body =
+      CheckSealedBlob(blob, kLocalSnapshotMagic, kLocalSnapshotMagic.size() + 2 + 4, what, "task-local snapshot");
+  if (!body.ok()) return body.status();
+  ByteReader reader(*body, what);
   (void)reader.ReadRaw(kLocalSnapshotMagic.size(), "magic");
   absl::StatusOr<uint8_t> high = reader.ReadU8("version");
   absl::StatusOr<uint8_t> low = reader.ReadU8("version");

@@ -187,16 +187,10 @@ std::string Seal(HandleType type, const std::string& body) {
 
 // Checks magic, checksum and version; returns the handle type and a reader over the body.
 absl::StatusOr<std::pair<uint8_t, ByteReader>> Unseal(absl::string_view blob, const std::string& what) {
-  if (blob.size() < kMagic.size() + 3 + 4 || blob.substr(0, kMagic.size()) != kMagic) {
-    return absl::DataLossError(absl::StrCat(what, ": field 'magic' at byte 0: not a snapsim keyed state handle (",
-                                            blob.size(), " bytes)"));
-  }
-  const absl::string_view body = blob.substr(0, blob.size() - 4);
-  ByteReader trailer(blob.substr(blob.size() - 4), what);
-  if (*trailer.ReadFixed32BigEndian("checksum") != Crc32c(body)) {
-    return absl::DataLossError(absl::StrCat(what, ": field 'checksum' at byte ", body.size(),
-                                            ": mismatch (corrupt or truncated)"));
-  }
+  absl::StatusOr<absl::string_view> sealed =
+      CheckSealedBlob(blob, kMagic, kMagic.size() + 3 + 4, what, "snapsim keyed state handle");
+  if (!sealed.ok()) return sealed.status();
+  const absl::string_view body = *sealed;
   const uint16_t version = static_cast<uint16_t>((static_cast<uint8_t>(body[kMagic.size()]) << 8) |
                                                  static_cast<uint8_t>(body[kMagic.size() + 1]));
   if (version != kVersion) {
