@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "backend/encoding.h"
 #include "backend/keyed_state_backend.h"
@@ -21,6 +22,7 @@ namespace snapsim {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 class RealDiskTest : public ::testing::Test {
@@ -160,6 +162,76 @@ TEST_F(RealDiskTest, ATaskManagerRestartedOnItsDiskRestoresFromItsPersistedLocal
   ASSERT_TRUE((*restored)->Close().ok());
   reloaded.Dispose();
   EXPECT_FALSE(LocalPathExists(rocksdb::Env::Default(), local_directory));
+}
+
+// #13 part 6 on real disk: a flipped bit in a local SST is caught before its upload, naming the file; a flipped bit
+// in a stored object is caught after its download, naming the object; neither reaches a restored backend.
+TEST_F(RealDiskTest, CorruptionOnLocalDiskAndInStorageIsDetectedByNameWithRealThreads) {
+  ThreadRuntime runtime;
+  StateUploader uploader(&runtime, 2);
+  KeyedStateBackendConfig config;
+  config.env = rocksdb::Env::Default();
+  config.runtime = &runtime;
+  config.instance_path = base_ + "/instance";
+  config.preset = OptionsPreset::kRealDisk;
+  config.backend_uid = "real-backend";
+  auto backend = KeyedStateBackend::Open(config);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  ASSERT_TRUE((*backend)->RegisterState("count", StateKind::kValue).ok());
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_TRUE((*backend)->SetCurrentKey(absl::StrCat("key-", i)).ok());
+    ASSERT_TRUE((*backend)->PutValue("count", absl::StrCat(i)).ok());
+  }
+  ASSERT_TRUE((*backend)->Flush().ok());
+  IncrementalSnapshotStrategy strategy(backend->get(), &runtime, &uploader, {}, config.backend_uid);
+  auto snapshot = [&](int64_t id) {
+    auto running = SnapshotRunner::Snapshot(strategy, runtime, id,
+                                            CheckpointStreamFactory::ForCheckpoint(storage_.get(), &runtime, "job", id),
+                                            SnapshotType::kCheckpoint);
+    EXPECT_TRUE(running.ok()) << running.status();
+    return running->result.Get();
+  };
+  // A good snapshot first, to restore from later.
+  const absl::StatusOr<SnapshotResult> good = snapshot(1);
+  ASSERT_TRUE(good.ok()) << good.status();
+
+  // Flip one bit in the middle of the live SST file on disk.
+  absl::StatusOr<std::vector<std::string>> names = ListDirectory(config.env, config.instance_path + "/db");
+  ASSERT_TRUE(names.ok()) << names.status();
+  std::string sst;
+  for (const std::string& name : *names) {
+    if (absl::EndsWith(name, ".sst")) sst = config.instance_path + "/db/" + name;
+  }
+  ASSERT_FALSE(sst.empty());
+  absl::StatusOr<std::string> bytes = ReadLocalFile(config.env, sst);
+  ASSERT_TRUE(bytes.ok());
+  (*bytes)[bytes->size() / 3] ^= 0x10;
+  ASSERT_TRUE(DeleteRecursively(config.env, sst).ok());
+  ASSERT_TRUE(WriteLocalFile(config.env, sst, *bytes).ok());
+  const absl::StatusOr<SnapshotResult> corrupt_local = snapshot(2);
+  ASSERT_FALSE(corrupt_local.ok()) << "a corrupt SST was uploaded";
+  EXPECT_THAT(std::string(corrupt_local.status().message()), HasSubstr("before its upload"));
+  EXPECT_THAT(std::string(corrupt_local.status().message()), HasSubstr(sst.substr(sst.rfind('/') + 1)));
+
+  // Flip one bit in the stored copy of the good snapshot's largest shared file.
+  const IncrementalRemoteKeyedStateHandle& remote = *good->remote;
+  const HandleAndLocalPath* largest = nullptr;
+  for (const HandleAndLocalPath& file : remote.shared_state) {
+    if (largest == nullptr || file.handle.size_bytes > largest->handle.size_bytes) largest = &file;
+  }
+  ASSERT_NE(largest, nullptr);
+  const std::string object = base_ + "/checkpoints/" + largest->handle.path;
+  absl::StatusOr<std::string> stored = ReadLocalFile(config.env, object);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  (*stored)[stored->size() / 2] ^= 0x01;
+  ASSERT_TRUE(DeleteRecursively(config.env, object).ok());
+  ASSERT_TRUE(WriteLocalFile(config.env, object, *stored).ok());
+  KeyedStateBackendConfig target = config;
+  target.instance_path = base_ + "/restored";
+  absl::StatusOr<RestoreResult> restored = RestoreKeyedState(target, runtime, *storage_, {remote});
+  ASSERT_FALSE(restored.ok()) << "a corrupt download was restored";
+  EXPECT_THAT(std::string(restored.status().message()), HasSubstr("checksum mismatch"));
+  EXPECT_THAT(std::string(restored.status().message()), HasSubstr(largest->handle.path));
 }
 
 }  // namespace
