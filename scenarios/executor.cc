@@ -471,6 +471,16 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
         return outcome;
       }
     }
+    if (!result.ok() && !world_->deterministic() &&
+        absl::StrContains(result.status().message(), "triggered before it")) {
+      // Real threads: a periodic checkpoint overtook this attempt at a task (which declined it as subsumed), and its
+      // completion races this failure. It counts (below) once it completes; wait for it as long as a checkpoint may
+      // take. (The simulation decides the race from the seed, the same way every run: nothing to wait for there.)
+      const int64_t deadline = world_->runtime().NowMicros() + job_->config().checkpoint_timeout_micros;
+      while (newest_completed() <= newest_before && world_->runtime().NowMicros() < deadline) {
+        world_->runtime().SleepForMicros(10'000);
+      }
+    }
     if (!result.ok() && newest_completed() > newest_before) {
       notes_.push_back(absl::StrCat("step ", step.number, ": liveness met by periodic checkpoint ", newest_completed(),
                                     " after ", attempt, " declined attempt(s) of its own (", failures,

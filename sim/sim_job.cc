@@ -930,6 +930,9 @@ void SimJob::Lost(const Message& message) {
 
 void SimJob::Dispatch(const Message& message, std::function<void()> deliver, int copies,
                       int64_t extra_latency_micros, bool fifo) {
+  const bool to_task = message.kind == MessageKind::kTrigger || message.kind == MessageKind::kNotifyComplete ||
+                       message.kind == MessageKind::kNotifyAborted;
+  const std::pair<bool, int> channel(to_task, message.subtask);
   for (int copy = 0; copy < copies; ++copy) {
     int64_t latency = extra_latency_micros;
     {
@@ -937,23 +940,41 @@ void SimJob::Dispatch(const Message& message, std::function<void()> deliver, int
       latency +=
           static_cast<int64_t>(prng_.UniformBelow(static_cast<uint64_t>(config_.message_latency_micros_max) + 1));
       if (fifo) {
-        const bool to_task = message.kind == MessageKind::kTrigger || message.kind == MessageKind::kNotifyComplete ||
-                             message.kind == MessageKind::kNotifyAborted;
         const int64_t now = runtime_->NowMicros();
-        auto [last, inserted] = channel_last_delivery_.emplace(std::make_pair(to_task, message.subtask), 0);
+        auto [last, inserted] = channel_last_delivery_.emplace(channel, 0);
         latency = std::max(latency, last->second + 1 - now);
         last->second = now + latency;
       }
     }
+    // The simulation delivers in due-time order; real threads need turns (0: none).
+    uint64_t turn = 0;
+    if (fifo && !world_->deterministic()) {
+      std::lock_guard<std::mutex> lock(channel_turns_->mutex);
+      turn = ++channel_turns_->sent[channel];
+    }
     runtime_->Spawn(absl::StrCat("rpc-", MessageKindName(message.kind), "-", message.checkpoint_id, "-",
                                  message.subtask),
-                    [alive = alive_, world = world_, latency, deliver,
+                    [alive = alive_, world = world_, latency, deliver, turns = channel_turns_, channel, turn,
                      what = absl::StrCat("deliver ", MessageKindName(message.kind), " ", message.checkpoint_id,
                                          " subtask ", message.subtask)] {
                       world->runtime().SleepForMicros(latency);
-                      if (!*alive) return;
-                      world->Record("job", what);
-                      deliver();
+                      if (turn > 0) {
+                        for (;;) {
+                          {
+                            std::lock_guard<std::mutex> lock(turns->mutex);
+                            if (turns->delivered[channel] + 1 == turn) break;
+                          }
+                          world->runtime().SleepForMicros(100);
+                        }
+                      }
+                      if (*alive) {
+                        world->Record("job", what);
+                        deliver();
+                      }
+                      if (turn > 0) {
+                        std::lock_guard<std::mutex> lock(turns->mutex);
+                        ++turns->delivered[channel];
+                      }
                     });
   }
 }

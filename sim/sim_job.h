@@ -440,6 +440,13 @@ class SimJob : public TaskGateway {
   // direction, the virtual time the last message not touched by a fault is delivered at. A message sent later is
   // delivered strictly later; only scripted fates (delay, duplicate, reorder, hold) break the order.
   std::map<std::pair<bool, int>, int64_t> channel_last_delivery_;
+  // Real threads only: a FIFO channel's messages are delivered in the order sent (sleeps end in any order there).
+  struct ChannelTurns {
+    std::mutex mutex;
+    std::map<std::pair<bool, int>, uint64_t> sent;
+    std::map<std::pair<bool, int>, uint64_t> delivered;
+  };
+  std::shared_ptr<ChannelTurns> channel_turns_ = std::make_shared<ChannelTurns>();
   std::vector<JobEvent> events_;
   // Trigger time of each checkpoint in flight, for its span (trigger to completion or abort).
   std::map<int64_t, int64_t> checkpoint_started_micros_;
