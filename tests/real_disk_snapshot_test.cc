@@ -46,6 +46,17 @@ class RealDiskTest : public ::testing::Test {
     EXPECT_EQ(info->size_bytes, bytes.size());
   }
 
+  // A backend in <base>/instance on the real disk.
+  KeyedStateBackendConfig BackendConfig(Runtime* runtime) const {
+    KeyedStateBackendConfig config;
+    config.env = rocksdb::Env::Default();
+    config.runtime = runtime;
+    config.instance_path = base_ + "/instance";
+    config.preset = OptionsPreset::kRealDisk;
+    config.backend_uid = "real-backend";
+    return config;
+  }
+
   std::string base_;
   std::unique_ptr<DirectoryCheckpointStorage> storage_;
 };
@@ -79,12 +90,7 @@ TEST_F(RealDiskTest, DirectoryStorageObjectsAppearOnlyWhenFinished) {
 TEST_F(RealDiskTest, IncrementalSnapshotAndRestoreWithRealThreads) {
   ThreadRuntime runtime;
   StateUploader uploader(&runtime, 4);
-  KeyedStateBackendConfig config;
-  config.env = rocksdb::Env::Default();
-  config.runtime = &runtime;
-  config.instance_path = base_ + "/instance";
-  config.preset = OptionsPreset::kRealDisk;
-  config.backend_uid = "real-backend";
+  const KeyedStateBackendConfig config = BackendConfig(&runtime);
   auto backend = KeyedStateBackend::Open(config);
   ASSERT_TRUE(backend.ok()) << backend.status();
   ASSERT_TRUE((*backend)->RegisterState("count", StateKind::kValue).ok());
@@ -169,12 +175,7 @@ TEST_F(RealDiskTest, ATaskManagerRestartedOnItsDiskRestoresFromItsPersistedLocal
 TEST_F(RealDiskTest, CorruptionOnLocalDiskAndInStorageIsDetectedByNameWithRealThreads) {
   ThreadRuntime runtime;
   StateUploader uploader(&runtime, 2);
-  KeyedStateBackendConfig config;
-  config.env = rocksdb::Env::Default();
-  config.runtime = &runtime;
-  config.instance_path = base_ + "/instance";
-  config.preset = OptionsPreset::kRealDisk;
-  config.backend_uid = "real-backend";
+  const KeyedStateBackendConfig config = BackendConfig(&runtime);
   auto backend = KeyedStateBackend::Open(config);
   ASSERT_TRUE(backend.ok()) << backend.status();
   ASSERT_TRUE((*backend)->RegisterState("count", StateKind::kValue).ok());
