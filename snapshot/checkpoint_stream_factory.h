@@ -55,8 +55,6 @@ class StateOutputStream {
   // The handle of what was written: inline when the bytes stayed in memory, else the finished object's.
   absl::StatusOr<StreamStateHandle> CloseAndGetHandle();
   void Cancel();
-  // The object's path (an inline handle's name).
-  const std::string& path() const { return path_; }
 
  private:
   StateOutputStream(CheckpointStorage* storage, std::string path, uint64_t threshold)
@@ -101,7 +99,6 @@ class CheckpointStreamFactory {
 
   CheckpointStorage* storage() const { return storage_; }
   const std::string& exclusive_directory() const { return exclusive_directory_; }
-  uint64_t memory_threshold() const { return memory_threshold_; }
 
  private:
   CheckpointStorage* storage_;

@@ -107,7 +107,7 @@ std::set<int64_t> SharedStateRegistry::UnregisterUnusedState(int64_t lowest_chec
       // Users older than the lowest retained checkpoint are subsumed.
       entry.users.erase(entry.users.begin(), entry.users.lower_bound(keep_from));
       if (entry.users.empty()) {
-        if (entry.created_by > highest_not_claimed_checkpoint_id_ && !entry.not_owned) {
+        if (OwnedLocked(entry)) {
           to_discard.push_back(entry.handle);
         }
         it = entries_.erase(it);
@@ -139,6 +139,7 @@ void SharedStateRegistry::ReleasePending(int64_t pending_id) {
     if (holds_.erase(pending_id) == 0 || last_lowest_ < 0) return;
     lowest = last_lowest_;
   }
+  // What it reports (restored savepoints still in use) the store learns at its next subsumption anyway.
   (void)UnregisterUnusedState(lowest);
 }
 
@@ -146,7 +147,7 @@ std::vector<std::string> SharedStateRegistry::DeferredDeletions(const std::set<i
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::string> paths;
   for (const auto& [path, entry] : entries_) {
-    if (entry.created_by <= highest_not_claimed_checkpoint_id_ || entry.not_owned) continue;
+    if (!OwnedLocked(entry)) continue;
     bool used = false;
     for (int64_t user : entry.users) used |= retained.count(user) > 0;
     if (!used) paths.push_back(path);
@@ -167,7 +168,7 @@ void SharedStateRegistry::Unregister(int64_t checkpoint_id, bool even_if_used) {
     for (auto it = entries_.begin(); it != entries_.end();) {
       Entry& entry = it->second;
       if (entry.users.erase(checkpoint_id) > 0 && (entry.users.empty() || even_if_used)) {
-        if (entry.created_by > highest_not_claimed_checkpoint_id_ && !entry.not_owned) {
+        if (OwnedLocked(entry)) {
           to_discard.push_back(entry.handle);
         }
         it = entries_.erase(it);

@@ -121,6 +121,11 @@ class SharedStateRegistry {
     int64_t last_used() const { return users.empty() ? created_by : *users.rbegin(); }
   };
 
+  // REQUIRES: mutex_ held. Whether this job may delete the entry's file: it created it, and not a restored snapshot
+  // it does not own (NO_CLAIM, LEGACY).
+  bool OwnedLocked(const Entry& entry) const {
+    return entry.created_by > highest_not_claimed_checkpoint_id_ && !entry.not_owned;
+  }
   // REQUIRES: mutex_ held. Checks one registration without changing anything.
   // Removes `checkpoint_id` from every entry's users; deletes owned files left without users (`even_if_used`: the
   // abort-deletes-reused mutant deletes every file the checkpoint used).
