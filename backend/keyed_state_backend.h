@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "backend/backend_options.h"
+#include "backend/cancellation.h"
 #include "backend/composite_key.h"
 #include "backend/key_groups.h"
 #include "backend/resource_guard.h"
@@ -46,6 +47,10 @@ struct KeyedStateBackendConfig {
   // Parallel downloads when restoring a native snapshot into this backend (Flink's
   // state.backend.rocksdb.checkpoint.transfer.thread.num, 4; snapshot/incremental_restore_operation.h).
   int transfer_threads = 4;
+  // Cancels a restore into this backend in progress (Flink's cancelStreamRegistry of the backend builder): the restore
+  // stops at its next check, waits for its transfers in flight, removes what it created and fails with Cancelled.
+  // nullptr: nothing can cancel it.
+  std::shared_ptr<const CancellationToken> cancellation;
 };
 
 // One entry of a state, decoded.

@@ -277,6 +277,12 @@ std::optional<Violation> Checker::CheckFiles(const KnownSnapshot& snapshot, int 
 
 std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& event, int step) {
   if (event.kind == JobEvent::Kind::kRestartFailed) {
+    if (event.cancelled) {
+      // Another subtask's failed deployment cancelled this one (judged on its own event).
+      ++coverage_[event.checkpoint_id >= 0 ? "restore cancelled by another subtask's failed deployment"
+                                           : "deployment cancelled by another subtask's failed deployment"];
+      return std::nullopt;
+    }
     // The restart strategy tries again, but only a fault the world injected may have failed this attempt (or the
     // detection of a corruption it caused): any other error (a bad handle, a missing file) is a bug even when the
     // next attempt succeeds.

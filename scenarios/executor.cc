@@ -1010,7 +1010,7 @@ const std::vector<std::string>& CoverageCounters() {
       "checkpoint expired", "savepoint native", "savepoint canonical", "hard kill", "machine crash",
       "process restart, local state reloaded", "machine reboot, local state reloaded",
       "restore from a local copy reloaded after a restart", "restore from a local copy reloaded after power loss",
-      "coordinator failover"};
+      "coordinator failover", "restore cancelled by another subtask's failed deployment"};
   return *counters;
 }
 

@@ -12,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "faults/fault_model.h"
@@ -54,6 +55,8 @@ std::string TestNameOfScenarioFile(const ::testing::TestParamInfo<std::string>& 
   return name;
 }
 
+constexpr char kCoversMarker[] = "Covers:";
+
 class RegressionLibraryTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RegressionLibraryTest, ReplaysGreen) {
@@ -66,6 +69,16 @@ TEST_P(RegressionLibraryTest, ReplaysGreen) {
       << name << ": " << (result.violation.has_value() ? result.violation->ToString() : result.error)
       << "\n  reproduce: bazel run //:snapsim -- replay scenarios/" << name;
   EXPECT_GT(result.steps_run, 0);
+  // A description line "Covers: <coverage counter>" says the scenario exists to reach that path: a run that passes
+  // without reaching it has lost what it was kept for.
+  for (const std::string& line : scenario->description) {
+    if (!absl::StartsWith(line, kCoversMarker)) continue;
+    const std::string counter(absl::StripAsciiWhitespace(line.substr(sizeof(kCoversMarker) - 1)));
+    auto found = result.coverage.find(counter);
+    EXPECT_TRUE(found != result.coverage.end() && found->second > 0)
+        << name << ": passed without reaching '" << counter << "', which its description says it covers"
+        << "\n  reproduce: bazel run //:snapsim -- replay scenarios/" << name;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Library, RegressionLibraryTest, ::testing::ValuesIn(LibraryFiles()),

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "backend/list_merge_operator.h"
 #include "backend/local_files.h"
+#include "snapshot/parallel_transfers.h"
 
 namespace snapsim {
 
@@ -458,7 +459,8 @@ void SimJob::StopTask(Subtask& subtask) {
   }
 }
 
-absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const CompletedCheckpoint> checkpoint) {
+absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const CompletedCheckpoint> checkpoint,
+                               std::shared_ptr<const CancellationToken> cancellation) {
   RuntimeMutexLock lock(subtask.mailbox);
   ++subtask.attempt;
   const std::string machine_root = subtask.machine->root();
@@ -470,6 +472,7 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
   task_config.backend.max_parallelism = config_.max_parallelism;
   task_config.backend.key_group_range = subtask.range;
   task_config.backend.preset = world_->preset();
+  task_config.backend.cancellation = std::move(cancellation);
   task_config.incremental = config_.incremental;
   task_config.local_recovery.enabled = config_.local_recovery;
   task_config.local_recovery.subtask_directory = LocalStateDirectory(subtask);
@@ -581,25 +584,52 @@ absl::Status SimJob::RestartTasks(std::shared_ptr<const CompletedCheckpoint> che
     std::lock_guard<std::mutex> lock(state_mutex_);
     model_.clear();
   }
-  for (auto& subtask : subtasks_) {
-    absl::Status status;
-    for (int attempt = 1; attempt <= std::max(1, config_.restart_attempts); ++attempt) {
-      status = DeployTask(*subtask, checkpoint);
-      if (status.ok()) break;
-      world_->Record("job", absl::StrCat("deploying subtask ", subtask->index, " failed (attempt ", attempt, " of ",
-                                         config_.restart_attempts, "): ", status.message()));
-      JobEvent event;
-      event.kind = JobEvent::Kind::kRestartFailed;
-      event.subtask = subtask->index;
-      event.attempt = subtask->attempt;
-      event.checkpoint_id = checkpoint != nullptr ? checkpoint->checkpoint_id : -1;
-      event.error = status.ToString();
-      PushEvent(std::move(event));
-      StopTask(*subtask);
-    }
-    if (!status.ok()) return status;
+  absl::Status status;
+  for (int attempt = 1; attempt <= std::max(1, config_.restart_attempts); ++attempt) {
+    status = DeployTasks(checkpoint, attempt);
+    if (status.ok()) break;
+    for (auto& subtask : subtasks_) StopTask(*subtask);  // the job's one region restarts as a whole
   }
-  return absl::OkStatus();
+  return status;
+}
+
+absl::Status SimJob::DeployTasks(std::shared_ptr<const CompletedCheckpoint> checkpoint, int attempt) {
+  // Flink deploys every task of the region at once; each restores in its own thread. When one fails, the job master
+  // cancels the others, which may still be restoring: their restores stop (KeyedStateTask::Start) and the region
+  // restarts as a whole.
+  auto cancellation = std::make_shared<CancellationToken>();
+  const std::vector<std::optional<absl::Status>> outcomes = RunParallelTransfers(
+      *runtime_, "deploy", subtasks_.size(), kConcurrentDeployments,
+      [&](size_t index) -> absl::Status {
+        absl::Status status = DeployTask(*subtasks_[index], checkpoint, cancellation);
+        if (!status.ok() && !absl::IsCancelled(status)) {
+          cancellation->Cancel(absl::StrCat("subtask ", index, " failed to deploy"));
+        }
+        return status;
+      },
+      cancellation.get());
+  absl::Status first_failure;
+  for (size_t index = 0; index < outcomes.size(); ++index) {
+    if (!outcomes[index].has_value() || outcomes[index]->ok()) continue;
+    const absl::Status& status = *outcomes[index];
+    Subtask& subtask = *subtasks_[index];
+    const bool cancelled = absl::IsCancelled(status);
+    world_->Record("job", absl::StrCat("deploying subtask ", subtask.index, cancelled ? " cancelled" : " failed",
+                                       " (attempt ", attempt, " of ", config_.restart_attempts, "): ",
+                                       status.message()));
+    if (!cancelled && first_failure.ok()) first_failure = status;
+    JobEvent event;
+    event.kind = JobEvent::Kind::kRestartFailed;
+    event.subtask = subtask.index;
+    event.attempt = subtask.attempt;
+    event.checkpoint_id = checkpoint != nullptr ? checkpoint->checkpoint_id : -1;
+    event.error = status.ToString();
+    event.cancelled = cancelled;
+    PushEvent(std::move(event));
+  }
+  if (!first_failure.ok()) return first_failure;
+  // Nothing failed on its own: a cancellation without a cause would be a bug here, and is reported as one.
+  return TransfersOutcome(outcomes, cancellation.get(), "deploying the tasks");
 }
 
 absl::Status SimJob::FailoverTasks() {

@@ -31,6 +31,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "backend/cancellation.h"
 #include "sim/prng.h"
 #include "sim/sim_machine.h"
 #include "sim/sim_object_store.h"
@@ -153,7 +154,8 @@ struct JobEvent {
     // An abort notification reached the running attempt; it carries `latest_completed_id` (a confirmation too).
     kAbortDelivered,
     // Deploying a subtask attempt or recovering the coordinator failed and the restart strategy tries again;
-    // `error` says why. Only an injected fault may cause it (the checker's invariant 0).
+    // `error` says why. Only an injected fault may cause it (the checker's invariant 0), or another subtask's failed
+    // deployment that cancelled this one (`cancelled`).
     kRestartFailed,
     // An operator's snapshot finished with `handle`, but the task's failed (another operator's did) and discarded
     // it; its strategy still recorded the uploads.
@@ -190,6 +192,9 @@ struct JobEvent {
   std::string local_directory;
   // kRestartFailed.
   std::string error;
+  // kRestartFailed: the attempt did not fail on its own; another subtask's deployment failed and cancelled it (its
+  // restore stopped where it was).
+  bool cancelled = false;
 };
 
 // The checkpoint storage as one task manager process sees it: forwards to the shared store until the process is
@@ -387,7 +392,13 @@ class SimJob : public TaskGateway {
   void KillProcess(Subtask& killed, bool disk_kept);
   // The subtask's local-recovery directory on its machine (LocalRecoveryConfig::subtask_directory).
   std::string LocalStateDirectory(const Subtask& subtask) const;
-  absl::Status DeployTask(Subtask& subtask, std::shared_ptr<const CompletedCheckpoint> checkpoint);
+  // Deploys every subtask's next attempt at once (at most kConcurrentDeployments at a time); the first that fails
+  // cancels the others (a restore in progress stops). Returns the first failure that was not a cancellation. Each
+  // failed or cancelled attempt is a kRestartFailed event. `attempt` counts the restart strategy's tries.
+  absl::Status DeployTasks(std::shared_ptr<const CompletedCheckpoint> checkpoint, int attempt);
+  static constexpr int kConcurrentDeployments = 16;
+  absl::Status DeployTask(Subtask& subtask, std::shared_ptr<const CompletedCheckpoint> checkpoint,
+                          std::shared_ptr<const CancellationToken> cancellation);
   // Sends `deliver` as a message: after a latency, through the fault hook, as its own activity.
   void Send(const Message& message, std::function<void()> deliver);
   // `fifo`: the message keeps its channel's order (a message no fault touched).

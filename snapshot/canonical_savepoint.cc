@@ -143,9 +143,13 @@ namespace {
 // Applies one savepoint object to `backend`.
 absl::Status RestoreOne(KeyedStateBackend& backend, CheckpointStorage& storage, const KeyGroupsStateHandle& handle) {
   const std::string& path = handle.delegate.path;
+  const std::string what = absl::StrCat("savepoint ", path);
+  const CancellationToken* cancellation = backend.config().cancellation.get();
+  if (absl::Status status = CheckNotCancelled(cancellation, absl::StrCat("restoring ", what)); !status.ok()) {
+    return status;
+  }
   absl::StatusOr<std::string> bytes = ReadStreamStateHandle(storage, handle.delegate, "savepoint");
   if (!bytes.ok()) return bytes.status();
-  const std::string what = absl::StrCat("savepoint ", path);
   ByteReader header(*bytes, what);
   absl::StatusOr<absl::string_view> magic = header.ReadRaw(kMagic.size(), "magic");
   if (!magic.ok()) return magic.status();
@@ -176,6 +180,9 @@ absl::Status RestoreOne(KeyedStateBackend& backend, CheckpointStorage& storage, 
   for (int key_group = range.start(); key_group <= range.end(); ++key_group) {
     const uint64_t offset = handle.offsets.offsets[key_group - range.start()];
     if (offset == 0 || !backend.key_group_range().Contains(key_group)) continue;
+    if (absl::Status status = CheckNotCancelled(cancellation, absl::StrCat("restoring ", what)); !status.ok()) {
+      return status;
+    }
     if (offset >= bytes->size()) {
       return absl::DataLossError(absl::StrCat(what, ": key group ", key_group, " offset ", offset, " is past the end"));
     }

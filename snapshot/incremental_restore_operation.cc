@@ -48,11 +48,15 @@ absl::StatusOr<std::vector<StateMetaInfo>> ParseMetaData(const std::string& byte
   return metas;
 }
 
+// "restoring checkpoint N": what a cancelled restore says it was doing.
+std::string RestoringCheckpoint(int64_t checkpoint_id) { return absl::StrCat("restoring checkpoint ", checkpoint_id); }
+
 // Moves (or, from a local-recovery directory, links and copies) the snapshot files into <instance>/db and opens
-// the backend.
+// the backend; a cancellation is checked before each file (a local restore copies them).
 absl::StatusOr<std::unique_ptr<KeyedStateBackend>> OpenFromDirectory(const KeyedStateBackendConfig& config,
                                                                     const std::string& source, bool keep_source,
-                                                                    const std::vector<StateMetaInfo>& metas) {
+                                                                    const std::vector<StateMetaInfo>& metas,
+                                                                    int64_t checkpoint_id) {
   rocksdb::Env* env = config.env;
   const std::string db = config.instance_path + "/db";
   absl::Status status = CreateDirectories(env, db);
@@ -62,6 +66,8 @@ absl::StatusOr<std::unique_ptr<KeyedStateBackend>> OpenFromDirectory(const Keyed
   absl::StatusOr<std::vector<std::string>> names = ListDirectory(env, source);
   if (!names.ok()) return names.status();
   for (const std::string& name : *names) {
+    status = CheckNotCancelled(config.cancellation.get(), RestoringCheckpoint(checkpoint_id));
+    if (!status.ok()) return status;
     const std::string from = source + "/" + name;
     const std::string to = db + "/" + name;
     if (!keep_source) {
@@ -81,10 +87,11 @@ absl::StatusOr<std::unique_ptr<KeyedStateBackend>> OpenFromDirectory(const Keyed
 // with `threads` parallel transfers on the runtime (the uploader's worker pattern, StateUploader). After a failure
 // no new transfer starts, and every transfer in flight ends before this returns, so the caller's cleanup of the
 // directory never races a download still writing into it (FLINK-32681). The error is the first failed file's, in
-// the handle's order, naming it (FLINK-39998), never a follow-on error.
+// the handle's order, naming it (FLINK-39998), never a follow-on error. A cancellation stops the downloads the same
+// way (a transfer checks it before its read, after it and before writing) and is the error unless a file failed.
 absl::Status DownloadFiles(rocksdb::Env* env, Runtime& runtime, CheckpointStorage& storage,
                            const IncrementalRemoteKeyedStateHandle& handle, const std::string& directory,
-                           int threads) {
+                           int threads, const CancellationToken* cancellation) {
   absl::Status status = FromRocksDbStatus(env->CreateDirIfMissing(directory),
                                           absl::StrCat("creating download directory ", directory));
   if (!status.ok()) return status;
@@ -101,11 +108,18 @@ absl::Status DownloadFiles(rocksdb::Env* env, Runtime& runtime, CheckpointStorag
   const std::vector<std::optional<absl::Status>> outcomes =
       RunParallelTransfers(runtime, "download", files.size(), threads, [&](size_t index) -> absl::Status {
         const HandleAndLocalPath& file = *files[index];
-        absl::StatusOr<std::string> bytes =
-            Download(storage, file.handle, absl::StrCat("file ", file.local_path), handle.checkpoint_id);
-        return bytes.ok() ? WriteLocalFile(env, directory + "/" + file.local_path, *bytes) : bytes.status();
-      });
-  return FirstTransferFailure(outcomes);
+        const std::string what = absl::StrCat("file ", file.local_path);
+        if (absl::Status status = CheckNotCancelled(cancellation, absl::StrCat("downloading ", what)); !status.ok()) {
+          return status;
+        }
+        absl::StatusOr<std::string> bytes = Download(storage, file.handle, what, handle.checkpoint_id);
+        if (!bytes.ok()) return bytes.status();
+        if (absl::Status status = CheckNotCancelled(cancellation, absl::StrCat("downloading ", what)); !status.ok()) {
+          return status;
+        }
+        return WriteLocalFile(env, directory + "/" + file.local_path, *bytes);
+      }, cancellation);
+  return TransfersOutcome(outcomes, cancellation, RestoringCheckpoint(handle.checkpoint_id));
 }
 
 // Downloads `handle` and opens it as a backend at `config.instance_path` (which must not hold a DB).
@@ -113,6 +127,11 @@ absl::StatusOr<std::unique_ptr<KeyedStateBackend>> DownloadAndOpen(const KeyedSt
                                                                   Runtime& runtime, CheckpointStorage& storage,
                                                                   const IncrementalRemoteKeyedStateHandle& handle) {
   rocksdb::Env* env = config.env;
+  const CancellationToken* cancellation = config.cancellation.get();
+  if (absl::Status status = CheckNotCancelled(cancellation, RestoringCheckpoint(handle.checkpoint_id));
+      !status.ok()) {
+    return status;
+  }
   absl::StatusOr<std::string> meta_bytes =
       Download(storage, handle.meta_state_handle, "metadata", handle.checkpoint_id);
   if (!meta_bytes.ok()) return meta_bytes.status();
@@ -121,12 +140,15 @@ absl::StatusOr<std::unique_ptr<KeyedStateBackend>> DownloadAndOpen(const KeyedSt
   if (!metas.ok()) return metas.status();
   const std::string download = config.instance_path + "/" + runtime.NewUniqueId();
   absl::Status status = CreateDirectories(env, config.instance_path);
-  if (status.ok()) status = DownloadFiles(env, runtime, storage, handle, download, config.transfer_threads);
+  if (status.ok()) {
+    status = DownloadFiles(env, runtime, storage, handle, download, config.transfer_threads, cancellation);
+  }
   absl::StatusOr<std::unique_ptr<KeyedStateBackend>> backend =
-      status.ok() ? OpenFromDirectory(config, download, /*keep_source=*/false, *metas)
+      status.ok() ? OpenFromDirectory(config, download, /*keep_source=*/false, *metas, handle.checkpoint_id)
                   : absl::StatusOr<std::unique_ptr<KeyedStateBackend>>(status);
   (void)DeleteRecursively(env, download);
   if (!backend.ok()) {
+    if (absl::IsCancelled(backend.status())) return backend.status();  // it already says what it was restoring
     return absl::Status(backend.status().code(), absl::StrCat("restoring checkpoint ", handle.checkpoint_id, ": ",
                                                               backend.status().message()));
   }
@@ -260,6 +282,11 @@ absl::StatusOr<RestoreResult> RestoreKeyedState(const KeyedStateBackendConfig& c
   for (size_t i = 0; i < handles.size(); ++i) {
     const KeyGroupRange overlap = handles[i].key_group_range.Intersection(target);
     if (static_cast<int>(i) == initial || overlap.empty()) continue;
+    if (absl::Status status = CheckNotCancelled(config.cancellation.get(), RestoringCheckpoint(handles[i].checkpoint_id));
+        !status.ok()) {
+      result.backend.reset();
+      return fail(status);
+    }
     KeyedStateBackendConfig temporary = config;
     temporary.instance_path = config.instance_path + "/" + runtime.NewUniqueId();
     temporary.key_group_range = handles[i].key_group_range;
@@ -294,7 +321,8 @@ absl::StatusOr<RestoreResult> RestoreFromLocalHandle(const KeyedStateBackendConf
       ParseMetaData(*meta_bytes, handle.checkpoint_id, handle.local_meta_path);
   if (!metas.ok()) return metas.status();
   return FinishRestore(config, instance_existed,
-                       OpenFromDirectory(config, handle.directory, /*keep_source=*/true, *metas), handle.backend_uid,
+                       OpenFromDirectory(config, handle.directory, /*keep_source=*/true, *metas, handle.checkpoint_id),
+                       handle.backend_uid,
                        handle.checkpoint_id, handle.shared_state);
 }
 
@@ -314,6 +342,8 @@ absl::StatusOr<RestoreResult> RestoreWithLocalRecovery(const KeyedStateBackendCo
       if (used_local != nullptr) *used_local = true;
       return restored;
     }
+    // A cancelled restore does not go on with another source.
+    if (absl::IsCancelled(restored.status())) return restored.status();
     // A damaged local copy is not an error: the checkpoint storage copy is the authority.
     if (local_error != nullptr) *local_error = restored.status();
   }

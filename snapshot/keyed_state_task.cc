@@ -320,7 +320,9 @@ absl::StatusOr<std::unique_ptr<KeyedStateTask>> KeyedStateTask::Start(KeyedState
                                                                                        : kNone;
     std::optional<IncrementalLocalKeyedStateHandle> local;
     if (local_snapshot.has_value() && local_snapshot->count(op) > 0) local = local_snapshot->at(op);
-    if (absl::Status status = task->StartOperator(op, handles, restore, local, local_error); !status.ok()) {
+    absl::Status status = CheckNotCancelled(task->config_.backend.cancellation.get(), "starting the task");
+    if (status.ok()) status = task->StartOperator(op, handles, restore, local, local_error);
+    if (!status.ok()) {
       (void)task->Close();  // the operators opened so far
       return status;
     }

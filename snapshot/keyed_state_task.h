@@ -184,7 +184,9 @@ class KeyedStateTask {
   using SnapshotFuture = Future<absl::StatusOr<TaskSnapshot>>;
 
   // `local_store` may be null (no local recovery). Bad or missing restore state is an error naming it; nothing
-  // durable is touched.
+  // durable is touched. `config.backend.cancellation`, when cancelled while the task restores (another task of the
+  // job failed, Flink cancels this one), ends the restore at its next check: Cancelled, after every download in
+  // flight ended and what the restore created was removed.
   static absl::StatusOr<std::unique_ptr<KeyedStateTask>> Start(KeyedStateTaskConfig config, Runtime* runtime,
                                                                CheckpointStorage* storage,
                                                                TaskLocalStateStore* local_store,

@@ -75,7 +75,7 @@ absl::StatusOr<std::vector<HandleAndLocalPath>> StateUploader::UploadFiles(
         handles[index] = *std::move(handle);
         return absl::OkStatus();
       });
-  if (absl::Status failed = FirstTransferFailure(outcomes); !failed.ok()) return failed;
+  if (absl::Status failed = TransfersOutcome(outcomes, nullptr, "uploads"); !failed.ok()) return failed;
   std::vector<HandleAndLocalPath> uploaded;
   for (size_t i = 0; i < names.size(); ++i) uploaded.push_back(HandleAndLocalPath{handles[i], names[i]});
   return uploaded;

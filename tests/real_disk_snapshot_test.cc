@@ -1,14 +1,18 @@
 // The same snapshot code on real disk with real threads (the --fs=posix mode): DirectoryCheckpointStorage as the
 // checkpoint storage, rocksdb::Env::Default() as local disk, ThreadRuntime as the runtime.
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <string>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "backend/cancellation.h"
 #include "backend/encoding.h"
 #include "backend/keyed_state_backend.h"
 #include "backend/runtime.h"
@@ -233,6 +237,93 @@ TEST_F(RealDiskTest, CorruptionOnLocalDiskAndInStorageIsDetectedByNameWithRealTh
   ASSERT_FALSE(restored.ok()) << "a corrupt download was restored";
   EXPECT_THAT(std::string(restored.status().message()), HasSubstr("checksum mismatch"));
   EXPECT_THAT(std::string(restored.status().message()), HasSubstr(largest->handle.path));
+}
+
+// Issue #13 part 5 with real threads: reads of checkpoint storage take 20 ms each; the third cancels the restore (as
+// the job master cancelling a task whose sibling failed would, from another thread). The restore fails as cancelled
+// after every download in flight ended, reads far fewer files than the snapshot has, leaves nothing in its instance
+// directory (nothing lands there later either), and the next attempt restores everything.
+class SlowCancellingStorage : public CheckpointStorage {
+ public:
+  SlowCancellingStorage(CheckpointStorage* delegate, std::shared_ptr<CancellationToken> cancellation)
+      : delegate_(delegate), cancellation_(std::move(cancellation)) {}
+  absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> Create(const std::string& path) override {
+    return delegate_->Create(path);
+  }
+  absl::StatusOr<std::string> Read(const std::string& path) override {
+    const int mine = ++reads;
+    const int now_in_flight = ++in_flight;
+    int seen = most_in_flight.load();
+    while (now_in_flight > seen && !most_in_flight.compare_exchange_weak(seen, now_in_flight)) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (mine == 3) cancellation_->Cancel("another task of the job failed");
+    absl::StatusOr<std::string> bytes = delegate_->Read(path);
+    --in_flight;
+    return bytes;
+  }
+  absl::Status Delete(const std::string& path) override { return delegate_->Delete(path); }
+  absl::StatusOr<std::vector<std::string>> List(const std::string& prefix) override { return delegate_->List(prefix); }
+  absl::StatusOr<bool> Exists(const std::string& path) override { return delegate_->Exists(path); }
+  absl::StatusOr<StoredObjectInfo> Stat(const std::string& path) override { return delegate_->Stat(path); }
+
+  std::atomic<int> reads{0};
+  std::atomic<int> in_flight{0};
+  std::atomic<int> most_in_flight{0};
+
+ private:
+  CheckpointStorage* delegate_;
+  std::shared_ptr<CancellationToken> cancellation_;
+};
+
+TEST_F(RealDiskTest, ARestoreCancelledWhileItDownloadsStopsWaitsAndLeavesNothingWithRealThreads) {
+  ThreadRuntime runtime;
+  StateUploader uploader(&runtime, 4);
+  const KeyedStateBackendConfig config = BackendConfig(&runtime);
+  auto backend = KeyedStateBackend::Open(config);
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  ASSERT_TRUE((*backend)->RegisterState("count", StateKind::kValue).ok());
+  // Several SST files: flushed batches of keys.
+  for (int batch = 0; batch < 6; ++batch) {
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_TRUE((*backend)->SetCurrentKey(absl::StrCat("key-", batch, "-", i)).ok());
+      ASSERT_TRUE((*backend)->PutValue("count", absl::StrCat(i)).ok());
+    }
+    ASSERT_TRUE((*backend)->Flush().ok());
+  }
+  IncrementalSnapshotStrategy strategy(backend->get(), &runtime, &uploader, {}, config.backend_uid);
+  auto running = SnapshotRunner::Snapshot(strategy, runtime, 1,
+                                          CheckpointStreamFactory::ForCheckpoint(storage_.get(), &runtime, "job", 1),
+                                          SnapshotType::kCheckpoint);
+  ASSERT_TRUE(running.ok()) << running.status();
+  const absl::StatusOr<SnapshotResult>& result = running->result.Get();
+  ASSERT_TRUE(result.ok()) << result.status();
+  const size_t files = result->remote->shared_state.size() + result->remote->private_state.size();
+  ASSERT_GE(files, 6u);
+
+  auto cancellation = std::make_shared<CancellationToken>();
+  SlowCancellingStorage slow(storage_.get(), cancellation);
+  KeyedStateBackendConfig target = config;
+  target.instance_path = base_ + "/restored";
+  target.transfer_threads = 2;
+  target.cancellation = cancellation;
+  absl::StatusOr<RestoreResult> restored = RestoreKeyedState(target, runtime, slow, {*result->remote});
+  ASSERT_FALSE(restored.ok());
+  EXPECT_EQ(restored.status().code(), absl::StatusCode::kCancelled) << restored.status();
+  EXPECT_THAT(std::string(restored.status().message()), HasSubstr("another task of the job failed"));
+  EXPECT_EQ(slow.in_flight.load(), 0) << "returned while a download was in flight";
+  EXPECT_GT(slow.most_in_flight.load(), 1);
+  // The metadata, then two downloads at a time: the one that cancelled and the one beside it, nothing after.
+  EXPECT_LT(static_cast<size_t>(slow.reads.load()), files) << "the restore went on after its cancellation";
+  EXPECT_FALSE(LocalPathExists(config.env, target.instance_path));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(LocalPathExists(config.env, target.instance_path)) << "a download landed after the cleanup";
+
+  target.cancellation = nullptr;
+  restored = RestoreKeyedState(target, runtime, *storage_, {*result->remote});
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  ASSERT_TRUE(restored->backend->SetCurrentKey("key-5-199").ok());
+  EXPECT_EQ(*restored->backend->GetValue("count"), std::optional<std::string>("199"));
 }
 
 }  // namespace

@@ -499,6 +499,63 @@ TEST_F(RestoreBadInputTest, FailedParallelDownloadWaitsForEveryTransferAndStarts
   EXPECT_FALSE(machine_.file_system()->Exists("/tm-0/target")) << "a download landed after the cleanup";
 }
 
+// Issue #13 part 5: a restore is cancelled while it downloads (another task of the job failed; Flink cancels this
+// one). No download starts after the cancellation, those in flight end before the restore returns, the error is the
+// cancellation (naming the checkpoint and the reason, never a follow-on error of a download), and nothing is left: the
+// download directory, the DB and the instance directory are gone, and nothing lands there later.
+TEST_F(RestoreBadInputTest, CancelledRestoreStopsItsDownloadsWaitsForThemAndLeavesNothing) {
+  IncrementalRemoteKeyedStateHandle handle = Checkpoint();
+  const size_t files = handle.shared_state.size() + handle.private_state.size();
+  ASSERT_GE(files, 6u);
+  auto cancellation = std::make_shared<CancellationToken>();
+  int reads = 0;
+  int in_flight = 0;
+  int most_in_flight = 0;
+  int64_t cancelled_at = -1;
+  int64_t last_end = -1;
+  std::vector<int64_t> starts;
+  store_.SetFaultHook([&](const ObjectStoreOperation& operation) {
+    if (operation.kind != ObjectStoreOperationKind::kRead || operation.path == handle.meta_state_handle.path) {
+      return absl::OkStatus();
+    }
+    const int mine = ++reads;
+    starts.push_back(scheduler_.NowMicros());
+    most_in_flight = std::max(most_in_flight, ++in_flight);
+    if (mine == 3) {
+      scheduler_.SleepForMicros(200);
+      cancellation->Cancel("subtask 7 failed to deploy");
+      cancelled_at = scheduler_.NowMicros();
+    } else {
+      scheduler_.SleepForMicros(3000);  // in flight when the cancellation comes: it ends, its file is not written
+    }
+    --in_flight;
+    last_end = scheduler_.NowMicros();
+    return absl::OkStatus();
+  });
+  KeyedStateBackendConfig config = Config("target");
+  config.transfer_threads = 4;
+  config.cancellation = cancellation;
+  absl::StatusOr<RestoreResult> restored = RestoreFromRemoteHandle(config, scheduler_, store_, handle);
+  const int64_t returned_at = scheduler_.NowMicros();
+  store_.SetFaultHook(nullptr);
+  ASSERT_FALSE(restored.ok()) << "reads=" << reads << " files=" << files;
+  EXPECT_EQ(restored.status().code(), absl::StatusCode::kCancelled) << restored.status();
+  EXPECT_THAT(std::string(restored.status().message()),
+              HasSubstr("restoring checkpoint 9 cancelled: subtask 7 failed to deploy"));
+  EXPECT_GT(most_in_flight, 1);
+  for (const int64_t start : starts) EXPECT_LE(start, cancelled_at);
+  EXPECT_LT(static_cast<size_t>(reads), files) << "the restore went on after its cancellation";
+  EXPECT_EQ(in_flight, 0);
+  EXPECT_GE(returned_at, last_end) << "returned while a download was still in flight";
+  EXPECT_FALSE(machine_.file_system()->Exists("/tm-0/target"));
+  scheduler_.RunUntilQuiescent();
+  EXPECT_FALSE(machine_.file_system()->Exists("/tm-0/target")) << "a download landed after the cleanup";
+  // A later restore of the same checkpoint is not disturbed.
+  absl::StatusOr<RestoreResult> again = RestoreFromRemoteHandle(Config("target"), scheduler_, store_, handle);
+  ASSERT_TRUE(again.ok()) << again.status();
+  backends_.push_back(std::move(again->backend));
+}
+
 TEST_F(RestoreBadInputTest, WrongSizeFile) {
   IncrementalRemoteKeyedStateHandle handle = Checkpoint();
   const HandleAndLocalPath& victim = handle.private_state.front();
@@ -764,4 +821,60 @@ TEST_F(SnapshotStrategiesTest, CanonicalRestoreRefusesEveryEntryThatAReadCouldNo
 }
 
 }  // namespace
+// A cancellation reaches every restore path: a local-recovery restore is cancelled too (and does not fall back to
+// checkpoint storage, which it would download), leaving the local copy intact for the next attempt; a rescaling
+// restore and a canonical savepoint restore stop before they read anything.
+TEST_F(SnapshotStrategiesTest, CancelledRestoreStopsOnEveryPathAndKeepsTheLocalCopy) {
+  KeyedStateBackend& backend = OpenBackend("op");
+  LocalRecoveryConfig local{true, "/tm-0/local/sti_0"};
+  auto strategy = Incremental(backend, local);
+  Write(backend, 0, 200, "a");
+  const std::map<std::string, std::string> expected = Dump(backend);
+  absl::StatusOr<SnapshotResult> result = Snapshot(*strategy, 4);
+  ASSERT_TRUE(result.ok()) << result.status();
+  absl::StatusOr<std::optional<KeyGroupsStateHandle>> savepoint = CanonicalSavepoint(backend, store_, scheduler_, 5);
+  ASSERT_TRUE(savepoint.ok() && savepoint->has_value());
+  const std::vector<std::string> local_files = machine_.file_system()->ListFilesRecursively(result->local->directory);
+  ASSERT_FALSE(local_files.empty());
+
+  int reads = 0;
+  store_.SetFaultHook([&](const ObjectStoreOperation& operation) {
+    if (operation.kind == ObjectStoreOperationKind::kRead) ++reads;
+    return absl::OkStatus();
+  });
+  auto cancellation = std::make_shared<CancellationToken>();
+  cancellation->Cancel("the job was cancelled");
+  KeyedStateBackendConfig config = Config("cancelled");
+  config.cancellation = cancellation;
+  bool used_local = true;
+  absl::Status local_error = absl::UnknownError("unset");
+  absl::StatusOr<RestoreResult> restored = RestoreWithLocalRecovery(config, scheduler_, store_, *result->remote,
+                                                                    result->local, &used_local, &local_error);
+  ASSERT_FALSE(restored.ok());
+  EXPECT_EQ(restored.status().code(), absl::StatusCode::kCancelled) << restored.status();
+  EXPECT_THAT(std::string(restored.status().message()), HasSubstr("the job was cancelled"));
+  EXPECT_FALSE(used_local);
+  EXPECT_TRUE(local_error.ok()) << "a cancellation is not damage to the local copy: " << local_error;
+  // Rescaling (two target halves from one handle) and canonical restores.
+  KeyedStateBackendConfig half = config;
+  half.key_group_range = *ComputeKeyGroupRangeForOperatorIndex(128, 2, 1);
+  restored = RestoreKeyedState(half, scheduler_, store_, {*result->remote});
+  EXPECT_EQ(restored.status().code(), absl::StatusCode::kCancelled) << restored.status();
+  restored = RestoreFromCanonicalSavepoint(config, scheduler_, store_, {**savepoint});
+  EXPECT_EQ(restored.status().code(), absl::StatusCode::kCancelled) << restored.status();
+  EXPECT_THAT(std::string(restored.status().message()), HasSubstr((*savepoint)->delegate.path));
+  store_.SetFaultHook(nullptr);
+  EXPECT_EQ(reads, 0) << "a cancelled restore read from checkpoint storage";
+  EXPECT_FALSE(machine_.file_system()->Exists("/tm-0/cancelled"));
+
+  // The local copy is as it was, and the next attempt restores from it.
+  EXPECT_EQ(machine_.file_system()->ListFilesRecursively(result->local->directory), local_files);
+  restored = RestoreWithLocalRecovery(Config("next-attempt"), scheduler_, store_, *result->remote, result->local,
+                                      &used_local);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_TRUE(used_local);
+  EXPECT_EQ(Dump(*restored->backend), expected);
+  backends_.push_back(std::move(restored->backend));
+}
+
 }  // namespace snapsim
