@@ -875,6 +875,7 @@ void Execution::Finish(RunResult* result) {
   result->side_world_restores = checker_.side_world_restores();
   result->scheduler_handoffs = world_->handoffs();
   result->activities_spawned = world_->activities_spawned();
+  result->threads_started = world_->threads_started();
   result->notes = notes_;
   for (const auto& [kind, count] : faults_.Injected()) {
     result->notes.push_back(absl::StrCat("faults injected: ", kind, " x", count));

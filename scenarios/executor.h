@@ -60,6 +60,7 @@ struct RunResult {
   // The simulated world's OS-thread hand-offs and activities (threads) spawned; 0 under --fs=posix.
   uint64_t scheduler_handoffs = 0;
   uint64_t activities_spawned = 0;
+  uint64_t threads_started = 0;
   // Reported facts: retries a liveness step needed, accepted orphans.
   std::vector<std::string> notes;
   // What the run reached, by name (faults injected per kind, restore modes, mode switches, rare paths); a sweep sums

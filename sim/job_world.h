@@ -77,6 +77,7 @@ class JobWorld {
   // OS-thread hand-offs between activities and activities spawned so far (benchmarks; 0 where not counted).
   virtual uint64_t handoffs() const { return 0; }
   virtual uint64_t activities_spawned() const { return 0; }
+  virtual uint64_t threads_started() const { return 0; }
   virtual bool deterministic() const = 0;
   virtual Trace& trace() = 0;
 };
@@ -129,6 +130,7 @@ class SimWorld : public JobWorld {
   bool deterministic() const override { return true; }
   uint64_t handoffs() const override { return scheduler_->handoffs(); }
   uint64_t activities_spawned() const override { return scheduler_->activities_spawned(); }
+  uint64_t threads_started() const override { return scheduler_->threads_started(); }
   Trace& trace() override { return scheduler_->trace(); }
 
   SimScheduler& scheduler() { return *scheduler_; }

@@ -1,5 +1,6 @@
 #include "sim/sim_scheduler.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -58,7 +59,16 @@ struct Activity {
   bool has_baton = false;
   std::condition_variable condition;
   std::function<void()> body;
+};
+
+// An OS thread that runs activities one after another: a finished activity's thread parks until the next Spawn
+// hands it a new one, so a run starts about as many threads as it ever has activities alive at once, not one per
+// activity. Which thread runs an activity changes no scheduling decision.
+struct Worker {
   std::thread thread;
+  std::condition_variable condition;  // an activity assigned, or stop
+  std::shared_ptr<Activity> assigned;
+  bool stop = false;
 };
 
 struct BackgroundJob {
@@ -100,7 +110,9 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
   // Guards everything below. Held only for bookkeeping and hand-offs, never while user code runs.
   std::mutex mutex;
   std::map<uint64_t, std::shared_ptr<Activity>> live;  // ordered by id: deterministic candidate order
-  std::vector<std::shared_ptr<Activity>> finished;      // done, thread to be joined by main
+  std::vector<std::unique_ptr<Worker>> workers;        // every thread this scheduler started
+  std::vector<Worker*> idle;                            // parked, waiting for an activity
+  uint64_t threads_started = 0;
   std::shared_ptr<Activity> main;
   uint64_t next_id = 0;
   int64_t now_micros = 0;
@@ -116,6 +128,39 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
   std::condition_variable jobs_condition;
   std::deque<BackgroundJob> jobs;
   int blocking_calls = 0;
+  // The blocking-call helper (RunBlockingRocksDbCall): one thread, started by the first call and parked between
+  // calls. A call activates it with the caller's identity; it runs queued jobs until the call is done and the queue
+  // empty, then deactivates, which the caller waits for.
+  std::thread helper;
+  bool helper_active = false;
+  bool helper_call_done = false;
+  bool helper_stop = false;
+  ThreadIdentity helper_caller;
+
+  void HelperMain() {
+    on_blocking_call_helper = true;
+    std::unique_lock<std::mutex> lock(jobs_mutex);
+    for (;;) {
+      jobs_condition.wait(lock, [this] { return helper_active || helper_stop; });
+      if (!helper_active) return;
+      current_thread = helper_caller;
+      for (;;) {
+        if (!jobs.empty()) {
+          BackgroundJob job = jobs.front();
+          jobs.pop_front();
+          lock.unlock();
+          job.function(job.argument);
+          lock.lock();
+          continue;
+        }
+        if (helper_call_done) break;
+        jobs_condition.wait(lock);
+      }
+      current_thread = ThreadIdentity{};
+      helper_active = false;
+      jobs_condition.notify_all();
+    }
+  }
 
   void RecordLocked(absl::string_view component, absl::string_view event, int64_t duration = 0) {
     if (options.record_trace) trace.Record(now_micros, component, event, duration);
@@ -190,31 +235,34 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
     self->waiting_for.clear();
   }
 
-  void ActivityMain(std::shared_ptr<Activity> activity) {
-    current_thread = ThreadIdentity{this, activity.get()};
-    {
-      std::unique_lock<std::mutex> lock(mutex);
-      activity->condition.wait(lock, [&] { return activity->has_baton; });
-    }
-    activity->body();
-    activity->body = nullptr;
+  void WorkerMain(Worker* worker) {
     std::unique_lock<std::mutex> lock(mutex);
-    activity->state = ActivityState::kDone;
-    trace.RecordSpan(activity->spawned_micros, "activity", activity->name, now_micros - activity->spawned_micros);
-    RecordLocked("scheduler", absl::StrCat("done ", activity->name, "#", activity->id));
-    live.erase(activity->id);
-    finished.push_back(activity);
-    SwitchAway(lock, activity.get());
-    // The baton is gone: touch nothing shared from here on.
+    for (;;) {
+      worker->condition.wait(lock, [worker] { return worker->assigned != nullptr || worker->stop; });
+      if (worker->assigned == nullptr) return;  // stopped by the scheduler's destructor
+      std::shared_ptr<Activity> activity = std::move(worker->assigned);
+      worker->assigned = nullptr;
+      current_thread = ThreadIdentity{this, activity.get()};
+      activity->condition.wait(lock, [&] { return activity->has_baton; });
+      lock.unlock();
+      activity->body();
+      activity->body = nullptr;
+      lock.lock();
+      activity->state = ActivityState::kDone;
+      trace.RecordSpan(activity->spawned_micros, "activity", activity->name, now_micros - activity->spawned_micros);
+      RecordLocked("scheduler", absl::StrCat("done ", activity->name, "#", activity->id));
+      live.erase(activity->id);
+      current_thread = ThreadIdentity{};
+      // Parked before the baton goes: the next Spawn, by whoever holds it, may hand this thread its activity (it
+      // waits for the mutex, which this thread keeps until it waits again).
+      idle.push_back(worker);
+      SwitchAway(lock, activity.get());
+    }
   }
 
   void Spawn(std::string name, std::function<void()> body) {
-    std::shared_ptr<Core> self = shared_from_this();
     std::unique_lock<std::mutex> lock(mutex);
     ++spawned;
-    // Finished threads keep their stacks until joined: a long run between two quiescence points would otherwise
-    // pile up thousands of them and thread creation would fail. Joining changes no scheduling decision.
-    if (finished.size() >= kJoinFinishedBatch) JoinFinishedLocked(lock);
     if (static_cast<int>(live.size()) >= options.max_live_activities) {
       Fail(absl::StrCat("more than ", options.max_live_activities, " live activities (spawning ", name, ")"));
     }
@@ -225,17 +273,20 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
     activity->spawned_micros = now_micros;
     live[activity->id] = activity;
     RecordLocked("scheduler", absl::StrCat("spawn ", activity->name, "#", activity->id));
-    activity->thread = std::thread([self, activity] { self->ActivityMain(activity); });
-  }
-
-  static constexpr size_t kJoinFinishedBatch = 32;
-
-  void JoinFinishedLocked(std::unique_lock<std::mutex>& lock) {
-    std::vector<std::shared_ptr<Activity>> to_join;
-    to_join.swap(finished);
-    lock.unlock();
-    for (const std::shared_ptr<Activity>& activity : to_join) activity->thread.join();
-    lock.lock();
+    if (!idle.empty()) {
+      Worker* worker = idle.back();
+      idle.pop_back();
+      worker->assigned = std::move(activity);
+      worker->condition.notify_one();
+      return;
+    }
+    auto worker = std::make_unique<Worker>();
+    worker->assigned = std::move(activity);
+    Worker* raw = worker.get();
+    ++threads_started;
+    std::shared_ptr<Core> self = shared_from_this();
+    worker->thread = std::thread([self, raw] { self->WorkerMain(raw); });
+    workers.push_back(std::move(worker));
   }
 
   // Runs one queued background job on the calling thread; false if none was queued.
@@ -332,10 +383,40 @@ SimScheduler::SimScheduler(uint64_t seed, SimSchedulerOptions options)
 }
 
 SimScheduler::~SimScheduler() {
-  std::unique_lock<std::mutex> lock(core_->mutex);
-  core_->JoinFinishedLocked(lock);
-  for (auto& [id, activity] : core_->live) {
-    if (activity.get() != core_->main.get() && activity->thread.joinable()) activity->thread.detach();
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<Worker*> idle;
+  {
+    std::lock_guard<std::mutex> lock(core_->mutex);
+    workers.swap(core_->workers);
+    idle.swap(core_->idle);
+    for (Worker* worker : idle) {
+      worker->stop = true;
+      worker->condition.notify_one();
+    }
+  }
+  bool helper_busy = false;
+  {
+    std::lock_guard<std::mutex> lock(core_->jobs_mutex);
+    core_->helper_stop = true;
+    helper_busy = core_->helper_active;
+  }
+  core_->jobs_condition.notify_all();
+  if (core_->helper.joinable()) {
+    // A call that never ends (its activity waits forever) keeps the helper; its caller's thread keeps the core.
+    if (helper_busy) {
+      core_->helper.detach();
+    } else {
+      core_->helper.join();
+    }
+  }
+  for (std::unique_ptr<Worker>& worker : workers) {
+    if (std::find(idle.begin(), idle.end(), worker.get()) != idle.end()) {
+      worker->thread.join();
+    } else {
+      // Its activity never finished (it waits for a baton that will not come): the thread keeps the core and itself.
+      worker->thread.detach();
+      worker.release();
+    }
   }
   if (current_thread.core == core_.get()) current_thread = core_->previous_identity;
 }
@@ -410,45 +491,38 @@ QuiescenceReport SimScheduler::RunUntilQuiescent(uint64_t step_limit) {
     if (activity->state == ActivityState::kRunnable) runnable_left = true;
   }
   report.quiescent = !runnable_left;
-  core_->JoinFinishedLocked(lock);
   return report;
 }
 
 rocksdb::Status SimScheduler::RunBlockingRocksDbCall(const std::function<rocksdb::Status()>& call) {
   core_->Self("RunBlockingRocksDbCall");
   Core* core = core_.get();
-  const ThreadIdentity caller = current_thread;
-  bool call_done = false;
+  bool start_helper = false;
   {
     std::lock_guard<std::mutex> lock(core->jobs_mutex);
     ++core->blocking_calls;
+    // The helper runs RocksDB's queued jobs while the caller waits inside RocksDB; it acts under the caller's baton.
+    core->helper_caller = current_thread;
+    core->helper_call_done = false;
+    core->helper_active = true;
+    start_helper = !core->helper.joinable();
   }
-  // The helper runs RocksDB's queued jobs while the caller waits inside RocksDB; it acts under the caller's baton.
-  std::thread helper([core, caller, &call_done] {
-    current_thread = caller;
-    on_blocking_call_helper = true;
-    std::unique_lock<std::mutex> lock(core->jobs_mutex);
-    for (;;) {
-      if (!core->jobs.empty()) {
-        BackgroundJob job = core->jobs.front();
-        core->jobs.pop_front();
-        lock.unlock();
-        job.function(job.argument);
-        lock.lock();
-        continue;
-      }
-      if (call_done) return;
-      core->jobs_condition.wait(lock);
+  if (start_helper) {
+    {
+      std::lock_guard<std::mutex> lock(core->mutex);
+      ++core->threads_started;
     }
-  });
-  const rocksdb::Status status = call();
-  {
-    std::lock_guard<std::mutex> lock(core->jobs_mutex);
-    call_done = true;
-    --core->blocking_calls;
+    core->helper = std::thread([core] { core->HelperMain(); });
   }
   core->jobs_condition.notify_all();
-  helper.join();
+  const rocksdb::Status status = call();
+  {
+    std::unique_lock<std::mutex> lock(core->jobs_mutex);
+    core->helper_call_done = true;
+    --core->blocking_calls;
+    core->jobs_condition.notify_all();
+    core->jobs_condition.wait(lock, [core] { return !core->helper_active; });
+  }
   // Whatever the call left queued runs now, so the state after the call does not depend on thread timing.
   while (core->RunOneBackgroundJob()) {
   }
@@ -509,6 +583,11 @@ uint64_t SimScheduler::handoffs() const {
 uint64_t SimScheduler::activities_spawned() const {
   std::lock_guard<std::mutex> lock(core_->mutex);
   return core_->spawned;
+}
+
+uint64_t SimScheduler::threads_started() const {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  return core_->threads_started;
 }
 
 Trace& SimScheduler::trace() { return core_->trace; }

@@ -85,8 +85,11 @@ class SimScheduler : public Runtime {
   uint64_t seed() const;
   // Baton hand-offs from one activity's thread to another's so far (each a context switch between OS threads).
   uint64_t handoffs() const;
-  // Activities spawned so far (each an OS thread).
+  // Activities spawned so far.
   uint64_t activities_spawned() const;
+  // OS threads started for them so far: a finished activity's thread runs the next one spawned, so this is about
+  // the most activities ever alive at once.
+  uint64_t threads_started() const;
   // The run's trace; components record into it with the current virtual time.
   Trace& trace();
   void RecordTrace(absl::string_view component, absl::string_view event, int64_t duration_micros = 0);

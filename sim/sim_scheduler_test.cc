@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace snapsim {
 namespace {
 
@@ -153,6 +155,44 @@ TEST(SimSchedulerTest, BackgroundJobsRunOnAnActivityAndCanBeUnscheduled) {
   EXPECT_TRUE(scheduler.RunUntilQuiescent().quiescent);
   EXPECT_EQ(runs, 1);
   EXPECT_EQ(scheduler.QueuedBackgroundJobs(), 0);
+}
+
+// Issue #15: an activity's OS thread runs the next activity spawned once it is done, so a run starts about as many
+// threads as it has activities alive at once; the interleaving (the trace hash) is the same as with a thread each.
+TEST(SimSchedulerTest, FinishedActivitiesThreadsRunTheNextOnes) {
+  SimScheduler scheduler(8);
+  int ran = 0;
+  for (int round = 0; round < 50; ++round) {
+    scheduler.Spawn(absl::StrCat("one-", round), [&] {
+      scheduler.SleepForMicros(10);
+      ++ran;
+    });
+    ASSERT_TRUE(scheduler.RunUntilQuiescent().quiescent);
+  }
+  EXPECT_EQ(ran, 50);
+  EXPECT_EQ(scheduler.activities_spawned(), 50u);
+  EXPECT_EQ(scheduler.threads_started(), 1u);
+  // Five alive at once need five threads; the one parked above is one of them.
+  for (int i = 0; i < 5; ++i) {
+    scheduler.Spawn(absl::StrCat("together-", i), [&] {
+      scheduler.SleepForMicros(100);
+      ++ran;
+    });
+  }
+  ASSERT_TRUE(scheduler.RunUntilQuiescent().quiescent);
+  EXPECT_EQ(ran, 55);
+  EXPECT_EQ(scheduler.threads_started(), 5u);
+  // An activity spawned by another reuses a parked thread too, and a blocking RocksDB call's helper is one thread
+  // for every call.
+  scheduler.Spawn("parent", [&] {
+    scheduler.Spawn("child", [&] { ++ran; });
+    for (int call = 0; call < 3; ++call) {
+      (void)scheduler.RunBlockingRocksDbCall([] { return rocksdb::Status::OK(); });
+    }
+  });
+  ASSERT_TRUE(scheduler.RunUntilQuiescent().quiescent);
+  EXPECT_EQ(ran, 56);
+  EXPECT_EQ(scheduler.threads_started(), 6u);
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ namespace {
 struct Totals {
   double cpu_s = 0, wall_s = 0;
   double virtual_s = 0;
-  uint64_t handoffs = 0, spawned = 0, seeds = 0, failures = 0;
+  uint64_t handoffs = 0, spawned = 0, threads = 0, seeds = 0, failures = 0;
 };
 
 Scenario WithoutFaults(Scenario scenario) {
@@ -52,6 +52,7 @@ void RunOne(const Scenario& scenario, const RunOptions& options, Totals* totals)
   totals->virtual_s += result.virtual_time_micros / 1e6;
   totals->handoffs += result.scheduler_handoffs;
   totals->spawned += result.activities_spawned;
+  totals->threads += result.threads_started;
   totals->failures += result.verdict == RunResult::Verdict::kPass ? 0 : 1;
   ++totals->seeds;
 }
@@ -96,8 +97,8 @@ int Main(int argc, char** argv) {
   }
   BenchReport report("swarm_throughput_benchmark", flags, argc, argv);
   report.Table(absl::StrCat("swarm seeds ", first, "..", first + seeds - 1, " in one process"),
-               {"configuration", "failed", "CPU s", "seeds/core-h", "sim/wall", "handoffs/seed", "threads/seed",
-                "overhead"});
+               {"configuration", "failed", "CPU s", "seeds/core-h", "sim/wall", "handoffs/seed", "activities/seed",
+                "threads/seed", "overhead"});
   // The configurations run interleaved, seed by seed, so a drift in the machine's speed touches all alike.
   RunOptions baseline_options;
   RunOptions no_trace = baseline_options;
@@ -116,7 +117,8 @@ int Main(int argc, char** argv) {
   for (const auto& [name, t] : runs) {
     report.Row({name, std::to_string(t.failures), Fixed(t.cpu_s), Fixed(t.seeds / t.cpu_s * 3600, 0),
                 Fixed(t.virtual_s / t.wall_s, 1), Fixed(1.0 * t.handoffs / t.seeds, 0),
-                Fixed(1.0 * t.spawned / t.seeds, 0), name == "baseline" ? "-" : Fixed(baseline.cpu_s / t.cpu_s)});
+                Fixed(1.0 * t.spawned / t.seeds, 0), Fixed(1.0 * t.threads / t.seeds, 1),
+                name == "baseline" ? "-" : Fixed(baseline.cpu_s / t.cpu_s)});
   }
   const auto [handoff_s, spawn_s] = SchedulerCosts(flags.smoke ? 200 : 20000);
   const double per_seed = baseline.wall_s / baseline.seeds;
