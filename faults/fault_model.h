@@ -62,9 +62,11 @@
 //                         (backend/backend_options.cc), so a DB that hit it stays failed until the task restarts.
 // Message faults, restarts and local-disk corruption are scenario steps of their own (`message`, `failover-*`,
 // `crash`, `corrupt`). `corrupt` flips a bit in files on a machine's disk (SimFileSystem::CorruptFile); snapshots
-// verify SST files before upload (FLINK-27681's proposal) and fail naming the file, which Explains accepts. The
-// swarm does not draw it: a compaction reading a corrupt SST fails on RocksDB's blocking-call helper (see
-// disk-fails), which would make runs nondeterministic.
+// verify SST files before upload (FLINK-27681's proposal) and fail naming the file, which Explains accepts; a local
+// restore checks its copy against the checkpoint's checksums first and falls back to storage naming the file. The
+// swarm draws it only right before a task manager process dies (`crash how=restart|reboot`): the task-local snapshot
+// file, or SST files of local copies. Anywhere else a compaction of the running database could read the flipped bit
+// on RocksDB's blocking-call helper (see disk-fails), which would make runs nondeterministic.
 //
 // Two modes: recoverable only (the `swarm-recoverable` sweep, the property tests: every invariant must hold) and
 // unrestricted (the `swarm` sweep: storage-rot too, whose losses the checker accepts through ExplainsLoss and

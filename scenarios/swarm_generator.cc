@@ -141,11 +141,22 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
     }
     if (restarts && restarts_prng.UniformBelow(10) == 0) {
       const std::string machine = absl::StrCat(restarts_prng.UniformBelow(static_cast<uint64_t>(parallelism)));
-      // Now and then the disk the task manager comes back to holds a corrupt local snapshot file (only that file:
-      // an SST is hard-linked into the running database, whose compactions would read the flipped bit on RocksDB's
-      // blocking-call helper).
-      if (restarts_prng.UniformBelow(3) == 0) {
-        steps.Add("corrupt", {{"machine", machine}, {"path", "_task_state_snapshot"}});
+      // Now and then the disk the task manager comes back to holds a corrupt local snapshot file, or a corrupt SST
+      // file of a local copy (FLINK-27681: a local restore must not use it). Only right before the process dies: an
+      // SST of a local copy is hard-linked into the running database, whose compactions would read the flipped bit on
+      // RocksDB's blocking-call helper; the dead process's database reads nothing any more.
+      switch (restarts_prng.UniformBelow(6)) {
+        case 0:
+        case 1:
+          steps.Add("corrupt", {{"machine", machine}, {"path", "_task_state_snapshot"}});
+          break;
+        case 2:
+          steps.Add("corrupt", {{"machine", machine},
+                                {"path", ".sst"},
+                                {"count", absl::StrCat(1 + restarts_prng.UniformBelow(2))}});
+          break;
+        default:
+          break;
       }
       steps.Add("crash", {{"machine", machine}, {"how", restarts_prng.UniformBelow(3) == 0 ? "reboot" : "restart"}});
     }

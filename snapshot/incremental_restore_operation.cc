@@ -224,6 +224,40 @@ absl::StatusOr<RestoreResult> FinishRestore(const KeyedStateBackendConfig& confi
   return result;
 }
 
+// Checks that a local copy holds exactly the files the checkpoint recorded: every shared and private file and the
+// metadata copy, each with the size and CRC-32C of its handle in `remote` (what was uploaded from the same files).
+// A deviation from Flink, which trusts the task-local copy: a bit flipped on the local disk (an SST file is
+// hard-linked into the running database, which may sit on it unread) would otherwise be restored, and the first
+// read of that block would fail, long after the restore (swarm seed 332). The error names the local file.
+absl::Status VerifyLocalCopy(rocksdb::Env* env, const IncrementalLocalKeyedStateHandle& local,
+                             const IncrementalRemoteKeyedStateHandle& remote) {
+  auto verify = [&](const std::string& path, const StreamStateHandle& handle) -> absl::Status {
+    absl::StatusOr<std::string> bytes = ReadLocalFile(env, path);
+    if (!bytes.ok()) return bytes.status();
+    if (bytes->size() != handle.size_bytes) {
+      return absl::DataLossError(absl::StrCat("local copy of checkpoint ", remote.checkpoint_id, ": ", path,
+                                              ": expected ", handle.size_bytes, " bytes, found ", bytes->size()));
+    }
+    if (Crc32c(*bytes) != handle.checksum) {
+      return absl::DataLossError(absl::StrCat("local copy of checkpoint ", remote.checkpoint_id, ": ", path,
+                                              ": checksum mismatch"));
+    }
+    return absl::OkStatus();
+  };
+  for (const std::vector<HandleAndLocalPath>* group : {&remote.shared_state, &remote.private_state}) {
+    for (const HandleAndLocalPath& file : *group) {
+      if (file.local_path.empty() || file.local_path.find('/') != std::string::npos) {
+        return absl::DataLossError(absl::StrCat("checkpoint ", remote.checkpoint_id, ": invalid local file name '",
+                                                file.local_path, "'"));
+      }
+      if (absl::Status status = verify(local.directory + "/" + file.local_path, file.handle); !status.ok()) {
+        return status;
+      }
+    }
+  }
+  return verify(local.local_meta_path, remote.meta_state_handle);
+}
+
 }  // namespace
 
 absl::StatusOr<RestoreResult> RestoreFromRemoteHandle(const KeyedStateBackendConfig& config, Runtime& runtime,
@@ -337,7 +371,9 @@ absl::StatusOr<RestoreResult> RestoreWithLocalRecovery(const KeyedStateBackendCo
                        local->backend_uid == remote.backend_uid && local->key_group_range == remote.key_group_range &&
                        remote.key_group_range == config.key_group_range;
   if (matches) {
-    absl::StatusOr<RestoreResult> restored = RestoreFromLocalHandle(config, *local);
+    absl::Status verified = VerifyLocalCopy(config.env, *local, remote);
+    absl::StatusOr<RestoreResult> restored =
+        verified.ok() ? RestoreFromLocalHandle(config, *local) : absl::StatusOr<RestoreResult>(verified);
     if (restored.ok()) {
       if (used_local != nullptr) *used_local = true;
       return restored;

@@ -6,6 +6,9 @@
 //
 // Bad input (corrupt or truncated metadata, a missing or wrong-size file, an unknown handle version) is an error
 // naming the checkpoint and the file, and the instance directory is left as it was.
+//
+// Deviation from Flink: a local-recovery copy is verified against the checkpoint's handle (size and CRC-32C of every
+// file) before it is restored (RestoreWithLocalRecovery); Flink trusts it.
 #ifndef SNAPSIM_SNAPSHOT_INCREMENTAL_RESTORE_OPERATION_H_
 #define SNAPSIM_SNAPSHOT_INCREMENTAL_RESTORE_OPERATION_H_
 
@@ -51,8 +54,10 @@ absl::StatusOr<RestoreResult> RestoreFromLocalHandle(const KeyedStateBackendConf
                                                      const IncrementalLocalKeyedStateHandle& handle);
 
 // Flink's restore order with local recovery: the task-local copy first, the checkpoint storage copy last. The
-// local copy is used only if it is of the same checkpoint, lineage (backend UID) and key groups as `remote` and
-// restoring from it succeeds; stale or damaged local state is never restored (DESIGN.md invariant 6).
+// local copy is used only if it is of the same checkpoint, lineage (backend UID) and key groups as `remote`, every
+// file of it has the size and CRC-32C `remote` recorded for it, and restoring from it succeeds; stale or damaged
+// local state is never restored (DESIGN.md invariant 6). Deviation from Flink, which does not verify the local copy:
+// a bit flipped on the local disk would be restored and fail the first read of its block (swarm seed 332).
 // `used_local`, if given, tells which one was used; `local_error`, if given, why a matching local copy was not (OK
 // when none matched or it was used).
 absl::StatusOr<RestoreResult> RestoreWithLocalRecovery(const KeyedStateBackendConfig& config, Runtime& runtime,
