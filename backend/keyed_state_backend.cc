@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "backend/list_merge_operator.h"
 #include "backend/local_files.h"
 #include "backend/rocksdb_status.h"
@@ -120,34 +121,56 @@ absl::Status KeyedStateBackend::Close() {
   return status;
 }
 
-absl::Status KeyedStateBackend::RegisterState(const StateMetaInfo& info) {
+absl::Status KeyedStateBackend::RegisterStates(const std::vector<StateMetaInfo>& infos) {
   if (db_ == nullptr) return absl::FailedPreconditionError("keyed state backend is closed");
-  if (info.name.empty() || info.name == rocksdb::kDefaultColumnFamilyName) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid state name '", info.name, "'"));
-  }
-  auto found = states_by_name_.find(info.name);
-  if (found != states_by_name_.end()) {
-    const StateMetaInfo& existing = found->second->info;
-    if (existing.kind != info.kind) {
+  std::vector<const StateMetaInfo*> new_states;
+  std::vector<std::string> names;
+  for (const StateMetaInfo& info : infos) {
+    if (info.name.empty() || info.name == rocksdb::kDefaultColumnFamilyName) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid state name '", info.name, "'"));
+    }
+    const StateMetaInfo* existing = nullptr;
+    auto found = states_by_name_.find(info.name);
+    if (found != states_by_name_.end()) existing = &found->second->info;
+    for (const StateMetaInfo* earlier : new_states) {
+      if (earlier->name == info.name) existing = earlier;
+    }
+    if (existing == nullptr) {
+      new_states.push_back(&info);
+      names.push_back(info.name);
+      continue;
+    }
+    if (existing->kind != info.kind) {
       return absl::FailedPreconditionError(absl::StrCat("state '", info.name, "' is registered as ",
-                                                        StateKindName(existing.kind), ", not ",
+                                                        StateKindName(existing->kind), ", not ",
                                                         StateKindName(info.kind)));
     }
-    if (existing != info) {
+    if (*existing != info) {
       return absl::FailedPreconditionError(
           absl::StrCat("state '", info.name, "' is registered with other serializers or schema version"));
     }
-    return absl::OkStatus();
   }
-  rocksdb::ColumnFamilyHandle* handle = nullptr;
-  absl::Status status = FromRocksDbStatus(db_->CreateColumnFamily(column_family_options_, info.name, &handle),
-                                          absl::StrCat("creating column family for state '", info.name, "'"));
-  if (!status.ok()) return status;
-  auto state = std::make_unique<RegisteredState>();
-  state->info = info;
-  state->column_family = handle;
-  states_by_name_[info.name] = state.get();
-  states_.push_back(std::move(state));
+  if (new_states.empty()) return absl::OkStatus();
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  absl::Status status = FromRocksDbStatus(
+      db_->CreateColumnFamilies(column_family_options_, names, &handles),
+      absl::StrCat("creating column famil", names.size() == 1 ? "y" : "ies", " for state(s) '",
+                   absl::StrJoin(names, "', '"), "'"));
+  if (!status.ok()) {
+    // RocksDB keeps the ones it created before the failure: drop them, so that none is registered.
+    for (rocksdb::ColumnFamilyHandle* handle : handles) {
+      (void)db_->DropColumnFamily(handle);
+      (void)db_->DestroyColumnFamilyHandle(handle);
+    }
+    return status;
+  }
+  for (size_t i = 0; i < new_states.size(); ++i) {
+    auto state = std::make_unique<RegisteredState>();
+    state->info = *new_states[i];
+    state->column_family = handles[i];
+    states_by_name_[state->info.name] = state.get();
+    states_.push_back(std::move(state));
+  }
   return absl::OkStatus();
 }
 

@@ -77,10 +77,15 @@ class KeyedStateBackend {
 
   // Registers a state, creating its column family. Registering the same name again with equal meta info is a
   // no-op; with another kind or serializers it is an error.
-  absl::Status RegisterState(const StateMetaInfo& info);
+  absl::Status RegisterState(const StateMetaInfo& info) { return RegisterStates({info}); }
   absl::Status RegisterState(absl::string_view name, StateKind kind) {
     return RegisterState(StateMetaInfo::Of(name, kind));
   }
+  // Registers several states at once, as RegisterState each; the new ones' column families are created together.
+  // RocksDB writes and re-reads its whole OPTIONS file for every column family creation (every creation call: one
+  // for all of them here), the largest part of opening a small backend (issue #15). All or none: on an error no new
+  // state is registered.
+  absl::Status RegisterStates(const std::vector<StateMetaInfo>& infos);
   // Meta info of every registered state, in registration order.
   std::vector<StateMetaInfo> MetaInfos() const;
 

@@ -142,6 +142,44 @@ TEST_F(KeyedStateBackendTest, ReopenWithSerializedMetaInfoKeepsData) {
   }
 }
 
+// Several states registered in one call (one column family creation, issue #15): new ones in order after those
+// already registered, an already registered one with the same meta info is a no-op, a conflicting one registers
+// none of the call's states, and they all persist like states registered one by one.
+TEST_F(KeyedStateBackendTest, RegisterStatesAtOnceIsAllOrNoneAndPersists) {
+  std::string meta_blob;
+  {
+    auto backend = OpenBackend();
+    ASSERT_TRUE(backend->RegisterState("v", StateKind::kValue).ok());
+    absl::Status conflict = backend->RegisterStates(
+        {StateMetaInfo::Of("a", StateKind::kList), StateMetaInfo::Of("v", StateKind::kMap)});
+    EXPECT_EQ(conflict.code(), absl::StatusCode::kFailedPrecondition) << conflict;
+    EXPECT_EQ(backend->RegisterStates({StateMetaInfo::Of("b", StateKind::kList),
+                                       StateMetaInfo::Of("b", StateKind::kMap)}).code(),
+              absl::StatusCode::kFailedPrecondition);
+    ASSERT_EQ(backend->MetaInfos().size(), 1u) << "a failed call registered some of its states";
+    ASSERT_TRUE(backend->RegisterStates({StateMetaInfo::Of("l", StateKind::kList),
+                                         StateMetaInfo::Of("v", StateKind::kValue),
+                                         StateMetaInfo::Of("m", StateKind::kMap)})
+                    .ok());
+    ASSERT_TRUE(backend->RegisterStates({}).ok());
+    std::vector<std::string> names;
+    for (const StateMetaInfo& info : backend->MetaInfos()) names.push_back(info.name);
+    EXPECT_THAT(names, ElementsAre("v", "l", "m"));
+    ASSERT_TRUE(backend->SetCurrentKey("k").ok());
+    ASSERT_TRUE(backend->AppendToList("l", "x").ok());
+    ASSERT_TRUE(backend->PutMapEntry("m", "u", "y").ok());
+    meta_blob = SerializeStateMetaInfoList(backend->MetaInfos());
+    ASSERT_TRUE(backend->Close().ok());
+  }
+  absl::StatusOr<std::vector<StateMetaInfo>> restored = ParseStateMetaInfoList(meta_blob);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  auto backend = OpenBackend(*restored);
+  ASSERT_NE(backend, nullptr);
+  ASSERT_TRUE(backend->SetCurrentKey("k").ok());
+  EXPECT_THAT(*backend->GetList("l"), ElementsAre("x"));
+  EXPECT_EQ(*backend->GetMapEntry("m", "u"), std::optional<std::string>("y"));
+}
+
 TEST_F(KeyedStateBackendTest, ReopenWithoutMetaInfoForAnExistingStateFails) {
   {
     auto backend = OpenBackend();

@@ -709,7 +709,7 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
                                           " in a side world failed: ", task.status().message()));
       }
       for (int op = 0; op < (*task)->operators(); ++op) {
-        for (const JobState& state : kJobStates) (void)(*task)->backend(op).RegisterState(state.name, state.kind);
+        (void)(*task)->backend(op).RegisterStates(JobStateMetaInfos());
       }
       absl::StatusOr<KeyValueMap> read = ReadTaskStates(**task, max_parallelism);
       (void)(*task)->Close();

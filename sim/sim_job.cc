@@ -13,6 +13,12 @@
 
 namespace snapsim {
 
+std::vector<StateMetaInfo> JobStateMetaInfos() {
+  std::vector<StateMetaInfo> infos;
+  for (const JobState& state : kJobStates) infos.push_back(StateMetaInfo::Of(state.name, state.kind));
+  return infos;
+}
+
 constexpr char kKeySeparator = '\x1f';
 constexpr char kListSeparator = '\x1e';
 constexpr char kOperatorSeparator = '\x1d';
@@ -551,10 +557,8 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
   }
   subtask.task = *std::move(task);
   for (int op = 0; op < config_.operators; ++op) {
-    for (const JobState& state : kJobStates) {
-      if (absl::Status status = subtask.task->backend(op).RegisterState(state.name, state.kind); !status.ok()) {
-        return status;
-      }
+    if (absl::Status status = subtask.task->backend(op).RegisterStates(JobStateMetaInfos()); !status.ok()) {
+      return status;
     }
     JobEvent& event = events[op];
     event.restored_from_local_state = subtask.task->restored_from_local_state(op);

@@ -85,6 +85,8 @@ struct JobState {
 };
 inline constexpr JobState kJobStates[] = {
     {"value", StateKind::kValue}, {"value2", StateKind::kValue}, {"list", StateKind::kList}, {"map", StateKind::kMap}};
+// kJobStates as meta infos, for KeyedStateBackend::RegisterStates (one column family creation for all).
+std::vector<StateMetaInfo> JobStateMetaInfos();
 
 // The model's key of one entry: the bare record key for state "value" of operator 0 (so simple tests read
 // naturally), else "<state>\x1f<key>" and, for a map entry, "\x1f<user key>"; operator k > 0 prefixes

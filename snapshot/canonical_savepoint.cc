@@ -167,9 +167,7 @@ absl::Status RestoreOne(KeyedStateBackend& backend, CheckpointStorage& storage, 
   if (!meta_blob.ok()) return meta_blob.status();
   absl::StatusOr<std::vector<StateMetaInfo>> metas = ParseStateMetaInfoList(*meta_blob);
   if (!metas.ok()) return absl::DataLossError(absl::StrCat(what, ": ", metas.status().message()));
-  for (const StateMetaInfo& meta : *metas) {
-    if (absl::Status status = backend.RegisterState(meta); !status.ok()) return status;
-  }
+  if (absl::Status status = backend.RegisterStates(*metas); !status.ok()) return status;
   const KeyGroupRange& range = handle.offsets.range;
   if (handle.offsets.offsets.size() != static_cast<size_t>(range.size())) {
     return absl::DataLossError(absl::StrCat(what, ": offsets do not match ", range.ToString()));
