@@ -17,6 +17,7 @@ packages=(
   libgmock-dev
   librapidcheck-dev
   libbenchmark-dev
+  libtcmalloc-minimal4 # gperftools' tcmalloc: the allocator of snapsim and its benchmarks (issue #15)
   rocksdb-tools        # ldb, sst_dump: for debugging, not for the build
 )
 

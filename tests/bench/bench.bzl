@@ -14,7 +14,7 @@ def snapsim_benchmark(name, deps, expect, tools = {}):
         name = name,
         testonly = True,
         srcs = [name + ".cc"],
-        deps = deps + [":bench_report", ":bench_world"],
+        deps = deps + [":bench_report", ":bench_world", "//third_party:malloc"],
         args = ["--%s=$(location %s)" % (flag, label) for flag, label in tools.items()],
         data = tools.values(),
     )
