@@ -13,6 +13,9 @@
 #include "absl/strings/numbers.h"
 #include "backend/encoding.h"
 #include "absl/strings/str_split.h"
+#include "backend/local_files.h"
+#include "backend/rocksdb_status.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "snapshot/canonical_savepoint.h"
 #include "snapshot/checkpoint_stream_factory.h"
 #include "snapshot/incremental_restore_operation.h"
@@ -25,8 +28,58 @@ namespace {
 
 struct Figures {
   double native_take_s = 0, canonical_take_s = 0, native_restore_s = 0, canonical_restore_s = 0;
+  // The physical limits, measured side by side (issue #15): copying the same files into checkpoint storage (read
+  // each local file, write it as one object, one after another), and copying the stored objects back to a local
+  // directory and opening RocksDB on it.
+  double copy_out_s = 0, copy_in_and_open_s = 0;
   uint64_t native_bytes = 0, canonical_bytes = 0;
 };
+
+// Copies every file of `remote` from the checkpoint directory RocksDB makes of `source` (hard links, as the native
+// take starts) into storage under "copy-<tag>/". Only the copy is timed.
+double CopyOut(BenchSide& side, KeyedStateBackend& source, const IncrementalRemoteKeyedStateHandle& remote,
+               const std::string& tag) {
+  rocksdb::Env* env = source.config().env;
+  const std::string directory = source.config().instance_path + "/copy-" + tag;
+  rocksdb::Checkpoint* raw = nullptr;
+  Must(FromRocksDbStatus(rocksdb::Checkpoint::Create(source.db(), &raw), "checkpoint object"), "checkpoint");
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  Must(FromRocksDbStatus(checkpoint->CreateCheckpoint(directory), "checkpoint"), "checkpoint");
+  Stopwatch clock;
+  for (const std::vector<HandleAndLocalPath>* group : {&remote.shared_state, &remote.private_state}) {
+    for (const HandleAndLocalPath& file : *group) {
+      const std::string bytes = Must(ReadLocalFile(env, directory + "/" + file.local_path), "read local file");
+      std::unique_ptr<CheckpointOutputStream> stream =
+          Must(side.storage().Create("copy-" + tag + "/" + file.local_path), "create object");
+      Must(stream->Write(bytes), "write object");
+      (void)Must(stream->Finish(), "finish object");
+    }
+  }
+  const double seconds = clock.WallSeconds();
+  (void)DeleteRecursively(env, directory);
+  return seconds;
+}
+
+// Copies the objects of `remote` to <instance>/db and opens RocksDB on them (what a restore cannot avoid).
+double CopyInAndOpen(BenchSide& side, const IncrementalRemoteKeyedStateHandle& remote, const std::string& tag) {
+  KeyedStateBackendConfig config = side.Config("copy-in-" + tag);
+  const std::vector<StateMetaInfo> metas =
+      Must(ParseStateMetaInfoList(Must(side.storage().Read(remote.meta_state_handle.path), "read metadata")),
+           "parse metadata");
+  Stopwatch clock;
+  Must(CreateDirectories(config.env, config.instance_path + "/db"), "create db directory");
+  for (const std::vector<HandleAndLocalPath>* group : {&remote.shared_state, &remote.private_state}) {
+    for (const HandleAndLocalPath& file : *group) {
+      Must(WriteLocalFile(config.env, config.instance_path + "/db/" + file.local_path,
+                          Must(side.storage().Read(file.handle.path), "read object")),
+           "write local file");
+    }
+  }
+  std::unique_ptr<KeyedStateBackend> backend = Must(KeyedStateBackend::Open(config, metas), "open copied files");
+  const double seconds = clock.WallSeconds();
+  backend.reset();
+  return seconds;
+}
 
 Figures Measure(BenchSide& side, uint64_t bytes, int index) {
   Figures figures;
@@ -46,6 +99,8 @@ Figures Measure(BenchSide& side, uint64_t bytes, int index) {
              "native restore");
     figures.native_restore_s = restore.WallSeconds();
     restored.backend.reset();
+    figures.copy_out_s = CopyOut(side, *source, *result.remote, tag);
+    figures.copy_in_and_open_s = CopyInAndOpen(side, *result.remote, tag);
   }
   {
     CheckpointStreamFactory factory(&side.storage(), &side.runtime(), "job/shared", "savepoints/sp-" + tag);
@@ -82,6 +137,7 @@ int Main(int argc, char** argv) {
   report.Table("native full checkpoint vs canonical savepoint (wall seconds; MiB stored)",
                {"side", "state MiB", "native take", "canon. take", "take ratio", "native MiB", "canon. MiB",
                 "native restore", "canon. restore", "restore ratio"});
+  std::vector<std::vector<std::string>> limits;
   int index = 0;
   std::vector<std::pair<std::string, Figures>> largest;
   for (const bool real : {false, true}) {
@@ -98,11 +154,18 @@ int Main(int argc, char** argv) {
                   Fixed(f.canonical_take_s, 3), Fixed(f.canonical_take_s / f.native_take_s), Mib(f.native_bytes),
                   Mib(f.canonical_bytes), Fixed(f.native_restore_s, 3), Fixed(f.canonical_restore_s, 3),
                   Fixed(f.canonical_restore_s / f.native_restore_s)});
+      limits.push_back({side->name(), flags.smoke ? "0.06" : std::to_string(mib), Fixed(f.copy_out_s, 3),
+                        Fixed(f.native_take_s / f.copy_out_s), Fixed(f.copy_in_and_open_s, 3),
+                        Fixed(f.native_restore_s / f.copy_in_and_open_s)});
       last = f;
       if (flags.smoke) break;
     }
     largest.emplace_back(side_name, last);
   }
+  report.Table("native against the physical limit (wall seconds): copying the same files into storage; copying them "
+               "back and opening RocksDB",
+               {"side", "state MiB", "copy out", "take/copy", "copy in+open", "restore/copy"});
+  for (const std::vector<std::string>& row : limits) report.Row(row);
   // Where a native take's time can go: every stored byte is checksummed (CRC-32C) and copied at least once.
   const std::string buffer(flags.smoke ? 1 << 20 : 64 << 20, 'x');
   std::string copy(buffer.size(), '\0');
@@ -126,6 +189,10 @@ int Main(int argc, char** argv) {
                    ">= 3.00");
     report.Summary(std::string(name) + ": canonical restore / native restore",
                    Fixed(f.canonical_restore_s / f.native_restore_s), ">= 3.00");
+    report.Summary(std::string(name) + ": native take / copying its files into storage",
+                   Fixed(f.native_take_s / f.copy_out_s), "<= 2.00");
+    report.Summary(std::string(name) + ": native restore / (copying its files back + RocksDB open)",
+                   Fixed(f.native_restore_s / f.copy_in_and_open_s), "<= 2.00");
   }
   return report.Finish();
 }
