@@ -48,6 +48,16 @@ class KeyedStateBackendTest : public ::testing::Test {
     return env->DeleteDir(path);
   }
 
+  // Closes `backend` and opens its DB again with its states' serialized meta info (what a restore does).
+  std::unique_ptr<KeyedStateBackend> ReopenWithItsMetaInfo(std::unique_ptr<KeyedStateBackend> backend) {
+    const std::string meta_blob = SerializeStateMetaInfoList(backend->MetaInfos());
+    EXPECT_TRUE(backend->Close().ok());
+    backend.reset();
+    absl::StatusOr<std::vector<StateMetaInfo>> restored = ParseStateMetaInfoList(meta_blob);
+    EXPECT_TRUE(restored.ok()) << restored.status();
+    return restored.ok() ? OpenBackend(*restored) : nullptr;
+  }
+
   std::unique_ptr<KeyedStateBackend> OpenBackend(const std::vector<StateMetaInfo>& restored = {}) {
     absl::StatusOr<std::unique_ptr<KeyedStateBackend>> backend = KeyedStateBackend::Open(config_, restored);
     EXPECT_TRUE(backend.ok()) << backend.status();
@@ -112,24 +122,17 @@ TEST_F(KeyedStateBackendTest, MapStatePutGetRemoveIterateClear) {
 }
 
 TEST_F(KeyedStateBackendTest, ReopenWithSerializedMetaInfoKeepsData) {
-  std::string meta_blob;
-  {
-    auto backend = OpenBackend();
-    ASSERT_TRUE(backend->RegisterState("v", StateKind::kValue).ok());
-    ASSERT_TRUE(backend->RegisterState("l", StateKind::kList).ok());
-    ASSERT_TRUE(backend->RegisterState("m", StateKind::kMap).ok());
-    for (int i = 0; i < 200; ++i) {
-      ASSERT_TRUE(backend->SetCurrentKey("key-" + std::to_string(i)).ok());
-      ASSERT_TRUE(backend->PutValue("v", std::to_string(i)).ok());
-      ASSERT_TRUE(backend->AppendToList("l", "x" + std::to_string(i)).ok());
-      ASSERT_TRUE(backend->PutMapEntry("m", "u", std::to_string(i * 2)).ok());
-    }
-    meta_blob = SerializeStateMetaInfoList(backend->MetaInfos());
-    ASSERT_TRUE(backend->Close().ok());
+  auto backend = OpenBackend();
+  ASSERT_TRUE(backend->RegisterState("v", StateKind::kValue).ok());
+  ASSERT_TRUE(backend->RegisterState("l", StateKind::kList).ok());
+  ASSERT_TRUE(backend->RegisterState("m", StateKind::kMap).ok());
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(backend->SetCurrentKey("key-" + std::to_string(i)).ok());
+    ASSERT_TRUE(backend->PutValue("v", std::to_string(i)).ok());
+    ASSERT_TRUE(backend->AppendToList("l", "x" + std::to_string(i)).ok());
+    ASSERT_TRUE(backend->PutMapEntry("m", "u", std::to_string(i * 2)).ok());
   }
-  absl::StatusOr<std::vector<StateMetaInfo>> restored = ParseStateMetaInfoList(meta_blob);
-  ASSERT_TRUE(restored.ok()) << restored.status();
-  auto backend = OpenBackend(*restored);
+  backend = ReopenWithItsMetaInfo(std::move(backend));
   ASSERT_NE(backend, nullptr);
   ASSERT_EQ(backend->MetaInfos().size(), 3u);
   EXPECT_EQ(backend->MetaInfos()[0].name, "v");
@@ -146,34 +149,27 @@ TEST_F(KeyedStateBackendTest, ReopenWithSerializedMetaInfoKeepsData) {
 // already registered, an already registered one with the same meta info is a no-op, a conflicting one registers
 // none of the call's states, and they all persist like states registered one by one.
 TEST_F(KeyedStateBackendTest, RegisterStatesAtOnceIsAllOrNoneAndPersists) {
-  std::string meta_blob;
-  {
-    auto backend = OpenBackend();
-    ASSERT_TRUE(backend->RegisterState("v", StateKind::kValue).ok());
-    absl::Status conflict = backend->RegisterStates(
-        {StateMetaInfo::Of("a", StateKind::kList), StateMetaInfo::Of("v", StateKind::kMap)});
-    EXPECT_EQ(conflict.code(), absl::StatusCode::kFailedPrecondition) << conflict;
-    EXPECT_EQ(backend->RegisterStates({StateMetaInfo::Of("b", StateKind::kList),
-                                       StateMetaInfo::Of("b", StateKind::kMap)}).code(),
-              absl::StatusCode::kFailedPrecondition);
-    ASSERT_EQ(backend->MetaInfos().size(), 1u) << "a failed call registered some of its states";
-    ASSERT_TRUE(backend->RegisterStates({StateMetaInfo::Of("l", StateKind::kList),
-                                         StateMetaInfo::Of("v", StateKind::kValue),
-                                         StateMetaInfo::Of("m", StateKind::kMap)})
-                    .ok());
-    ASSERT_TRUE(backend->RegisterStates({}).ok());
-    std::vector<std::string> names;
-    for (const StateMetaInfo& info : backend->MetaInfos()) names.push_back(info.name);
-    EXPECT_THAT(names, ElementsAre("v", "l", "m"));
-    ASSERT_TRUE(backend->SetCurrentKey("k").ok());
-    ASSERT_TRUE(backend->AppendToList("l", "x").ok());
-    ASSERT_TRUE(backend->PutMapEntry("m", "u", "y").ok());
-    meta_blob = SerializeStateMetaInfoList(backend->MetaInfos());
-    ASSERT_TRUE(backend->Close().ok());
-  }
-  absl::StatusOr<std::vector<StateMetaInfo>> restored = ParseStateMetaInfoList(meta_blob);
-  ASSERT_TRUE(restored.ok()) << restored.status();
-  auto backend = OpenBackend(*restored);
+  auto backend = OpenBackend();
+  ASSERT_TRUE(backend->RegisterState("v", StateKind::kValue).ok());
+  absl::Status conflict = backend->RegisterStates(
+      {StateMetaInfo::Of("a", StateKind::kList), StateMetaInfo::Of("v", StateKind::kMap)});
+  EXPECT_EQ(conflict.code(), absl::StatusCode::kFailedPrecondition) << conflict;
+  EXPECT_EQ(backend->RegisterStates({StateMetaInfo::Of("b", StateKind::kList),
+                                     StateMetaInfo::Of("b", StateKind::kMap)}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_EQ(backend->MetaInfos().size(), 1u) << "a failed call registered some of its states";
+  ASSERT_TRUE(backend->RegisterStates({StateMetaInfo::Of("l", StateKind::kList),
+                                       StateMetaInfo::Of("v", StateKind::kValue),
+                                       StateMetaInfo::Of("m", StateKind::kMap)})
+                  .ok());
+  ASSERT_TRUE(backend->RegisterStates({}).ok());
+  std::vector<std::string> names;
+  for (const StateMetaInfo& info : backend->MetaInfos()) names.push_back(info.name);
+  EXPECT_THAT(names, ElementsAre("v", "l", "m"));
+  ASSERT_TRUE(backend->SetCurrentKey("k").ok());
+  ASSERT_TRUE(backend->AppendToList("l", "x").ok());
+  ASSERT_TRUE(backend->PutMapEntry("m", "u", "y").ok());
+  backend = ReopenWithItsMetaInfo(std::move(backend));
   ASSERT_NE(backend, nullptr);
   ASSERT_TRUE(backend->SetCurrentKey("k").ok());
   EXPECT_THAT(*backend->GetList("l"), ElementsAre("x"));

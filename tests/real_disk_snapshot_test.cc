@@ -61,6 +61,32 @@ class RealDiskTest : public ::testing::Test {
     return config;
   }
 
+  // Opens a backend with value state "count" and writes key-<batch>-<i> = i, flushing after each batch (one SST
+  // file each).
+  std::unique_ptr<KeyedStateBackend> FilledBackend(const KeyedStateBackendConfig& config, int batches, int keys) {
+    absl::StatusOr<std::unique_ptr<KeyedStateBackend>> backend = KeyedStateBackend::Open(config);
+    EXPECT_TRUE(backend.ok()) << backend.status();
+    if (!backend.ok()) return nullptr;
+    EXPECT_TRUE((*backend)->RegisterState("count", StateKind::kValue).ok());
+    for (int batch = 0; batch < batches; ++batch) {
+      for (int i = 0; i < keys; ++i) {
+        EXPECT_TRUE((*backend)->SetCurrentKey(absl::StrCat("key-", batch, "-", i)).ok());
+        EXPECT_TRUE((*backend)->PutValue("count", absl::StrCat(i)).ok());
+      }
+      EXPECT_TRUE((*backend)->Flush().ok());
+    }
+    return *std::move(backend);
+  }
+
+  // Takes checkpoint `id` of the strategy's backend into storage_ and waits for it.
+  absl::StatusOr<SnapshotResult> Checkpoint(SnapshotStrategyBase& strategy, Runtime& runtime, int64_t id) {
+    auto running = SnapshotRunner::Snapshot(strategy, runtime, id,
+                                            CheckpointStreamFactory::ForCheckpoint(storage_.get(), &runtime, "job", id),
+                                            SnapshotType::kCheckpoint);
+    if (!running.ok()) return running.status();
+    return running->result.Get();
+  }
+
   std::string base_;
   std::unique_ptr<DirectoryCheckpointStorage> storage_;
 };
@@ -180,24 +206,11 @@ TEST_F(RealDiskTest, CorruptionOnLocalDiskAndInStorageIsDetectedByNameWithRealTh
   ThreadRuntime runtime;
   StateUploader uploader(&runtime, 2);
   const KeyedStateBackendConfig config = BackendConfig(&runtime);
-  auto backend = KeyedStateBackend::Open(config);
-  ASSERT_TRUE(backend.ok()) << backend.status();
-  ASSERT_TRUE((*backend)->RegisterState("count", StateKind::kValue).ok());
-  for (int i = 0; i < 500; ++i) {
-    ASSERT_TRUE((*backend)->SetCurrentKey(absl::StrCat("key-", i)).ok());
-    ASSERT_TRUE((*backend)->PutValue("count", absl::StrCat(i)).ok());
-  }
-  ASSERT_TRUE((*backend)->Flush().ok());
-  IncrementalSnapshotStrategy strategy(backend->get(), &runtime, &uploader, {}, config.backend_uid);
-  auto snapshot = [&](int64_t id) {
-    auto running = SnapshotRunner::Snapshot(strategy, runtime, id,
-                                            CheckpointStreamFactory::ForCheckpoint(storage_.get(), &runtime, "job", id),
-                                            SnapshotType::kCheckpoint);
-    EXPECT_TRUE(running.ok()) << running.status();
-    return running->result.Get();
-  };
+  std::unique_ptr<KeyedStateBackend> backend = FilledBackend(config, 1, 500);
+  ASSERT_NE(backend, nullptr);
+  IncrementalSnapshotStrategy strategy(backend.get(), &runtime, &uploader, {}, config.backend_uid);
   // A good snapshot first, to restore from later.
-  const absl::StatusOr<SnapshotResult> good = snapshot(1);
+  const absl::StatusOr<SnapshotResult> good = Checkpoint(strategy, runtime, 1);
   ASSERT_TRUE(good.ok()) << good.status();
 
   // Flip one bit in the middle of the live SST file on disk.
@@ -213,7 +226,7 @@ TEST_F(RealDiskTest, CorruptionOnLocalDiskAndInStorageIsDetectedByNameWithRealTh
   (*bytes)[bytes->size() / 3] ^= 0x10;
   ASSERT_TRUE(DeleteRecursively(config.env, sst).ok());
   ASSERT_TRUE(WriteLocalFile(config.env, sst, *bytes).ok());
-  const absl::StatusOr<SnapshotResult> corrupt_local = snapshot(2);
+  const absl::StatusOr<SnapshotResult> corrupt_local = Checkpoint(strategy, runtime, 2);
   ASSERT_FALSE(corrupt_local.ok()) << "a corrupt SST was uploaded";
   EXPECT_THAT(std::string(corrupt_local.status().message()), HasSubstr("before its upload"));
   EXPECT_THAT(std::string(corrupt_local.status().message()), HasSubstr(sst.substr(sst.rfind('/') + 1)));
@@ -280,23 +293,10 @@ TEST_F(RealDiskTest, ARestoreCancelledWhileItDownloadsStopsWaitsAndLeavesNothing
   ThreadRuntime runtime;
   StateUploader uploader(&runtime, 4);
   const KeyedStateBackendConfig config = BackendConfig(&runtime);
-  auto backend = KeyedStateBackend::Open(config);
-  ASSERT_TRUE(backend.ok()) << backend.status();
-  ASSERT_TRUE((*backend)->RegisterState("count", StateKind::kValue).ok());
-  // Several SST files: flushed batches of keys.
-  for (int batch = 0; batch < 6; ++batch) {
-    for (int i = 0; i < 200; ++i) {
-      ASSERT_TRUE((*backend)->SetCurrentKey(absl::StrCat("key-", batch, "-", i)).ok());
-      ASSERT_TRUE((*backend)->PutValue("count", absl::StrCat(i)).ok());
-    }
-    ASSERT_TRUE((*backend)->Flush().ok());
-  }
-  IncrementalSnapshotStrategy strategy(backend->get(), &runtime, &uploader, {}, config.backend_uid);
-  auto running = SnapshotRunner::Snapshot(strategy, runtime, 1,
-                                          CheckpointStreamFactory::ForCheckpoint(storage_.get(), &runtime, "job", 1),
-                                          SnapshotType::kCheckpoint);
-  ASSERT_TRUE(running.ok()) << running.status();
-  const absl::StatusOr<SnapshotResult>& result = running->result.Get();
+  std::unique_ptr<KeyedStateBackend> backend = FilledBackend(config, 6, 200);  // several SST files
+  ASSERT_NE(backend, nullptr);
+  IncrementalSnapshotStrategy strategy(backend.get(), &runtime, &uploader, {}, config.backend_uid);
+  const absl::StatusOr<SnapshotResult> result = Checkpoint(strategy, runtime, 1);
   ASSERT_TRUE(result.ok()) << result.status();
   const size_t files = result->remote->shared_state.size() + result->remote->private_state.size();
   ASSERT_GE(files, 6u);

@@ -839,7 +839,6 @@ TEST_F(SnapshotStrategiesTest, CanonicalRestoreRefusesEveryEntryThatAReadCouldNo
   }
 }
 
-}  // namespace
 // A cancellation reaches every restore path: a local-recovery restore is cancelled too (and does not fall back to
 // checkpoint storage, which it would download), leaving the local copy intact for the next attempt; a rescaling
 // restore and a canonical savepoint restore stop before they read anything.
@@ -896,4 +895,5 @@ TEST_F(SnapshotStrategiesTest, CancelledRestoreStopsOnEveryPathAndKeepsTheLocalC
   backends_.push_back(std::move(restored->backend));
 }
 
+}  // namespace
 }  // namespace snapsim
