@@ -83,8 +83,9 @@ class KeyedStateBackend {
   }
   // Registers several states at once, as RegisterState each; the new ones' column families are created together.
   // RocksDB writes and re-reads its whole OPTIONS file for every column family creation (every creation call: one
-  // for all of them here), the largest part of opening a small backend (issue #15). All or none: on an error no new
-  // state is registered.
+  // for all of them here), the largest part of opening a small backend (issue #15). A state that conflicts with a
+  // registered one (or another of the call) registers none of them; on an I/O error the states created before it stay
+  // registered (RocksDB keeps their column families).
   absl::Status RegisterStates(const std::vector<StateMetaInfo>& infos);
   // Meta info of every registered state, in registration order.
   std::vector<StateMetaInfo> MetaInfos() const;

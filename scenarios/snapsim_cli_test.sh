@@ -65,6 +65,22 @@ diff <(grep "^seed " "$scratch/jobs.txt" | sort) <(grep "^seed " "$scratch/one.t
   fail "--jobs=2 reports other seed lines than one process"
 grep -q "^4 seeds, 0 failed (.*, 2 jobs)$" "$scratch/jobs.txt" || fail "no --jobs summary: $(tail -1 "$scratch/jobs.txt")"
 grep -q "^counters that stayed zero: " "$scratch/jobs.txt" || fail "--jobs printed no coverage"
+# A seed whose process crashes (a failed assertion inside RocksDB aborts it) is a failure with its reproduce command,
+# and the sweep goes on with the seeds after it (swarm seed 3450 once killed a worker and the rest of its seeds).
+for jobs in 1 2; do
+  SNAPSIM_TEST_ABORT_AT_SEED=4 "$snapsim" sweep --seeds=4 --first=3 --jobs=$jobs --out="$scratch/sweep-crash" \
+    > "$scratch/crash.txt" 2>&1; code=$?
+  [ "$code" -eq 1 ] || fail "a sweep with a crashing seed exits $code (jobs=$jobs)"
+  grep -q "^seed 4: FAILED .*crashed, killed by signal 6" "$scratch/crash.txt" ||
+    fail "the crashed seed is not reported (jobs=$jobs): $(tail -5 "$scratch/crash.txt")"
+  grep -q "reproduce: bazel run //:snapsim -- replay .*/sweep-crash/seed-4.scenario" "$scratch/crash.txt" ||
+    fail "no reproduce command for the crashed seed (jobs=$jobs)"
+  [ -s "$scratch/sweep-crash/seed-4.scenario" ] || fail "the crashed seed's scenario was not written (jobs=$jobs)"
+  for seed in 3 5 6; do
+    grep -q "^seed $seed: ok" "$scratch/crash.txt" || fail "seed $seed was lost after the crash (jobs=$jobs)"
+  done
+  grep -q "^4 seeds, 1 failed (" "$scratch/crash.txt" || fail "wrong summary after a crash (jobs=$jobs)"
+done
 "$snapsim" sweep --seeds=1 --generator=nope > /dev/null 2>&1; code=$?
 [ "$code" -eq 2 ] || fail "an unknown generator exits $code"
 

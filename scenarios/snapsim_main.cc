@@ -15,11 +15,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -205,6 +208,24 @@ struct SeedReport {
   std::map<std::string, int> coverage;
 };
 
+// Writes a failed seed's scenario under `out` and returns its report: what failed and the commands that reproduce it.
+SeedReport FailedSeed(const std::string& generator, uint64_t seed, const snapsim::Scenario& scenario,
+                      const std::string& configuration, const std::string& what, const std::string& out) {
+  SeedReport report;
+  report.failed = true;
+  const std::string directory = UserPath(out);
+  (void)std::system(absl::StrCat("mkdir -p '", directory, "'").c_str());
+  const std::string file = absl::StrCat(directory, "/seed-", seed, ".scenario");
+  std::ofstream written(file, std::ios::binary);
+  written << snapsim::FormatScenario(scenario);
+  written.close();
+  report.text = absl::StrCat("seed ", seed, ": FAILED  ", configuration, ": ", what, "\n  scenario written to ", file,
+                             "\n  reproduce: bazel run //:snapsim -- replay ", file,
+                             "\n  or: bazel run //:snapsim -- sweep --generator=", generator, " --first=", seed,
+                             " --seeds=1\n  shrink: bazel run //:snapsim -- shrink ", file, "\n");
+  return report;
+}
+
 SeedReport RunSeed(const std::string& generator, uint64_t seed, const std::string& out) {
   SeedReport report;
   const snapsim::Scenario scenario = Generate(generator, seed);
@@ -222,19 +243,22 @@ SeedReport RunSeed(const std::string& generator, uint64_t seed, const std::strin
     }
     return report;
   }
-  report.failed = true;
-  const std::string directory = UserPath(out);
-  (void)std::system(absl::StrCat("mkdir -p '", directory, "'").c_str());
-  const std::string file = absl::StrCat(directory, "/seed-", seed, ".scenario");
-  std::ofstream written(file, std::ios::binary);
-  written << snapsim::FormatScenario(scenario);
-  written.close();
-  report.text = absl::StrCat(
-      "seed ", seed, ": FAILED  ", configuration, ": ",
-      result.violation.has_value() ? result.violation->ToString() : result.error, "\n  scenario written to ", file,
-      "\n  reproduce: bazel run //:snapsim -- replay ", file, "\n  or: bazel run //:snapsim -- sweep --generator=",
-      generator, " --first=", seed, " --seeds=1\n  shrink: bazel run //:snapsim -- shrink ", file, "\n");
-  return report;
+  return FailedSeed(generator, seed, scenario, configuration,
+                    result.violation.has_value() ? result.violation->ToString() : result.error, out);
+}
+
+// A seed whose process died while running it (a crash: an assertion in RocksDB, a signal): the parent writes the
+// scenario and reports it like any failure, with the commands that reproduce it.
+SeedReport CrashedSeed(const std::string& generator, uint64_t seed, int wait_status, const std::string& out) {
+  const snapsim::Scenario scenario = Generate(generator, seed);
+  const std::string configuration =
+      generator == "lifecycle" ? snapsim::DescribeConfiguration(scenario.config) : scenario.description[1];
+  const std::string how =
+      WIFSIGNALED(wait_status)
+          ? absl::StrCat("killed by signal ", WTERMSIG(wait_status), " (", strsignal(WTERMSIG(wait_status)), ")")
+          : absl::StrCat("exited with status ", WEXITSTATUS(wait_status));
+  return FailedSeed(generator, seed, scenario, configuration,
+                    absl::StrCat("the process running it crashed, ", how, "; its last words are above"), out);
 }
 
 // Wall-clock seconds, for the progress line only (the driver, outside the simulated path).
@@ -340,15 +364,21 @@ void PinToOneCpu(int index) {
   (void)sched_setaffinity(0, sizeof(one), &one);
 }
 
-// --jobs: worker k runs seeds first+k, first+k+J, ... in a process of its own (a run is a pure function of its
-// scenario, so processes change nothing but the order reports arrive in) and streams each report to the parent as
-// framed records: "R <failed> <text bytes> <coverage entries>\n" then the text, then "<count> <name>\n" per entry.
-void RunWorker(int fd, const std::string& generator, uint64_t first, uint64_t seeds, int worker, int jobs,
+// Every sweep runs its seeds in worker processes: worker k runs seeds first+k, first+k+J, ... (a run is a pure
+// function of its scenario, so processes change nothing but the order reports arrive in), announces each seed before
+// running it ("S <seed>\n") and streams each report to the parent as framed records: "R <failed> <text bytes>
+// <coverage entries>\n" then the text, then "<count> <name>\n" per entry. A worker that dies (a crash inside RocksDB
+// or the system under test) has its seed reported as failed by the parent, and a new worker goes on after it.
+void RunWorker(int fd, const std::string& generator, uint64_t start, uint64_t end, uint64_t stride, int cpu,
                const std::string& out, bool pin) {
-  if (pin) PinToOneCpu(worker);
+  if (pin) PinToOneCpu(cpu);
+  // For the CLI test of crash reporting only: abort while running this seed, as a failed assertion would.
+  const char* abort_at = std::getenv("SNAPSIM_TEST_ABORT_AT_SEED");
   FILE* pipe = fdopen(fd, "w");
-  for (uint64_t seed = first + static_cast<uint64_t>(worker); seed < first + seeds;
-       seed += static_cast<uint64_t>(jobs)) {
+  for (uint64_t seed = start; seed < end; seed += stride) {
+    std::fprintf(pipe, "S %llu\n", static_cast<unsigned long long>(seed));
+    std::fflush(pipe);
+    if (abort_at != nullptr && absl::StrCat(seed) == abort_at) std::abort();
     const SeedReport report = RunSeed(generator, seed, out);
     std::fprintf(pipe, "R %d %zu %zu\n", report.failed ? 1 : 0, report.text.size(), report.coverage.size());
     std::fwrite(report.text.data(), 1, report.text.size(), pipe);
@@ -358,12 +388,20 @@ void RunWorker(int fd, const std::string& generator, uint64_t first, uint64_t se
   std::fclose(pipe);
 }
 
-// Reads one framed record; false at the end of the stream.
-bool ReadReport(FILE* pipe, SeedReport* report) {
+// Reads one framed record: a seed announcement (sets *started) or a report; false at the end of the stream.
+bool ReadReport(FILE* pipe, SeedReport* report, std::optional<uint64_t>* started) {
+  int kind = std::fgetc(pipe);
+  if (kind == 'S') {
+    unsigned long long seed = 0;
+    if (std::fscanf(pipe, " %llu\n", &seed) != 1) return false;
+    *started = seed;
+    return true;
+  }
+  if (kind != 'R') return false;
   int failed = 0;
   size_t text_size = 0;
   size_t entries = 0;
-  if (std::fscanf(pipe, "R %d %zu %zu\n", &failed, &text_size, &entries) != 3) return false;
+  if (std::fscanf(pipe, " %d %zu %zu\n", &failed, &text_size, &entries) != 3) return false;
   report->failed = failed != 0;
   report->text.assign(text_size, '\0');
   if (text_size > 0 && std::fread(report->text.data(), 1, text_size, pipe) != text_size) return false;
@@ -407,63 +445,95 @@ int Sweep(const std::vector<std::string>& arguments) {
   if (seeds == 0) return Usage("sweep needs --seeds=N");
   jobs = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(jobs), seeds));
   SweepProgress progress(seeds, jobs);
-  if (jobs == 1) {
-    if (pin) PinToOneCpu(-1);
-    for (uint64_t seed = first; seed < first + seeds; ++seed) {
-      const SeedReport report = RunSeed(generator, seed, out);
-      progress.Add(report.failed, report.text, report.coverage);
-    }
-  } else {
+  const uint64_t end = first + seeds;
+  const uint64_t stride = static_cast<uint64_t>(jobs);
+  struct Worker {
+    pid_t pid = -1;
+    FILE* pipe = nullptr;
+    int cpu = 0;
+    std::optional<uint64_t> running;  // announced, not reported yet
+  };
+  std::vector<Worker> workers(static_cast<size_t>(jobs));
+  // Starts (or restarts) worker `index` on seeds start, start + stride, ...
+  auto start_worker = [&](size_t index, uint64_t start) -> bool {
     std::fflush(stdout);
-    std::vector<FILE*> pipes;
-    std::vector<pid_t> workers;
-    for (int worker = 0; worker < jobs; ++worker) {
-      int fds[2];
-      if (pipe(fds) != 0) return Usage("cannot create a pipe for --jobs");
-      const pid_t pid = fork();
-      if (pid < 0) return Usage("cannot start a worker process for --jobs");
-      if (pid == 0) {
-        close(fds[0]);
-        for (FILE* other : pipes) std::fclose(other);
-        RunWorker(fds[1], generator, first, seeds, worker, jobs, out, pin);
-        std::_Exit(0);
+    std::fflush(stderr);
+    int fds[2];
+    if (pipe(fds) != 0) return false;
+    const pid_t pid = fork();
+    if (pid < 0) return false;
+    if (pid == 0) {
+      close(fds[0]);
+      for (const Worker& other : workers) {
+        if (other.pipe != nullptr) std::fclose(other.pipe);
       }
-      close(fds[1]);
-      pipes.push_back(fdopen(fds[0], "r"));
-      workers.push_back(pid);
+      RunWorker(fds[1], generator, start, end, stride, workers[index].cpu, out, pin);
+      std::_Exit(0);
     }
-    // Reports arrive from every worker as they finish seeds; poll so a slow worker blocks nobody.
+    close(fds[1]);
+    workers[index].pid = pid;
+    workers[index].pipe = fdopen(fds[0], "r");
+    workers[index].running.reset();
+    return true;
+  };
+  for (size_t index = 0; index < workers.size(); ++index) {
+    workers[index].cpu = jobs == 1 ? -1 : static_cast<int>(index);  // one job: the CPU it starts on
+    if (!start_worker(index, first + index)) return Usage("cannot start a worker process for the sweep");
+  }
+  // Reports arrive from every worker as they finish seeds; poll so a slow worker blocks nobody.
+  size_t open = workers.size();
+  int crashes = 0;
+  while (open > 0) {
     std::vector<pollfd> polls;
-    for (FILE* pipe_end : pipes) polls.push_back(pollfd{fileno(pipe_end), POLLIN, 0});
-    size_t open = pipes.size();
-    while (open > 0) {
-      if (poll(polls.data(), polls.size(), -1) < 0) break;
-      for (size_t i = 0; i < polls.size(); ++i) {
-        if (polls[i].fd < 0 || (polls[i].revents & (POLLIN | POLLHUP)) == 0) continue;
-        SeedReport report;
-        if (ReadReport(pipes[i], &report)) {
-          progress.Add(report.failed, report.text, report.coverage);
+    for (const Worker& worker : workers) {
+      polls.push_back(pollfd{worker.pipe != nullptr ? fileno(worker.pipe) : -1, POLLIN, 0});
+    }
+    if (poll(polls.data(), polls.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (size_t i = 0; i < polls.size(); ++i) {
+      if (polls[i].fd < 0 || (polls[i].revents & (POLLIN | POLLHUP)) == 0) continue;
+      Worker& worker = workers[i];
+      SeedReport report;
+      std::optional<uint64_t> started;
+      if (ReadReport(worker.pipe, &report, &started)) {
+        if (started.has_value()) {
+          worker.running = started;
         } else {
-          std::fclose(pipes[i]);
-          polls[i].fd = -1;
-          --open;
+          worker.running.reset();
+          progress.Add(report.failed, report.text, report.coverage);
         }
+        continue;
       }
-    }
-    int worker_failures = 0;
-    for (pid_t pid : workers) {
+      // The stream ended: the worker finished its seeds, or died running one.
+      std::fclose(worker.pipe);
+      worker.pipe = nullptr;
       int status = 0;
-      waitpid(pid, &status, 0);
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++worker_failures;
-    }
-    if (worker_failures > 0 || progress.done() != seeds) {
-      progress.Finish();
-      std::fprintf(stderr, "snapsim: %d worker process(es) died; %llu of %llu seeds reported\n", worker_failures,
-                   static_cast<unsigned long long>(progress.done()), static_cast<unsigned long long>(seeds));
-      return 1;
+      waitpid(worker.pid, &status, 0);
+      const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (clean && !worker.running.has_value()) {
+        --open;
+        continue;
+      }
+      ++crashes;
+      if (!worker.running.has_value()) {
+        // Died between seeds: nothing to blame; the sweep cannot tell which seeds remain.
+        --open;
+        continue;
+      }
+      const uint64_t crashed = *worker.running;
+      const SeedReport failure = CrashedSeed(generator, crashed, status, out);
+      progress.Add(failure.failed, failure.text, failure.coverage);
+      if (crashed + stride >= end || !start_worker(i, crashed + stride)) --open;
     }
   }
   progress.Finish();
+  if (progress.done() != seeds) {
+    std::fprintf(stderr, "snapsim: %d worker process(es) died; %llu of %llu seeds reported\n", crashes,
+                 static_cast<unsigned long long>(progress.done()), static_cast<unsigned long long>(seeds));
+    return 1;
+  }
   return progress.failures() == 0 ? 0 : 1;
 }
 

@@ -617,7 +617,8 @@ absl::Status SimJob::DeployTasks(std::shared_ptr<const CompletedCheckpoint> chec
     if (!outcomes[index].has_value() || outcomes[index]->ok()) continue;
     const absl::Status& status = *outcomes[index];
     Subtask& subtask = *subtasks_[index];
-    const bool cancelled = absl::IsCancelled(status);
+    // Cancelled by another subtask's failure; a cancellation nobody asked for is a failure of its own.
+    const bool cancelled = absl::IsCancelled(status) && cancellation->cancelled();
     world_->Record("job", absl::StrCat("deploying subtask ", subtask.index, cancelled ? " cancelled" : " failed",
                                        " (attempt ", attempt, " of ", config_.restart_attempts, "): ",
                                        status.message()));

@@ -48,6 +48,15 @@ absl::StatusOr<std::vector<StateMetaInfo>> ParseMetaData(const std::string& byte
   return metas;
 }
 
+// A file of a snapshot is named by a plain file name, never a path (a handle that says otherwise is corrupt).
+absl::Status CheckLocalFileName(int64_t checkpoint_id, const HandleAndLocalPath& file) {
+  if (file.local_path.empty() || file.local_path.find('/') != std::string::npos) {
+    return absl::DataLossError(
+        absl::StrCat("checkpoint ", checkpoint_id, ": invalid local file name '", file.local_path, "'"));
+  }
+  return absl::OkStatus();
+}
+
 // "restoring checkpoint N": what a cancelled restore says it was doing.
 std::string RestoringCheckpoint(int64_t checkpoint_id) { return absl::StrCat("restoring checkpoint ", checkpoint_id); }
 
@@ -98,10 +107,7 @@ absl::Status DownloadFiles(rocksdb::Env* env, Runtime& runtime, CheckpointStorag
   std::vector<const HandleAndLocalPath*> files;
   for (const std::vector<HandleAndLocalPath>* group : {&handle.shared_state, &handle.private_state}) {
     for (const HandleAndLocalPath& file : *group) {
-      if (file.local_path.empty() || file.local_path.find('/') != std::string::npos) {
-        return absl::DataLossError(absl::StrCat("checkpoint ", handle.checkpoint_id, ": invalid local file name '",
-                                                file.local_path, "'"));
-      }
+      if (absl::Status status = CheckLocalFileName(handle.checkpoint_id, file); !status.ok()) return status;
       files.push_back(&file);
     }
   }
@@ -246,10 +252,7 @@ absl::Status VerifyLocalCopy(rocksdb::Env* env, const IncrementalLocalKeyedState
   };
   for (const std::vector<HandleAndLocalPath>* group : {&remote.shared_state, &remote.private_state}) {
     for (const HandleAndLocalPath& file : *group) {
-      if (file.local_path.empty() || file.local_path.find('/') != std::string::npos) {
-        return absl::DataLossError(absl::StrCat("checkpoint ", remote.checkpoint_id, ": invalid local file name '",
-                                                file.local_path, "'"));
-      }
+      if (absl::Status status = CheckLocalFileName(remote.checkpoint_id, file); !status.ok()) return status;
       if (absl::Status status = verify(local.directory + "/" + file.local_path, file.handle); !status.ok()) {
         return status;
       }
@@ -316,7 +319,8 @@ absl::StatusOr<RestoreResult> RestoreKeyedState(const KeyedStateBackendConfig& c
   for (size_t i = 0; i < handles.size(); ++i) {
     const KeyGroupRange overlap = handles[i].key_group_range.Intersection(target);
     if (static_cast<int>(i) == initial || overlap.empty()) continue;
-    if (absl::Status status = CheckNotCancelled(config.cancellation.get(), RestoringCheckpoint(handles[i].checkpoint_id));
+    if (absl::Status status =
+            CheckNotCancelled(config.cancellation.get(), RestoringCheckpoint(handles[i].checkpoint_id));
         !status.ok()) {
       result.backend.reset();
       return fail(status);

@@ -23,7 +23,7 @@ std::vector<std::optional<absl::Status>> RunParallelTransfers(Runtime& runtime, 
   const int workers = static_cast<int>(std::min<size_t>(std::max(1, threads), count));
   std::vector<Future<bool>> done;
   for (int worker = 0; worker < workers; ++worker) {
-    done.push_back(SpawnWithResult<bool>(runtime, absl::StrCat(name, "-", worker), [&transfer, shared, count, cancellation]() {
+    auto work = [&transfer, shared, count, cancellation]() {
       for (;;) {
         size_t index;
         {
@@ -37,7 +37,8 @@ std::vector<std::optional<absl::Status>> RunParallelTransfers(Runtime& runtime, 
         if (!outcome.ok()) shared->failed = true;
         shared->outcomes[index] = std::move(outcome);
       }
-    }));
+    };
+    done.push_back(SpawnWithResult<bool>(runtime, absl::StrCat(name, "-", worker), work));
   }
   for (const Future<bool>& worker : done) worker.Get();  // every transfer ends before anyone cleans up
   return std::move(shared->outcomes);

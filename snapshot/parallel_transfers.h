@@ -1,8 +1,8 @@
 // The transfer worker pattern of Flink's RocksDBStateUploader / RocksDBStateDownloader with the fixes of FLINK-32681:
 // `count` transfers run on at most `threads` activities (named "<name>-<worker>"), each worker taking the next index
 // until all are taken, one transfer failed or the operation was cancelled (then no new one starts), and the caller
-// returns only after every transfer in flight ended, so its cleanup never races one. Used by uploads (state_uploader.h) and restore downloads
-// (incremental_restore_operation.h).
+// returns only after every transfer in flight ended, so its cleanup never races one. Used by uploads
+// (state_uploader.h), restore downloads (incremental_restore_operation.h) and the simulated job's deployments.
 #ifndef SNAPSIM_SNAPSHOT_PARALLEL_TRANSFERS_H_
 #define SNAPSIM_SNAPSHOT_PARALLEL_TRANSFERS_H_
 
