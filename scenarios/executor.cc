@@ -599,6 +599,10 @@ Execution::Outcome Execution::TaskFailed(const ScenarioStep& step, absl::string_
 }
 
 Execution::Outcome Execution::Execute(const ScenarioStep& step) {
+  // For the CLI test of crash handling only (sweeps and `shrink` must survive a process that dies, as a failed
+  // assertion inside RocksDB makes it): abort when a step of this verb starts.
+  static const char* const abort_at_verb = std::getenv("SNAPSIM_TEST_ABORT_AT_VERB");
+  if (abort_at_verb != nullptr && step.verb == abort_at_verb) std::abort();
   const std::string& verb = step.verb;
   // Storage faults belong to the world: they may be armed and disarmed between jobs too.
   const bool needs_job = verb != "resume" && verb != "restore-check" && verb != "quiesce" && verb != "await" &&

@@ -1,5 +1,11 @@
 #include "scenarios/shrink.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -10,6 +16,36 @@
 namespace snapsim {
 namespace {
 
+RunResult Run(const Scenario& scenario, const ShrinkOptions& options) {
+  return options.isolate ? RunScenarioInChildProcess(scenario, options.run_options)
+                         : RunScenario(scenario, options.run_options);
+}
+
+// The child's report: "E <step>\n" as each step ends, then the result: "R <verdict> <invariant> <step> <checkpoint>
+// <subtask> <name bytes> <file bytes> <detail bytes> <error bytes>\n" and the four texts.
+void WriteAll(int fd, const std::string& bytes) {
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return;
+    }
+    written += static_cast<size_t>(n);
+  }
+}
+
+std::string ReadAll(int fd) {
+  std::string bytes;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return bytes;
+    bytes.append(buffer, static_cast<size_t>(n));
+  }
+}
+
 class Shrinker {
  public:
   Shrinker(const ShrinkOptions& options, int invariant) : options_(options), invariant_(invariant) {}
@@ -18,7 +54,7 @@ class Shrinker {
   bool TryKeep(Scenario candidate) {
     if (candidate.steps.empty() || runs_ >= options_.max_runs) return false;
     ++runs_;
-    RunResult result = RunScenario(candidate, options_.run_options);
+    RunResult result = Run(candidate, options_);
     if (result.verdict != RunResult::Verdict::kViolation || !result.violation.has_value() ||
         result.violation->invariant != invariant_) {
       return false;
@@ -158,8 +194,96 @@ class Shrinker {
 
 }  // namespace
 
+RunResult RunScenarioInChildProcess(const Scenario& scenario, const RunOptions& options) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  int fds[2];
+  RunResult result;
+  if (pipe(fds) != 0) {
+    result.verdict = RunResult::Verdict::kBadInput;
+    result.error = "cannot create a pipe for a child run";
+    return result;
+  }
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    result.verdict = RunResult::Verdict::kBadInput;
+    result.error = "cannot start a child process for a run";
+    return result;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    RunOptions child_options = options;
+    child_options.progress = [fd = fds[1]](const std::string& line) {
+      int step = 0;  // "step 3 checkpoint ...: ok at ..."
+      if (std::sscanf(line.c_str(), "step %d", &step) == 1) WriteAll(fd, absl::StrCat("E ", step, "\n"));
+    };
+    const RunResult run = RunScenario(scenario, child_options);
+    const Violation violation = run.violation.value_or(Violation{});
+    WriteAll(fds[1], absl::StrCat("R ", static_cast<int>(run.verdict), " ", violation.invariant, " ", violation.step,
+                                  " ", violation.checkpoint_id, " ", violation.subtask, " ", violation.name.size(),
+                                  " ", violation.file.size(), " ", violation.detail.size(), " ", run.error.size(),
+                                  "\n", violation.name, violation.file, violation.detail, run.error));
+    close(fds[1]);
+    std::_Exit(0);
+  }
+  close(fds[1]);
+  const std::string report = ReadAll(fds[0]);
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  // The steps that ended, then the result if the child got that far.
+  int last_ended = 0;
+  size_t position = 0;
+  while (position < report.size() && report[position] == 'E') {
+    const size_t end = report.find('\n', position);
+    if (end == std::string::npos) break;
+    (void)absl::SimpleAtoi(absl::string_view(report).substr(position + 2, end - position - 2), &last_ended);
+    position = end + 1;
+  }
+  int verdict = 0;
+  Violation violation;
+  long long checkpoint = -1;
+  size_t name_size = 0, file_size = 0, detail_size = 0, error_size = 0;
+  int consumed = 0;
+  if (position < report.size() &&
+      std::sscanf(report.c_str() + position, "R %d %d %d %lld %d %zu %zu %zu %zu\n%n", &verdict, &violation.invariant,
+                  &violation.step, &checkpoint, &violation.subtask, &name_size, &file_size, &detail_size, &error_size,
+                  &consumed) == 9 &&
+      position + consumed + name_size + file_size + detail_size + error_size <= report.size()) {
+    size_t at = position + static_cast<size_t>(consumed);
+    violation.checkpoint_id = checkpoint;
+    violation.name = report.substr(at, name_size);
+    violation.file = report.substr(at += name_size, file_size);
+    violation.detail = report.substr(at += file_size, detail_size);
+    result.error = report.substr(at += detail_size, error_size);
+    result.verdict = static_cast<RunResult::Verdict>(verdict);
+    if (result.verdict == RunResult::Verdict::kViolation) result.violation = std::move(violation);
+    return result;
+  }
+  // The child died before its report: the step after the last one that ended was running (or the end of the run).
+  int running = last_ended + 1;
+  for (const ScenarioStep& step : scenario.steps) {
+    if (step.number > last_ended) {
+      running = step.number;
+      break;
+    }
+  }
+  const std::string how =
+      WIFSIGNALED(status)
+          ? absl::StrCat("killed by signal ", WTERMSIG(status), " (", strsignal(WTERMSIG(status)), ")")
+          : absl::StrCat("exited with status ", WEXITSTATUS(status), " without a report");
+  result.verdict = RunResult::Verdict::kViolation;
+  result.violation = MakeViolation(0, running, absl::StrCat("the process crashed, ", how));
+  result.violation->invariant = kProcessCrashInvariant;
+  result.violation->name = "process crash";
+  return result;
+}
+
 absl::StatusOr<ShrinkResult> ShrinkScenario(const Scenario& scenario, const ShrinkOptions& options) {
-  RunResult first = RunScenario(scenario, options.run_options);
+  RunResult first = Run(scenario, options);
   if (first.verdict == RunResult::Verdict::kBadInput) {
     return absl::FailedPreconditionError(absl::StrCat("the scenario is bad input: ", first.error));
   }

@@ -26,7 +26,18 @@ struct ShrinkOptions {
   std::function<void(const std::string&)> progress;
   // How each candidate runs (judged_invariants: a property about one invariant shrinks to that invariant).
   RunOptions run_options;
+  // Runs each candidate (and the original) in a child process (RunScenarioInChildProcess), so that a scenario that
+  // crashes the process (a failed assertion inside RocksDB) shrinks like any failure: to one that still crashes.
+  bool isolate = false;
 };
+
+// A run whose process died: RunScenarioInChildProcess reports it as a violation of this pseudo-invariant, at the step
+// that was running (the first one that did not end), with how the process ended.
+inline constexpr int kProcessCrashInvariant = -1;
+
+// RunScenario in a forked child process; the parent gets the verdict and the violation (or error) back, not the
+// trace or the notes. A child that dies is a kProcessCrashInvariant violation.
+RunResult RunScenarioInChildProcess(const Scenario& scenario, const RunOptions& options);
 
 struct ShrinkResult {
   Scenario scenario;

@@ -66,21 +66,39 @@ diff <(grep "^seed " "$scratch/jobs.txt" | sort) <(grep "^seed " "$scratch/one.t
 grep -q "^4 seeds, 0 failed (.*, 2 jobs)$" "$scratch/jobs.txt" || fail "no --jobs summary: $(tail -1 "$scratch/jobs.txt")"
 grep -q "^counters that stayed zero: " "$scratch/jobs.txt" || fail "--jobs printed no coverage"
 # A seed whose process crashes (a failed assertion inside RocksDB aborts it) is a failure with its reproduce command,
-# and the sweep goes on with the seeds after it (swarm seed 3450 once killed a worker and the rest of its seeds).
+# and the sweep goes on with the seeds after it (swarm seed 3450 once killed a worker and the rest of its seeds). The
+# test hook SNAPSIM_TEST_ABORT_AT_VERB aborts the process when a step of that verb starts: every swarm seed writes.
 for jobs in 1 2; do
-  SNAPSIM_TEST_ABORT_AT_SEED=4 "$snapsim" sweep --seeds=4 --first=3 --jobs=$jobs --out="$scratch/sweep-crash" \
+  SNAPSIM_TEST_ABORT_AT_VERB=writes "$snapsim" sweep --seeds=3 --first=3 --jobs=$jobs --out="$scratch/sweep-crash" \
     > "$scratch/crash.txt" 2>&1; code=$?
-  [ "$code" -eq 1 ] || fail "a sweep with a crashing seed exits $code (jobs=$jobs)"
-  grep -q "^seed 4: FAILED .*crashed, killed by signal 6" "$scratch/crash.txt" ||
-    fail "the crashed seed is not reported (jobs=$jobs): $(tail -5 "$scratch/crash.txt")"
-  grep -q "reproduce: bazel run //:snapsim -- replay .*/sweep-crash/seed-4.scenario" "$scratch/crash.txt" ||
-    fail "no reproduce command for the crashed seed (jobs=$jobs)"
-  [ -s "$scratch/sweep-crash/seed-4.scenario" ] || fail "the crashed seed's scenario was not written (jobs=$jobs)"
-  for seed in 3 5 6; do
-    grep -q "^seed $seed: ok" "$scratch/crash.txt" || fail "seed $seed was lost after the crash (jobs=$jobs)"
+  [ "$code" -eq 1 ] || fail "a sweep with crashing seeds exits $code (jobs=$jobs)"
+  for seed in 3 4 5; do
+    grep -q "^seed $seed: FAILED .*the process running it crashed, killed by signal 6" "$scratch/crash.txt" ||
+      fail "crashed seed $seed is not reported (jobs=$jobs): $(tail -5 "$scratch/crash.txt")"
+    grep -q "reproduce: bazel run //:snapsim -- replay .*/sweep-crash/seed-$seed.scenario" "$scratch/crash.txt" ||
+      fail "no reproduce command for crashed seed $seed (jobs=$jobs)"
+    [ -s "$scratch/sweep-crash/seed-$seed.scenario" ] || fail "seed $seed's scenario was not written (jobs=$jobs)"
   done
-  grep -q "^4 seeds, 1 failed (" "$scratch/crash.txt" || fail "wrong summary after a crash (jobs=$jobs)"
+  grep -q "^3 seeds, 3 failed (" "$scratch/crash.txt" || fail "wrong summary after crashes (jobs=$jobs)"
 done
+# `shrink` runs each candidate in a child process: a crash shrinks like any failure, to the step that crashes.
+cat > "$scratch/crashing.scenario" <<'EOF2'
+parallelism 2
+1 writes count=40 keys=10
+2 checkpoint
+3 flush
+4 compact
+5 checkpoint
+6 writes count=10 keys=10
+EOF2
+SNAPSIM_TEST_ABORT_AT_VERB=compact "$snapsim" shrink "$scratch/crashing.scenario" --out="$scratch/crash-shrunk.scenario" \
+  > "$scratch/shrink-crash.txt" 2>&1; code=$?
+[ "$code" -eq 1 ] || fail "shrinking a crash exits $code, not 1: $(tail -3 "$scratch/shrink-crash.txt")"
+grep -q "from 6 to 1 steps" "$scratch/crash-shrunk.scenario" ||
+  fail "a crash did not shrink to its one step: $(grep -v '^#' "$scratch/crash-shrunk.scenario")"
+grep -q "process crash) violated at step 4: the process crashed, killed by signal 6" "$scratch/crash-shrunk.scenario" ||
+  fail "the shrunk crash does not say what happened"
+grep -q "^4 compact" "$scratch/crash-shrunk.scenario" || fail "the shrunk crash lost its compact step"
 "$snapsim" sweep --seeds=1 --generator=nope > /dev/null 2>&1; code=$?
 [ "$code" -eq 2 ] || fail "an unknown generator exits $code"
 
