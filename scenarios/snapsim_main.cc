@@ -208,9 +208,15 @@ struct SeedReport {
   std::map<std::string, int> coverage;
 };
 
+// What a seed's report line says of its scenario: the lifecycle's configuration, or the swarm's fault mix banner.
+std::string Configuration(const std::string& generator, const snapsim::Scenario& scenario) {
+  return generator == "lifecycle" ? snapsim::DescribeConfiguration(scenario.config) : scenario.description[1];
+}
+
 // Writes a failed seed's scenario under `out` and returns its report: what failed and the commands that reproduce it.
 SeedReport FailedSeed(const std::string& generator, uint64_t seed, const snapsim::Scenario& scenario,
-                      const std::string& configuration, const std::string& what, const std::string& out) {
+                      const std::string& what, const std::string& out) {
+  const std::string configuration = Configuration(generator, scenario);
   SeedReport report;
   report.failed = true;
   const std::string directory = UserPath(out);
@@ -231,8 +237,7 @@ SeedReport RunSeed(const std::string& generator, uint64_t seed, const std::strin
   const snapsim::Scenario scenario = Generate(generator, seed);
   const snapsim::RunResult result = snapsim::RunScenario(scenario);
   report.coverage = result.coverage;
-  const std::string configuration =
-      generator == "lifecycle" ? snapsim::DescribeConfiguration(scenario.config) : scenario.description[1];
+  const std::string configuration = Configuration(generator, scenario);
   if (result.verdict == snapsim::RunResult::Verdict::kPass) {
     report.text = absl::StrCat("seed ", seed, ": ok  ", configuration, ": steps=", result.steps_run,
                                " checkpoints=", result.checkpoints_completed,
@@ -243,7 +248,7 @@ SeedReport RunSeed(const std::string& generator, uint64_t seed, const std::strin
     }
     return report;
   }
-  return FailedSeed(generator, seed, scenario, configuration,
+  return FailedSeed(generator, seed, scenario,
                     result.violation.has_value() ? result.violation->ToString() : result.error, out);
 }
 
@@ -251,13 +256,11 @@ SeedReport RunSeed(const std::string& generator, uint64_t seed, const std::strin
 // scenario and reports it like any failure, with the commands that reproduce it.
 SeedReport CrashedSeed(const std::string& generator, uint64_t seed, int wait_status, const std::string& out) {
   const snapsim::Scenario scenario = Generate(generator, seed);
-  const std::string configuration =
-      generator == "lifecycle" ? snapsim::DescribeConfiguration(scenario.config) : scenario.description[1];
   const std::string how =
       WIFSIGNALED(wait_status)
           ? absl::StrCat("killed by signal ", WTERMSIG(wait_status), " (", strsignal(WTERMSIG(wait_status)), ")")
           : absl::StrCat("exited with status ", WEXITSTATUS(wait_status));
-  return FailedSeed(generator, seed, scenario, configuration,
+  return FailedSeed(generator, seed, scenario,
                     absl::StrCat("the process running it crashed, ", how, "; its last words are above"), out);
 }
 
