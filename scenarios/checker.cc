@@ -26,7 +26,8 @@ constexpr const char* kInvariantNames[] = {"unexpected error",
                                            "efficiency",
                                            "liveness",
                                            "local recovery used",
-                                           "retention"};
+                                           "retention",
+                                           "decisions"};
 
 }  // namespace
 
@@ -141,6 +142,16 @@ const KnownSnapshot* Checker::Find(int64_t checkpoint_id, const std::string& job
 }
 
 void Checker::OnJobStarted(SimJob& job, const KnownSnapshot* restored, RestoreMode mode) {
+  DecisionModelConfig decisions;
+  const SimJobConfig& config = job.config();
+  decisions.parallelism = config.parallelism;
+  decisions.max_concurrent = config.max_concurrent_checkpoints;
+  decisions.interval_micros = config.checkpoint_interval_micros;
+  decisions.min_pause_micros = config.min_pause_micros;
+  decisions.timeout_micros = config.checkpoint_timeout_micros;
+  decisions.tolerable_failures = config.tolerable_failed_checkpoints;
+  decisions.strict_timing = world_->deterministic();
+  decisions_ = std::make_unique<DecisionModel>(decisions, &coverage_);
   attempts_.clear();
   completed_checkpoints_.clear();
   latest_completed_checkpoint_ = -1;
@@ -529,6 +540,17 @@ std::optional<Violation> Checker::AfterStep(SimJob& job, int step, bool restarte
   }
   for (const JobEvent& event : job.TakeEvents()) {
     if (std::optional<Violation> violation = ProcessEvent(job, event, step)) return violation;
+  }
+  // Invariant 12: the job manager's decisions against the reference model.
+  if (decisions_ != nullptr) {
+    for (const DecisionEvent& event : job.TakeDecisionEvents()) {
+      if (std::optional<DecisionViolation> wrong = decisions_->Observe(event)) {
+        return MakeViolation(12, step, wrong->detail, wrong->checkpoint_id);
+      }
+    }
+    if (std::optional<DecisionViolation> wrong = decisions_->EndOfBatch()) {
+      return MakeViolation(12, step, wrong->detail, wrong->checkpoint_id);
+    }
   }
   if (!job.stopped()) {
     for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : retained) {

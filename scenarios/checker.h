@@ -28,6 +28,11 @@
 //    checkpoint restores from it.
 // 11 retention: the store keeps no fewer than min(retained, completed) and no more than retained + 1 (the latest
 //    checkpoint behind a savepoint); the latest completed checkpoint is never subsumed by a savepoint.
+// 12 decisions: after every step, the job manager's decisions in the decision log (sim/decision_log.h) are the ones
+//    the reference model (decision_model.h, Flink 1.18's rules) predicts: which failures count toward the tolerable
+//    failures and when the job fails over (a missing or extra failover names the checkpoints counted, their reasons
+//    and the threshold), why each checkpoint aborts (the reason seen and the ones expected), what a task declines
+//    with, and when checkpoints are triggered (max concurrent, min pause, the periodic schedule, timeouts).
 //
 // Not checked: 7 determinism (tests compare trace hashes, which fold in a checksum of every stored object's bytes,
 // across processes; RocksDB's session id is seeded in the simulated world, sim/sim_env.cc); local disk contents
@@ -38,6 +43,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -46,6 +52,7 @@
 
 #include "absl/status/status.h"
 #include "faults/fault_model.h"
+#include "scenarios/decision_model.h"
 #include "sim/job_world.h"
 #include "sim/sim_job.h"
 
@@ -192,6 +199,8 @@ class Checker {
   std::vector<std::string> notes_;
   std::map<std::string, int> coverage_;
   int side_world_restores_ = 0;
+  // Invariant 12's model of the current job's decisions.
+  std::unique_ptr<DecisionModel> decisions_;
 };
 
 }  // namespace snapsim

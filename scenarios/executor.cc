@@ -168,6 +168,7 @@ SimJobConfig Execution::JobConfig() const {
   job.upload_threads = config.upload_threads;
   job.inline_threshold = static_cast<uint64_t>(config.inline_threshold);
   job.tolerable_failed_checkpoints = config.tolerable_failures;
+  job.min_pause_micros = config.min_pause_ms * kMicrosPerMilli;
   job.message_latency_micros_max = config.message_latency_ms_max * kMicrosPerMilli;
   return job;
 }
@@ -281,10 +282,10 @@ Execution::Outcome Execution::SnapshotStep(const ScenarioStep& step, bool savepo
   if (savepoint) {
     const SavepointFormat format =
         step.Text("format") == "canonical" ? SavepointFormat::kCanonical : SavepointFormat::kNative;
-    future = job_->coordinator().TriggerSavepoint(format, step.Flag("sync"));
+    future = job_->RequestSavepoint(format, step.Flag("sync"));
   } else {
-    future = job_->coordinator().TriggerCheckpoint(step.Text("kind") == "full" ? CheckpointKind::kFullCheckpoint
-                                                                                : CheckpointKind::kCheckpoint);
+    future = job_->RequestCheckpoint(step.Text("kind") == "full" ? CheckpointKind::kFullCheckpoint
+                                                                  : CheckpointKind::kCheckpoint);
   }
   if (!step.Flag("wait")) {
     const std::string key = name.empty() ? absl::StrCat("#", step.number) : name;
@@ -458,7 +459,7 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
   // attempt counts against the bound.
   Outcome done;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
-    const CheckpointCoordinator::Result result = job_->coordinator().TriggerCheckpoint().Get();
+    const CheckpointCoordinator::Result result = job_->RequestCheckpoint().Get();
     // #13 part 1: with the reuse base pruning, a completion racing the next trigger should not make the registry
     // refuse a placeholder; counted where it still happens (a periodic checkpoint or a later attempt may hide it).
     if (!result.ok() && absl::StrContains(result.status().message(), "unknown state")) {
@@ -560,7 +561,7 @@ void Execution::LoseJob(const ScenarioStep& step, const std::string& error) {
   lost_ = error;
   if (job_ == nullptr || job_->stopped()) return;
   job_->ReleaseAllHeldMessages();
-  job_->coordinator().StopCheckpointScheduler();
+  job_->StopCheckpointScheduler();
   LearnFinishedTriggers();
   checker_.OnJobStopped(*job_, JobStatus::kFailed);
   job_->Stop(JobStatus::kFailed);
@@ -766,7 +767,7 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
                                                : JobStatus::kSuspended;
     job_->ReleaseAllHeldMessages();
     // No checkpoint may complete between the checker's view of the store and the shutdown.
-    job_->coordinator().StopCheckpointScheduler();
+    job_->StopCheckpointScheduler();
     LearnFinishedTriggers();
     checker_.OnJobStopped(*job_, status);
     stop_status_ = status;
@@ -961,7 +962,7 @@ RunResult Execution::Run() {
       job_->ClearMessageRules();
       job_->SetMessageFaultHook(nullptr);
     }
-    if (job_ != nullptr && !job_->stopped()) job_->coordinator().StopCheckpointScheduler();
+    if (job_ != nullptr && !job_->stopped()) job_->StopCheckpointScheduler();
     if (job_ != nullptr) job_->ReleaseAllHeldMessages();
     // Triggers never awaited end too; a savepoint that completed is the user's, so the checker must know it.
     for (auto& [name, trigger] : pending_) (void)trigger.future.Get();

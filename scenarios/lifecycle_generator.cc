@@ -21,7 +21,8 @@ std::string DescribeConfiguration(const ScenarioConfig& config) {
                       config.tolerable_failures >= 0 ? absl::StrCat(" tolerable_failures=", config.tolerable_failures)
                                                      : std::string(),
                       config.inline_threshold > 0 ? absl::StrCat(" inline_threshold=", config.inline_threshold)
-                                                  : std::string());
+                                                  : std::string(),
+                      config.min_pause_ms > 0 ? absl::StrCat(" min_pause=", config.min_pause_ms, "ms") : std::string());
 }
 
 Scenario GenerateLifecycleScenario(uint64_t seed) {

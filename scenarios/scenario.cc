@@ -196,6 +196,7 @@ constexpr HeaderField kHeaderFields[] = {
     {"restore_mode", "claim | no_claim | legacy: ownership on resume"},
     {"interval_ms", "periodic checkpoint interval, 0 = none"},
     {"timeout_ms", "checkpoint timeout"},
+    {"min_pause_ms", "minimum pause between a completion and the next periodic checkpoint (0 = none)"},
     {"upload_threads", "parallel uploads per subtask (1..16)"},
     {"inline_threshold", "state streams of at most this many bytes are inline in the metadata (0..1048576, 0 = never)"},
     {"tolerable_failures", "consecutive counted checkpoint failures before the job fails over (-1 = unlimited)"},
@@ -412,6 +413,8 @@ absl::Status ParseHeaderLine(const std::vector<Token>& tokens, absl::string_view
     status = integer(0, kMaxMillis, &config->checkpoint_interval_ms);
   } else if (name.text == "timeout_ms") {
     status = integer(1, kMaxMillis, &config->checkpoint_timeout_ms);
+  } else if (name.text == "min_pause_ms") {
+    status = integer(0, kMaxMillis, &config->min_pause_ms);
   } else if (name.text == "upload_threads") {
     status = integer(1, 16, &number);
     config->upload_threads = static_cast<int>(number);
@@ -709,6 +712,7 @@ std::string FormatScenario(const Scenario& scenario) {
   absl::StrAppend(&out, "restore_mode ", config.restore_mode, "\n");
   absl::StrAppend(&out, "interval_ms ", config.checkpoint_interval_ms, "\n");
   absl::StrAppend(&out, "timeout_ms ", config.checkpoint_timeout_ms, "\n");
+  if (config.min_pause_ms != 0) absl::StrAppend(&out, "min_pause_ms ", config.min_pause_ms, "\n");
   absl::StrAppend(&out, "upload_threads ", config.upload_threads, "\n");
   if (config.inline_threshold != 0) absl::StrAppend(&out, "inline_threshold ", config.inline_threshold, "\n");
   if (config.tolerable_failures >= 0) absl::StrAppend(&out, "tolerable_failures ", config.tolerable_failures, "\n");

@@ -43,6 +43,10 @@ struct ScenarioConfig {
   // 0: only the scenario's checkpoint steps trigger checkpoints.
   int64_t checkpoint_interval_ms = 0;
   int64_t checkpoint_timeout_ms = 60'000;
+  // Flink's execution.checkpointing.min-pause ("min_pause_ms N"): a periodic checkpoint is not triggered until this
+  // long after the last completion (one that comes too early is refused and the periodic trigger rescheduled);
+  // written only when not 0.
+  int64_t min_pause_ms = 0;
   int upload_threads = 2;
   // Flink's state.storage.fs.memory-threshold ("inline_threshold N", bytes): state streams of at most N bytes are
   // kept inline in the checkpoint metadata, not as objects; 0: never (Flink's default is 20 KiB).

@@ -78,6 +78,8 @@ class JobWorld {
   virtual uint64_t handoffs() const { return 0; }
   virtual uint64_t activities_spawned() const { return 0; }
   virtual uint64_t threads_started() const { return 0; }
+  // Times the clock moved while one activity ran (SimScheduler::clock_jumps; 0 where not counted).
+  virtual uint64_t clock_jumps() const { return 0; }
   virtual bool deterministic() const = 0;
   virtual Trace& trace() = 0;
 };
@@ -131,6 +133,7 @@ class SimWorld : public JobWorld {
   uint64_t handoffs() const override { return scheduler_->handoffs(); }
   uint64_t activities_spawned() const override { return scheduler_->activities_spawned(); }
   uint64_t threads_started() const override { return scheduler_->threads_started(); }
+  uint64_t clock_jumps() const override { return scheduler_->clock_jumps(); }
   Trace& trace() override { return scheduler_->trace(); }
 
   SimScheduler& scheduler() { return *scheduler_; }

@@ -198,8 +198,24 @@ absl::StatusOr<StoredObjectInfo> ProcessStorage::Stat(const std::string& path) {
   return storage_->Stat(path);
 }
 
+namespace {
+
+// A restart or stop of the job master: the epoch moves when it begins and when it ends, so a reaction to a failure
+// noticed before it (EnterRestarting) or during it does nothing: the restart answers that failure.
+class RestartEpoch {
+ public:
+  explicit RestartEpoch(uint64_t* epoch) : epoch_(epoch) { ++*epoch_; }
+  ~RestartEpoch() { ++*epoch_; }
+
+ private:
+  uint64_t* epoch_;
+};
+
+}  // namespace
+
 SimJob::SimJob(SimJobConfig config, JobWorld* world, const Prng& prng)
-    : config_(std::move(config)),
+    : job_master_(world->runtime()),
+      config_(std::move(config)),
       world_(world),
       runtime_(&world->runtime()),
       storage_(&world->storage()),
@@ -262,7 +278,9 @@ absl::StatusOr<std::unique_ptr<SimJob>> SimJob::Start(SimJobConfig config, JobWo
     job->Stop(JobStatus::kFailed);
     return status;
   }
+  const uint64_t call = job->BeginCall(DecisionEvent::Call::kStartScheduler);
   job->coordinator_->StartCheckpointScheduler();
+  job->EndCall(DecisionEvent::Call::kStartScheduler, call);
   return job;
 }
 
@@ -274,6 +292,9 @@ void SimJob::Drain() {
 SimJob::~SimJob() {
   if (!stopped_) {
     coordinator_->Kill();
+    DecisionEvent killed;
+    killed.kind = DecisionEvent::Kind::kCoordinatorKilled;
+    LogDecision(std::move(killed));
     for (auto& subtask : subtasks_) StopTask(*subtask);
   }
   // Messages still on their way arrive first: a stopped coordinator discards what late acknowledgements carry (a
@@ -300,10 +321,20 @@ absl::Status SimJob::CreateCoordinator() {
   config.retention = config_.retention;
   config.restore_mode = config_.restore_mode;
   config.tolerable_failed_checkpoints = config_.tolerable_failed_checkpoints;
+  config.min_pause_micros = config_.min_pause_micros;
+  config.listener = this;
   absl::StatusOr<std::shared_ptr<CheckpointCoordinator>> coordinator =
       CheckpointCoordinator::Create(config, runtime_, storage_, &counter_, this);
   if (!coordinator.ok()) return coordinator.status();
+  {
+    // Reports from the new coordinator carry its generation: set before anything can call back.
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    ++coordinator_generation_;
+  }
   coordinator_ = *std::move(coordinator);
+  DecisionEvent started;
+  started.kind = DecisionEvent::Kind::kCoordinatorStarted;
+  LogDecision(std::move(started));
   return absl::OkStatus();
 }
 
@@ -395,16 +426,194 @@ absl::Status SimJob::FailTask(Subtask& subtask, const absl::Status& cause) {
     cause.ForEachPayload([&subtask](absl::string_view url, const absl::Cord& payload) {
       subtask.failure.SetPayload(url, absl::Cord(std::string(payload)));
     });
-    std::lock_guard<std::mutex> lock(state_mutex_);
-    if (!task_failure_.has_value()) task_failure_ = subtask.failure;
+    {
+      std::lock_guard<std::mutex> lock(state_mutex_);
+      if (!task_failure_.has_value()) task_failure_ = subtask.failure;
+    }
+    EnterRestarting();
   }
   return subtask.failure;
 }
 
 void SimJob::FailJob(const absl::Status& cause) {
   world_->Record("job", absl::StrCat("failover requested: ", cause.message()));
+  DecisionEvent requested;
+  requested.kind = DecisionEvent::Kind::kFailoverRequested;
+  requested.detail = std::string(cause.message());
+  LogDecision(std::move(requested));
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    if (!failover_request_.has_value()) failover_request_ = absl::Status(cause.code(), std::string(cause.message()));
+  }
+  EnterRestarting();
+}
+
+void SimJob::EnterRestarting() {
+  // Called with the coordinator's lock or a subtask's mailbox held: the job master acts in an activity of its own.
+  const uint64_t epoch = restart_epoch_;
+  runtime_->Spawn("job-master-restarting", [this, alive = alive_, epoch] {
+    if (!*alive) return;
+    RuntimeMutexLock lock(job_master_);
+    if (restart_epoch_ != epoch || stopped_) return;  // a restart or a stop came first and answered it
+    ++restart_epoch_;  // one reaction per failure
+    world_->Record("job", "restarting: periodic checkpoints stop");
+    const uint64_t call = BeginCall(DecisionEvent::Call::kStopScheduler);
+    coordinator_->StopCheckpointScheduler();
+    EndCall(DecisionEvent::Call::kStopScheduler, call);
+  });
+}
+
+void SimJob::LogDecision(DecisionEvent event) {
+  int generation = 0;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    generation = coordinator_generation_;
+  }
+  LogDecisionTo(generation, std::move(event));
+}
+
+void SimJob::LogDecisionTo(int generation, DecisionEvent event) {
+  event.time_micros = runtime_->NowMicros();
+  event.clock_jumps = world_->clock_jumps();
+  event.coordinator = generation;
   std::lock_guard<std::mutex> lock(state_mutex_);
-  if (!failover_request_.has_value()) failover_request_ = absl::Status(cause.code(), std::string(cause.message()));
+  decision_events_.push_back(std::move(event));
+}
+
+uint64_t SimJob::BeginCallTo(int generation, DecisionEvent::Call call, DecisionEvent details) {
+  details.kind = DecisionEvent::Kind::kCallBegin;
+  details.call = call;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    details.call_id = next_call_id_++;
+  }
+  const uint64_t id = details.call_id;
+  LogDecisionTo(generation, std::move(details));
+  return id;
+}
+
+void SimJob::EndCallTo(int generation, DecisionEvent::Call call, uint64_t call_id) {
+  DecisionEvent ended;
+  ended.kind = DecisionEvent::Kind::kCallEnd;
+  ended.call = call;
+  ended.call_id = call_id;
+  LogDecisionTo(generation, std::move(ended));
+}
+
+uint64_t SimJob::BeginCall(DecisionEvent::Call call, DecisionEvent details) {
+  int generation = 0;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    generation = coordinator_generation_;
+  }
+  return BeginCallTo(generation, call, std::move(details));
+}
+
+void SimJob::EndCall(DecisionEvent::Call call, uint64_t call_id) {
+  int generation = 0;
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    generation = coordinator_generation_;
+  }
+  EndCallTo(generation, call, call_id);
+}
+
+namespace {
+
+std::string KindName(CheckpointKind kind) {
+  switch (kind) {
+    case CheckpointKind::kCheckpoint:
+      return "checkpoint";
+    case CheckpointKind::kFullCheckpoint:
+      return "full-checkpoint";
+    case CheckpointKind::kSavepoint:
+      return "savepoint";
+    case CheckpointKind::kSyncSavepoint:
+      return "sync-savepoint";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void SimJob::OnSchedulerStarted(int64_t /*time_micros*/) {
+  DecisionEvent event;
+  event.kind = DecisionEvent::Kind::kSchedulerStarted;
+  LogDecision(std::move(event));
+}
+
+void SimJob::OnSchedulerStopped(int64_t /*time_micros*/) {
+  DecisionEvent event;
+  event.kind = DecisionEvent::Kind::kSchedulerStopped;
+  LogDecision(std::move(event));
+}
+
+void SimJob::OnPeriodicRequest(int64_t /*time_micros*/) {
+  DecisionEvent event;
+  event.kind = DecisionEvent::Kind::kPeriodicRequest;
+  event.periodic = true;
+  LogDecision(std::move(event));
+}
+
+void SimJob::OnRequestRejected(CheckpointFailureReason reason, bool periodic, CheckpointKind kind,
+                               int64_t /*time_micros*/) {
+  DecisionEvent event;
+  event.kind = DecisionEvent::Kind::kRequestRejected;
+  event.reason = std::string(CheckpointFailureReasonName(reason));
+  event.periodic = periodic;
+  event.checkpoint_kind = KindName(kind);
+  LogDecision(std::move(event));
+}
+
+void SimJob::OnTriggered(int64_t checkpoint_id, CheckpointKind kind, bool periodic, int64_t /*time_micros*/) {
+  DecisionEvent event;
+  event.kind = DecisionEvent::Kind::kTriggered;
+  event.checkpoint_id = checkpoint_id;
+  event.checkpoint_kind = KindName(kind);
+  event.periodic = periodic;
+  LogDecision(std::move(event));
+}
+
+void SimJob::OnCompleted(int64_t checkpoint_id, int64_t /*time_micros*/) {
+  DecisionEvent event;
+  event.kind = DecisionEvent::Kind::kCompleted;
+  event.checkpoint_id = checkpoint_id;
+  LogDecision(std::move(event));
+}
+
+void SimJob::OnAborted(int64_t checkpoint_id, CheckpointFailureReason reason, bool task_level,
+                       const std::string& detail, int64_t /*time_micros*/) {
+  DecisionEvent event;
+  event.kind = DecisionEvent::Kind::kAborted;
+  event.checkpoint_id = checkpoint_id;
+  event.reason = std::string(CheckpointFailureReasonName(reason));
+  event.task_level = task_level;
+  event.detail = detail;
+  LogDecision(std::move(event));
+}
+
+Future<CheckpointCoordinator::Result> SimJob::RequestCheckpoint(CheckpointKind kind) {
+  DecisionEvent details;
+  details.checkpoint_kind = KindName(kind);
+  const uint64_t call = BeginCall(DecisionEvent::Call::kRequestCheckpoint, details);
+  Future<CheckpointCoordinator::Result> future = coordinator_->TriggerCheckpoint(kind);
+  EndCall(DecisionEvent::Call::kRequestCheckpoint, call);
+  return future;
+}
+
+Future<CheckpointCoordinator::Result> SimJob::RequestSavepoint(SavepointFormat format, bool synchronous) {
+  DecisionEvent details;
+  details.checkpoint_kind = KindName(synchronous ? CheckpointKind::kSyncSavepoint : CheckpointKind::kSavepoint);
+  const uint64_t call = BeginCall(DecisionEvent::Call::kRequestCheckpoint, details);
+  Future<CheckpointCoordinator::Result> future = coordinator_->TriggerSavepoint(format, synchronous);
+  EndCall(DecisionEvent::Call::kRequestCheckpoint, call);
+  return future;
+}
+
+void SimJob::StopCheckpointScheduler() {
+  const uint64_t call = BeginCall(DecisionEvent::Call::kStopScheduler);
+  coordinator_->StopCheckpointScheduler();
+  EndCall(DecisionEvent::Call::kStopScheduler, call);
 }
 
 std::optional<absl::Status> SimJob::TakeFailoverRequest() {
@@ -441,12 +650,10 @@ absl::Status SimJob::Compact() {
   return absl::OkStatus();
 }
 
-CheckpointCoordinator::Result SimJob::Checkpoint(CheckpointKind kind) {
-  return coordinator_->TriggerCheckpoint(kind).Get();
-}
+CheckpointCoordinator::Result SimJob::Checkpoint(CheckpointKind kind) { return RequestCheckpoint(kind).Get(); }
 
 CheckpointCoordinator::Result SimJob::Savepoint(SavepointFormat format, bool synchronous) {
-  return coordinator_->TriggerSavepoint(format, synchronous).Get();
+  return RequestSavepoint(format, synchronous).Get();
 }
 
 void SimJob::StopTask(Subtask& subtask) {
@@ -638,12 +845,33 @@ absl::Status SimJob::DeployTasks(std::shared_ptr<const CompletedCheckpoint> chec
 }
 
 absl::Status SimJob::FailoverTasks() {
+  RuntimeMutexLock lock(job_master_);
+  RestartEpoch epoch(&restart_epoch_);
+  return FailoverTasksLocked();
+}
+
+absl::Status SimJob::FailoverTasksLocked() {
   world_->Record("job", "task failover");
+  // Flink's job turns RESTARTING: periodic triggering stops, pending checkpoints are aborted (SUSPEND).
+  StopCheckpointScheduler();
   for (auto& subtask : subtasks_) StopTask(*subtask);
-  coordinator_->AbortPendingCheckpoints("JOB_FAILOVER_REGION");
+  // Then restoreState aborts what is still pending (nothing, unless a request came in meanwhile).
+  const uint64_t call = BeginCall(DecisionEvent::Call::kAbortPending,
+                                  [] {
+                                    DecisionEvent details;
+                                    details.reason = "JOB_FAILOVER_REGION";
+                                    return details;
+                                  }());
+  coordinator_->AbortPendingCheckpoints(CheckpointFailureReason::kJobFailoverRegion);
+  EndCall(DecisionEvent::Call::kAbortPending, call);
   CheckpointCoordinator::Result latest = coordinator_->RestoreLatestCheckpointedState();
   if (!latest.ok()) return latest.status();
-  return RestartTasks(*latest);
+  if (absl::Status status = RestartTasks(*latest); !status.ok()) return status;
+  // RUNNING again: periodic triggering starts anew.
+  const uint64_t start = BeginCall(DecisionEvent::Call::kStartScheduler);
+  coordinator_->StartCheckpointScheduler();
+  EndCall(DecisionEvent::Call::kStartScheduler, start);
+  return absl::OkStatus();
 }
 
 std::string SimJob::LocalStateDirectory(const Subtask& subtask) const {
@@ -651,6 +879,8 @@ std::string SimJob::LocalStateDirectory(const Subtask& subtask) const {
 }
 
 absl::Status SimJob::CrashMachine(int subtask_index) {
+  RuntimeMutexLock lock(job_master_);
+  RestartEpoch epoch(&restart_epoch_);
   world_->Record("job", "machine crash");
   Subtask& crashed = *subtasks_[subtask_index];
   crashed.machine->Crash();
@@ -660,7 +890,7 @@ absl::Status SimJob::CrashMachine(int subtask_index) {
   crashed.local_store = std::make_unique<TaskLocalStateStore>(crashed.machine->env(), LocalStateDirectory(crashed));
   crashed.held_before_restart.clear();
   crashed.reloaded_local.clear();
-  return FailoverTasks();
+  return FailoverTasksLocked();
 }
 
 void SimJob::KillProcess(Subtask& killed, bool disk_kept) {
@@ -689,6 +919,8 @@ void SimJob::KillProcess(Subtask& killed, bool disk_kept) {
 }
 
 absl::Status SimJob::KillMachine(int subtask_index) {
+  RuntimeMutexLock lock(job_master_);
+  RestartEpoch epoch(&restart_epoch_);
   world_->Record("job", absl::StrCat("machine kill tm-", subtask_index));
   Subtask& killed = *subtasks_[subtask_index];
   killed.machine->Crash();
@@ -697,10 +929,12 @@ absl::Status SimJob::KillMachine(int subtask_index) {
   killed.held_before_restart.clear();
   killed.reloaded_local.clear();
   for (auto& subtask : subtasks_) StopTask(*subtask);
-  return FailoverTasks();
+  return FailoverTasksLocked();
 }
 
 absl::Status SimJob::RestartMachine(int subtask_index, bool power_loss) {
+  RuntimeMutexLock lock(job_master_);
+  RestartEpoch epoch(&restart_epoch_);
   world_->Record("job", absl::StrCat(power_loss ? "machine reboot tm-" : "process restart tm-", subtask_index));
   Subtask& restarted = *subtasks_[subtask_index];
   if (power_loss) {
@@ -724,7 +958,7 @@ absl::Status SimJob::RestartMachine(int subtask_index, bool power_loss) {
   world_->Record("job", absl::StrCat("tm-", subtask_index, " reloaded ", found, " local snapshot(s)"));
   for (int64_t id : restarted.local_store->StoredCheckpoints()) restarted.reloaded_local[id] = power_loss;
   for (auto& subtask : subtasks_) StopTask(*subtask);
-  return FailoverTasks();
+  return FailoverTasksLocked();
 }
 
 void SimJob::AcceptOrphans(const std::vector<std::string>& paths, int64_t checkpoint_id) {
@@ -736,11 +970,18 @@ void SimJob::AcceptOrphans(const std::vector<std::string>& paths, int64_t checkp
 }
 
 absl::Status SimJob::FailoverCoordinator() {
+  RuntimeMutexLock lock(job_master_);
+  RestartEpoch epoch(&restart_epoch_);
   world_->Record("job", "coordinator failover");
   // Dead first: Kill waits for the coordinator's lock, which a checkpoint's completion may hold for a while (slow
   // storage), and acknowledgements delivered meanwhile reach the living coordinator. Collected before it died, their
   // files would be missed (swarm seed 2292); an acknowledgement delivered after it sees a dead coordinator.
   coordinator_->Kill();
+  {
+    DecisionEvent killed;
+    killed.kind = DecisionEvent::Kind::kCoordinatorKilled;
+    LogDecision(std::move(killed));
+  }
   // What the dying coordinator had been told of checkpoints still pending is known to no one after it.
   for (int64_t id : coordinator_->PendingCheckpointIds()) {
     std::vector<std::string> files;
@@ -790,21 +1031,27 @@ absl::Status SimJob::FailoverCoordinator() {
   CheckpointCoordinator::Result latest = coordinator_->RestoreLatestCheckpointedState();
   if (!latest.ok()) return latest.status();
   if (absl::Status status = RestartTasks(*latest); !status.ok()) return status;
+  const uint64_t start = BeginCall(DecisionEvent::Call::kStartScheduler);
   coordinator_->StartCheckpointScheduler();
+  EndCall(DecisionEvent::Call::kStartScheduler, start);
   return absl::OkStatus();
 }
 
 void SimJob::Stop(JobStatus status) {
+  RuntimeMutexLock lock(job_master_);
   if (stopped_) return;
   stopped_ = true;
-  coordinator_->StopCheckpointScheduler();
+  RestartEpoch epoch(&restart_epoch_);
+  StopCheckpointScheduler();
   for (auto& subtask : subtasks_) StopTask(*subtask);
   // The job leaves its task managers: their local state stores are disposed (Flink releases them with the job's
   // slots), the subtask directories deleted.
   if (config_.local_recovery) {
     for (auto& subtask : subtasks_) subtask->local_store->Dispose();
   }
+  const uint64_t call = BeginCall(DecisionEvent::Call::kShutdown);
   coordinator_->Shutdown(status);
+  EndCall(DecisionEvent::Call::kShutdown, call);
 }
 
 absl::StatusOr<KeyValueMap> SimJob::ModelAt(int64_t checkpoint_id) const {
@@ -1051,10 +1298,19 @@ int SimJob::ReleaseAllHeldMessages() {
 
 std::optional<std::vector<int64_t>> SimJob::RunningAttempts() {
   std::vector<int64_t> attempts;
+  bool all_running = true;
   for (auto& subtask : subtasks_) {
-    if (!subtask->running) return std::nullopt;
+    if (!subtask->running) {
+      all_running = false;
+      break;
+    }
     attempts.push_back(subtask->attempt);
   }
+  DecisionEvent answer;
+  answer.kind = DecisionEvent::Kind::kRunningAttempts;
+  answer.all_running = all_running;
+  LogDecision(std::move(answer));
+  if (!all_running) return std::nullopt;
   return attempts;
 }
 
@@ -1072,14 +1328,16 @@ void SimJob::EndCheckpointSpan(int64_t checkpoint_id, absl::string_view outcome)
 
 void SimJob::TriggerCheckpoint(int subtask, int64_t attempt, int64_t checkpoint_id,
                                const CheckpointOptions& options) {
+  int generation = 0;
   {
     std::lock_guard<std::mutex> lock(state_mutex_);
     checkpoint_started_micros_.emplace(checkpoint_id, runtime_->NowMicros());
+    generation = coordinator_generation_;
   }
   std::shared_ptr<CheckpointCoordinator> coordinator = coordinator_;
   Send(Message{MessageKind::kTrigger, checkpoint_id, subtask},
-       [this, subtask, attempt, checkpoint_id, options, coordinator] {
-         HandleTrigger(subtask, attempt, checkpoint_id, options, coordinator);
+       [this, subtask, attempt, checkpoint_id, options, coordinator, generation] {
+         HandleTrigger(subtask, attempt, checkpoint_id, options, coordinator, generation);
        });
 }
 
@@ -1097,7 +1355,8 @@ void SimJob::ReportDiscarded(DiscardedSnapshotLog& log, int64_t checkpoint_id, i
 }
 
 void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoint_id,
-                           const CheckpointOptions& options, std::shared_ptr<CheckpointCoordinator> coordinator) {
+                           const CheckpointOptions& options, std::shared_ptr<CheckpointCoordinator> coordinator,
+                           int generation) {
   Subtask& subtask = *subtasks_[subtask_index];
   RuntimeMutexLock lock(subtask.mailbox);
   if (!subtask.running || subtask.attempt != attempt) return;  // the attempt it was meant for is gone
@@ -1124,16 +1383,44 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
     PushEventPerOperator(std::move(event), task->operators(),
                          [task](JobEvent& each) { each.backend_uid = task->backend_uid(each.op); });
   }
-  auto decline = [this, coordinator, checkpoint_id, subtask_index, attempt](const absl::Status& status) {
+  auto decline = [this, coordinator, checkpoint_id, subtask_index, attempt, generation](
+                     const absl::Status& status, CheckpointFailureReason failure_reason) {
     const absl::Status reason = Unshared(status);
     Send(Message{MessageKind::kDecline, checkpoint_id, subtask_index},
-         [coordinator, checkpoint_id, subtask_index, attempt, reason] {
-           coordinator->ReceiveDecline(DeclineCheckpoint{checkpoint_id, subtask_index, attempt, reason});
+         [this, coordinator, checkpoint_id, subtask_index, attempt, reason, failure_reason, generation] {
+           DecisionEvent details;
+           details.checkpoint_id = checkpoint_id;
+           details.subtask = subtask_index;
+           details.attempt = attempt;
+           details.reason = std::string(CheckpointFailureReasonName(failure_reason));
+           const uint64_t call = BeginCallTo(generation, DecisionEvent::Call::kDecline, details);
+           coordinator->ReceiveDecline(
+               DeclineCheckpoint{checkpoint_id, subtask_index, attempt, failure_reason, reason});
+           EndCallTo(generation, DecisionEvent::Call::kDecline, call);
          });
   };
+  auto outcome = [this, checkpoint_id, subtask_index, attempt, generation](
+                     DecisionEvent::Outcome what, const absl::Status& status, bool task_running) {
+    DecisionEvent event;
+    event.kind = DecisionEvent::Kind::kTaskOutcome;
+    event.checkpoint_id = checkpoint_id;
+    event.subtask = subtask_index;
+    event.attempt = attempt;
+    event.outcome = what;
+    event.task_running = task_running;
+    event.detail = std::string(status.message());
+    LogDecisionTo(generation, std::move(event));
+  };
   if (!future.ok()) {
-    if (!subtask.task->failure().ok()) (void)FailTask(subtask, subtask.task->failure());
-    if (!absl::IsAlreadyExists(future.status())) decline(future.status());  // a duplicated trigger is ignored
+    const bool synchronous_failure = !subtask.task->failure().ok();
+    outcome(absl::IsAlreadyExists(future.status()) ? DecisionEvent::Outcome::kTriggerDuplicate
+            : synchronous_failure                  ? DecisionEvent::Outcome::kSynchronousFailure
+                                                   : DecisionEvent::Outcome::kTriggerRefused,
+            future.status(), true);
+    if (synchronous_failure) (void)FailTask(subtask, subtask.task->failure());
+    if (std::optional<CheckpointFailureReason> reason = DeclineReasonForTrigger(future.status())) {
+      decline(future.status(), *reason);
+    }
     if (std::optional<KeyedStateTask::SnapshotFuture> abandoned = subtask.task->AbandonedSnapshot(checkpoint_id)) {
       // A later operator's synchronous part failed: the earlier ones' parts were cancelled, but one may have
       // finished (and recorded its uploads) while the failing part ran. What they discarded reaches the checker.
@@ -1149,7 +1436,7 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
   }
   runtime_->Spawn(absl::StrCat("await-snapshot-", checkpoint_id, "-", subtask_index),
                   [this, alive = alive_, process_dead = subtask.storage->dead_flag(), future = *future, decline,
-                   coordinator, checkpoint_id, subtask_index, attempt,
+                   outcome, coordinator, checkpoint_id, subtask_index, attempt, generation,
                    discarded_log = subtask.task->discarded_snapshots(), operators = subtask.task->operators()] {
                     const absl::StatusOr<TaskSnapshot>& result = future.Get();
                     if (!*alive || *process_dead) return;  // a killed process sends nothing
@@ -1161,7 +1448,15 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                       failed.attempt = attempt;
                       failed.checkpoint_id = checkpoint_id;
                       PushEventPerOperator(std::move(failed), operators);
-                      decline(result.status());
+                      const Subtask& subtask = *subtasks_[subtask_index];
+                      const bool running = subtask.running && subtask.attempt == attempt;
+                      outcome(absl::IsCancelled(result.status()) ? DecisionEvent::Outcome::kCancelled
+                                                                 : DecisionEvent::Outcome::kAsynchronousFailure,
+                              result.status(), running);
+                      if (std::optional<CheckpointFailureReason> reason =
+                              DeclineReasonForSnapshot(result.status(), running)) {
+                        decline(result.status(), *reason);
+                      }
                       return;
                     }
                     AcknowledgeCheckpoint ack{checkpoint_id, subtask_index, attempt, result->handles};
@@ -1181,7 +1476,7 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                       }
                     }
                     Send(Message{MessageKind::kAcknowledge, checkpoint_id, subtask_index, files},
-                         [this, coordinator, ack, files] {
+                         [this, coordinator, ack, files, generation] {
                            if (coordinator->killed()) {
                              AcceptOrphans(files, ack.checkpoint_id);  // the coordinator it was sent to died
                              return;
@@ -1192,7 +1487,13 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                                  acknowledged_files_[coordinator.get()][ack.checkpoint_id];
                              known.insert(known.end(), files.begin(), files.end());
                            }
+                           DecisionEvent details;
+                           details.checkpoint_id = ack.checkpoint_id;
+                           details.subtask = ack.subtask;
+                           details.attempt = ack.attempt;
+                           const uint64_t call = BeginCallTo(generation, DecisionEvent::Call::kAcknowledge, details);
                            coordinator->ReceiveAcknowledge(ack);
+                           EndCallTo(generation, DecisionEvent::Call::kAcknowledge, call);
                          });
                   });
 }

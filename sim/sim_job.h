@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "backend/cancellation.h"
+#include "sim/decision_log.h"
 #include "sim/prng.h"
 #include "sim/sim_machine.h"
 #include "sim/sim_object_store.h"
@@ -58,6 +59,8 @@ struct SimJobConfig {
   RestoreMode restore_mode = RestoreMode::kNoClaim;
   int64_t checkpoint_interval_micros = 0;
   int64_t checkpoint_timeout_micros = 60'000'000;
+  // Flink's execution.checkpointing.min-pause: a periodic checkpoint waits this long after the last completion.
+  int64_t min_pause_micros = 0;
   int max_concurrent_checkpoints = 1;
   int num_retained = 1;
   CheckpointRetention retention = CheckpointRetention::kRetainOnCancellation;
@@ -228,7 +231,7 @@ class ProcessStorage : public CheckpointStorage {
   std::vector<std::string> written_;
 };
 
-class SimJob : public TaskGateway {
+class SimJob : public TaskGateway, public CheckpointDecisionListener {
  public:
   // On any world (simulated, or real disk with real threads). The world must outlive the job.
   static absl::StatusOr<std::unique_ptr<SimJob>> Start(SimJobConfig config, JobWorld* world, const Prng& prng,
@@ -257,6 +260,11 @@ class SimJob : public TaskGateway {
   // Triggers and waits (virtual time passes; other activities run).
   CheckpointCoordinator::Result Checkpoint(CheckpointKind kind = CheckpointKind::kCheckpoint);
   CheckpointCoordinator::Result Savepoint(SavepointFormat format, bool synchronous = false);
+  // A user's request (a scenario step's), logged for the decision model; the future ends with the snapshot.
+  Future<CheckpointCoordinator::Result> RequestCheckpoint(CheckpointKind kind = CheckpointKind::kCheckpoint);
+  Future<CheckpointCoordinator::Result> RequestSavepoint(SavepointFormat format, bool synchronous = false);
+  // Stops periodic triggering and aborts what is pending (logged).
+  void StopCheckpointScheduler();
 
   int operators() const { return config_.operators; }
   // Every subtask restarts from the latest completed checkpoint (or empty), on the same machines.
@@ -305,6 +313,11 @@ class SimJob : public TaskGateway {
     std::lock_guard<std::mutex> lock(state_mutex_);
     return std::exchange(events_, {});
   }
+  // The decision log since the last call (sim/decision_log.h).
+  std::vector<DecisionEvent> TakeDecisionEvents() {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    return std::exchange(decision_events_, {});
+  }
 
   // The model: the current logical state, and the state at checkpoint `id` (an error if the job never recorded
   // every subtask's part of it).
@@ -351,6 +364,17 @@ class SimJob : public TaskGateway {
   void NotifyCheckpointAborted(int subtask, int64_t checkpoint_id, int64_t latest_completed_id) override;
   void FailJob(const absl::Status& cause) override;
 
+  // CheckpointDecisionListener: the coordinator's decisions go into the decision log.
+  void OnSchedulerStarted(int64_t time_micros) override;
+  void OnSchedulerStopped(int64_t time_micros) override;
+  void OnPeriodicRequest(int64_t time_micros) override;
+  void OnRequestRejected(CheckpointFailureReason reason, bool periodic, CheckpointKind kind,
+                         int64_t time_micros) override;
+  void OnTriggered(int64_t checkpoint_id, CheckpointKind kind, bool periodic, int64_t time_micros) override;
+  void OnCompleted(int64_t checkpoint_id, int64_t time_micros) override;
+  void OnAborted(int64_t checkpoint_id, CheckpointFailureReason reason, bool task_level, const std::string& detail,
+                 int64_t time_micros) override;
+
  private:
   struct Subtask {
     explicit Subtask(Runtime* runtime) : mailbox(*runtime) {}
@@ -379,7 +403,28 @@ class SimJob : public TaskGateway {
   absl::Status FailTask(Subtask& subtask, const absl::Status& cause);
   std::optional<absl::Status> task_failure_;
   std::optional<absl::Status> failover_request_;
+  // The job master's reaction to a failed task or a failover the coordinator asked for, at once as Flink's job
+  // status turns RESTARTING: periodic triggering stops and what is pending is aborted (CHECKPOINT_COORDINATOR_SUSPEND).
+  // The restart itself is the caller's (TakeTaskFailure, TakeFailoverRequest). Skipped when a restart came first.
+  void EnterRestarting();
+  // Serializes the job master's actions (Flink's job master main thread): restarts, stops, EnterRestarting.
+  RuntimeMutex job_master_;
+  // Counts restarts and stops: EnterRestarting does nothing once a newer one began.
+  uint64_t restart_epoch_ = 0;
+  // Restarts the tasks from the latest checkpoint. REQUIRES: job_master_ held.
+  absl::Status FailoverTasksLocked();
 
+  // The decision log. Calls into the coordinator are logged when they begin and when they end.
+  void LogDecision(DecisionEvent event);
+  uint64_t BeginCall(DecisionEvent::Call call, DecisionEvent details = {});
+  void EndCall(DecisionEvent::Call call, uint64_t call_id);
+  // To the coordinator of `generation` (a message sent to a coordinator that died meanwhile still reaches it).
+  void LogDecisionTo(int generation, DecisionEvent event);
+  uint64_t BeginCallTo(int generation, DecisionEvent::Call call, DecisionEvent details);
+  void EndCallTo(int generation, DecisionEvent::Call call, uint64_t call_id);
+  std::vector<DecisionEvent> decision_events_;
+  uint64_t next_call_id_ = 1;
+  int coordinator_generation_ = 0;
   SimJob(SimJobConfig config, JobWorld* world, const Prng& prng);
   static absl::StatusOr<std::unique_ptr<SimJob>> Start(SimJobConfig config, JobWorld* world, const Prng& prng,
                                                        std::optional<SimJobRestore> restore,
@@ -424,8 +469,9 @@ class SimJob : public TaskGateway {
   int SubtaskOf(const std::string& key) const;
   // Logs what `subtask`'s task discarded of snapshot `checkpoint_id` (kSnapshotDiscarded per operator).
   void ReportDiscarded(DiscardedSnapshotLog& log, int64_t checkpoint_id, int subtask, int64_t attempt);
+  // `generation`: the coordinator that triggered it (its decision log).
   void HandleTrigger(int subtask, int64_t attempt, int64_t checkpoint_id, const CheckpointOptions& options,
-                     std::shared_ptr<CheckpointCoordinator> coordinator);
+                     std::shared_ptr<CheckpointCoordinator> coordinator, int generation);
 
   const SimJobConfig config_;
   // Set when the job made its own world adapter (the SimScheduler overload of Start).

@@ -133,6 +133,8 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
   const SimSchedulerOptions options;
   // Counted under `mutex` (benchmarks read them).
   uint64_t handoffs = 0;
+  // AdvanceTime calls that moved the clock: time that passed while one activity ran.
+  uint64_t clock_jumps = 0;
   uint64_t spawned = 0;
   Prng prng;
   Prng id_prng;
@@ -482,7 +484,14 @@ int64_t SimScheduler::NowMicros() {
 
 void SimScheduler::AdvanceTime(int64_t micros) {
   std::lock_guard<std::mutex> lock(core_->mutex);
-  if (micros > 0) core_->now_micros += micros;
+  if (micros <= 0) return;
+  core_->now_micros += micros;
+  ++core_->clock_jumps;
+}
+
+uint64_t SimScheduler::clock_jumps() const {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  return core_->clock_jumps;
 }
 
 void SimScheduler::SleepForMicros(int64_t micros) {

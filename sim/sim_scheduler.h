@@ -76,6 +76,9 @@ class SimScheduler : public Runtime {
 
   // Advances virtual time without a scheduling point (RocksDB's Env::SleepForMicroseconds).
   void AdvanceTime(int64_t micros);
+  // How often AdvanceTime moved the clock so far: time passed while one activity ran, so timers that fell due then
+  // ran late (the decision model must not expect them on time).
+  uint64_t clock_jumps() const;
   // True on the thread that runs RocksDB's background jobs while a blocking call's caller waits inside RocksDB.
   // That thread and the caller can both be awake: RocksDB 7.8.3 wakes the caller of a flush or compaction that
   // failed (bg_cv_.SignalAll) and then, on the helper, sleeps a second and scans for obsolete files (the

@@ -14,14 +14,13 @@
 // uploads discarded (Flink ignores it after shutdown and leaves them behind);
 // the first periodic trigger comes one interval after the start, not at a random delay; the tolerable-failure
 // number defaults to unlimited (-1; Flink's default is 0, which fails the job over at the first counted failure),
-// and a declined registration is not counted (it has no Flink counterpart).
+// and a refused acknowledgement (ACKNOWLEDGED_STATE_REFUSED) is not counted (it has no Flink counterpart).
 //
-// Tolerable checkpoint failures (Flink's CheckpointFailureManager, 1.15+): checkpoints that fail for a counted
-// reason (expired, or declined by a task for a reason other than not being ready, being subsumed or closing) count
-// once each, only when newer than the last successful checkpoint; a success resets the count. When the count
-// exceeds `tolerable_failed_checkpoints`, the count resets and TaskGateway::FailJob asks for a global failover.
-// Savepoints count only when a task declines a non-synchronous one; a declined synchronous savepoint always fails
-// the job (it would otherwise leave a stopping job waiting).
+// Tolerable checkpoint failures: checkpoint_failure_manager.h (Flink's CheckpointFailureManager). When it asks for
+// a failover, TaskGateway::FailJob asks the job for one.
+//
+// What the coordinator decides is reported as it decides it to a CheckpointDecisionListener (the harness's model of
+// the job manager's decisions judges it; scenarios/decision_model.h).
 #ifndef SNAPSIM_SNAPSHOT_CHECKPOINT_COORDINATOR_H_
 #define SNAPSIM_SNAPSHOT_CHECKPOINT_COORDINATOR_H_
 
@@ -36,6 +35,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "backend/runtime.h"
+#include "snapshot/checkpoint_failure_manager.h"
+#include "snapshot/checkpoint_failure_reason.h"
 #include "snapshot/checkpoint_properties.h"
 #include "snapshot/checkpoint_storage.h"
 #include "snapshot/completed_checkpoint.h"
@@ -43,6 +44,27 @@
 #include "snapshot/io_executor.h"
 
 namespace snapsim {
+
+// What the coordinator decided, in the order it decided it: Flink's CheckpointStatsTracker reports (triggered,
+// completed, failed) and what Flink only logs (periodic requests, requests the decider refused, the periodic
+// scheduler started and stopped). Called with the coordinator's lock held: record, never call back. Times are the
+// runtime's clock.
+class CheckpointDecisionListener {
+ public:
+  virtual ~CheckpointDecisionListener() = default;
+  virtual void OnSchedulerStarted(int64_t time_micros) = 0;
+  virtual void OnSchedulerStopped(int64_t time_micros) = 0;
+  // The periodic scheduler asked for a checkpoint.
+  virtual void OnPeriodicRequest(int64_t time_micros) = 0;
+  // A request ended before any checkpoint existed (pre-flight, or cancelled while queued).
+  virtual void OnRequestRejected(CheckpointFailureReason reason, bool periodic, CheckpointKind kind,
+                                 int64_t time_micros) = 0;
+  virtual void OnTriggered(int64_t checkpoint_id, CheckpointKind kind, bool periodic, int64_t time_micros) = 0;
+  virtual void OnCompleted(int64_t checkpoint_id, int64_t time_micros) = 0;
+  // `task_level`: a task reported the failure (a decline).
+  virtual void OnAborted(int64_t checkpoint_id, CheckpointFailureReason reason, bool task_level,
+                         const std::string& detail, int64_t time_micros) = 0;
+};
 
 struct CheckpointCoordinatorConfig {
   std::string job_id;
@@ -69,6 +91,8 @@ struct CheckpointCoordinatorConfig {
   bool high_availability = true;
   // Flink's execution.checkpointing.tolerable-failed-checkpoints; -1: unlimited (see the header).
   int tolerable_failed_checkpoints = -1;
+  // Told of every decision (may be null). Must outlive the coordinator.
+  CheckpointDecisionListener* listener = nullptr;
 
   std::string ha_directory() const { return high_availability ? checkpoint_root + "/ha" : std::string(); }
 };
@@ -85,6 +109,8 @@ struct DeclineCheckpoint {
   int64_t checkpoint_id = 0;
   int subtask = 0;
   int64_t attempt = 0;
+  // Flink's CheckpointException reason, and its cause.
+  CheckpointFailureReason failure_reason = CheckpointFailureReason::kCheckpointDeclined;
   absl::Status reason;
 };
 
@@ -127,7 +153,7 @@ class CheckpointCoordinator : public std::enable_shared_from_this<CheckpointCoor
   void ReceiveAcknowledge(AcknowledgeCheckpoint ack);
   void ReceiveDecline(const DeclineCheckpoint& decline);
   // A job failover: every pending checkpoint is aborted.
-  void AbortPendingCheckpoints(const std::string& reason);
+  void AbortPendingCheckpoints(CheckpointFailureReason reason);
 
   // The checkpoint tasks restore from after a failover (null if none); re-arms the forced full snapshot when it is
   // the unclaimed (NO_CLAIM) snapshot.
@@ -183,8 +209,16 @@ class CheckpointCoordinator : public std::enable_shared_from_this<CheckpointCoor
   void TriggerQueuedRequests();
   void StartTriggering(Request request);
   void CompletePending(const std::shared_ptr<Pending>& pending);
-  void AbortPending(const std::shared_ptr<Pending>& pending, const absl::Status& cause);
-  void AbortAllPending(const std::string& reason);
+  // Flink's abortPendingCheckpoint: disposes it, tells the failure manager (`task_level`: a task reported it) and the
+  // tasks, and fails its promise.
+  void AbortPending(const std::shared_ptr<Pending>& pending, CheckpointFailureReason reason,
+                    const std::string& detail, bool task_level = false);
+  void AbortAllPending(CheckpointFailureReason reason);
+  // A failed checkpoint or savepoint: the failure manager counts it; a failover it asks for goes to the gateway.
+  void HandleCheckpointFailure(const Pending& pending, CheckpointFailureReason reason, bool task_level,
+                               const std::string& detail);
+  // A request that ends before any checkpoint exists.
+  void RejectRequest(const Request& request, CheckpointFailureReason reason, absl::StatusCode code);
   void DiscardAcknowledgedState(std::vector<std::optional<KeyedStateHandle>> states, bool registered);
   bool dead() const { return killed_ || shut_down_; }
   // A callback for the cleaner: triggers queued requests once a discard is done.
@@ -207,13 +241,7 @@ class CheckpointCoordinator : public std::enable_shared_from_this<CheckpointCoor
   uint64_t periodic_generation_ = 0;
   uint64_t next_request_sequence_ = 0;
   int64_t last_completion_micros_ = -1;
-  // The failure manager: consecutive counted failures, the ids counted, the newest successful checkpoint.
-  int continuous_failures_ = 0;
-  std::set<int64_t> counted_failure_ids_;
-  int64_t last_succeeded_id_ = -1;
-  // A failed checkpoint or savepoint: counts it when its reason counts; fails the job over when too many did.
-  // `task_level`: a task declined it; `counted`: its reason counts (expired, or declined by a task for an error).
-  void HandleCheckpointFailure(const Pending& pending, bool task_level, bool counted, const absl::Status& cause);
+  CheckpointFailureManager failure_manager_;
   std::vector<Request> queue_;
   std::map<int64_t, std::shared_ptr<Pending>> pending_;
   // Completed checkpoints, and completed savepoints: a later acknowledgement for one of them is a duplicate whose

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "backend/keyed_state_backend.h"
 #include "backend/runtime.h"
+#include "snapshot/checkpoint_failure_reason.h"
 #include "snapshot/checkpoint_properties.h"
 #include "snapshot/checkpoint_storage.h"
 #include "snapshot/snapshot_strategies.h"
@@ -178,6 +179,15 @@ class DiscardedSnapshotLog {
   std::mutex mutex_;
   std::vector<DiscardedOperatorSnapshot> snapshots_;
 };
+
+// How a task answers a trigger it could not take, or a snapshot of its that failed (Flink's
+// Task.triggerCheckpointBarrier, StreamTask.triggerCheckpointAsync and AsyncCheckpointRunnable): the reason it
+// declines with, or nullopt when it sends nothing. `trigger_failure`: what TriggerSnapshot returned (a refusal
+// carries its reason; a synchronous part that failed carries none). `task_running`: the attempt that took the
+// snapshot still runs.
+std::optional<CheckpointFailureReason> DeclineReasonForTrigger(const absl::Status& trigger_failure);
+std::optional<CheckpointFailureReason> DeclineReasonForSnapshot(const absl::Status& snapshot_failure,
+                                                                bool task_running);
 
 class KeyedStateTask {
  public:

@@ -173,12 +173,16 @@ class RealJob : public TaskGateway {
         future = subtask.task->TriggerSnapshot(id, options);
       }
       if (!future.ok()) {
-        coordinator->ReceiveDecline(DeclineCheckpoint{id, index, attempt, future.status()});
+        if (std::optional<CheckpointFailureReason> reason = DeclineReasonForTrigger(future.status())) {
+          coordinator->ReceiveDecline(DeclineCheckpoint{id, index, attempt, *reason, future.status()});
+        }
         return;
       }
       const absl::StatusOr<TaskSnapshot>& result = future->Get();
       if (!result.ok()) {
-        coordinator->ReceiveDecline(DeclineCheckpoint{id, index, attempt, result.status()});
+        if (std::optional<CheckpointFailureReason> reason = DeclineReasonForSnapshot(result.status(), true)) {
+          coordinator->ReceiveDecline(DeclineCheckpoint{id, index, attempt, *reason, result.status()});
+        }
         return;
       }
       coordinator->ReceiveAcknowledge(AcknowledgeCheckpoint{id, index, attempt, result->handles});
