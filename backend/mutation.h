@@ -15,6 +15,13 @@
 //   local-dir-without-uid    local recovery copies are kept in chk_<id>/db, without the backend UID (FLINK-12296)
 //   restore-ignores-missing-file  a download that fails or comes up short is taken as the file's bytes
 //   download-skips-checksum  a downloaded file is not checked against its handle's checksum (FLINK-27681)
+//   late-ack-completes-expired  a checkpoint some subtask acknowledged outlives its timeout, so a late acknowledgement
+//                            completes it
+//   expired-counted-twice    an expired checkpoint counts twice toward the tolerable failures
+//   min-pause-ignored        a periodic request within the min pause of the last completion is triggered
+//   trigger-not-rescheduled  a periodic request refused for the min pause leaves the periodic trigger on its schedule
+//   finalize-not-counted     a checkpoint that could not be finalized does not count (before FLINK-32347)
+//   cancelled-snapshot-declines  a cancelled snapshot is declined with a counted reason
 #ifndef SNAPSIM_BACKEND_MUTATION_H_
 #define SNAPSIM_BACKEND_MUTATION_H_
 

@@ -31,6 +31,13 @@ class Signal {
   virtual void Notify() = 0;
   virtual void Wait() = 0;
   virtual bool IsNotified() const = 0;
+  // Wait(), for the harness's driver only: false when nothing else could ever run and notify it (the simulation
+  // wakes the waiter instead of stopping on the deadlock), so a snapshot that never ends is reported, not a crash.
+  // Real threads cannot tell and wait.
+  virtual bool WaitUnlessDeadlocked() {
+    Wait();
+    return true;
+  }
 };
 
 class Runtime {
@@ -68,6 +75,8 @@ class Future {
 
   bool valid() const { return state_ != nullptr; }
   bool IsReady() const { return state_->ready->IsNotified(); }
+  // Waits until ready, or (simulation) until nothing else could make it ready: false then. REQUIRES: valid().
+  bool WaitUnlessDeadlocked() const { return state_->ready->WaitUnlessDeadlocked(); }
   // Waits (a scheduling point) and returns the value. REQUIRES: valid().
   const T& Get() const {
     state_->ready->Wait();

@@ -530,6 +530,16 @@ std::optional<Violation> Checker::CheckNoClaimIndependence(const KnownSnapshot& 
   return std::nullopt;
 }
 
+std::optional<Violation> Checker::AfterStandstill(SimJob& job, int step) {
+  if (std::optional<Violation> violation = AfterStep(job, step, false)) return violation;
+  if (decisions_ == nullptr) return std::nullopt;
+  if (std::optional<DecisionViolation> wrong =
+          decisions_->EndOfBatch(world_->runtime().NowMicros() + 1, world_->clock_jumps())) {
+    return MakeViolation(12, step, wrong->detail, wrong->checkpoint_id);
+  }
+  return std::nullopt;
+}
+
 std::optional<Violation> Checker::AfterStep(SimJob& job, int step, bool restarted) {
   // One view of the store per check: reading it takes the coordinator's lock, a scheduling point, and the store may
   // change while the checker waits for it.
@@ -548,7 +558,8 @@ std::optional<Violation> Checker::AfterStep(SimJob& job, int step, bool restarte
         return MakeViolation(12, step, wrong->detail, wrong->checkpoint_id);
       }
     }
-    if (std::optional<DecisionViolation> wrong = decisions_->EndOfBatch()) {
+    if (std::optional<DecisionViolation> wrong =
+            decisions_->EndOfBatch(world_->runtime().NowMicros(), world_->clock_jumps())) {
       return MakeViolation(12, step, wrong->detail, wrong->checkpoint_id);
     }
   }

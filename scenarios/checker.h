@@ -97,6 +97,9 @@ class Checker {
   void OnCompleted(SimJob& job, const CompletedCheckpoint& checkpoint);
   // After every step: events, new completed checkpoints, invariants 2, 4, 6, 8, 10, 11; 1 when `restarted`.
   std::optional<Violation> AfterStep(SimJob& job, int step, bool restarted);
+  // The run came to a standstill (nothing can run, no timer pends) while the driver waited: AfterStep, then the
+  // decisions that fell due by now (a timer due now had its chance: nothing else could run before it).
+  std::optional<Violation> AfterStandstill(SimJob& job, int step);
   // Invariant 3 over the whole storage. REQUIRES: the run is quiescent.
   std::optional<Violation> CheckNoLeak(SimJob* job, int step);
   // Invariant 1 in a side world: restores `snapshot` at `parallelism` and compares every subtask with its model.

@@ -99,7 +99,8 @@ std::optional<DecisionViolation> DecisionModel::Observe(const DecisionEvent& eve
   return Apply(event);
 }
 
-std::optional<DecisionViolation> DecisionModel::CheckTimers(const DecisionEvent& event) {
+std::optional<DecisionViolation> DecisionModel::CheckTimers(const DecisionEvent& event, const std::string& seen) {
+  const std::string first = seen.empty() ? event.ToString() : seen;
   if (!config_.strict_timing || killed_ || shut_down_ || !open_calls_.empty()) return std::nullopt;
   for (const auto& [id, pending] : pending_) {
     const int64_t due = std::max(pending.deadline_micros, calls_closed_micros_);
@@ -108,7 +109,7 @@ std::optional<DecisionViolation> DecisionModel::CheckTimers(const DecisionEvent&
                                         pending.trigger_micros, "us) is still pending at ", event.time_micros,
                                         "us, past its timeout at ", pending.deadline_micros,
                                         "us with the coordinator idle since: expected CHECKPOINT_EXPIRED then (",
-                                        "seen first: ", event.ToString(), ")"));
+                                        "seen first: ", first, ")"));
     }
   }
   if (scheduler_running_ && next_tick_micros_.has_value()) {
@@ -119,8 +120,8 @@ std::optional<DecisionViolation> DecisionModel::CheckTimers(const DecisionEvent&
                                         config_.min_pause_micros > 0
                                             ? absl::StrCat(", min pause ", config_.min_pause_micros, "us")
                                             : std::string(),
-                                        ") did not come by ", event.time_micros, "us (seen first: ",
-                                        event.ToString(), ")"));
+                                        ") did not come by ", event.time_micros, "us (seen first: ", first,
+                                        ")"));
     }
   }
   return std::nullopt;
@@ -146,7 +147,22 @@ std::optional<DecisionViolation> DecisionModel::CheckOwed(const DecisionEvent& e
   return std::nullopt;
 }
 
-std::optional<DecisionViolation> DecisionModel::EndOfBatch() {
+std::optional<DecisionViolation> DecisionModel::EndOfBatch(int64_t now_micros, uint64_t clock_jumps) {
+  if (now_micros >= 0 && generation_ >= 0) {
+    // The step ended at `now_micros`: a timer due before it had its chance (as CheckTimers for an event then).
+    DecisionEvent now;
+    now.kind = Kind::kRunningAttempts;
+    now.time_micros = now_micros;
+    now.clock_jumps = clock_jumps;
+    if (now.clock_jumps != clock_jumps_) {
+      clock_jumps_ = now.clock_jumps;
+      calls_closed_micros_ = std::max(calls_closed_micros_, now_micros);
+    }
+    if (std::optional<DecisionViolation> late = CheckTimers(now, absl::StrCat("the end of the step at ", now_micros,
+                                                                              "us"))) {
+      return late;
+    }
+  }
   if (failover_owed_.has_value()) {
     return Violation(failover_owed_->checkpoint_id, absl::StrCat("missing failover: ", failover_owed_->why));
   }
@@ -197,9 +213,12 @@ std::optional<DecisionViolation> DecisionModel::Apply(const DecisionEvent& event
           break;
       }
       ++coverage_[absl::StrCat("task outcome: ", DecisionOutcomeName(event.outcome))];
-      declines_allowed_[{event.checkpoint_id, event.subtask, event.attempt}] = {
-          std::string(DecisionOutcomeName(event.outcome)) + (event.task_running ? "" : " (no longer running)"),
-          allowed};
+      // One task may see several outcomes of one checkpoint (a duplicated trigger after the first one failed): a
+      // decline may answer any of them.
+      auto& entry = declines_allowed_[{event.checkpoint_id, event.subtask, event.attempt}];
+      entry.first = absl::StrCat(entry.first, entry.first.empty() ? "" : " and ", DecisionOutcomeName(event.outcome),
+                                 event.task_running ? "" : " (no longer running)");
+      entry.second.insert(allowed.begin(), allowed.end());
       return std::nullopt;
     }
     case Kind::kRunningAttempts:
@@ -340,9 +359,14 @@ std::optional<DecisionViolation> DecisionModel::OnCallEnd(const DecisionEvent& e
         return Violation(id, absl::StrCat("checkpoint ", id, " is still pending after ", DecisionCallName(call.call),
                                           " aborted every pending checkpoint"));
       }
-      if (call.call != Call::kAbortPending && outstanding_periodic_ + outstanding_manual_ > 0) {
-        return Violation(-1, absl::StrCat(outstanding_periodic_ + outstanding_manual_,
-                                          " request(s) still queued after ", DecisionCallName(call.call)));
+      if (call.call != Call::kAbortPending) {
+        // A request whose call is still open may not have reached the queue yet (it waits for the lock).
+        int requests_in_flight = 0;
+        for (const auto& [id, open] : open_calls_) requests_in_flight += open.call == Call::kRequestCheckpoint;
+        const int queued = outstanding_periodic_ + outstanding_manual_ - requests_in_flight;
+        if (queued > 0) {
+          return Violation(-1, absl::StrCat(queued, " request(s) still queued after ", DecisionCallName(call.call)));
+        }
       }
       if (call.call == Call::kShutdown) shut_down_ = true;
       return std::nullopt;

@@ -86,8 +86,9 @@ class DecisionModel {
 
   // The next event of the job's decision log. Returns the first decision that differs from the model's.
   std::optional<DecisionViolation> Observe(const DecisionEvent& event);
-  // At the end of a batch of events (a step): what the coordinator owed by then (a failover, a subsumption).
-  std::optional<DecisionViolation> EndOfBatch();
+  // At the end of a batch of events (a step), at `now_micros` with the world's clock jumps so far: what the
+  // coordinator owed by then (a failover, a subsumption, an expiry or a periodic request that fell due).
+  std::optional<DecisionViolation> EndOfBatch(int64_t now_micros = -1, uint64_t clock_jumps = 0);
 
  private:
   struct Pending {
@@ -114,7 +115,8 @@ class DecisionModel {
 
   void Reset(int generation);
   bool CallOpen(DecisionEvent::Call call, int64_t checkpoint_id = -1, const std::string& reason = "") const;
-  std::optional<DecisionViolation> CheckTimers(const DecisionEvent& event);
+  // `seen`: what showed the time had passed ("" for the event itself).
+  std::optional<DecisionViolation> CheckTimers(const DecisionEvent& event, const std::string& seen = "");
   std::optional<DecisionViolation> CheckOwed(const DecisionEvent& event);
   std::optional<DecisionViolation> Apply(const DecisionEvent& event);
   std::optional<DecisionViolation> OnAborted(const DecisionEvent& event);

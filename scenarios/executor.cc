@@ -101,6 +101,10 @@ class Execution {
   // tasks (TaskFailed / FailoverRequested). Nothing when neither happened.
   std::optional<Outcome> AnswerFailures(const ScenarioStep& step);
   Outcome SnapshotStep(const ScenarioStep& step, bool savepoint);
+  // Waits for a snapshot's outcome; a violation (invariant 9) when the run came to a standstill first: nothing could
+  // ever end it (a checkpoint whose timeout never fires), which the simulation reports instead of stopping.
+  std::optional<Violation> AwaitOutcome(const Future<CheckpointCoordinator::Result>& future, int step,
+                                        absl::string_view what);
   // `job_id`: the job that triggered it (an older job's completed trigger was learned before that job stopped).
   Outcome Record(const ScenarioStep& step, const std::string& name, const std::string& expect, bool savepoint,
                  const CheckpointCoordinator::Result& result, const std::string& job_id);
@@ -292,7 +296,23 @@ Execution::Outcome Execution::SnapshotStep(const ScenarioStep& step, bool savepo
     pending_[key] = PendingTrigger{future, savepoint, step.Text("expect"), config_.job_id};
     return Outcome{};
   }
+  if (std::optional<Violation> stuck = AwaitOutcome(future, step.number, savepoint ? "savepoint" : "checkpoint")) {
+    Outcome outcome;
+    outcome.violation = stuck;
+    return outcome;
+  }
   return Record(step, name, step.Text("expect"), savepoint, future.Get(), config_.job_id);
+}
+
+std::optional<Violation> Execution::AwaitOutcome(const Future<CheckpointCoordinator::Result>& future, int step,
+                                                 absl::string_view what) {
+  if (future.WaitUnlessDeadlocked()) return std::nullopt;
+  // The decision model says which decision was missing (a checkpoint that should have expired), when it can.
+  if (job_ != nullptr) {
+    if (std::optional<Violation> judged = checker_.AfterStandstill(*job_, step)) return judged;
+  }
+  return MakeViolation(9, step, absl::StrCat("the ", what, " neither completed nor failed: the run came to a ",
+                                             "standstill waiting for it (nothing left to run, no timer pending)"));
 }
 
 Execution::Outcome Execution::Resume(const ScenarioStep& step) {
@@ -459,7 +479,13 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
   // attempt counts against the bound.
   Outcome done;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
-    const CheckpointCoordinator::Result result = job_->RequestCheckpoint().Get();
+    const Future<CheckpointCoordinator::Result> attempted = job_->RequestCheckpoint();
+    if (std::optional<Violation> stuck = AwaitOutcome(attempted, step.number, "liveness checkpoint")) {
+      Outcome outcome = done;
+      outcome.violation = stuck;
+      return outcome;
+    }
+    const CheckpointCoordinator::Result result = attempted.Get();
     // #13 part 1: with the reuse base pruning, a completion racing the next trigger should not make the registry
     // refuse a placeholder; counted where it still happens (a periodic checkpoint or a later attempt may hide it).
     if (!result.ok() && absl::StrContains(result.status().message(), "unknown state")) {
@@ -678,6 +704,11 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     auto found = pending_.find(step.Text("as"));
     if (found == pending_.end()) {
       return BadInput(step, "as", absl::StrCat("nothing was triggered with wait=no as '", step.Text("as"), "'"));
+    }
+    if (std::optional<Violation> stuck = AwaitOutcome(found->second.future, step.number, "awaited snapshot")) {
+      Outcome outcome;
+      outcome.violation = stuck;
+      return outcome;
     }
     const CheckpointCoordinator::Result result = found->second.future.Get();
     const bool savepoint = found->second.savepoint;
@@ -965,10 +996,21 @@ RunResult Execution::Run() {
     if (job_ != nullptr && !job_->stopped()) job_->StopCheckpointScheduler();
     if (job_ != nullptr) job_->ReleaseAllHeldMessages();
     // Triggers never awaited end too; a savepoint that completed is the user's, so the checker must know it.
-    for (auto& [name, trigger] : pending_) (void)trigger.future.Get();
+    std::optional<Violation> violation;
+    for (auto& [name, trigger] : pending_) {
+      if (!violation.has_value()) violation = AwaitOutcome(trigger.future, end, "snapshot triggered with wait=no");
+    }
+    if (violation.has_value()) {
+      Judge(&violation, &result);
+      if (violation.has_value()) {
+        result.verdict = RunResult::Verdict::kViolation;
+        result.violation = std::move(violation);
+      }
+      Finish(&result);
+      return result;
+    }
     LearnFinishedTriggers();
     std::vector<std::string> pending;
-    std::optional<Violation> violation;
     if (!world_->RunUntilQuiescent(&pending)) {
       violation = MakeViolation(9, end, absl::StrCat("the run did not quiesce at its end; waiting: ",
                                                      absl::StrJoin(pending, ", ")));
@@ -1002,23 +1044,6 @@ RunResult Execution::Run() {
 }
 
 }  // namespace
-
-const std::vector<std::string>& CoverageCounters() {
-  static const std::vector<std::string>* counters = new std::vector<std::string>{
-      "fault upload-fails-before", "fault upload-fails-after", "fault upload-partial", "fault storage-slow",
-      "fault delete-fails", "fault download-fails", "fault download-corrupts", "fault disk-fails", "fault disk-full",
-      "task failure (injected), tasks restarted", "local restore failed by a fault, storage used",
-      "failover: tolerable checkpoint failures exceeded", "failover: synchronous savepoint declined", "resume CLAIM",
-      "resume NO_CLAIM", "resume LEGACY",
-      "resume switching full <-> incremental", "resume at another parallelism", "resume from a savepoint",
-      "restore from local state", "restore from storage", "local recovery fell back to storage",
-      "rescaled restore (key-group clip)", "placeholder reuse", "accepted orphans", "decline by registration",
-      "checkpoint expired", "savepoint native", "savepoint canonical", "hard kill", "machine crash",
-      "process restart, local state reloaded", "machine reboot, local state reloaded",
-      "restore from a local copy reloaded after a restart", "restore from a local copy reloaded after power loss",
-      "coordinator failover", "restore cancelled by another subtask's failed deployment"};
-  return *counters;
-}
 
 RunResult RunScenario(const Scenario& scenario, const RunOptions& options) {
   std::unique_ptr<JobWorld> world;

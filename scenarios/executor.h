@@ -63,8 +63,8 @@ struct RunResult {
   uint64_t threads_started = 0;
   // Reported facts: retries a liveness step needed, accepted orphans.
   std::vector<std::string> notes;
-  // What the run reached, by name (faults injected per kind, restore modes, mode switches, rare paths); a sweep sums
-  // them and names every counter of CoverageCounters() that stayed zero.
+  // What the run reached, by name (faults injected per kind, restore modes, mode switches, rare paths, the job
+  // manager's decisions); a sweep sums them and judges them against the reachability goals (reachability_goals.h).
   std::map<std::string, int> coverage;
   std::string trace_text;
   std::string chrome_trace_json;
@@ -75,9 +75,6 @@ struct RunResult {
 };
 
 RunResult RunScenario(const Scenario& scenario, const RunOptions& options = {});
-
-// Every coverage counter a sweep expects to see above zero.
-const std::vector<std::string>& CoverageCounters();
 
 }  // namespace snapsim
 

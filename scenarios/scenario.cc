@@ -540,6 +540,12 @@ const StepSpec* FindStepSpec(absl::string_view verb) {
   return nullptr;
 }
 
+std::vector<std::string> HeaderFieldNames() {
+  std::vector<std::string> names;
+  for (const HeaderField& field : kHeaderFields) names.push_back(field.name);
+  return names;
+}
+
 std::string DescribeVocabulary() {
   std::string out = "Header lines (before the first step), '<name> <value>':\n";
   for (const HeaderField& field : kHeaderFields) absl::StrAppend(&out, "  ", field.name, "  ", field.help, "\n");

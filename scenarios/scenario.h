@@ -123,6 +123,8 @@ const std::vector<StepSpec>& StepVocabulary();
 const StepSpec* FindStepSpec(absl::string_view verb);
 // The vocabulary as text, for --help.
 std::string DescribeVocabulary();
+// The header fields' names, in the order the formatter writes them.
+std::vector<std::string> HeaderFieldNames();
 
 absl::StatusOr<Scenario> ParseScenario(absl::string_view text, absl::string_view origin);
 // Reads and parses a file; an unreadable file is an error naming it.

@@ -126,6 +126,7 @@ class Shrinker {
     attempt([](ScenarioConfig& c) {
       return c.tolerable_failures >= 0 ? (c.tolerable_failures = -1, true) : false;
     });
+    attempt([](ScenarioConfig& c) { return c.min_pause_ms > 0 ? (c.min_pause_ms = 0, true) : false; });
     return any;
   }
 

@@ -36,6 +36,7 @@
 #include "absl/strings/str_split.h"
 #include "scenarios/executor.h"
 #include "scenarios/lifecycle_generator.h"
+#include "scenarios/reachability_goals.h"
 #include "scenarios/swarm_generator.h"
 #include "scenarios/scenario.h"
 #include "scenarios/shrink.h"
@@ -45,12 +46,15 @@ namespace {
 constexpr char kUsage[] =
     "usage: snapsim replay FILE... [options]   replay scenario files in the simulated world\n"
     "       snapsim sweep --seeds=N [--first=S] [--jobs=J] [--out=DIR]\n"
-    "                    [--generator=swarm|swarm-recoverable|lifecycle] [--pin=no]\n"
+    "                    [--generator=swarm|swarm-recoverable|lifecycle] [--pin=no] [--require=COUNTER:MIN]...\n"
     "                                          run the scenarios seeds S..S+N-1 generate (default: the swarm, with a\n"
     "                                          fault mix per seed) in J processes; a progress bar on a terminal,\n"
     "                                          plain lines otherwise; each failure is written to DIR (default\n"
     "                                          /tmp/snapsim-sweep) as a scenario. Each process is pinned to one CPU\n"
     "                                          (the simulation runs one thread at a time); --pin=no leaves it free\n"
+    "                                          Then the reachability goals a sweep of that size must reach\n"
+    "                                          (scenarios/reachability_goals.h, and each --require=COUNTER:MIN):\n"
+    "                                          one left unreached fails the sweep, naming it\n"
     "       snapsim shrink FILE|--seed=N [--generator=...] [--out=FILE] [--max_runs=N]\n"
     "                                          minimize a failing scenario or sweep seed into the smallest scenario\n"
     "                                          that still fails the same invariant (written to --out, default\n"
@@ -299,18 +303,31 @@ class SweepProgress {
     std::fflush(stdout);
   }
 
-  void Finish() {
+  // Prints the coverage and judges the reachability goals a sweep of this size of `generator` must reach; returns
+  // whether every one was reached.
+  bool Finish(const std::string& generator, const std::vector<snapsim::ReachabilityGoal>& required) {
     if (terminal_) std::printf("\r\033[K");
     std::printf("coverage over the sweep:\n");
     for (const auto& [name, count] : coverage_) std::printf("  %-40s %d\n", name.c_str(), count);
     std::string zero;
-    for (const std::string& name : snapsim::CoverageCounters()) {
+    for (const std::string& name : snapsim::GoalCounters(generator)) {
       if (coverage_.count(name) == 0) zero += (zero.empty() ? "" : ", ") + name;
     }
     std::printf("counters that stayed zero: %s\n", zero.empty() ? "none" : zero.c_str());
-    std::printf("%llu seeds, %llu failed (%s, %d job%s)\n", static_cast<unsigned long long>(done_),
-                static_cast<unsigned long long>(failures_), Duration(WallSeconds() - start_).c_str(), jobs_,
-                jobs_ == 1 ? "" : "s");
+    const snapsim::GoalReport goals = snapsim::JudgeGoals(generator, done_, coverage_, required);
+    if (goals.applied == 0) {
+      std::printf("reachability goals: none applies to %llu seeds of %s (the smallest tier is 100 seeds)\n",
+                  static_cast<unsigned long long>(done_), generator.c_str());
+    } else {
+      std::printf("reachability goals: %d of %d reached\n", goals.applied - static_cast<int>(goals.unreached.size()),
+                  goals.applied);
+    }
+    for (const std::string& unreached : goals.unreached) std::printf("  goal unreached: %s\n", unreached.c_str());
+    std::printf("%llu seeds, %llu failed%s (%s, %d job%s)\n", static_cast<unsigned long long>(done_),
+                static_cast<unsigned long long>(failures_),
+                goals.unreached.empty() ? "" : absl::StrCat(", ", goals.unreached.size(), " goal(s) unreached").c_str(),
+                Duration(WallSeconds() - start_).c_str(), jobs_, jobs_ == 1 ? "" : "s");
+    return goals.unreached.empty();
   }
 
   uint64_t done() const { return done_; }
@@ -422,9 +439,12 @@ int Sweep(const std::vector<std::string>& arguments) {
   std::string out = "/tmp/snapsim-sweep";
   std::string generator = "swarm";
   bool pin = true;
+  std::vector<std::string> require;
   for (const std::string& argument : arguments) {
     if (argument == "--pin=no") {
       pin = false;
+    } else if (absl::StartsWith(argument, "--require=")) {
+      require.push_back(argument.substr(10));
     } else if (absl::StartsWith(argument, "--seeds=")) {
       if (!absl::SimpleAtoi(argument.substr(8), &seeds) || seeds == 0) return Usage("--seeds takes a positive number");
     } else if (absl::StartsWith(argument, "--first=")) {
@@ -443,6 +463,12 @@ int Sweep(const std::vector<std::string>& arguments) {
     }
   }
   if (seeds == 0) return Usage("sweep needs --seeds=N");
+  std::vector<snapsim::ReachabilityGoal> required;
+  for (const std::string& text : require) {
+    absl::StatusOr<snapsim::ReachabilityGoal> goal = snapsim::ParseRequiredGoal(text, generator);
+    if (!goal.ok()) return Usage(std::string(goal.status().message()));
+    required.push_back(*goal);
+  }
   jobs = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(jobs), seeds));
   SweepProgress progress(seeds, jobs);
   const uint64_t end = first + seeds;
@@ -528,13 +554,13 @@ int Sweep(const std::vector<std::string>& arguments) {
       if (crashed + stride >= end || !start_worker(i, crashed + stride)) --open;
     }
   }
-  progress.Finish();
+  const bool goals_reached = progress.Finish(generator, required);
   if (progress.done() != seeds) {
     std::fprintf(stderr, "snapsim: %d worker process(es) died; %llu of %llu seeds reported\n", crashes,
                  static_cast<unsigned long long>(progress.done()), static_cast<unsigned long long>(seeds));
     return 1;
   }
-  return progress.failures() == 0 ? 0 : 1;
+  return progress.failures() == 0 && goals_reached ? 0 : 1;
 }
 
 int Shrink(const std::vector<std::string>& arguments) {

@@ -53,6 +53,25 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
     constexpr int64_t kThresholds[] = {64, 512, 2048, 8192, 20480};
     config.inline_threshold = kThresholds[inline_prng.UniformBelow(5)];
   }
+  // The job manager's decisions (invariant 12): a min pause for half the seeds with periodic checkpoints (shorter
+  // than, equal to and longer than the interval, so requests are refused and the trigger rescheduled, and the base
+  // interval becomes the pause), timeouts short enough to expire under slow storage for a third, and checkpoints left
+  // pending across restarts. Drawn apart too.
+  Prng decisions_prng = Prng(seed).Child("swarm-decisions");
+  if (config.checkpoint_interval_ms > 0 && decisions_prng.UniformBelow(2) == 0) {
+    const int64_t pauses[] = {10, 20, config.checkpoint_interval_ms, 2 * config.checkpoint_interval_ms};
+    config.min_pause_ms = pauses[decisions_prng.UniformBelow(4)];
+  }
+  if (decisions_prng.UniformBelow(3) == 0) {
+    const int64_t timeouts[] = {100, 150, 200};
+    config.checkpoint_timeout_ms = timeouts[decisions_prng.UniformBelow(3)];
+  }
+  // The rest of the scenario language (tests/vocabulary_drawn_test.cc): another max parallelism and another message
+  // latency bound for some seeds (0: messages race each other), and resumes Flink refuses, drawn with the refusal
+  // expected. Drawn apart too.
+  Prng vocabulary_prng = Prng(seed).Child("swarm-vocabulary");
+  if (vocabulary_prng.UniformBelow(8) == 0) config.max_parallelism = vocabulary_prng.UniformBelow(2) == 0 ? 32 : 256;
+  if (vocabulary_prng.UniformBelow(8) == 0) config.message_latency_ms_max = vocabulary_prng.UniformBelow(2) == 0 ? 0 : 10;
 
   // The mix: each storage fault kind on with chance 1/2, at 1/D per matching operation (disks see far more
   // operations than the object store: their D is larger).
@@ -134,7 +153,11 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
                 {{"format", below(2) == 0 ? "native" : "canonical"}, {"sync", below(4) == 0 ? "yes" : "no"}});
     }
     steps.Add("advance", {{"ms", absl::StrCat(5 + below(40))}});
-    if (restarts && below(10) == 0) steps.Add("failover-tasks");
+    if (restarts && below(10) == 0) {
+      // Now and then with a checkpoint still pending: the restart aborts it (a reason that must not count).
+      if (decisions_prng.UniformBelow(3) == 0) steps.Add("checkpoint", {{"wait", "no"}});
+      steps.Add("failover-tasks");
+    }
     if (restarts && below(12) == 0) {
       steps.Add("crash", {{"machine", absl::StrCat(below(static_cast<uint64_t>(parallelism)))},
                           {"how", below(2) == 0 ? "graceful" : "hard"}});
@@ -180,6 +203,17 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
                                                                  {"restore_mode", modes[below(3)]},
                                                                  {"local_recovery", local_recovery ? "on" : "off"},
                                                                  {"parallelism", absl::StrCat(parallelism)}};
+      // Now and then a resume Flink refuses comes first, expected to fail: another max parallelism (FLINK-40113), or
+      // fewer operators than the snapshot has state for (only while every operator has had rounds of writes). A
+      // refused resume leaves no job; the real resume follows.
+      if (vocabulary_prng.UniformBelow(6) == 0) {
+        steps.Add("resume", {{"from", from},
+                             {"max_parallelism", absl::StrCat(config.max_parallelism == 128 ? 64 : 128)},
+                             {"expect", "failed"}});
+      } else if (operators > 1 && operators == config.operators && round >= 3 &&
+                 vocabulary_prng.UniformBelow(4) == 0) {
+        steps.Add("resume", {{"from", from}, {"operators", absl::StrCat(operators - 1)}, {"expect", "failed"}});
+      }
       // Now and then the new job chains one more operator, which starts empty (one fewer is refused: the snapshot
       // has state for it).
       if (operators < 3 && operators_prng.UniformBelow(4) == 0) {

@@ -107,7 +107,8 @@ absl::StatusOr<KeyValueMap> ReadTaskStates(KeyedStateTask& task, int max_paralle
 }
 
 absl::string_view MessageKindName(MessageKind kind) {
-  static constexpr const char* kNames[] = {"trigger", "ack", "decline", "notify-complete", "notify-aborted"};
+  static constexpr const char* kNames[] = {"trigger",        "ack",           "decline",
+                                           "notify-complete", "notify-aborted", "task-failed"};
   return kNames[static_cast<int>(kind)];
 }
 
@@ -423,6 +424,7 @@ absl::Status SimJob::FailTask(Subtask& subtask, const absl::Status& cause) {
     // representation with a future another thread frees (see Unshared).
     subtask.failure = absl::Status(cause.code(), absl::StrCat("subtask ", subtask.index, " attempt ",
                                                               subtask.attempt.load(), " failed: ", cause.message()));
+    if (subtask.task != nullptr) subtask.task->MarkFailed(cause);
     cause.ForEachPayload([&subtask](absl::string_view url, const absl::Cord& payload) {
       subtask.failure.SetPayload(url, absl::Cord(std::string(payload)));
     });
@@ -430,7 +432,10 @@ absl::Status SimJob::FailTask(Subtask& subtask, const absl::Status& cause) {
       std::lock_guard<std::mutex> lock(state_mutex_);
       if (!task_failure_.has_value()) task_failure_ = subtask.failure;
     }
-    EnterRestarting();
+    // The failure reaches the job master as a message on the task's channel, after a decline the task sent first
+    // (Flink's Task declines TASK_FAILURE, then reports its FAILED state); then the job turns RESTARTING.
+    Dispatch(Message{MessageKind::kTaskFailed, -1, subtask.index}, [this] { EnterRestarting(); }, 1, 0,
+             /*fifo=*/true);
   }
   return subtask.failure;
 }
@@ -1367,6 +1372,7 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
     std::lock_guard<std::mutex> lock(state_mutex_);
     part = ModelPartOf(model_, subtask_index);
   }
+  const bool failed_before = !subtask.task->failure().ok();
   absl::StatusOr<KeyedStateTask::SnapshotFuture> future = subtask.task->TriggerSnapshot(checkpoint_id, options);
   if (future.ok()) {
     {
@@ -1412,15 +1418,17 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
     LogDecisionTo(generation, std::move(event));
   };
   if (!future.ok()) {
-    const bool synchronous_failure = !subtask.task->failure().ok();
+    // This trigger's synchronous part failed (a task that had failed before refuses it instead).
+    const bool synchronous_failure = !failed_before && !subtask.task->failure().ok();
     outcome(absl::IsAlreadyExists(future.status()) ? DecisionEvent::Outcome::kTriggerDuplicate
             : synchronous_failure                  ? DecisionEvent::Outcome::kSynchronousFailure
                                                    : DecisionEvent::Outcome::kTriggerRefused,
             future.status(), true);
-    if (synchronous_failure) (void)FailTask(subtask, subtask.task->failure());
     if (std::optional<CheckpointFailureReason> reason = DeclineReasonForTrigger(future.status())) {
       decline(future.status(), *reason);
     }
+    // After the decline: Flink's Task declines TASK_FAILURE in the trigger's handler, then reports it failed.
+    if (synchronous_failure) (void)FailTask(subtask, subtask.task->failure());
     if (std::optional<KeyedStateTask::SnapshotFuture> abandoned = subtask.task->AbandonedSnapshot(checkpoint_id)) {
       // A later operator's synchronous part failed: the earlier ones' parts were cancelled, but one may have
       // finished (and recorded its uploads) while the failing part ran. What they discarded reaches the checker.

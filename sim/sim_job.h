@@ -121,7 +121,9 @@ struct StateWrite {
   int op = 0;
 };
 
-enum class MessageKind { kTrigger, kAcknowledge, kDecline, kNotifyComplete, kNotifyAborted };
+// kTaskFailed: a task tells the job master it failed (Flink's updateTaskExecutionState); never faulted or scripted (no
+// scenario `message kind=` names it): it only keeps its channel's order, after the task's decline.
+enum class MessageKind { kTrigger, kAcknowledge, kDecline, kNotifyComplete, kNotifyAborted, kTaskFailed };
 absl::string_view MessageKindName(MessageKind kind);
 enum class MessageFate { kDeliver, kDrop, kDuplicate };
 struct Message {

@@ -94,6 +94,9 @@ struct Activity {
   bool has_baton = false;
   Baton baton;  // posted when the activity gets the baton
   std::function<void()> body;
+  // Blocked in Signal::WaitUnlessDeadlocked: a deadlock wakes it (and sets woken_by_deadlock) instead of failing.
+  bool deadlock_wakeable = false;
+  bool woken_by_deadlock = false;
 };
 
 // An OS thread that runs activities one after another: a finished activity's thread parks until the next Spawn
@@ -258,6 +261,12 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
   // takes it, so the taker never waits for it.
   void SwitchAway(std::unique_lock<std::mutex>& lock, Activity* self) {
     Activity* next = PickNext();
+    if (next == nullptr && main->state == ActivityState::kBlocked && main->deadlock_wakeable) {
+      // Nothing can ever notify what main waits for: it learns so instead of the run stopping here.
+      main->state = ActivityState::kRunnable;
+      main->woken_by_deadlock = true;
+      next = main.get();
+    }
     if (next == nullptr) {
       Fail(absl::StrCat("deadlock: no activity can run and no timer is pending; waiting: ",
                         absl::StrJoin(PendingLocked(), ", "),
@@ -395,6 +404,25 @@ class SimSignal : public Signal {
   bool IsNotified() const override {
     std::lock_guard<std::mutex> lock(core_->mutex);
     return notified_;
+  }
+
+  bool WaitUnlessDeadlocked() override {
+    Activity* self = core_->Self("Signal::WaitUnlessDeadlocked");
+    std::unique_lock<std::mutex> lock(core_->mutex);
+    if (notified_) {
+      self->state = ActivityState::kRunnable;
+    } else {
+      self->state = ActivityState::kBlocked;
+      self->waiting_for = absl::StrCat("signal#", id_);
+      self->deadlock_wakeable = true;
+      waiters_.push_back(self);
+    }
+    core_->SwitchAway(lock, self);
+    self->deadlock_wakeable = false;
+    if (!self->woken_by_deadlock) return true;
+    self->woken_by_deadlock = false;
+    waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), self), waiters_.end());
+    return false;
   }
 
  private:

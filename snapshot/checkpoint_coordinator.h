@@ -217,6 +217,10 @@ class CheckpointCoordinator : public std::enable_shared_from_this<CheckpointCoor
   // A failed checkpoint or savepoint: the failure manager counts it; a failover it asks for goes to the gateway.
   void HandleCheckpointFailure(const Pending& pending, CheckpointFailureReason reason, bool task_level,
                                const std::string& detail);
+  // The periodic trigger's period: max(interval, min pause), as Flink's constructor normalizes it.
+  int64_t BaseInterval() const;
+  // (Re)starts the periodic trigger: the first request at `first_due_micros`, then one every base interval.
+  void SchedulePeriodicTrigger(int64_t first_due_micros);
   // A request that ends before any checkpoint exists.
   void RejectRequest(const Request& request, CheckpointFailureReason reason, absl::StatusCode code);
   void DiscardAcknowledgedState(std::vector<std::optional<KeyedStateHandle>> states, bool registered);

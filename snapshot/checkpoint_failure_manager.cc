@@ -1,6 +1,7 @@
 #include "snapshot/checkpoint_failure_manager.h"
 
 #include "absl/strings/str_cat.h"
+#include "backend/mutation.h"
 
 namespace snapsim {
 
@@ -14,7 +15,7 @@ bool CheckpointFailureManager::IsCounted(CheckpointFailureReason reason) {
     // which ignored it, was ported here, so a job whose checkpoints never finalized never failed over (found by
     // invariant 12: swarm seed 44, kept as finalize_failure_counts.scenario).
     case CheckpointFailureReason::kFinalizeCheckpointFailure:
-      return true;
+      return !SNAPSIM_MUTANT("finalize-not-counted");
     default:
       return false;
   }
@@ -33,6 +34,9 @@ std::optional<absl::Status> CheckpointFailureManager::HandleCheckpointException(
     return std::nullopt;
   }
   if (counted_ids_.insert(checkpoint_id).second) ++continuous_failures_;
+  if (SNAPSIM_MUTANT("expired-counted-twice") && reason == CheckpointFailureReason::kCheckpointExpired) {
+    ++continuous_failures_;
+  }
   if (continuous_failures_ <= tolerable_failed_checkpoints_) return std::nullopt;
   continuous_failures_ = 0;
   counted_ids_.clear();

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "backend/encoding.h"
+#include "backend/mutation.h"
 #include "backend/local_files.h"
 #include "snapshot/canonical_savepoint.h"
 #include "snapshot/completed_checkpoint.h"
@@ -416,6 +417,7 @@ std::optional<CheckpointFailureReason> DeclineReasonForSnapshot(const absl::Stat
   // may still have the checkpoint pending (a task closed before the job stopped triggering) and count a failure no
   // checkpoint had (found by invariant 12: swarm seed 93, kept as
   // cancelled_snapshot_declines_nothing.scenario).
+  if (SNAPSIM_MUTANT("cancelled-snapshot-declines")) return CheckpointFailureReason::kCheckpointAsyncException;
   if (absl::IsCancelled(snapshot_failure) || !task_running) return std::nullopt;
   return CheckpointFailureReason::kCheckpointAsyncException;
 }
@@ -428,6 +430,13 @@ absl::StatusOr<KeyedStateTask::SnapshotFuture> KeyedStateTask::TriggerSnapshot(i
   }
   if (checkpoint_id == last_triggered_) {
     return absl::AlreadyExistsError(absl::StrCat("checkpoint ", checkpoint_id, " was already triggered"));
+  }
+  if (!failure_.ok()) {
+    // A failed task is not RUNNING: Flink's Task.triggerCheckpointBarrier declines. (The job stops triggering as soon
+    // as a task fails, SimJob::EnterRestarting, but a trigger already on its way still arrives.)
+    return WithFailureReason(absl::FailedPreconditionError(absl::StrCat("checkpoint ", checkpoint_id, " reached a "
+                                                                        "failed task (", failure_.message(), ")")),
+                             CheckpointFailureReason::kCheckpointDeclinedTaskNotReady);
   }
   if (checkpoint_id < last_triggered_) {
     return WithFailureReason(absl::FailedPreconditionError(absl::StrCat("checkpoint ", checkpoint_id,

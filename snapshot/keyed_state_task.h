@@ -218,6 +218,12 @@ class KeyedStateTask {
   // execution.checkpointing.tolerable-failed-checkpoints: "failures originating from the sync phase on the Task
   // Managers are always forcing failover of an affected task"); the job restarts it.
   const absl::Status& failure() const { return failure_; }
+  // The task failed for another reason (a write or flush its backend refused: Flink's failExternally). From then on,
+  // like a task whose synchronous part failed, it takes no snapshot: a trigger is refused with
+  // CHECKPOINT_DECLINED_TASK_NOT_READY (Flink's Task is no longer RUNNING). The first cause is kept.
+  void MarkFailed(const absl::Status& cause) {
+    if (failure_.ok()) failure_ = cause;
+  }
 
   // The synchronous part of snapshot `checkpoint_id`, every operator's (a failure declines it and sets failure());
   // the future completes when every asynchronous part ends: the handles to acknowledge, or the first failure (then
