@@ -22,6 +22,8 @@
 //   trigger-not-rescheduled  a periodic request refused for the min pause leaves the periodic trigger on its schedule
 //   finalize-not-counted     a checkpoint that could not be finalized does not count (before FLINK-32347)
 //   cancelled-snapshot-declines  a cancelled snapshot is declined with a counted reason
+//   local-confirm-prunes-itself  a task-local store's confirmation also deletes the confirmed checkpoint's copy
+//   local-confirm-prunes-nothing  a task-local store's confirmation deletes no older copy
 #ifndef SNAPSIM_BACKEND_MUTATION_H_
 #define SNAPSIM_BACKEND_MUTATION_H_
 

@@ -153,6 +153,8 @@ void Checker::OnJobStarted(SimJob& job, const KnownSnapshot* restored, RestoreMo
   decisions.strict_timing = world_->deterministic();
   decisions_ = std::make_unique<DecisionModel>(decisions, &coverage_);
   attempts_.clear();
+  local_stores_.clear();
+  left_by_dead_processes_.clear();
   completed_checkpoints_.clear();
   latest_completed_checkpoint_ = -1;
   latest_is_sync_savepoint_ = false;
@@ -304,6 +306,43 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
     }
     return std::nullopt;
   }
+  if (event.kind == JobEvent::Kind::kLocalStored || event.kind == JobEvent::Kind::kMachineLost ||
+      event.kind == JobEvent::Kind::kProcessRestarted) {
+    return ProcessLocalStoreEvent(job, event, step);
+  }
+  if (event.op == 0 && (event.kind == JobEvent::Kind::kCompleteDelivered ||
+                        event.kind == JobEvent::Kind::kAbortDelivered)) {
+    // Flink's TaskLocalStateStoreImpl: a confirmation prunes every older copy; an abort prunes its own (and the
+    // completion it carries confirms).
+    LocalStoreModel& store = local_stores_[event.subtask];
+    const int64_t confirmed =
+        event.kind == JobEvent::Kind::kCompleteDelivered ? event.checkpoint_id : event.latest_completed_id;
+    auto prune = [&store](auto predicate) {
+      for (auto it = store.must_hold.begin(); it != store.must_hold.end();) {
+        it = predicate(it->first) ? store.must_hold.erase(it) : std::next(it);
+      }
+      for (auto it = store.may_hold.begin(); it != store.may_hold.end();) {
+        it = predicate(*it) ? store.may_hold.erase(it) : std::next(it);
+      }
+    };
+    if (confirmed > 0) prune([confirmed](int64_t id) { return id < confirmed; });
+    if (event.kind == JobEvent::Kind::kAbortDelivered) {
+      const int64_t aborted = event.checkpoint_id;
+      prune([aborted](int64_t id) { return id == aborted; });
+    }
+  }
+  if (event.kind == JobEvent::Kind::kRestartFailed && event.subtask >= 0 && event.checkpoint_id >= 0) {
+    // The failed attempt may have pruned every copy but the restored one before it failed.
+    LocalStoreModel& store = local_stores_[event.subtask];
+    for (auto it = store.must_hold.begin(); it != store.must_hold.end();) {
+      if (it->first == event.checkpoint_id) {
+        ++it;
+        continue;
+      }
+      store.may_hold.insert(it->first);
+      it = store.must_hold.erase(it);
+    }
+  }
   Attempt& attempt = attempts_[{event.subtask, event.op, event.attempt}];
   switch (event.kind) {
     case JobEvent::Kind::kDeployed: {
@@ -325,8 +364,36 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
           }
         }
       }
-      // Invariant 10: an intact matching local copy must be used.
+      // Invariant 10: an intact matching local copy must be used, the one the store offered or the one the
+      // checker's model says the store must still hold (stored, not pruned since, not corrupted by a scenario).
       // A fault that made restoring the local copy fail (a local disk fault) excuses the fallback; nothing else does.
+      bool model_holds = false;
+      if (event.checkpoint_id >= 0) {
+        LocalStoreModel& store = local_stores_[event.subtask];
+        auto held = store.must_hold.find(event.checkpoint_id);
+        model_holds = held != store.must_hold.end() && held->second.second.count(event.op) > 0 &&
+                      !LocalCopyCorrupted(job, event.subtask, event.checkpoint_id);
+        if (model_holds && !event.local_copy_available && event.local_recovery && !event.rescaled &&
+            !event.restored_from_local_state &&
+            (event.local_restore_error.empty() || !explains_(event.local_restore_error))) {
+          return MakeViolation(10, step,
+                               absl::StrCat("the task-local store must still hold a local copy of checkpoint ",
+                                            event.checkpoint_id, " (stored at step ", held->second.first,
+                                            "; no confirmation of a newer checkpoint, abort, restore of another "
+                                            "checkpoint or loss of the task manager since), but attempt ",
+                                            event.attempt, " restored from remote storage: the store offered none"),
+                               event.checkpoint_id, event.subtask, job.local_state_directory(event.subtask));
+        }
+        // Flink's TaskStateManager: a restore keeps only the restored checkpoint's copy.
+        if (event.op == 0) {
+          for (auto it = store.must_hold.begin(); it != store.must_hold.end();) {
+            it = it->first == event.checkpoint_id ? std::next(it) : store.must_hold.erase(it);
+          }
+          for (auto it = store.may_hold.begin(); it != store.may_hold.end();) {
+            it = *it == event.checkpoint_id ? std::next(it) : store.may_hold.erase(it);
+          }
+        }
+      }
       if (event.checkpoint_id >= 0 && event.local_recovery && event.local_copy_available && !event.rescaled &&
           !event.restored_from_local_state) {
         if (!event.local_restore_error.empty() && explains_(event.local_restore_error)) {
@@ -640,7 +707,136 @@ std::optional<Violation> Checker::CheckRunningState(SimJob& job, int step, const
   return std::nullopt;
 }
 
+bool Checker::LocalCopyCorrupted(SimJob& job, int subtask, int64_t id) const {
+  const std::string directory = absl::StrCat(job.local_state_directory(subtask), "/chk_", id, "/");
+  for (const std::string& path : corrupted_local_) {
+    if (absl::StartsWith(path, directory)) return true;
+  }
+  return false;
+}
+
+std::optional<Violation> Checker::ProcessLocalStoreEvent(SimJob& job, const JobEvent& event, int step) {
+  LocalStoreModel& store = local_stores_[event.subtask];
+  switch (event.kind) {
+    case JobEvent::Kind::kLocalStored:
+      store.must_hold[event.checkpoint_id] =
+          std::make_pair(step, std::set<int>(event.operators.begin(), event.operators.end()));
+      store.may_hold.erase(event.checkpoint_id);
+      return std::nullopt;
+    case JobEvent::Kind::kMachineLost: {
+      // The next process starts with an empty store and never looks at what this one left.
+      store = LocalStoreModel();
+      const std::string reason = absl::StrCat("left by the task manager of subtask ", event.subtask,
+                                              " that died at step ", step, " (crash how=graceful|hard): no later "
+                                              "process looks at a dead one's files");
+      for (const std::string& file : event.files) left_by_dead_processes_[event.subtask].emplace(file, reason);
+      return std::nullopt;
+    }
+    case JobEvent::Kind::kProcessRestarted: {
+      // The disk kept everything (power loss keeps what was synced, and the store syncs its copies): what the store
+      // had to hold is on it, for the new process to reload; copies found beside them are a dead process's.
+      std::set<int64_t> on_disk;
+      const std::string prefix = job.local_state_directory(event.subtask) + "/chk_";
+      for (const std::string& file : event.files) {
+        if (!absl::StartsWith(file, prefix)) continue;
+        int64_t id = 0;
+        const std::string rest = file.substr(prefix.size());
+        if (absl::SimpleAtoi(rest.substr(0, rest.find('/')), &id)) on_disk.insert(id);
+      }
+      for (const auto& [id, stored] : store.must_hold) {
+        if (on_disk.count(id) == 0 && !LocalCopyCorrupted(job, event.subtask, id)) {
+          return MakeViolation(10, step,
+                               absl::StrCat("the task manager of subtask ", event.subtask, " restarted on a disk that "
+                                            "kept everything, but the local copy of checkpoint ", id, " (stored at "
+                                            "step ", stored.first, ", not pruned since) is not on it"),
+                               id, event.subtask, absl::StrCat(prefix, id));
+        }
+      }
+      for (int64_t id : on_disk) {
+        if (store.must_hold.count(id) == 0) store.may_hold.insert(id);
+      }
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<Violation> Checker::CheckLocalDisks(SimJob& job, int step) {
+  for (int subtask = 0; subtask < job.parallelism(); ++subtask) {
+    LocalStoreModel& model = local_stores_[subtask];
+    const std::string local = job.local_state_directory(subtask);
+    std::set<int64_t> held;
+    if (TaskLocalStateStore* store = job.local_state_store(subtask)) {
+      for (int64_t id : store->StoredCheckpoints()) held.insert(id);
+    }
+    // Nothing gone that should stay (10).
+    for (const auto& [id, stored] : model.must_hold) {
+      if (LocalCopyCorrupted(job, subtask, id)) continue;
+      const std::string snapshot_file =
+          absl::StrCat(local, "/chk_", id, "/", TaskLocalStateStore::kSnapshotFileName);
+      if (held.count(id) == 0 || !job.machine(subtask).env()->FileExists(snapshot_file).ok()) {
+        return MakeViolation(10, step,
+                             absl::StrCat("the task-local store of subtask ", subtask, " must still hold the local "
+                                          "copy of checkpoint ", id, " (stored at step ", stored.first, "; no "
+                                          "confirmation of a newer checkpoint, abort, restore of another checkpoint "
+                                          "or loss of the task manager since), but ",
+                                          held.count(id) == 0 ? "it does not" : "its snapshot file is gone"),
+                             id, subtask, snapshot_file);
+      }
+    }
+    // Nothing left that should go (3): a held copy the model pruned, or a file nothing accounts for.
+    for (int64_t id : held) {
+      if (model.must_hold.count(id) == 0 && model.may_hold.count(id) == 0 && !LocalCopyCorrupted(job, subtask, id)) {
+        return MakeViolation(3, step,
+                             absl::StrCat("the task-local store of subtask ", subtask, " still holds checkpoint ", id,
+                                          " at quiescence, which a confirmation, an abort or a restore pruned"),
+                             id, subtask, absl::StrCat(local, "/chk_", id));
+      }
+    }
+    const std::string instance_prefix = absl::StrCat(job.machine(subtask).root(), "/", job.config().job_id,
+                                                     "/op_sti_", subtask, "_attempt_", job.attempt_of(subtask));
+    const std::map<std::string, std::string>& left = left_by_dead_processes_[subtask];
+    int excused = 0;
+    // The job's files: its backends' instance directories and its task-local directory (on a real disk, a machine's
+    // directory outlives a job and keeps earlier jobs' files: those were judged when their job stopped).
+    std::vector<std::string> files = job.machine(subtask).ListFiles(
+        absl::StrCat(job.machine(subtask).root(), "/", job.config().job_id));
+    for (const std::string& file : job.machine(subtask).ListFiles(local)) files.push_back(file);
+    for (const std::string& file : files) {
+      // A running backend's database (operator 0's instance directory, and "-op<k>" ones).
+      if (absl::StartsWith(file, instance_prefix)) {
+        const std::string rest = file.substr(instance_prefix.size());
+        const size_t db = rest.find("/db/");
+        const std::string suffix = rest.substr(0, db);
+        if (db != std::string::npos && (suffix.empty() || absl::StartsWith(suffix, "-op"))) continue;
+      }
+      // A copy the store holds (its chk_<id> directory, snapshot file included).
+      if (absl::StartsWith(file, local + "/chk_")) {
+        int64_t id = 0;
+        const std::string rest = file.substr(local.size() + 5);
+        if (absl::SimpleAtoi(rest.substr(0, rest.find('/')), &id) && held.count(id) > 0) continue;
+      }
+      if (left.count(file) > 0) {
+        ++excused;
+        continue;
+      }
+      return MakeViolation(3, step,
+                           absl::StrCat("left on ", job.machine(subtask).name(), "'s disk at quiescence, and neither "
+                                        "a running backend's database (", instance_prefix, "*/db/) nor a local copy "
+                                        "the task-local store holds (", held.size(),
+                                        " held) accounts for it"),
+                           -1, subtask, file);
+    }
+    if (excused > 0) coverage_["local files a dead task manager left"] += excused;
+  }
+  return std::nullopt;
+}
+
 std::optional<Violation> Checker::CheckNoLeak(SimJob* job, int step) {
+  if (job != nullptr && !job->stopped()) {
+    if (std::optional<Violation> violation = CheckLocalDisks(*job, step)) return violation;
+  }
   std::set<std::string> referenced;
   for (const KnownSnapshot* snapshot : LiveSnapshots(job)) {
     for (const auto& [path, info] : snapshot->files) referenced.insert(path);

@@ -34,9 +34,17 @@
 //    and the threshold), why each checkpoint aborts (the reason seen and the ones expected), what a task declines
 //    with, and when checkpoints are triggered (max concurrent, min pause, the periodic schedule, timeouts).
 //
+// Local disks, both ways (3 and 10): the checker keeps its own model of each subtask's task-local store (Flink's
+// TaskLocalStateStoreImpl: a stored copy stays until a confirmation of a newer checkpoint, an abort of its own, a
+// restore of another checkpoint or the store's death prunes it; a restarted process reloads what its disk kept). A
+// restore that could have used a copy the model says the store must hold, but downloads instead, fails 10; at
+// quiescence a copy the model says must be held but is gone fails 10, and a copy it says was pruned, or any file on a
+// task manager's disk that no running backend (its db/) and no held copy accounts for, fails 3. Files a dead task
+// manager process left (crash how=graceful|hard) are accepted, as captured when it died, with that reason.
+//
 // Not checked: 7 determinism (tests compare trace hashes, which fold in a checksum of every stored object's bytes,
-// across processes; RocksDB's session id is seeded in the simulated world, sim/sim_env.cc); local disk contents
-// beyond the local copy's directory existing; leaks on local disks.
+// across processes; RocksDB's session id is seeded in the simulated world, sim/sim_env.cc); what RocksDB keeps in a
+// running backend's db/ directory.
 #ifndef SNAPSIM_SCENARIOS_CHECKER_H_
 #define SNAPSIM_SCENARIOS_CHECKER_H_
 
@@ -128,6 +136,8 @@ class Checker {
   // Which errors are a loss the fault model allows (the fault injector's ExplainsLoss: an object storage-rot
   // rotted). A side-world restore that fails with such an error is accepted; one that succeeds is judged as always.
   void SetLossExplanation(std::function<bool(absl::string_view)> explains) { explains_loss_ = std::move(explains); }
+  // A local file a scenario corrupted (corrupt steps): the task-local copy holding it may be refused and dropped.
+  void OnLocalCorruption(const std::string& path) { corrupted_local_.insert(path); }
   // Orphans another component accepts, with their reasons (the fault injector's failed deletes).
   void AcceptOrphans(const std::map<std::string, std::string>& orphans) {
     accepted_orphans_.insert(orphans.begin(), orphans.end());
@@ -204,6 +214,22 @@ class Checker {
   int side_world_restores_ = 0;
   // Invariant 12's model of the current job's decisions.
   std::unique_ptr<DecisionModel> decisions_;
+
+  // Invariants 3 and 10 on local disks: what each subtask's task-local store must hold (stored, not pruned since;
+  // with the step that stored it and the operators it has a copy of), what it may hold (pruned in a deployment that
+  // failed; a dead process's copies a restarted one reloaded), and the files dead processes left.
+  struct LocalStoreModel {
+    std::map<int64_t, std::pair<int, std::set<int>>> must_hold;
+    std::set<int64_t> may_hold;
+  };
+  std::map<int, LocalStoreModel> local_stores_;
+  std::map<int, std::map<std::string, std::string>> left_by_dead_processes_;
+  std::set<std::string> corrupted_local_;
+  // Whether a scenario corrupted a file of checkpoint `id`'s copy on `subtask`'s machine.
+  bool LocalCopyCorrupted(SimJob& job, int subtask, int64_t id) const;
+  std::optional<Violation> ProcessLocalStoreEvent(SimJob& job, const JobEvent& event, int step);
+  // At quiescence: the stores against the model, and every file on the task managers' disks.
+  std::optional<Violation> CheckLocalDisks(SimJob& job, int step);
 };
 
 }  // namespace snapsim

@@ -778,6 +778,7 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     if (!corrupted.ok()) return Unexpected(step, "corrupt", corrupted.status());
     for (const std::string& path : *corrupted) {
       faults_.NoteLocalCorruption(path);
+      checker_.OnLocalCorruption(path);
       world_->Record("scenario", absl::StrCat("corrupted ", path));
     }
     notes_.push_back(absl::StrCat("step ", step.number, ": corrupted ", corrupted->size(), " file(s): ",
@@ -876,6 +877,14 @@ std::string Execution::Dump() {
   for (const auto& [name, snapshot] : names_) {
     absl::StrAppend(&out, "  ", name, " = ", snapshot.savepoint ? "savepoint " : "checkpoint ", snapshot.checkpoint_id,
                     " of ", snapshot.job_id, " at ", snapshot.pointer, "\n");
+  }
+  if (!job_->stopped()) {
+    out += "local disks (task managers' files):\n";
+    for (int subtask = 0; subtask < job_->parallelism(); ++subtask) {
+      for (const std::string& file : job_->machine(subtask).ListFiles(job_->machine(subtask).root())) {
+        absl::StrAppend(&out, "  ", file, "\n");
+      }
+    }
   }
   out += "checkpoint storage:\n";
   for (const std::string& path : world_->storage().AllPaths()) {

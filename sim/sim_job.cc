@@ -259,7 +259,7 @@ absl::StatusOr<std::unique_ptr<SimJob>> SimJob::Start(SimJobConfig config, JobWo
     subtask->machine =
         world->NewMachine(absl::StrCat("tm-", i), prng.Child(absl::StrCat(job->config_.job_id, "/tm-", i)));
     subtask->local_store =
-        std::make_unique<TaskLocalStateStore>(subtask->machine->env(), job->LocalStateDirectory(*subtask));
+        job->NewLocalStore(*subtask);
     subtask->storage = std::make_unique<ProcessStorage>(&world->storage());
     job->subtasks_.push_back(std::move(subtask));
   }
@@ -879,6 +879,30 @@ absl::Status SimJob::FailoverTasksLocked() {
   return absl::OkStatus();
 }
 
+std::unique_ptr<TaskLocalStateStore> SimJob::NewLocalStore(Subtask& subtask) {
+  auto store = std::make_unique<TaskLocalStateStore>(subtask.machine->env(), LocalStateDirectory(subtask));
+  const TaskLocalStateStore* self = store.get();
+  store->SetStoredListener([this, &subtask, self](int64_t checkpoint_id, const TaskLocalSnapshot& snapshot) {
+    // A store a dead process left behind tells nothing: its machine has a new one.
+    if (subtask.local_store.get() != self) return;
+    JobEvent event;
+    event.kind = JobEvent::Kind::kLocalStored;
+    event.subtask = subtask.index;
+    event.checkpoint_id = checkpoint_id;
+    for (const auto& [op, handle] : snapshot) event.operators.push_back(op);
+    PushEvent(std::move(event));
+  });
+  return store;
+}
+
+void SimJob::ReportMachineLost(Subtask& subtask) {
+  JobEvent event;
+  event.kind = JobEvent::Kind::kMachineLost;
+  event.subtask = subtask.index;
+  event.files = subtask.machine->ListFiles(subtask.machine->root());
+  PushEvent(std::move(event));
+}
+
 std::string SimJob::LocalStateDirectory(const Subtask& subtask) const {
   return absl::StrCat(subtask.machine->root(), "/localState/", config_.job_id, "/sti_", subtask.index);
 }
@@ -892,9 +916,10 @@ absl::Status SimJob::CrashMachine(int subtask_index) {
   for (auto& subtask : subtasks_) StopTask(*subtask);
   // The task manager process died with its local state store; the disk kept only what was synced. The new task
   // manager does not look at what the old one left (another working directory in Flink); the job's end deletes it.
-  crashed.local_store = std::make_unique<TaskLocalStateStore>(crashed.machine->env(), LocalStateDirectory(crashed));
+  crashed.local_store = NewLocalStore(crashed);
   crashed.held_before_restart.clear();
   crashed.reloaded_local.clear();
+  ReportMachineLost(crashed);
   return FailoverTasksLocked();
 }
 
@@ -920,7 +945,7 @@ void SimJob::KillProcess(Subtask& killed, bool disk_kept) {
   // nothing any more, and its memory dies with the job, not now.
   killed.local_store->Abandon();
   killed_local_stores_.push_back(std::move(killed.local_store));
-  killed.local_store = std::make_unique<TaskLocalStateStore>(killed.machine->env(), LocalStateDirectory(killed));
+  killed.local_store = NewLocalStore(killed);
 }
 
 absl::Status SimJob::KillMachine(int subtask_index) {
@@ -934,6 +959,7 @@ absl::Status SimJob::KillMachine(int subtask_index) {
   killed.held_before_restart.clear();
   killed.reloaded_local.clear();
   for (auto& subtask : subtasks_) StopTask(*subtask);
+  ReportMachineLost(killed);
   return FailoverTasksLocked();
 }
 
@@ -959,6 +985,13 @@ absl::Status SimJob::RestartMachine(int subtask_index, bool power_loss) {
   restarted.held_before_restart = std::move(held);
   KillProcess(restarted, /*disk_kept=*/true);
   // The new process finds the local state the old one persisted in its working directory.
+  {
+    JobEvent event;
+    event.kind = JobEvent::Kind::kProcessRestarted;
+    event.subtask = restarted.index;
+    event.files = restarted.machine->ListFiles(LocalStateDirectory(restarted));
+    PushEvent(std::move(event));
+  }
   const int found = restarted.local_store->Reload();
   world_->Record("job", absl::StrCat("tm-", subtask_index, " reloaded ", found, " local snapshot(s)"));
   for (int64_t id : restarted.local_store->StoredCheckpoints()) restarted.reloaded_local[id] = power_loss;

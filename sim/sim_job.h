@@ -170,6 +170,14 @@ struct JobEvent {
     // The task's snapshot `checkpoint_id` failed (one event per operator, after any kSnapshotDiscarded): its
     // outcome is known.
     kSnapshotFailed,
+    // `subtask`'s task-local store stored and persisted its local snapshot of `checkpoint_id`.
+    kLocalStored,
+    // `subtask`'s task manager died with its task-local store (crash how=graceful|hard); `files`: what was on its
+    // machine's disk right after, which no later process looks at.
+    kMachineLost,
+    // `subtask`'s task manager process died and a new one started on the same disk (crash how=restart|reboot);
+    // `files`: what was in the subtask's task-local directory then, which the new store reloads.
+    kProcessRestarted,
   };
   Kind kind = Kind::kDeployed;
   int subtask = 0;
@@ -202,6 +210,10 @@ struct JobEvent {
   // kRestartFailed: the attempt did not fail on its own; another subtask's deployment failed and cancelled it (its
   // restore stopped where it was).
   bool cancelled = false;
+  // kMachineLost, kProcessRestarted.
+  std::vector<std::string> files;
+  // kLocalStored: the chained operators the local snapshot has a copy of (a copy is best effort).
+  std::vector<int> operators;
 };
 
 // The checkpoint storage as one task manager process sees it: forwards to the shared store until the process is
@@ -441,6 +453,10 @@ class SimJob : public TaskGateway, public CheckpointDecisionListener {
   void KillProcess(Subtask& killed, bool disk_kept);
   // The subtask's local-recovery directory on its machine (LocalRecoveryConfig::subtask_directory).
   std::string LocalStateDirectory(const Subtask& subtask) const;
+  // A task-local store for the subtask's (new) task manager process, reporting what it stores (kLocalStored).
+  std::unique_ptr<TaskLocalStateStore> NewLocalStore(Subtask& subtask);
+  // kMachineLost for `subtask`'s machine, with what its disk holds now.
+  void ReportMachineLost(Subtask& subtask);
   // Deploys every subtask's next attempt at once (at most kConcurrentDeployments at a time); the first that fails
   // cancels the others (a restore in progress stops). Returns the first failure that was not a cancellation. Each
   // failed or cancelled attempt is a kRestartFailed event. `attempt` counts the restart strategy's tries.

@@ -72,6 +72,7 @@ absl::Status TaskLocalStateStore::Store(int64_t checkpoint_id, TaskLocalSnapshot
     return absl::Status(persisted.code(), absl::StrCat("persisting the local state of checkpoint ", checkpoint_id,
                                                        ": ", persisted.message()));
   }
+  if (stored_listener_) stored_listener_(checkpoint_id, snapshot);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto found = states_.find(checkpoint_id);
@@ -127,7 +128,10 @@ void TaskLocalStateStore::ConfirmCheckpoint(int64_t checkpoint_id) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (abandoned_) return;
-    for (auto it = states_.begin(); it != states_.end() && it->first < checkpoint_id;) {
+    if (SNAPSIM_MUTANT("local-confirm-prunes-nothing")) return;
+    const bool itself = SNAPSIM_MUTANT("local-confirm-prunes-itself");
+    for (auto it = states_.begin();
+         it != states_.end() && (it->first < checkpoint_id || (itself && it->first == checkpoint_id));) {
       older.emplace_back(it->first, std::move(it->second));
       it = states_.erase(it);
     }

@@ -17,6 +17,7 @@
 #define SNAPSIM_SNAPSHOT_KEYED_STATE_TASK_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -82,6 +83,12 @@ class TaskLocalStateStore {
   // forgets its copies, which a reloading successor finds without a snapshot file and deletes).
   void Abandon();
 
+  // Called after a snapshot was stored and persisted (not for one a disposed or abandoned store discards); for the
+  // harness's own model of what the store must hold. Set before the store is used.
+  void SetStoredListener(std::function<void(int64_t checkpoint_id, const TaskLocalSnapshot& snapshot)> listener) {
+    stored_listener_ = std::move(listener);
+  }
+
   // Checkpoints held, loaded or only found on disk.
   std::vector<int64_t> StoredCheckpoints() const;
   // The snapshot of `checkpoint_id` if this process holds it in memory; never reads the disk (the checker's view).
@@ -100,6 +107,7 @@ class TaskLocalStateStore {
   std::map<int64_t, std::optional<TaskLocalSnapshot>> states_;
   bool disposed_ = false;
   bool abandoned_ = false;
+  std::function<void(int64_t, const TaskLocalSnapshot&)> stored_listener_;
 };
 
 // The persisted form of a task's local snapshot: magic "STL1", u16 version 1, the operator count, per operator its
