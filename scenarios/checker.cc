@@ -278,6 +278,7 @@ std::optional<Violation> Checker::CheckFiles(const KnownSnapshot& snapshot, int 
           absl::StrCat("the ", role, " snapshot ", snapshot.pointer, " references a file that is gone"),
           snapshot.checkpoint_id, -1, path);
     }
+    last_referenced_step_[path] = step;
     if (expected.first != 0 && (info->size_bytes != expected.first || info->checksum != expected.second)) {
       return MakeViolation(2, step,
                            absl::StrCat("size/checksum ", info->size_bytes, "/", info->checksum, " differ from the ",
@@ -608,6 +609,10 @@ std::optional<Violation> Checker::AfterStandstill(SimJob& job, int step) {
 }
 
 std::optional<Violation> Checker::AfterStep(SimJob& job, int step, bool restarted) {
+  current_step_ = step;
+  for (const auto& [path, reason] : job.AcceptedOrphans()) {
+    accepted_at_step_.emplace(std::make_pair(path, reason), step);
+  }
   // One view of the store per check: reading it takes the coordinator's lock, a scheduling point, and the store may
   // change while the checker waits for it.
   std::vector<std::shared_ptr<CompletedCheckpoint>> retained;
@@ -834,6 +839,7 @@ std::optional<Violation> Checker::CheckLocalDisks(SimJob& job, int step) {
 }
 
 std::optional<Violation> Checker::CheckNoLeak(SimJob* job, int step) {
+  current_step_ = step;
   if (job != nullptr && !job->stopped()) {
     if (std::optional<Violation> violation = CheckLocalDisks(*job, step)) return violation;
   }
@@ -856,6 +862,24 @@ std::optional<Violation> Checker::CheckNoLeak(SimJob* job, int step) {
     for (const std::string& root : suspended_roots_) suspended_record |= absl::StartsWith(path, root + "/ha/");
     if (suspended_record) continue;
     if (auto found = accepted.find(path); found != accepted.end()) {
+      // Every reason it was accepted for (the job's and the checker's own lists may each have one), and when.
+      std::vector<std::pair<std::string, int>> acceptances;
+      for (const std::map<std::string, std::string>* list : {&accepted, &accepted_orphans_}) {
+        auto entry = list->find(path);
+        if (entry == list->end()) continue;
+        acceptances.emplace_back(entry->second, accepted_at_step_.emplace(*entry, step).first->second);
+      }
+      auto referenced_at = last_referenced_step_.find(path);
+      bool holds = referenced_at == last_referenced_step_.end();
+      for (const auto& [reason, at] : acceptances) holds = holds || at >= referenced_at->second;
+      if (!holds) {
+        return MakeViolation(3, step,
+                             absl::StrCat("stored at quiescence and referenced by nothing; accepted at step ",
+                                          acceptances.front().second, " (", acceptances.front().first,
+                                          "), but a live snapshot referenced it again at step ", referenced_at->second,
+                                          ", so its owner had to delete it once unused"),
+                             -1, -1, path);
+      }
       if (++orphans <= 8) absl::StrAppend(&listed, "\n    ", path, ": ", found->second);
       continue;
     }

@@ -141,6 +141,7 @@ class Checker {
   // Orphans another component accepts, with their reasons (the fault injector's failed deletes).
   void AcceptOrphans(const std::map<std::string, std::string>& orphans) {
     accepted_orphans_.insert(orphans.begin(), orphans.end());
+    for (const auto& [path, reason] : orphans) accepted_at_step_.emplace(std::make_pair(path, reason), current_step_);
   }
   // Notes for the report: accepted orphans, retries, side-world restores.
   std::vector<std::string>& notes() { return notes_; }
@@ -207,6 +208,13 @@ class Checker {
   bool latest_is_sync_savepoint_ = false;
   // Orphans stopped jobs accepted, with their reasons; job roots of suspended jobs (their records stay).
   std::map<std::string, std::string> accepted_orphans_;
+  // An accepted orphan must stay narrow: the step each (file, reason) was first accepted at, and the last step any
+  // live snapshot (retained, user-owned, restored from) referenced each file. A file referenced after its acceptance
+  // belongs to that snapshot's owner again, who must delete it once unused: that acceptance no longer holds (a later
+  // one, say its owner's delete failing, may).
+  std::map<std::pair<std::string, std::string>, int> accepted_at_step_;
+  std::map<std::string, int> last_referenced_step_;
+  int current_step_ = 0;
   std::set<std::string> suspended_roots_;
   std::vector<std::pair<std::string, int64_t>> new_snapshots_;
   std::vector<std::string> notes_;

@@ -23,8 +23,9 @@ std::string DescribeConfiguration(const ScenarioConfig& config) {
                       config.inline_threshold > 0 ? absl::StrCat(" inline_threshold=", config.inline_threshold)
                                                   : std::string(),
                       config.min_pause_ms > 0 ? absl::StrCat(" min_pause=", config.min_pause_ms, "ms") : std::string(),
-                      config.checkpoint_timeout_ms != 400 ? absl::StrCat(" timeout=", config.checkpoint_timeout_ms, "ms")
-                                                          : std::string());
+                      config.checkpoint_timeout_ms != 400
+                          ? absl::StrCat(" timeout=", config.checkpoint_timeout_ms, "ms")
+                          : std::string());
 }
 
 Scenario GenerateLifecycleScenario(uint64_t seed) {

@@ -71,7 +71,9 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
   // expected. Drawn apart too.
   Prng vocabulary_prng = Prng(seed).Child("swarm-vocabulary");
   if (vocabulary_prng.UniformBelow(8) == 0) config.max_parallelism = vocabulary_prng.UniformBelow(2) == 0 ? 32 : 256;
-  if (vocabulary_prng.UniformBelow(8) == 0) config.message_latency_ms_max = vocabulary_prng.UniformBelow(2) == 0 ? 0 : 10;
+  if (vocabulary_prng.UniformBelow(8) == 0) {
+    config.message_latency_ms_max = vocabulary_prng.UniformBelow(2) == 0 ? 0 : 10;
+  }
 
   // The mix: each storage fault kind on with chance 1/2, at 1/D per matching operation (disks see far more
   // operations than the object store: their D is larger).

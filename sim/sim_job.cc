@@ -935,8 +935,8 @@ void SimJob::KillProcess(Subtask& killed, bool disk_kept) {
   }
   std::unique_lock<std::mutex> orphans_lock(state_mutex_);
   for (const std::string& path : killed.storage->WrittenPaths()) {
-    accepted_orphans_.emplace(path, absl::StrCat("written by subtask ", killed.index, " attempt ", killed.attempt.load(),
-                                                 ", killed hard before it could clean up"));
+    accepted_orphans_.insert_or_assign(path, absl::StrCat("written by subtask ", killed.index, " attempt ",
+                                                          killed.attempt.load(), ", killed hard before it could clean up"));
   }
   orphans_lock.unlock();
   killed_storage_.push_back(std::move(killed.storage));
@@ -1002,7 +1002,7 @@ absl::Status SimJob::RestartMachine(int subtask_index, bool power_loss) {
 void SimJob::AcceptOrphans(const std::vector<std::string>& paths, int64_t checkpoint_id) {
   std::lock_guard<std::mutex> lock(state_mutex_);
   for (const std::string& path : paths) {
-    accepted_orphans_.emplace(path, absl::StrCat("acknowledged for checkpoint ", checkpoint_id,
+    accepted_orphans_.insert_or_assign(path, absl::StrCat("acknowledged for checkpoint ", checkpoint_id,
                                                  " to a coordinator that died with it pending"));
   }
 }
@@ -1043,11 +1043,11 @@ absl::Status SimJob::FailoverCoordinator() {
       if (!path.empty() && path.back() == '/') {
         for (const std::string& stored : stored_paths) {
           if (absl::StartsWith(stored, path)) {
-            accepted_orphans_.emplace(stored, "under a directory the dead coordinator was deleting");
+            accepted_orphans_.insert_or_assign(stored, "under a directory the dead coordinator was deleting");
           }
         }
       } else {
-        accepted_orphans_.emplace(path, "a deletion queued by the coordinator that died");
+        accepted_orphans_.insert_or_assign(path, "a deletion queued by the coordinator that died");
       }
     }
   }
@@ -1243,8 +1243,9 @@ void SimJob::Send(const Message& message, std::function<void()> deliver) {
 void SimJob::Lost(const Message& message) {
   std::lock_guard<std::mutex> lock(state_mutex_);
   for (const std::string& path : message.files) {
-    accepted_orphans_.emplace(path, absl::StrCat("acknowledged by subtask ", message.subtask, " for checkpoint ",
-                                                 message.checkpoint_id, " in a message that was lost"));
+    accepted_orphans_.insert_or_assign(path, absl::StrCat("acknowledged by subtask ", message.subtask,
+                                                          " for checkpoint ", message.checkpoint_id,
+                                                          " in a message that was lost"));
   }
 }
 

@@ -364,7 +364,8 @@ class SimJob : public TaskGateway, public CheckpointDecisionListener {
   // flight.
   std::set<std::string> ReferencedPaths();
   // Files the checker must accept as left behind, with the reason: what tasks acknowledged for checkpoints a
-  // coordinator had pending when it died (no coordinator will ever know them; Flink leaves them too).
+  // coordinator had pending when it died (no coordinator will ever know them; Flink leaves them too). A file accepted
+  // again keeps the latest reason: the checker judges whether a live snapshot referenced it after that.
   std::map<std::string, std::string> AcceptedOrphans() const {
     std::lock_guard<std::mutex> lock(state_mutex_);
     return accepted_orphans_;

@@ -5,7 +5,8 @@
 namespace snapsim {
 namespace {
 
-const CheckpointProperties kCheckpoint = CheckpointProperties::ForCheckpoint(CheckpointRetention::kRetainOnCancellation);
+const CheckpointProperties kCheckpoint =
+    CheckpointProperties::ForCheckpoint(CheckpointRetention::kRetainOnCancellation);
 const CheckpointProperties kSavepoint = CheckpointProperties::ForSavepoint(SavepointFormat::kNative);
 const CheckpointProperties kSyncSavepoint = CheckpointProperties::ForSavepoint(SavepointFormat::kNative, true);
 
@@ -85,7 +86,8 @@ TEST(CheckpointFailureManagerTest, ReasonsThatDoNotCount) {
        {CheckpointFailureReason::kCheckpointSubsumed, CheckpointFailureReason::kCheckpointCoordinatorSuspend,
         CheckpointFailureReason::kCheckpointCoordinatorShutdown, CheckpointFailureReason::kJobFailoverRegion,
         CheckpointFailureReason::kTaskFailure, CheckpointFailureReason::kCheckpointDeclinedSubsumed,
-        CheckpointFailureReason::kCheckpointDeclinedTaskClosing, CheckpointFailureReason::kCheckpointDeclinedTaskNotReady,
+        CheckpointFailureReason::kCheckpointDeclinedTaskClosing,
+        CheckpointFailureReason::kCheckpointDeclinedTaskNotReady,
         CheckpointFailureReason::kMinimumTimeBetweenCheckpoints, CheckpointFailureReason::kAcknowledgedStateRefused}) {
     CheckpointFailureManager manager(0);
     EXPECT_FALSE(Fails(manager, 1, reason, true)) << CheckpointFailureReasonName(reason);
@@ -93,8 +95,8 @@ TEST(CheckpointFailureManagerTest, ReasonsThatDoNotCount) {
 }
 
 TEST(CheckpointFailureReasonTest, NamesRoundTripAndTravelWithAStatus) {
-  const absl::Status status =
-      WithFailureReason(absl::FailedPreconditionError("subsumed"), CheckpointFailureReason::kCheckpointDeclinedSubsumed);
+  const absl::Status status = WithFailureReason(absl::FailedPreconditionError("subsumed"),
+                                                CheckpointFailureReason::kCheckpointDeclinedSubsumed);
   EXPECT_EQ(FailureReasonOf(status), CheckpointFailureReason::kCheckpointDeclinedSubsumed);
   EXPECT_EQ(FailureReasonOf(absl::InternalError("x")), std::nullopt);
   EXPECT_EQ(ParseCheckpointFailureReason("CHECKPOINT_EXPIRED"), CheckpointFailureReason::kCheckpointExpired);
