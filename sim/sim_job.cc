@@ -525,6 +525,15 @@ void SimJob::EndCall(DecisionEvent::Call call, uint64_t call_id) {
 
 namespace {
 
+// A decision-log event about one task's part of a checkpoint.
+DecisionEvent TaskDecision(int64_t checkpoint_id, int subtask, int64_t attempt) {
+  DecisionEvent event;
+  event.checkpoint_id = checkpoint_id;
+  event.subtask = subtask;
+  event.attempt = attempt;
+  return event;
+}
+
 std::string KindName(CheckpointKind kind) {
   switch (kind) {
     case CheckpointKind::kCheckpoint:
@@ -936,7 +945,8 @@ void SimJob::KillProcess(Subtask& killed, bool disk_kept) {
   std::unique_lock<std::mutex> orphans_lock(state_mutex_);
   for (const std::string& path : killed.storage->WrittenPaths()) {
     accepted_orphans_.insert_or_assign(path, absl::StrCat("written by subtask ", killed.index, " attempt ",
-                                                          killed.attempt.load(), ", killed hard before it could clean up"));
+                                                          killed.attempt.load(),
+                                                          ", killed hard before it could clean up"));
   }
   orphans_lock.unlock();
   killed_storage_.push_back(std::move(killed.storage));
@@ -1428,10 +1438,7 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
     const absl::Status reason = Unshared(status);
     Send(Message{MessageKind::kDecline, checkpoint_id, subtask_index},
          [this, coordinator, checkpoint_id, subtask_index, attempt, reason, failure_reason, generation] {
-           DecisionEvent details;
-           details.checkpoint_id = checkpoint_id;
-           details.subtask = subtask_index;
-           details.attempt = attempt;
+           DecisionEvent details = TaskDecision(checkpoint_id, subtask_index, attempt);
            details.reason = std::string(CheckpointFailureReasonName(failure_reason));
            const uint64_t call = BeginCallTo(generation, DecisionEvent::Call::kDecline, details);
            coordinator->ReceiveDecline(
@@ -1441,11 +1448,8 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
   };
   auto outcome = [this, checkpoint_id, subtask_index, attempt, generation](
                      DecisionEvent::Outcome what, const absl::Status& status, bool task_running) {
-    DecisionEvent event;
+    DecisionEvent event = TaskDecision(checkpoint_id, subtask_index, attempt);
     event.kind = DecisionEvent::Kind::kTaskOutcome;
-    event.checkpoint_id = checkpoint_id;
-    event.subtask = subtask_index;
-    event.attempt = attempt;
     event.outcome = what;
     event.task_running = task_running;
     event.detail = std::string(status.message());
@@ -1529,10 +1533,7 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                                  acknowledged_files_[coordinator.get()][ack.checkpoint_id];
                              known.insert(known.end(), files.begin(), files.end());
                            }
-                           DecisionEvent details;
-                           details.checkpoint_id = ack.checkpoint_id;
-                           details.subtask = ack.subtask;
-                           details.attempt = ack.attempt;
+                           const DecisionEvent details = TaskDecision(ack.checkpoint_id, ack.subtask, ack.attempt);
                            const uint64_t call = BeginCallTo(generation, DecisionEvent::Call::kAcknowledge, details);
                            coordinator->ReceiveAcknowledge(ack);
                            EndCallTo(generation, DecisionEvent::Call::kAcknowledge, call);
