@@ -73,7 +73,7 @@ for jobs in 1 2; do
     > "$scratch/crash.txt" 2>&1; code=$?
   [ "$code" -eq 1 ] || fail "a sweep with crashing seeds exits $code (jobs=$jobs)"
   for seed in 3 4 5; do
-    grep -q "^seed $seed: FAILED .*the process running it crashed, killed by signal 6" "$scratch/crash.txt" ||
+    grep -q "^seed $seed: FAILED .*the process crashed, killed by signal 6" "$scratch/crash.txt" ||
       fail "crashed seed $seed is not reported (jobs=$jobs): $(tail -5 "$scratch/crash.txt")"
     grep -q "reproduce: bazel run //:snapsim -- replay .*/sweep-crash/seed-$seed.scenario" "$scratch/crash.txt" ||
       fail "no reproduce command for crashed seed $seed (jobs=$jobs)"
@@ -134,4 +134,106 @@ replay_hash=$(grep -o "trace_hash=[0-9a-f]*" "$scratch/seed-3.txt")
   fail "sweep --pin=no failed"
 diff <(grep "^seed" "$scratch/one.txt" | sort) <(grep "^seed" "$scratch/free.txt" | sort) > /dev/null ||
   fail "a pinned and an unpinned sweep report differently"
+
+# --- Issue #27: a failure is never lost, a sweep stops cleanly, records merge. ---
+# An --out that cannot be created is refused before any seed runs (exit 2), naming it, never a reproduce command for
+# a file that was never written.
+"$snapsim" sweep --seeds=2 --first=3 --out=/dev/null/sweep > "$scratch/badout.txt" 2>&1; code=$?
+[ "$code" -eq 2 ] || fail "an unwritable --out exits $code, not 2: $(cat "$scratch/badout.txt")"
+grep -q "/dev/null/sweep" "$scratch/badout.txt" || fail "the unwritable --out is not named: $(cat "$scratch/badout.txt")"
+if grep -q "scenario written to\|^seed 3" "$scratch/badout.txt"; then fail "seeds ran with an unwritable --out"; fi
+# A failing seed whose scenario file cannot be written (a directory is in its place) prints the scenario instead.
+mkdir -p "$scratch/blocked/seed-3.scenario"
+SNAPSIM_TEST_ABORT_AT_VERB=writes "$snapsim" sweep --seeds=1 --first=3 --out="$scratch/blocked" \
+  > "$scratch/blocked.txt" 2>&1; code=$?
+[ "$code" -eq 1 ] || fail "the blocked failure exits $code"
+grep -q "the scenario could not be written (.*blocked/seed-3.scenario" "$scratch/blocked.txt" ||
+  fail "an unwritten scenario is not said: $(cat "$scratch/blocked.txt")"
+if grep -q "scenario written to" "$scratch/blocked.txt"; then fail "a file never written is named as written"; fi
+sed -n '/^-- scenario of seed 3 --$/,/^-- end of scenario --$/p' "$scratch/blocked.txt" | sed '1d;$d' \
+  > "$scratch/printed-3.scenario"
+"$snapsim" print --seed=3 > "$scratch/expected-3.scenario"
+cmp -s "$scratch/printed-3.scenario" "$scratch/expected-3.scenario" || fail "the printed scenario is not seed 3's"
+# An --out with a quote and a space: the reproduce command, run by a shell, replays the file that was written.
+quoted_out="$scratch/it's a dir"
+SNAPSIM_TEST_ABORT_AT_VERB=writes "$snapsim" sweep --seeds=1 --first=3 --out="$quoted_out" > "$scratch/quoted.txt" 2>&1
+command=$(grep -m1 "reproduce: bazel run //:snapsim -- replay" "$scratch/quoted.txt" |
+  sed "s|^ *reproduce: bazel run //:snapsim -- |\"\$snapsim\" |")
+[ -n "$command" ] || fail "no replay command: $(cat "$scratch/quoted.txt")"
+eval "$command --quiet" > "$scratch/quoted-replay.txt" 2>&1; code=$?
+[ "$code" -eq 0 ] || fail "the quoted reproduce command exits $code: $command: $(cat "$scratch/quoted-replay.txt")"
+grep -q "PASS" "$scratch/quoted-replay.txt" || fail "the quoted reproduce command replayed nothing"
+
+# Replay of a scenario that crashes the process: a verdict with the step and the signal, the steps before it
+# printed, exit 1 (not 134 and empty output); its --json_out record says the same.
+SNAPSIM_TEST_ABORT_AT_VERB=compact "$snapsim" replay "$scratch/crashing.scenario" --json_out="$scratch/crash.jsonl" \
+  > "$scratch/replay-crash.txt" 2>&1; code=$?
+[ "$code" -eq 1 ] || fail "a crashing replay exits $code, not 1: $(cat "$scratch/replay-crash.txt")"
+grep -q "CRASH  the process crashed at step 4 (compact), killed by signal 6 (Aborted)" "$scratch/replay-crash.txt" ||
+  fail "no crash verdict: $(cat "$scratch/replay-crash.txt")"
+grep -q "^  step 3 flush: ok" "$scratch/replay-crash.txt" || fail "the steps before the crash were lost"
+grep -q '"invariant":-1' "$scratch/crash.jsonl" && grep -q '"verb":"compact"' "$scratch/crash.jsonl" ||
+  fail "the crash record: $(cat "$scratch/crash.jsonl")"
+
+# SIGINT (and SIGTERM) to a sweep: every worker stops, the summary so far and "interrupted after K of N seeds",
+# exit 130, a summary record marked interrupted, and under --fs=posix no temporary directory left behind.
+interrupt_sweep() {  # $1 signal, $2 its name as strsignal says it, $3 a name for the files, then the sweep's arguments
+  local signal="$1" signal_name="$2" name="$3"
+  shift 3
+  mkdir -p "$scratch/tmp-$name"
+  TMPDIR="$scratch/tmp-$name" "$snapsim" sweep "$@" --json_out="$scratch/$name.jsonl" > "$scratch/$name.txt" 2>&1 &
+  local pid=$! tries=0
+  # Waits (on progress, not on a clock) until a worker has a seed under way, then signals the parent alone.
+  until [ -n "$(pgrep -P "$pid")" ] && [ -s "$scratch/$name.txt" ]; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 3000 ] || fail "$name: the sweep never started"
+    sleep 0.01
+  done
+  local workers
+  workers=$(pgrep -P "$pid" | tr '\n' ' ')
+  kill "-$signal" "$pid"
+  wait "$pid"; code=$?
+  [ "$code" -eq 130 ] || fail "$name: an interrupted sweep exits $code, not 130: $(tail -5 "$scratch/$name.txt")"
+  grep -qE "^interrupted after [0-9]+ of 400 seeds \($signal_name\)" "$scratch/$name.txt" ||
+    fail "$name: no 'interrupted after': $(tail -5 "$scratch/$name.txt")"
+  grep -q "^reachability goals: not judged (the sweep was interrupted)" "$scratch/$name.txt" || fail "$name: goals"
+  grep -q '"interrupted":true' "$scratch/$name.jsonl" || fail "$name: no interrupted summary record"
+  for worker in $workers; do
+    if kill -0 "$worker" 2> /dev/null; then fail "$name: worker $worker still runs after the sweep ended"; fi
+  done
+  [ -z "$(ls -A "$scratch/tmp-$name")" ] || fail "$name: left behind: $(ls -A "$scratch/tmp-$name")"
+}
+interrupt_sweep INT Interrupt sigint --seeds=400 --first=1 --jobs=2 --out="$scratch/sweep-int"
+interrupt_sweep TERM Terminated sigterm --seeds=400 --fs=posix --generator=lifecycle --jobs=2 --out="$scratch/sweep-term"
+
+# Records merge: the report of two shards' records (seeds 3-4 and 5-6) is the report of one sweep of 3-6, failures
+# included (seed 5 crashes at its resume step), but for the files and CPU figures.
+for range in "3 2 a" "5 2 b" "3 4 whole"; do
+  set -- $range
+  SNAPSIM_TEST_ABORT_AT_VERB=resume "$snapsim" sweep --first=$1 --seeds=$2 --out="$scratch/merge-$3" \
+    --json_out="$scratch/merge-$3.jsonl" > /dev/null 2>&1
+done
+"$snapsim" report "$scratch/merge-a.jsonl" "$scratch/merge-b.jsonl" > "$scratch/report-ab.txt"; code=$?
+[ "$code" -eq 1 ] || fail "a report with a failure exits $code, not 1"
+"$snapsim" report "$scratch/merge-whole.jsonl" > "$scratch/report-whole.txt"
+comparable() { sed '1,2d;/^slowest:/,$d;/^  cpu: /d' "$1"; }
+diff <(comparable "$scratch/report-ab.txt") <(comparable "$scratch/report-whole.txt") > "$scratch/report.diff" ||
+  fail "two shards' report differs from one sweep's: $(cat "$scratch/report.diff")"
+grep -q "^swarm: 4 seeds, 1 failed" "$scratch/report-ab.txt" || fail "the merged report: $(head -5 "$scratch/report-ab.txt")"
+grep -q "seeds 5" "$scratch/report-ab.txt" || fail "the failure group does not name seed 5: $(cat "$scratch/report-ab.txt")"
+"$snapsim" report --json "$scratch/merge-a.jsonl" "$scratch/merge-b.jsonl" > "$scratch/report.json"
+grep -qF '"failures": [' "$scratch/report.json" && grep -q '"invariant_name": "process crash"' "$scratch/report.json" || fail "no failure groups in the JSON report"
+"$snapsim" report "$scratch/merge-whole.jsonl" --export_failures="$scratch/corpus" > /dev/null 2>&1
+[ "$(ls "$scratch/corpus" | grep -c '^swarm-seed-5-[0-9a-f]*\.scenario$')" -eq 1 ] ||
+  fail "seed 5's scenario was not exported: $(ls "$scratch/corpus")"
+# --shrink shrinks one seed of each group and names the group by what it shrank to (the crash still at a resume).
+SNAPSIM_TEST_ABORT_AT_VERB=resume "$snapsim" report --shrink "$scratch/merge-whole.jsonl" > "$scratch/shrunk-report.txt"
+grep -q "^    shrunk to .*resume (" "$scratch/shrunk-report.txt" ||
+  fail "report --shrink named no signature: $(cat "$scratch/shrunk-report.txt")"
+# A record file that is not one names the file and the line.
+{ head -1 "$scratch/merge-a.jsonl"; echo '{"type":"seed","seed":"x"}'; } > "$scratch/broken.jsonl"
+"$snapsim" report "$scratch/broken.jsonl" > "$scratch/broken.txt" 2>&1; code=$?
+[ "$code" -eq 2 ] || fail "a broken record file exits $code, not 2"
+grep -q "broken.jsonl:2" "$scratch/broken.txt" || fail "the broken record is not located: $(cat "$scratch/broken.txt")"
+
 echo "snapsim CLI: all checks passed"

@@ -18,7 +18,9 @@ packages=(
   librapidcheck-dev
   libbenchmark-dev
   libtcmalloc-minimal4 # gperftools' tcmalloc: the allocator of snapsim and its benchmarks (issue #15)
+  nlohmann-json3-dev   # JSON for sweep records and reports (header only)
   rocksdb-tools        # ldb, sst_dump: for debugging, not for the build
+  unzip                # tools/nightly_sweep.sh opens the shards' outputs.zip
 )
 
 for arg in "$@"; do
