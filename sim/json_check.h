@@ -1,6 +1,7 @@
 // Checks a Chrome trace event JSON document, the format Trace::ToChromeJson writes and Perfetto opens: a strict
 // JSON parser (RFC 8259) and the rule Perfetto's importer imposes on complete ("X") events, that two of them on one
-// thread (pid, tid) are disjoint or one contains the other. Testonly: the trace's tests and the CLI's share it.
+// thread (pid, tid) are disjoint or one contains the other. The JSON itself is parsed by nlohmann-json (Debian's
+// nlohmann-json3-dev). Testonly: the trace's tests and the CLI's share it.
 //
 // Invariants checked (CheckChromeTraceSpansNest):
 //   - the document is exactly one JSON value, well-formed UTF-8, nothing but whitespace after it;
@@ -47,7 +48,7 @@ struct ChromeTraceEvent {
 };
 
 // Parses `json` strictly and returns its "traceEvents". InvalidArgument, naming the byte offset, on any JSON syntax
-// error or when the document is not an object with a "traceEvents" array of objects with a string "ph"; a
+// error (a duplicate member name keeps its last value), or when the document is not an object with a "traceEvents" array of objects with a string "ph"; a
 // member that is present with the wrong type (a string "ts", a fractional "tid") is an error too.
 absl::StatusOr<std::vector<ChromeTraceEvent>> ParseChromeTrace(absl::string_view json);
 

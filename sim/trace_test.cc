@@ -268,40 +268,43 @@ TEST(JsonCheckTest, ParserAcceptsEveryJsonForm) {
 }
 
 TEST(JsonCheckTest, ParserRejectsMalformedJsonWithItsOffset) {
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"", "expected a value"},
-      {"{\"traceEvents\":[1,]}", "unexpected character ']'"},
-      {"{\"traceEvents\":[],}", "expected a member name"},
-      {"{\"traceEvents\" []}", "expected ':'"},
-      {"{\"traceEvents\":[] \"x\":1}", "expected ',' or '}'"},
-      {"{\"traceEvents\":[1 2]}", "expected ',' or ']'"},
-      {"{\"traceEvents\":[01]}", "leading zero"},
-      {"{\"traceEvents\":[-]}", "expected digits"},
-      {"{\"traceEvents\":[1.]}", "after '.'"},
-      {"{\"traceEvents\":[1e]}", "exponent"},
-      {"{\"traceEvents\":[1e999]}", "out of range"},
-      {"{\"traceEvents\":[NaN]}", "unexpected character 'N'"},
-      {"{\"traceEvents\":[tru]}", "unexpected character 't'"},
-      {"{'traceEvents':[]}", "expected a member name"},
-      {"{\"traceEvents\":[\"open]}", "unterminated string"},
-      {"{\"traceEvents\":[\"\\x\"]}", "invalid escape"},
-      {"{\"traceEvents\":[\"\\u12g4\"]}", "bad hex digit"},
-      {"{\"traceEvents\":[\"\\ud800\"]}", "high surrogate"},
-      {"{\"traceEvents\":[\"\\udc00\"]}", "unpaired low surrogate"},
-      {"{\"traceEvents\":[\"tab\there\"]}", "control character"},
-      {"{\"traceEvents\":[\"\xff\"]}", "invalid UTF-8"},
-      {"{\"traceEvents\":[\"\xc0\xaf\"]}", "invalid UTF-8"},  // overlong '/'
-      {"{\"traceEvents\":[]} {}", "text after the JSON value"},
-      {"{\"traceEvents\":[" + std::string(200, '[') + std::string(200, ']') + "]}", "nested deeper"},
-      {"{\"traceEvents\":[", "expected a value"},
+  // nlohmann-json does the parsing; these pin that every malformed form is an InvalidArgument naming the byte.
+  const std::vector<std::string> cases = {
+      "",
+      "{\"traceEvents\":[1,]}",
+      "{\"traceEvents\":[],}",
+      "{\"traceEvents\" []}",
+      "{\"traceEvents\":[] \"x\":1}",
+      "{\"traceEvents\":[1 2]}",
+      "{\"traceEvents\":[01]}",
+      "{\"traceEvents\":[-]}",
+      "{\"traceEvents\":[1.]}",
+      "{\"traceEvents\":[1e]}",
+      "{\"traceEvents\":[NaN]}",
+      "{\"traceEvents\":[tru]}",
+      "{'traceEvents':[]}",
+      "{\"traceEvents\":[\"open]}",
+      "{\"traceEvents\":[\"\\x\"]}",
+      "{\"traceEvents\":[\"\\u12g4\"]}",
+      "{\"traceEvents\":[\"\\ud800\"]}",
+      "{\"traceEvents\":[\"\\udc00\"]}",
+      "{\"traceEvents\":[\"tab\there\"]}",
+      "{\"traceEvents\":[\"\xff\"]}",
+      "{\"traceEvents\":[\"\xc0\xaf\"]}",  // overlong '/'
+      "{\"traceEvents\":[]} {}",
+      "{\"traceEvents\":[",
   };
-  for (const auto& [json, reason] : cases) {
+  for (const std::string& json : cases) {
     const absl::Status status = CheckChromeTraceSpansNest(json);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << json;
     EXPECT_THAT(status.message(), HasSubstr("JSON syntax error at byte ")) << json;
-    EXPECT_THAT(status.message(), HasSubstr(reason)) << json;
   }
-  EXPECT_THAT(CheckChromeTraceSpansNest("{\"traceEvents\":[01]}").message(), HasSubstr("at byte 17:"));
+  EXPECT_THAT(CheckChromeTraceSpansNest("{\"traceEvents\":[1,]}").message(), HasSubstr("at byte 19:"));
+  // A number out of a double's range is refused too, and deep nesting is no risk to the stack.
+  EXPECT_EQ(CheckChromeTraceSpansNest("{\"traceEvents\":[1e999]}").code(), absl::StatusCode::kInvalidArgument);
+  const absl::Status deep = CheckChromeTraceSpansNest(
+      "{\"traceEvents\":[" + std::string(100000, '[') + std::string(100000, ']') + "]}");
+  EXPECT_THAT(deep.message(), HasSubstr("traceEvents[0] is not an object"));
 }
 
 // The spans of every activity that returned, by name: (start, duration).
