@@ -88,6 +88,19 @@ absl::Status EnsureWritableDirectory(const std::string& directory) {
   return absl::OkStatus();
 }
 
+absl::Status CheckWritableFile(const std::string& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot write ", path, ": is a directory"));
+  }
+  const bool existed = std::filesystem::exists(path, error);
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::InvalidArgumentError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  close(fd);
+  if (!existed) std::filesystem::remove(path, error);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> MakeTemporaryDirectory(const std::string& prefix) {
   std::string parent = "/tmp";
   for (const char* variable : {"TEST_TMPDIR", "TMPDIR"}) {

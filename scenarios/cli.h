@@ -16,9 +16,6 @@
 
 namespace snapsim::cli {
 
-// Prints the problem and the usage to stderr; returns 2 (bad input).
-int Usage(const std::string& problem);
-
 // The commands.
 int Replay(const std::vector<std::string>& arguments);
 int Sweep(const std::vector<std::string>& arguments);
@@ -35,6 +32,10 @@ absl::Status WriteTextFile(const std::string& path, const std::string& text);
 
 // Creates `directory` (and its parents) and checks that a file can be written in it.
 absl::Status EnsureWritableDirectory(const std::string& directory);
+
+// Checks, before a command runs, that `path` can be written (not a directory, its directory exists and is
+// writable); leaves nothing behind that was not there. The error names the path and the reason.
+absl::Status CheckWritableFile(const std::string& path);
 
 // A fresh directory under $TEST_TMPDIR, $TMPDIR or /tmp, named after `prefix`, for --fs=posix runs: the command that
 // made it removes it, also when interrupted.

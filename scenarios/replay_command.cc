@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "scenarios/cli.h"
+#include "scenarios/cli_flags.h"
 #include "scenarios/executor.h"
 #include "scenarios/scenario.h"
 #include "scenarios/sweep_records.h"
@@ -97,7 +98,7 @@ int RunInChild(const ReplayOptions& options, const Scenario& scenario, const std
       break;
     case RunResult::Verdict::kViolation:
       std::printf("%s: FAIL  %s\n  reproduce: bazel run //:snapsim -- replay %s%s\n", file.c_str(),
-                  result.violation->ToString().c_str(), ShellQuote(file).c_str(), ReproduceFlags(options).c_str());
+                  result.violation->ToString().c_str(), ShellQuote(UserPath(file)).c_str(), ReproduceFlags(options).c_str());
       break;
     case RunResult::Verdict::kBadInput:
       std::printf("%s: BAD INPUT\n  %s\n", file.c_str(), result.error.c_str());
@@ -172,54 +173,71 @@ ChildReport ReadChild(int fd) {
   return report;
 }
 
+// Parses the arguments into `options`. Returns -1 to go on, else the exit status (0 after --help, 2 on an error).
 int ParseReplayArguments(const std::vector<std::string>& arguments, ReplayOptions* options) {
-  for (const std::string& argument : arguments) {
-    if (absl::StartsWith(argument, "--trace_out=")) {
-      options->trace_out = UserPath(argument.substr(12));
-    } else if (absl::StartsWith(argument, "--json_out=")) {
-      options->json_out = UserPath(argument.substr(11));
-    } else if (absl::StartsWith(argument, "--until=")) {
-      if (!absl::SimpleAtoi(argument.substr(8), &options->until) || options->until <= 0) {
-        return Usage("--until takes a positive step number: " + argument);
+  FlagSet flags("replay", "FILE... [options]",
+                "Replays scenario files, each in a child process (a crash is a verdict), judging every invariant\n"
+                "after every step.");
+  flags.Positionals(&options->files, "FILE");
+  flags.Path("trace_out", &options->trace_out, "FILE.json",
+             "write a Perfetto / chrome://tracing timeline of the (last) scenario");
+  flags.Int("until", &options->until, 1, 1 << 30,
+            "stop after step N and dump the job, the registry and the storage listing");
+  flags.Bool("quiet", &options->quiet, "print only the verdict lines, not every step");
+  flags.Bool("verbose", &options->verbose, "print every trace event (time, component, event) after the steps");
+  flags.Bool("print_hash", &options->print_hash, "print the trace hash of each run (the determinism judge)");
+  std::string invariants;
+  flags.String("invariants", &invariants, "N[,M...]",
+               "judge only these invariants; others' violations are listed, not failed");
+  std::string fs = "sim";
+  flags.Choice("fs", &fs, {"sim", "posix"},
+               "sim (default): the simulated world, deterministic; posix: a real directory with real\n"
+               "threads (not deterministic; checkpoint timeouts capped at 1 s), same verdicts expected");
+  flags.Path("json_out", &options->json_out, "FILE",
+             "one JSON record per scenario (verdict, violation, trace hash, CPU seconds, coverage)");
+  flags.Note("Exit status: 0 every scenario passed, 1 an invariant was violated (or the process crashed), 2 bad\n"
+             "input, 130 interrupted (SIGINT, SIGTERM). Scenario language: scenarios/README.md, or `snapsim steps`.");
+  if (absl::Status status = flags.Parse(arguments); !status.ok()) {
+    return UsageError("replay", std::string(status.message()));
+  }
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Usage().c_str());
+    return 0;
+  }
+  if (!invariants.empty()) {
+    for (absl::string_view number : absl::StrSplit(invariants, ',')) {
+      int invariant = -1;
+      if (!absl::SimpleAtoi(number, &invariant) || invariant < 0 || invariant > 99) {
+        return UsageError("replay", "--invariants takes invariant numbers separated by commas, not '" + invariants +
+                                        "'");
       }
-    } else if (argument == "--quiet") {
-      options->quiet = true;
-    } else if (argument == "--verbose") {
-      options->verbose = true;
-    } else if (argument == "--print_hash") {
-      options->print_hash = true;
-    } else if (absl::StartsWith(argument, "--invariants=")) {
-      for (absl::string_view number : absl::StrSplit(argument.substr(13), ',')) {
-        int invariant = -1;
-        if (!absl::SimpleAtoi(number, &invariant) || invariant < 0 || invariant > 99) {
-          return Usage("--invariants takes invariant numbers separated by commas: " + argument);
-        }
-        options->invariants.insert(invariant);
-      }
-    } else if (absl::StartsWith(argument, "--fs=")) {
-      const std::string name = argument.substr(5);
-      if (name != "sim" && name != "posix") return Usage("--fs is sim or posix: " + argument);
-      options->posix = name == "posix";
-    } else if (absl::StartsWith(argument, "--")) {
-      return Usage("unknown option " + argument);
-    } else {
-      options->files.push_back(argument);
+      options->invariants.insert(invariant);
     }
   }
-  if (options->files.empty()) return Usage("replay needs at least one scenario file");
-  return 0;
+  options->posix = fs == "posix";
+  if (options->files.empty()) return UsageError("replay", "no scenario file given");
+  // Every file the run writes, checked before the first scenario runs.
+  for (const std::string* path : {&options->trace_out, &options->json_out}) {
+    if (path->empty()) continue;
+    if (absl::Status status = CheckWritableFile(*path); !status.ok()) {
+      return UsageError("replay", absl::StrCat(path == &options->trace_out ? "--trace_out" : "--json_out", ": ",
+                                               status.message()));
+    }
+  }
+  return -1;
 }
 
 }  // namespace
 
 int Replay(const std::vector<std::string>& arguments) {
   ReplayOptions options;
-  if (int code = ParseReplayArguments(arguments, &options); code != 0) return code;
+  if (int code = ParseReplayArguments(arguments, &options); code >= 0) return code;
   FILE* json = nullptr;
   if (!options.json_out.empty()) {
     json = std::fopen(options.json_out.c_str(), "w");
     if (json == nullptr) {
-      return Usage(absl::StrCat("--json_out: cannot create ", options.json_out, ": ", std::strerror(errno)));
+      return UsageError("replay", absl::StrCat("--json_out: cannot create ", options.json_out, ": ",
+                                               std::strerror(errno)));
     }
   }
   bool json_ok = true;
@@ -231,7 +249,7 @@ int Replay(const std::vector<std::string>& arguments) {
   Interrupts::Install();
   if (options.posix) {
     absl::StatusOr<std::string> directory = MakeTemporaryDirectory("snapsim-replay-posix");
-    if (!directory.ok()) return Usage(std::string(directory.status().message()));
+    if (!directory.ok()) return CommandError("replay", std::string(directory.status().message()));
     options.posix_directory = *directory;
   }
   int worst = 0;
@@ -256,9 +274,11 @@ int Replay(const std::vector<std::string>& arguments) {
     std::fflush(stderr);
     if (json != nullptr) std::fflush(json);
     int fds[2];
-    if (pipe(fds) != 0) return Usage(absl::StrCat("cannot create a pipe: ", std::strerror(errno)));
+    if (pipe(fds) != 0) return CommandError("replay", absl::StrCat("cannot create a pipe: ", std::strerror(errno)));
     const pid_t pid = fork();
-    if (pid < 0) return Usage(absl::StrCat("cannot start a child process: ", std::strerror(errno)));
+    if (pid < 0) {
+      return CommandError("replay", absl::StrCat("cannot start a child process: ", std::strerror(errno)));
+    }
     if (pid == 0) {
       Interrupts::ResetInChild();
       close(fds[0]);
@@ -297,7 +317,7 @@ int Replay(const std::vector<std::string>& arguments) {
       write_record(RecordLine(record));
       std::printf("%s: CRASH  the process crashed at step %d (%s), %s\n  reproduce: bazel run //:snapsim -- "
                   "replay %s%s\n",
-                  file.c_str(), running, record.verb.c_str(), HowItEnded(status).c_str(), ShellQuote(file).c_str(),
+                  file.c_str(), running, record.verb.c_str(), HowItEnded(status).c_str(), ShellQuote(UserPath(file)).c_str(),
                   ReproduceFlags(options).c_str());
       std::fflush(stdout);
       code = 1;

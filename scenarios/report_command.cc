@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "scenarios/cli.h"
+#include "scenarios/cli_flags.h"
 #include "scenarios/scenario.h"
 #include "scenarios/shrink.h"
 #include "scenarios/sweep_records.h"
@@ -36,26 +37,27 @@ int Report(const std::vector<std::string>& arguments) {
   bool shrink = false;
   int max_runs = 300;
   std::string export_directory;
-  for (const std::string& argument : arguments) {
-    if (argument == "--json") {
-      json = true;
-    } else if (argument == "--shrink") {
-      shrink = true;
-    } else if (absl::StartsWith(argument, "--shrink_max_runs=")) {
-      shrink = true;
-      if (!absl::SimpleAtoi(argument.substr(18), &max_runs) || max_runs <= 0) {
-        return Usage("--shrink_max_runs takes a positive number: " + argument);
-      }
-    } else if (absl::StartsWith(argument, "--export_failures=")) {
-      export_directory = UserPath(argument.substr(18));
-      if (export_directory.empty()) return Usage("--export_failures takes a directory");
-    } else if (absl::StartsWith(argument, "--")) {
-      return Usage("unknown report option " + argument);
-    } else {
-      files.push_back(UserPath(argument));
-    }
+  FlagSet flags("report", "FILE... [options]",
+                "Merges the records of sweeps and replays (--json_out) into one report: seeds, failures and seeds per\n"
+                "core-hour per generator, coverage and reachability goals on the total, failures grouped by cause, the\n"
+                "slowest seeds.");
+  flags.Positionals(&files, "FILE");
+  flags.Bool("json", &json, "the report as JSON (for dashboards)");
+  flags.Bool("shrink", &shrink, "shrink one example of each failure group; merge groups that shrink alike");
+  flags.Int("shrink_max_runs", &max_runs, 1, 1 << 20, "with --shrink: runs each shrink may take (default 300)");
+  flags.Path("export_failures", &export_directory, "DIR",
+             "write every failing seed's scenario to DIR (a corpus to replay)");
+  flags.Note("Exit status: 0 nothing failed and every goal was reached, 1 otherwise, 2 bad input (a record file\n"
+             "that is not one is named with its line).");
+  if (absl::Status status = flags.Parse(arguments); !status.ok()) {
+    return UsageError("report", std::string(status.message()));
   }
-  if (files.empty()) return Usage("report needs at least one record file (sweep --json_out, replay --json_out)");
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Usage().c_str());
+    return 0;
+  }
+  if (files.empty()) return UsageError("report", "no record file given (sweep --json_out, replay --json_out)");
+  for (std::string& file : files) file = UserPath(file);
   absl::StatusOr<snapsim::Report> merged = MergeRecordFiles(files);
   if (!merged.ok()) {
     std::fprintf(stderr, "snapsim report: %s\n", std::string(merged.status().message()).c_str());

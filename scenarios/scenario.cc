@@ -1,8 +1,12 @@
 #include "scenarios/scenario.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -688,8 +692,16 @@ absl::StatusOr<Scenario> ParseScenario(absl::string_view text, absl::string_view
 }
 
 absl::StatusOr<Scenario> LoadScenarioFile(const std::string& path) {
+  // The reason, as the system gives it: a missing file, a directory, a file that may not be read.
+  struct stat status {};
+  if (stat(path.c_str(), &status) != 0) {
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open the scenario file: ", std::strerror(errno)));
+  }
+  if (S_ISDIR(status.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory, not a scenario file"));
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the scenario file"));
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the scenario file: ", std::strerror(errno)));
   std::string text;
   char buffer[65536];
   while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {

@@ -2,7 +2,8 @@
 # `snapsim` as a user runs it: verdicts and exit codes (0 pass, 1 violation, 2 bad input), errors naming
 # file:line:column, --help, --until, and a trace file.
 set -uo pipefail
-snapsim="$1"
+snapsim="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+snapsim_bin="$snapsim"
 scratch="${TEST_TMPDIR:-$(mktemp -d)}"
 fail() { echo "FAILED: $*"; exit 1; }
 
@@ -235,5 +236,53 @@ grep -q "^    shrunk to .*resume (" "$scratch/shrunk-report.txt" ||
 "$snapsim" report "$scratch/broken.jsonl" > "$scratch/broken.txt" 2>&1; code=$?
 [ "$code" -eq 2 ] || fail "a broken record file exits $code, not 2"
 grep -q "broken.jsonl:2" "$scratch/broken.txt" || fail "the broken record is not located: $(cat "$scratch/broken.txt")"
+
+# --- The command line's conventions (#28): one flag parser for every command. ---
+# --name value works as --name=value; a usage error is one line on stderr naming the argument, the hint to --help,
+# exit 2, and nothing on stdout.
+"$snapsim" sweep --seeds 2 --first 3 --out "$scratch/spaced" > "$scratch/spaced.txt" 2>&1 ||
+  fail "--seeds 2 (with a space) failed: $(tail -3 "$scratch/spaced.txt")"
+grep -q "^2 seeds, 0 failed" "$scratch/spaced.txt" || fail "--seeds 2 ran other seeds: $(tail -1 "$scratch/spaced.txt")"
+for command in "sweep --sede=2" "replay --quite x.scenario" "report --jsn x.jsonl" "shrink --max_run=3 x" "print --sed=1"; do
+  $snapsim_bin $command > "$scratch/usage.out" 2> "$scratch/usage.err" && fail "'$command' exits 0"
+  code=$?
+  [ "$code" -eq 2 ] || fail "'$command' exits $code, not 2"
+  [ -s "$scratch/usage.out" ] && fail "'$command' printed on stdout: $(cat "$scratch/usage.out")"
+  [ "$(wc -l < "$scratch/usage.err")" -eq 2 ] || fail "'$command' printed more than the error and the hint: $(cat "$scratch/usage.err")"
+  grep -q "^snapsim ${command%% *}: unknown flag --.* (did you mean --" "$scratch/usage.err" ||
+    fail "'$command': $(cat "$scratch/usage.err")"
+  grep -q "^run 'snapsim ${command%% *} --help' for its usage$" "$scratch/usage.err" || fail "'$command': no hint"
+done
+"$snapsim" sweep --seeds=x 2> "$scratch/seeds.err"; code=$?
+[ "$code" -eq 2 ] && grep -q "\-\-seeds takes a number from 1 to .*, not 'x'" "$scratch/seeds.err" ||
+  fail "--seeds=x: $code $(cat "$scratch/seeds.err")"
+# help CMD and CMD --help print that command's usage, on stdout, exit 0.
+for command in replay sweep report shrink print steps; do
+  "$snapsim" help "$command" > "$scratch/help-$command.txt" || fail "help $command exits non-zero"
+  grep -q "^usage: snapsim $command " "$scratch/help-$command.txt" || fail "help $command: $(head -2 "$scratch/help-$command.txt")"
+  "$snapsim" "$command" --help > "$scratch/help2-$command.txt" || fail "$command --help exits non-zero"
+  cmp -s "$scratch/help-$command.txt" "$scratch/help2-$command.txt" || fail "help $command and $command --help differ"
+done
+grep -q "^  --json_out=FILE " "$scratch/help-sweep.txt" || fail "sweep --help does not list --json_out"
+# Validation before the run: an unwritable --trace_out, a directory or a missing file named with the reason, and
+# fault steps under --fs=posix refused before any step runs.
+"$snapsim" replay --trace_out="$scratch" scenarios/lossy_notifications.scenario > "$scratch/trace-dir.out" 2> "$scratch/trace-dir.err"
+code=$?
+[ "$code" -eq 2 ] || fail "a --trace_out that is a directory exits $code"
+grep -q "trace_out: cannot write .*: is a directory" "$scratch/trace-dir.err" || fail "trace_out: $(cat "$scratch/trace-dir.err")"
+if grep -q "step 1 " "$scratch/trace-dir.out"; then fail "the scenario ran before --trace_out was refused"; fi
+"$snapsim" replay "$scratch" > "$scratch/dir.txt"; code=$?
+[ "$code" -eq 2 ] && grep -q "is a directory" "$scratch/dir.txt" || fail "replaying a directory: $code $(cat "$scratch/dir.txt")"
+grep -q "No such file or directory" "$scratch/missing.txt" || fail "a missing file's reason: $(cat "$scratch/missing.txt")"
+printf 'parallelism 1\n1 writes count=5 keys=5\n2 fault kind=storage-slow chance=1/16 ms=10\n3 checkpoint\n' > "$scratch/posix-fault.scenario"
+"$snapsim" replay --fs=posix "$scratch/posix-fault.scenario" > "$scratch/posix-fault.txt"; code=$?
+[ "$code" -eq 2 ] || fail "a fault under --fs=posix exits $code: $(cat "$scratch/posix-fault.txt")"
+grep -q "posix-fault.scenario:3:3: step 2 fault: faults are injected in the simulated world only" "$scratch/posix-fault.txt" ||
+  fail "the posix fault is not located: $(cat "$scratch/posix-fault.txt")"
+if grep -q "step 1 writes" "$scratch/posix-fault.txt"; then fail "step 1 ran before the fault step was refused"; fi
+# Reproduce commands name absolute paths: they work pasted into another directory.
+(cd "$scratch" && "$snapsim" replay violation.scenario > "$scratch/relative.txt")
+grep -q "reproduce: bazel run //:snapsim -- replay $scratch/violation.scenario" "$scratch/relative.txt" ||
+  fail "the reproduce command is not absolute: $(grep reproduce "$scratch/relative.txt")"
 
 echo "snapsim CLI: all checks passed"

@@ -6,8 +6,10 @@
 //   bazel run //:snapsim -- shrink FILE|--seed=N [--generator=G] [--out=FILE] [--max_runs=N]
 //   bazel run //:snapsim -- print --seed=N   (the scenario seed N generates)
 //   bazel run //:snapsim -- steps        (the scenario language's header fields and steps)
-//   bazel run //:snapsim -- --help
+//   bazel run //:snapsim -- --help   (and `snapsim help CMD`, `snapsim CMD --help`: that command's usage)
 //
+// Every command declares its flags in a FlagSet (cli_flags.h): --name=value or --name value, one-line errors on
+// stderr with the hint to --help, exit 2.
 // Exit status: 0 every scenario passed, 1 an invariant was violated, 2 bad input (a malformed scenario, an
 // unreadable file, bad arguments), 130 interrupted. The commands live in replay_command.cc, sweep_command.cc and
 // report_command.cc; what they share in cli.h.
@@ -20,103 +22,65 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "scenarios/cli.h"
+#include "scenarios/cli_flags.h"
 #include "scenarios/scenario.h"
 #include "scenarios/shrink.h"
 
 namespace {
 
+using snapsim::cli::FlagSet;
+using snapsim::cli::Generate;
+using snapsim::cli::UsageError;
+using snapsim::cli::UserPath;
+
 constexpr char kUsage[] =
-    "usage: snapsim replay FILE... [options]   replay scenario files (each in a child process: a crash is a verdict)\n"
-    "       snapsim sweep --seeds=N [options]  run the scenarios seeds S..S+N-1 generate\n"
-    "       snapsim report FILE... [--json] [--shrink] [--export_failures=DIR]\n"
-    "                                          merge the records of sweeps and replays (--json_out) into one report\n"
-    "       snapsim shrink FILE|--seed=N [--generator=...] [--out=FILE] [--max_runs=N]\n"
-    "                                          minimize a failing scenario or sweep seed into the smallest scenario\n"
-    "                                          that still fails the same invariant (written to --out, default\n"
-    "                                          /tmp/snapsim-shrunk.scenario)\n"
-    "       snapsim print --seed=N [--generator=...]   print the scenario that seed N generates\n"
-    "       snapsim steps                      list the scenario language's header fields and steps\n"
-    "       snapsim --help\n"
+    "usage: snapsim COMMAND [options]\n"
     "\n"
-    "replay options:\n"
-    "  --trace_out=FILE.json  write a Perfetto / chrome://tracing timeline of the (last) scenario\n"
-    "  --until=STEP           stop after step STEP and dump the job, the registry and the storage listing\n"
-    "  --quiet                print only the verdict lines, not every step\n"
-    "  --verbose              print every trace event (time, component, event) after the steps\n"
-    "  --print_hash           print the trace hash of each run (the determinism judge)\n"
-    "  --invariants=N[,M...]  judge only these invariants (what a property about some invariants judged); others'\n"
-    "                         violations are listed, not failed\n"
-    "  --fs=sim|posix         sim (default): the simulated world, deterministic; posix: a real directory with real\n"
-    "                         threads (not deterministic; checkpoint timeouts capped at 1 s), same verdicts expected\n"
-    "  --json_out=FILE        one JSON record per scenario (verdict, violation, trace hash, CPU seconds, coverage)\n"
-    "\n"
-    "sweep options:\n"
-    "  --seeds=N --first=S    seeds S..S+N-1 (S defaults to 1)\n"
-    "  --generator=G          swarm (default: a fault mix per seed), swarm-recoverable or lifecycle\n"
-    "  --jobs=J               J worker processes, each pinned to one CPU (--pin=no leaves them free)\n"
-    "  --out=DIR              where each failure's scenario is written (default /tmp/snapsim-sweep; checked first)\n"
-    "  --json_out=FILE        one JSON record per seed and a summary record, for `snapsim report`\n"
-    "  --require=COUNTER:MIN  a reachability goal of this sweep's own, beside scenarios/reachability_goals.h's;\n"
-    "                         a goal left unreached fails the sweep, naming it\n"
-    "  --fs=sim|posix         posix: real directories and threads (the lifecycle generator only)\n"
-    "  A progress bar on a terminal, plain lines otherwise. Ctrl-C (SIGINT) or SIGTERM stops every worker and\n"
-    "  prints the summary so far and the failures found (exit 130).\n"
-    "\n"
-    "report options:\n"
-    "  --json                 the report as JSON (for dashboards)\n"
-    "  --shrink               shrink one example of each failure group; merge groups that shrink alike\n"
-    "  --export_failures=DIR  write every failing seed's scenario to DIR (a corpus to replay)\n"
+    "commands:\n"
+    "  replay FILE...       replay scenario files (each in a child process: a crash is a verdict)\n"
+    "  sweep --seeds=N      run the scenarios seeds S..S+N-1 generate\n"
+    "  report FILE...       merge the records of sweeps and replays (--json_out) into one report\n"
+    "  shrink FILE|--seed=N minimize a failing scenario or sweep seed into the smallest scenario that still fails\n"
+    "  print --seed=N       print the scenario that seed N generates\n"
+    "  steps                list the scenario language's header fields and steps\n"
+    "  help COMMAND         the usage of COMMAND (or: snapsim COMMAND --help)\n"
     "\n"
     "exit status: 0 pass, 1 an invariant was violated (or a goal unreached), 2 bad input, 130 interrupted\n"
     "scenario language: scenarios/README.md, or `snapsim steps`\n";
 
-}  // namespace
-
-namespace snapsim::cli {
-
-int Usage(const std::string& problem) {
-  std::fprintf(stderr, "snapsim: %s\n%s", problem.c_str(), kUsage);
-  return 2;
-}
-
-}  // namespace snapsim::cli
-
-namespace {
-
-using snapsim::cli::Generate;
-using snapsim::cli::KnownGenerator;
-using snapsim::cli::Usage;
-using snapsim::cli::UserPath;
-
 int Shrink(const std::vector<std::string>& arguments) {
-  std::string file;
+  std::vector<std::string> files;
   uint64_t seed = 0;
-  bool have_seed = false;
+  std::string seed_text;
   std::string generator = "swarm";
   std::string out = "/tmp/snapsim-shrunk.scenario";
   snapsim::ShrinkOptions options;
-  for (const std::string& argument : arguments) {
-    if (absl::StartsWith(argument, "--seed=")) {
-      if (!absl::SimpleAtoi(argument.substr(7), &seed)) return Usage("--seed takes a number: " + argument);
-      have_seed = true;
-    } else if (absl::StartsWith(argument, "--generator=")) {
-      generator = argument.substr(12);
-      if (!KnownGenerator(generator)) return Usage("--generator is swarm, swarm-recoverable or lifecycle");
-    } else if (absl::StartsWith(argument, "--out=")) {
-      out = argument.substr(6);
-    } else if (absl::StartsWith(argument, "--max_runs=")) {
-      if (!absl::SimpleAtoi(argument.substr(11), &options.max_runs) || options.max_runs <= 0) {
-        return Usage("--max_runs takes a positive number: " + argument);
-      }
-    } else if (absl::StartsWith(argument, "--")) {
-      return Usage("unknown shrink option " + argument);
-    } else if (file.empty()) {
-      file = argument;
-    } else {
-      return Usage("shrink takes one scenario file or --seed=N");
-    }
+  FlagSet flags("shrink", "FILE|--seed=N [options]",
+                "Minimizes a failing scenario (or the scenario a sweep seed generates) into the smallest one that\n"
+                "still fails the same invariant; prints the steps before and after and writes the result.");
+  flags.Positionals(&files, "FILE");
+  flags.String("seed", &seed_text, "N", "shrink the scenario this sweep seed generates");
+  flags.Choice("generator", &generator, {"swarm", "swarm-recoverable", "lifecycle"},
+               "the seed's generator (default swarm)");
+  flags.Path("out", &out, "FILE", "where the shrunk scenario is written (default /tmp/snapsim-shrunk.scenario)");
+  flags.Int("max_runs", &options.max_runs, 1, 1 << 20, "the most candidate runs (default 300)");
+  flags.Note("Exit status: 1 a failure was shrunk, 0 the scenario passes (nothing to shrink), 2 bad input.");
+  if (absl::Status status = flags.Parse(arguments); !status.ok()) {
+    return UsageError("shrink", std::string(status.message()));
   }
-  if (file.empty() == !have_seed) return Usage("shrink takes one scenario file or --seed=N");
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Usage().c_str());
+    return 0;
+  }
+  const bool have_seed = !seed_text.empty();
+  if (have_seed && !absl::SimpleAtoi(seed_text, &seed)) {
+    return UsageError("shrink", "--seed takes a number, not '" + seed_text + "'");
+  }
+  if (files.size() + (have_seed ? 1 : 0) != 1) return UsageError("shrink", "give one scenario file or --seed=N");
+  const std::string file = files.empty() ? "" : files[0];
+  if (absl::Status status = snapsim::cli::CheckWritableFile(out); !status.ok()) {
+    return UsageError("shrink", absl::StrCat("--out: ", status.message()));
+  }
   snapsim::Scenario scenario;
   std::string source;
   if (have_seed) {
@@ -156,7 +120,7 @@ int Shrink(const std::vector<std::string>& arguments) {
                                          shrunk->result.violation->ToString()));
   std::printf("after (%d steps, %d runs%s):\n%s", shrunk->steps_after, shrunk->runs,
               shrunk->exhausted ? ", --max_runs ran out" : "", snapsim::FormatScenario(result).c_str());
-  const std::string path = UserPath(out);
+  const std::string& path = out;
   if (absl::Status written = snapsim::cli::WriteTextFile(path, snapsim::FormatScenario(result)); !written.ok()) {
     std::printf("violation: %s\nthe shrunk scenario (above) could not be written: %s\n",
                 shrunk->result.violation->ToString().c_str(), std::string(written.message()).c_str());
@@ -169,49 +133,67 @@ int Shrink(const std::vector<std::string>& arguments) {
 
 int Print(const std::vector<std::string>& arguments) {
   uint64_t seed = 0;
-  bool have_seed = false;
+  std::string seed_text;
   std::string generator = "swarm";
-  for (const std::string& argument : arguments) {
-    if (absl::StartsWith(argument, "--seed=") && absl::SimpleAtoi(argument.substr(7), &seed)) {
-      have_seed = true;
-    } else if (absl::StartsWith(argument, "--generator=") && KnownGenerator(argument.substr(12))) {
-      generator = argument.substr(12);
-    } else {
-      return Usage("print takes --seed=N [--generator=swarm|swarm-recoverable|lifecycle]");
-    }
+  FlagSet flags("print", "--seed=N [--generator=G]",
+                "Prints the scenario that seed N generates, every argument written out; saved to a file, it replays\n"
+                "like any other.");
+  flags.String("seed", &seed_text, "N", "the seed (required)");
+  flags.Choice("generator", &generator, {"swarm", "swarm-recoverable", "lifecycle"}, "the generator (default swarm)");
+  if (absl::Status status = flags.Parse(arguments); !status.ok()) {
+    return UsageError("print", std::string(status.message()));
   }
-  if (!have_seed) return Usage("print takes --seed=N");
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Usage().c_str());
+    return 0;
+  }
+  if (seed_text.empty()) return UsageError("print", "--seed=N is required");
+  if (!absl::SimpleAtoi(seed_text, &seed)) return UsageError("print", "--seed takes a number, not '" + seed_text + "'");
   std::printf("%s", snapsim::FormatScenario(Generate(generator, seed)).c_str());
   return 0;
+}
+
+int Steps(const std::vector<std::string>& arguments) {
+  FlagSet flags("steps", "", "Lists the scenario language's header fields and steps (scenarios/README.md has more).");
+  if (absl::Status status = flags.Parse(arguments); !status.ok()) {
+    return UsageError("steps", std::string(status.message()));
+  }
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Usage().c_str());
+    return 0;
+  }
+  std::printf("%s", snapsim::DescribeVocabulary().c_str());
+  return 0;
+}
+
+int Dispatch(const std::string& command, const std::vector<std::string>& arguments) {
+  if (command == "replay") return snapsim::cli::Replay(arguments);
+  if (command == "sweep") return snapsim::cli::Sweep(arguments);
+  if (command == "report") return snapsim::cli::Report(arguments);
+  if (command == "shrink") return Shrink(arguments);
+  if (command == "print") return Print(arguments);
+  if (command == "steps") return Steps(arguments);
+  std::fprintf(stderr, "snapsim: unknown command '%s'\nrun 'snapsim --help' for the commands\n", command.c_str());
+  return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> arguments(argv + 1, argv + argc);
-  if (arguments.empty()) return Usage("no command");
+  if (arguments.empty()) {
+    std::fprintf(stderr, "snapsim: no command\n%s", kUsage);
+    return 2;
+  }
   const std::string command = arguments[0];
   arguments.erase(arguments.begin());
-  if (command == "--help" || command == "-h" || command == "help") {
+  if (command == "--help" || command == "-h" || (command == "help" && arguments.empty())) {
     std::printf("snapsim: deterministic simulation of Flink-style RocksDB snapshot strategies\n\n%s", kUsage);
     return 0;
   }
-  if (command == "steps") {
-    std::printf("%s", snapsim::DescribeVocabulary().c_str());
-    return 0;
+  if (command == "help") {
+    if (arguments.size() != 1) return UsageError("help", "give one command: snapsim help COMMAND");
+    return Dispatch(arguments[0], {"--help"});
   }
-  if (command == "sweep") return snapsim::cli::Sweep(arguments);
-  if (command == "report") return snapsim::cli::Report(arguments);
-  if (command == "print") return Print(arguments);
-  if (command == "shrink") return Shrink(arguments);
-  if (command == "replay") {
-    for (const std::string& argument : arguments) {
-      if (argument == "--help") {
-        std::printf("%s", kUsage);
-        return 0;
-      }
-    }
-    return snapsim::cli::Replay(arguments);
-  }
-  return Usage("unknown command " + command);
+  return Dispatch(command, arguments);
 }

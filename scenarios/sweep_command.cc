@@ -28,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "scenarios/cli.h"
+#include "scenarios/cli_flags.h"
 #include "scenarios/executor.h"
 #include "scenarios/lifecycle_generator.h"
 #include "scenarios/reachability_goals.h"
@@ -332,75 +333,78 @@ std::string FailureLines(const SweepOptions& options, const SeedRecord& record) 
                       "\n  shrink: bazel run //:snapsim -- shrink ", quoted, "\n");
 }
 
+// Parses the arguments into `options`. Returns -1 to go on, else the exit status (0 after --help, 2 on an error).
 int ParseSweepArguments(const std::vector<std::string>& arguments, SweepOptions* options) {
+  FlagSet flags("sweep", "--seeds=N [options]",
+                "Runs the scenarios seeds S..S+N-1 generate, in worker processes; writes each failure's scenario with "
+                "the\ncommands that reproduce it, sums the coverage and judges the reachability goals.");
+  flags.Uint64("seeds", &options->seeds, 1, uint64_t{1} << 40, "how many seeds (required)");
+  flags.Uint64("first", &options->first, 0, uint64_t{1} << 62, "the first seed (default 1)");
+  flags.Choice("generator", &options->generator, {"swarm", "swarm-recoverable", "lifecycle"},
+               "swarm (default: a fault mix per seed), swarm-recoverable or lifecycle");
+  flags.Int("jobs", &options->jobs, 1, 256, "N worker processes, each pinned to one CPU (default 1)");
+  flags.Bool("pin", &options->pin, "pin each worker to one CPU (default yes; --pin=no leaves them free)");
+  flags.Path("out", &options->out, "DIR",
+             "where each failure's scenario is written (default /tmp/snapsim-sweep; checked first)");
+  flags.Path("json_out", &options->json_out, "FILE",
+             "one JSON record per seed and a summary record, for `snapsim report`");
   std::vector<std::string> require;
-  for (const std::string& argument : arguments) {
-    if (argument == "--pin=no") {
-      options->pin = false;
-    } else if (absl::StartsWith(argument, "--require=")) {
-      require.push_back(argument.substr(10));
-    } else if (absl::StartsWith(argument, "--seeds=")) {
-      if (!absl::SimpleAtoi(argument.substr(8), &options->seeds) || options->seeds == 0) {
-        return Usage("--seeds takes a positive number");
-      }
-    } else if (absl::StartsWith(argument, "--first=")) {
-      if (!absl::SimpleAtoi(argument.substr(8), &options->first)) return Usage("--first takes a number");
-    } else if (absl::StartsWith(argument, "--jobs=")) {
-      if (!absl::SimpleAtoi(argument.substr(7), &options->jobs) || options->jobs <= 0 || options->jobs > 256) {
-        return Usage("--jobs takes a number from 1 to 256");
-      }
-    } else if (absl::StartsWith(argument, "--out=")) {
-      options->out = argument.substr(6);
-    } else if (absl::StartsWith(argument, "--json_out=")) {
-      options->json_out = argument.substr(11);
-      if (options->json_out.empty()) return Usage("--json_out takes a file");
-    } else if (absl::StartsWith(argument, "--fs=")) {
-      const std::string name = argument.substr(5);
-      if (name != "sim" && name != "posix") return Usage("--fs is sim or posix: " + argument);
-      options->posix = name == "posix";
-    } else if (absl::StartsWith(argument, "--generator=")) {
-      options->generator = argument.substr(12);
-      if (!KnownGenerator(options->generator)) return Usage("--generator is swarm, swarm-recoverable or lifecycle");
-    } else {
-      return Usage("unknown sweep argument " + argument);
-    }
+  flags.Repeated("require", &require, "COUNTER:MIN",
+                 "a reachability goal of this sweep's own, beside scenarios/reachability_goals.h's;\n"
+                 "a goal left unreached fails the sweep, naming it");
+  std::string fs = "sim";
+  flags.Choice("fs", &fs, {"sim", "posix"}, "posix: real directories and threads (the lifecycle generator only)");
+  flags.Note("A progress bar on a terminal, plain lines otherwise. Ctrl-C (SIGINT) or SIGTERM stops every worker and\n"
+             "prints the summary so far and the failures found (exit 130). Exit status: 0 every seed passed and every\n"
+             "goal was reached, 1 otherwise, 2 bad input.");
+  if (absl::Status status = flags.Parse(arguments); !status.ok()) {
+    return UsageError("sweep", std::string(status.message()));
   }
-  if (options->seeds == 0) return Usage("sweep needs --seeds=N");
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Usage().c_str());
+    return 0;
+  }
+  options->posix = fs == "posix";
+  if (options->seeds == 0) return UsageError("sweep", "--seeds=N is required");
   if (options->posix && options->generator != "lifecycle") {
-    return Usage("--fs=posix sweeps the lifecycle generator only: the swarm injects storage faults, which exist in "
-                 "the simulated world only");
+    return UsageError("sweep", "--fs=posix sweeps the lifecycle generator only: the swarm injects storage faults, "
+                               "which exist in the simulated world only");
   }
   for (const std::string& text : require) {
     absl::StatusOr<ReachabilityGoal> goal = ParseRequiredGoal(text, options->generator);
-    if (!goal.ok()) return Usage(std::string(goal.status().message()));
+    if (!goal.ok()) return UsageError("sweep", std::string(goal.status().message()));
     options->required.push_back(*goal);
   }
   options->jobs = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(options->jobs), options->seeds));
-  return 0;
+  // Every file the sweep will write, checked before the first seed runs.
+  if (absl::Status status = EnsureWritableDirectory(options->out); !status.ok()) {
+    return UsageError("sweep", absl::StrCat("--out: ", status.message()));
+  }
+  if (!options->json_out.empty()) {
+    if (absl::Status status = CheckWritableFile(options->json_out); !status.ok()) {
+      return UsageError("sweep", absl::StrCat("--json_out: ", status.message()));
+    }
+  }
+  return -1;
 }
 
 }  // namespace
 
 int Sweep(const std::vector<std::string>& arguments) {
   SweepOptions options;
-  if (int code = ParseSweepArguments(arguments, &options); code != 0) return code;
-  // Every file the sweep will write, checked before the first seed runs.
-  options.out = UserPath(options.out);
-  if (absl::Status status = EnsureWritableDirectory(options.out); !status.ok()) {
-    return Usage(absl::StrCat("--out: ", status.message()));
-  }
+  if (int code = ParseSweepArguments(arguments, &options); code >= 0) return code;
   FILE* json = nullptr;
   if (!options.json_out.empty()) {
-    options.json_out = UserPath(options.json_out);
     json = std::fopen(options.json_out.c_str(), "w");
     if (json == nullptr) {
-      return Usage(absl::StrCat("--json_out: cannot create ", options.json_out, ": ", std::strerror(errno)));
+      return CommandError("sweep", absl::StrCat("--json_out: cannot create ", options.json_out, ": ",
+                                                std::strerror(errno)));
     }
   }
   Interrupts::Install();
   if (options.posix) {
     absl::StatusOr<std::string> directory = MakeTemporaryDirectory("snapsim-sweep-posix");
-    if (!directory.ok()) return Usage(std::string(directory.status().message()));
+    if (!directory.ok()) return CommandError("sweep", std::string(directory.status().message()));
     options.posix_directory = *directory;
   }
   SweepProgress progress(options, json);

@@ -1506,6 +1506,10 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                       return;
                     }
                     AcknowledgeCheckpoint ack{checkpoint_id, subtask_index, attempt, result->handles};
+                    {
+                      std::lock_guard<std::mutex> lock(state_mutex_);
+                      last_acknowledgement_micros_[checkpoint_id] = runtime_->NowMicros();
+                    }
                     std::vector<std::string> files;
                     for (size_t op = 0; op < result->handles.size(); ++op) {
                       JobEvent event;
