@@ -52,8 +52,9 @@ void WriteAll(int fd, const std::string& text) {
 }
 
 std::string ReproduceFlags(const ReplayOptions& options) {
-  return absl::StrCat(options.posix ? " --fs=posix" : "",
-                      options.invariants.empty() ? "" : absl::StrCat(" --invariants=", absl::StrJoin(options.invariants, ",")));
+  return absl::StrCat(
+      options.posix ? " --fs=posix" : "",
+      options.invariants.empty() ? "" : absl::StrCat(" --invariants=", absl::StrJoin(options.invariants, ",")));
 }
 
 // The child: runs `scenario`, prints its steps and verdict (each line flushed), writes the trace file, and sends the
@@ -98,7 +99,8 @@ int RunInChild(const ReplayOptions& options, const Scenario& scenario, const std
       break;
     case RunResult::Verdict::kViolation:
       std::printf("%s: FAIL  %s\n  reproduce: bazel run //:snapsim -- replay %s%s\n", file.c_str(),
-                  result.violation->ToString().c_str(), ShellQuote(UserPath(file)).c_str(), ReproduceFlags(options).c_str());
+                  result.violation->ToString().c_str(), ShellQuote(UserPath(file)).c_str(),
+                  ReproduceFlags(options).c_str());
       break;
     case RunResult::Verdict::kBadInput:
       std::printf("%s: BAD INPUT\n  %s\n", file.c_str(), result.error.c_str());
@@ -315,10 +317,11 @@ int Replay(const std::vector<std::string>& arguments) {
       record.generator = "file";
       record.origin = file;
       write_record(RecordLine(record));
-      std::printf("%s: CRASH  the process crashed at step %d (%s), %s\n  reproduce: bazel run //:snapsim -- "
-                  "replay %s%s\n",
-                  file.c_str(), running, record.verb.c_str(), HowItEnded(status).c_str(), ShellQuote(UserPath(file)).c_str(),
-                  ReproduceFlags(options).c_str());
+      std::printf(
+          "%s: CRASH  the process crashed at step %d (%s), %s\n  reproduce: bazel run //:snapsim -- "
+          "replay %s%s\n",
+          file.c_str(), running, record.verb.c_str(), HowItEnded(status).c_str(), ShellQuote(UserPath(file)).c_str(),
+          ReproduceFlags(options).c_str());
       std::fflush(stdout);
       code = 1;
     }

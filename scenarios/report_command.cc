@@ -37,10 +37,11 @@ int Report(const std::vector<std::string>& arguments) {
   bool shrink = false;
   int max_runs = 300;
   std::string export_directory;
-  FlagSet flags("report", "FILE... [options]",
-                "Merges the records of sweeps and replays (--json_out) into one report: seeds, failures and seeds per\n"
-                "core-hour per generator, coverage and reachability goals on the total, failures grouped by cause, the\n"
-                "slowest seeds.");
+  FlagSet flags(
+      "report", "FILE... [options]",
+      "Merges the records of sweeps and replays (--json_out) into one report: seeds, failures and seeds per\n"
+      "core-hour per generator, coverage and reachability goals on the total, failures grouped by cause, the\n"
+      "slowest seeds.");
   flags.Positionals(&files, "FILE");
   flags.Bool("json", &json, "the report as JSON (for dashboards)");
   flags.Bool("shrink", &shrink, "shrink one example of each failure group; merge groups that shrink alike");

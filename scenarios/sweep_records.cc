@@ -196,7 +196,8 @@ absl::StatusOr<RecordFileLine> ParseRecordLine(const std::string& text, const st
   GetOptional(line, "detail", &record.detail);
   GetOptional(line, "scenario", &record.scenario);
   if (auto coverage = line.find("coverage"); coverage != line.end()) {
-    if (!coverage->is_object()) return absl::InvalidArgumentError(absl::StrCat(where, ": field 'coverage' is not an object"));
+    if (!coverage->is_object())
+      return absl::InvalidArgumentError(absl::StrCat(where, ": field 'coverage' is not an object"));
     for (const auto& [name, count] : coverage->items()) {
       if (!count.is_number_integer()) {
         return absl::InvalidArgumentError(absl::StrCat(where, ": coverage '", name, "' is not a count"));
@@ -327,8 +328,8 @@ std::string FormatReport(const Report& report) {
   absl::StrAppend(&out, "slowest:\n");
   for (const SeedRecord& slow : report.slowest) {
     absl::StrAppend(&out, "  ", Seconds(slow.cpu_seconds), "  ",
-                    slow.type == "seed" ? absl::StrCat(slow.generator, " seed ", slow.seed) : slow.origin, " (", slow.steps,
-                    " steps, ", slow.verdict, ")\n");
+                    slow.type == "seed" ? absl::StrCat(slow.generator, " seed ", slow.seed) : slow.origin, " (",
+                    slow.steps, " steps, ", slow.verdict, ")\n");
   }
   return out;
 }

@@ -96,7 +96,8 @@ absl::StatusOr<std::vector<ChromeTraceEvent>> ParseChromeTrace(absl::string_view
   for (size_t i = 0; i < trace_events->size(); ++i) {
     const Json& value = (*trace_events)[i];
     const int index = static_cast<int>(i);
-    if (!value.is_object()) return absl::InvalidArgumentError(absl::StrCat("traceEvents[", index, "] is not an object"));
+    if (!value.is_object())
+      return absl::InvalidArgumentError(absl::StrCat("traceEvents[", index, "] is not an object"));
     ChromeTraceEvent event;
     event.index = index;
     if (!value.contains("ph")) return FieldError(index, "ph", "is missing");

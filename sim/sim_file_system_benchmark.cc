@@ -243,7 +243,19 @@ int main(int argc, char** argv) {
   }
   for (int i = 1; i < argc; ++i) {
     const std::string argument = argv[i];
-    if (absl::StartsWith(argument, "--repetitions=")) {
+    if (argument == "--help" || argument == "-h") {
+      std::printf(
+          "usage: bazel run -c opt //sim:sim_file_system_benchmark -- [options]\n\noptions:\n"
+          "  --repetitions=N   repetitions of each measurement (default 5)\n"
+          "  --smoke           one repetition: checks that the benchmark runs (what bazel test //... runs);\n"
+          "                    its figures mean little\n"
+          "  --directory=DIR   the real-disk side's directory (default $TEST_TMPDIR, else /tmp)\n"
+          "  --json=FILE       where the JSON results go (default $TEST_UNDECLARED_OUTPUTS_DIR, else\n"
+          "                    <workspace>/bench-results, else /tmp)/sim_file_system_benchmark.json\n");
+      return 0;
+    } else if (argument == "--smoke") {
+      repetitions = 1;
+    } else if (absl::StartsWith(argument, "--repetitions=")) {
       if (!absl::SimpleAtoi(argument.substr(14), &repetitions) || repetitions <= 0) {
         std::fprintf(stderr, "--repetitions takes a positive number\n");
         return 2;
@@ -253,7 +265,8 @@ int main(int argc, char** argv) {
     } else if (absl::StartsWith(argument, "--json=")) {
       json_path = argument.substr(7);
     } else {
-      std::fprintf(stderr, "usage: sim_file_system_benchmark [--repetitions=N] [--directory=PATH] [--json=FILE]\n");
+      std::fprintf(stderr, "sim_file_system_benchmark: unknown argument '%s'\nrun 'sim_file_system_benchmark --help' "
+                   "for its flags\n", argument.c_str());
       return 2;
     }
   }

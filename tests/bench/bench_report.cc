@@ -1,5 +1,6 @@
 #include "tests/bench/bench_report.h"
 
+#include <algorithm>
 #include <ctime>
 #include <cstdio>
 #include <cstdlib>
@@ -60,26 +61,49 @@ double Stopwatch::WallSeconds() const {
 
 double Stopwatch::CpuSeconds() const { return ProcessCpuSeconds() - cpu_start_; }
 
-BenchFlags ParseBenchFlags(int argc, char** argv, const std::string& benchmark) {
+BenchFlags ParseBenchFlags(int argc, char** argv, const std::string& benchmark, const std::vector<BenchFlag>& own) {
   BenchFlags flags;
+  auto usage = [&] {
+    std::string text = absl::StrCat("usage: bazel run -c opt //tests/bench:", benchmark, " -- [options]\n\noptions:\n");
+    std::vector<BenchFlag> all = own;
+    all.push_back({"smoke", "one tiny repetition: checks that the benchmark runs (what bazel test //... runs);\n"
+                            "      its figures mean nothing"});
+    all.push_back({"json=FILE", "where the JSON results go (default $TEST_UNDECLARED_OUTPUTS_DIR, else\n"
+                                "      <workspace>/bench-results, else /tmp)/" + benchmark + ".json"});
+    all.push_back({"directory=DIR", "the real-disk side's directory (default $TEST_TMPDIR, else /tmp)"});
+    for (const BenchFlag& flag : all) absl::StrAppend(&text, "  --", flag.name, "\n      ", flag.help, "\n");
+    return text;
+  };
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--smoke") {
+    const size_t equals = arg.find('=');
+    const std::string name =
+        absl::StartsWith(arg, "--") ? arg.substr(2, equals == std::string::npos ? std::string::npos : equals - 2) : "";
+    if (arg == "--help" || arg == "-h") {
+      std::printf("%s", usage().c_str());
+      std::exit(0);
+    } else if (arg == "--smoke") {
       flags.smoke = true;
     } else if (absl::StartsWith(arg, "--json=")) {
       flags.json_path = arg.substr(7);
     } else if (absl::StartsWith(arg, "--directory=")) {
       flags.directory = arg.substr(12);
-    } else if (absl::StartsWith(arg, "--")) {
-      const size_t equals = arg.find('=');
-      flags.other[arg.substr(2, equals == std::string::npos ? std::string::npos : equals - 2)] =
-          equals == std::string::npos ? "" : arg.substr(equals + 1);
+    } else if (!name.empty() && std::any_of(own.begin(), own.end(), [&](const BenchFlag& flag) {
+                 return flag.name == name || absl::StartsWith(flag.name, name + "=");
+               })) {
+      flags.other[name] = equals == std::string::npos ? "" : arg.substr(equals + 1);
+    } else {
+      std::fprintf(stderr, "%s: unknown argument '%s'\nrun '%s --help' for its flags\n", benchmark.c_str(),
+                   arg.c_str(), benchmark.c_str());
+      std::exit(2);
     }
   }
   if (flags.json_path.empty()) {
     const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
     const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
-    std::string dir = outputs != nullptr ? outputs : workspace != nullptr ? absl::StrCat(workspace, "/bench-results") : "/tmp";
+    std::string dir = outputs != nullptr     ? outputs
+                      : workspace != nullptr ? absl::StrCat(workspace, "/bench-results")
+                                             : "/tmp";
     std::error_code ignored;
     std::filesystem::create_directories(dir, ignored);
     flags.json_path = absl::StrCat(dir, "/", benchmark, ".json");

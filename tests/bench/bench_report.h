@@ -28,14 +28,19 @@ class Stopwatch {
 
 // Common flags: --json=FILE (default <outputs dir>/<benchmark>.json: $TEST_UNDECLARED_OUTPUTS_DIR, else
 // $BUILD_WORKSPACE_DIRECTORY/bench-results, else /tmp), --smoke (one tiny repetition: what the default suite runs),
-// --directory=DIR (real-disk side; default $TEST_TMPDIR or /tmp). Unknown flags are left for the benchmark.
+// --directory=DIR (real-disk side; default $TEST_TMPDIR or /tmp), --help. A benchmark's own flags are declared
+// (`own`) and land in `other`; any other argument is refused (exit 2) with the hint to --help.
 struct BenchFlags {
   std::string json_path;
   bool smoke = false;
   std::string directory;
   std::map<std::string, std::string> other;  // "--name=value" -> name: value
 };
-BenchFlags ParseBenchFlags(int argc, char** argv, const std::string& benchmark);
+struct BenchFlag {
+  std::string name;  // "sizes_mib"
+  std::string help;  // "comma-separated state sizes in MiB (default 1,16,64,256)"
+};
+BenchFlags ParseBenchFlags(int argc, char** argv, const std::string& benchmark, const std::vector<BenchFlag>& own = {});
 
 class BenchReport {
  public:

@@ -13,6 +13,14 @@ if ! "$benchmark" --smoke --json="$out/$name.json" >"$out/stdout" 2>"$out/stderr
   exit 1
 fi
 cat "$out/stdout"
+# The flags: --help documents --smoke; an unknown flag is refused before anything runs (a typo must not measure the
+# defaults silently).
+"$benchmark" --help >"$out/help" 2>&1 || { echo "FAIL: $name --help exited non-zero"; exit 1; }
+grep -q -- "--smoke" "$out/help" || { echo "FAIL: $name --help does not document --smoke"; exit 1; }
+"$benchmark" --smoek >"$out/typo" 2>&1
+code=$?
+[ "$code" -eq 2 ] && grep -q "unknown argument '--smoek'" "$out/typo" ||
+  { echo "FAIL: $name --smoek exited $code: $(cat "$out/typo")"; exit 1; }
 for expected in "$@"; do
   grep -qF -- "$expected" "$out/stdout" || { echo "FAIL: no '$expected' in the output"; exit 1; }
 done

@@ -96,9 +96,15 @@ double CyclesPerCpuSecond(BenchSide& side, uint64_t bytes, int cycles, CyclePart
 }
 
 int Main(int argc, char** argv) {
-  const BenchFlags flags = ParseBenchFlags(argc, argv, "cycle_scaling_benchmark");
-  const std::vector<uint64_t> sizes = flags.smoke ? std::vector<uint64_t>{1} : ListFlag(flags, "sizes_mib", {1, 16, 64, 256});
-  const std::vector<uint64_t> chains = flags.smoke ? std::vector<uint64_t>{1, 2} : ListFlag(flags, "chains", {1, 4, 16, 32});
+  const BenchFlags flags =
+      ParseBenchFlags(argc, argv, "cycle_scaling_benchmark",
+                      {{"sizes_mib=A,B,...", "state sizes in MiB of the take/restore table (default 1,16,64,256)"},
+                       {"chains=A,B,...", "incremental chain lengths (default 1,4,16,32)"},
+                       {"sides=simulated|real", "run one side only (default both)"}});
+  const std::vector<uint64_t> sizes =
+      flags.smoke ? std::vector<uint64_t>{1} : ListFlag(flags, "sizes_mib", {1, 16, 64, 256});
+  const std::vector<uint64_t> chains =
+      flags.smoke ? std::vector<uint64_t>{1, 2} : ListFlag(flags, "chains", {1, 4, 16, 32});
   const uint64_t cycle_bytes = flags.smoke ? 64 * 1024 : 1024 * 1024;
   const int cycles = flags.smoke ? 2 : 40;
   BenchReport report("cycle_scaling_benchmark", flags, argc, argv);

@@ -18,7 +18,8 @@ namespace bench {
 namespace {
 
 int Main(int argc, char** argv) {
-  const BenchFlags flags = ParseBenchFlags(argc, argv, "incremental_efficiency_benchmark");
+  const BenchFlags flags = ParseBenchFlags(argc, argv, "incremental_efficiency_benchmark",
+                                           {{"checkpoints=N", "checkpoints per mode (default 24)"}});
   int checkpoints = 24;
   if (flags.other.count("checkpoints") && !absl::SimpleAtoi(flags.other.at("checkpoints"), &checkpoints)) {
     return std::fprintf(stderr, "bad --checkpoints\n"), 2;

@@ -123,7 +123,8 @@ Figures Measure(BenchSide& side, uint64_t bytes, int index) {
 }
 
 int Main(int argc, char** argv) {
-  const BenchFlags flags = ParseBenchFlags(argc, argv, "native_vs_canonical_benchmark");
+  const BenchFlags flags = ParseBenchFlags(argc, argv, "native_vs_canonical_benchmark",
+                                           {{"sizes_mib=A,B,...", "state sizes in MiB (default 1,16,64,256)"}});
   std::vector<uint64_t> sizes_mib = {64, 256};
   if (flags.other.count("sizes_mib")) {
     sizes_mib.clear();

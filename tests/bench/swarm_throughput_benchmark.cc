@@ -85,7 +85,12 @@ std::pair<double, double> SchedulerCosts(int rounds) {
 }
 
 int Main(int argc, char** argv) {
-  const BenchFlags flags = ParseBenchFlags(argc, argv, "swarm_throughput_benchmark");
+  const BenchFlags flags =
+      ParseBenchFlags(argc, argv, "swarm_throughput_benchmark",
+                      {{"seeds=N", "swarm seeds per configuration (default 100)"},
+                       {"first=N", "the first seed (default 1)"},
+                       {"sweep_seeds=N", "seeds of the --jobs table (default 200)"},
+                       {"snapsim=PATH", "the snapsim binary the --jobs table runs (set by the BUILD file)"}});
   uint64_t seeds = 100, first = 1;
   if (flags.other.count("seeds") && !absl::SimpleAtoi(flags.other.at("seeds"), &seeds)) return 2;
   if (flags.other.count("first") && !absl::SimpleAtoi(flags.other.at("first"), &first)) return 2;
