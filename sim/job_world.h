@@ -80,6 +80,8 @@ class JobWorld {
   virtual uint64_t threads_started() const { return 0; }
   // Times the clock moved while one activity ran (SimScheduler::clock_jumps; 0 where not counted).
   virtual uint64_t clock_jumps() const { return 0; }
+  // When storage last committed an object (virtual time), or -1 where it is not known (real directories).
+  virtual int64_t last_storage_commit_micros() const { return -1; }
   virtual bool deterministic() const = 0;
   virtual Trace& trace() = 0;
 };
@@ -134,6 +136,7 @@ class SimWorld : public JobWorld {
   uint64_t activities_spawned() const override { return scheduler_->activities_spawned(); }
   uint64_t threads_started() const override { return scheduler_->threads_started(); }
   uint64_t clock_jumps() const override { return scheduler_->clock_jumps(); }
+  int64_t last_storage_commit_micros() const override { return storage_.store()->last_commit_micros(); }
   Trace& trace() override { return scheduler_->trace(); }
 
   SimScheduler& scheduler() { return *scheduler_; }

@@ -1508,7 +1508,9 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                     AcknowledgeCheckpoint ack{checkpoint_id, subtask_index, attempt, result->handles};
                     {
                       std::lock_guard<std::mutex> lock(state_mutex_);
-                      last_acknowledgement_micros_[checkpoint_id] = runtime_->NowMicros();
+                      const int64_t now = runtime_->NowMicros();
+                      auto [times, first] = acknowledgement_micros_.emplace(checkpoint_id, std::make_pair(now, now));
+                      if (!first) times->second.second = now;
                     }
                     std::vector<std::string> files;
                     for (size_t op = 0; op < result->handles.size(); ++op) {

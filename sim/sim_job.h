@@ -301,13 +301,13 @@ class SimJob : public TaskGateway, public CheckpointDecisionListener {
   // checkpoints stay).
   void Stop(JobStatus status);
   bool stopped() const { return stopped_; }
-  // When a task last sent an acknowledgement of `checkpoint_id` (virtual time), or -1 if none did: the liveness step
-  // tells a checkpoint that expired while its tasks were still working (a timeout shorter than the checkpoint takes)
-  // from one no task ever finished.
-  int64_t LastAcknowledgementMicros(int64_t checkpoint_id) const {
+  // When tasks first and last sent an acknowledgement of `checkpoint_id` (virtual time), or {-1, -1} if none did:
+  // the liveness step tells a checkpoint that expired while its tasks were still working (a timeout shorter than the
+  // checkpoint takes) from one a task finished in time.
+  std::pair<int64_t, int64_t> AcknowledgementMicros(int64_t checkpoint_id) const {
     std::lock_guard<std::mutex> lock(state_mutex_);
-    auto found = last_acknowledgement_micros_.find(checkpoint_id);
-    return found == last_acknowledgement_micros_.end() ? -1 : found->second;
+    auto found = acknowledgement_micros_.find(checkpoint_id);
+    return found == acknowledgement_micros_.end() ? std::make_pair(int64_t{-1}, int64_t{-1}) : found->second;
   }
   // A task that failed on its own (a write, flush or compaction its backend refused, or a snapshot's synchronous
   // part that failed: Flink fails the task then) stays failed, refusing records with its cause, until the job
@@ -536,8 +536,8 @@ class SimJob : public TaskGateway, public CheckpointDecisionListener {
   std::vector<JobEvent> events_;
   // Trigger time of each checkpoint in flight, for its span (trigger to completion or abort).
   std::map<int64_t, int64_t> checkpoint_started_micros_;
-  // Guarded by state_mutex_: LastAcknowledgementMicros().
-  std::map<int64_t, int64_t> last_acknowledgement_micros_;
+  // Guarded by state_mutex_: AcknowledgementMicros().
+  std::map<int64_t, std::pair<int64_t, int64_t>> acknowledgement_micros_;
   void EndCheckpointSpan(int64_t checkpoint_id, absl::string_view outcome);
   std::string restored_pointer_;
   // Processes killed hard: their storage stays cut off; kept alive so late activities find them.

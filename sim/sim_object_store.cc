@@ -158,6 +158,7 @@ absl::StatusOr<StoredObjectInfo> SimObjectStore::Commit(const std::string& path,
     if (objects_.count(path) > 0) return absl::AlreadyExistsError(absl::StrCat("object ", path, " exists"));
     checksums_[path] = info.checksum;
     objects_[path] = std::move(bytes);
+    last_commit_micros_ = scheduler_->NowMicros();
   }
   // What is stored, not only its name and size, reaches the trace hash: two runs of one seed must store the same
   // bytes (DESIGN.md invariant 7), which RocksDB's session id would otherwise break (see sim_env.cc).

@@ -87,6 +87,11 @@ class SimObjectStore : public CheckpointStorage {
 
   // Inspection for the checker and tests: no latency, no faults, no trace.
   std::vector<std::string> AllPaths() const;
+  // When an object was last committed (virtual time), or -1: whether uploads were still going on at some moment.
+  int64_t last_commit_micros() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return last_commit_micros_;
+  }
   uint64_t TotalBytes() const;
   // The object's size and checksum, or nullopt if absent.
   std::optional<StoredObjectInfo> Inspect(const std::string& path) const;
@@ -107,6 +112,7 @@ class SimObjectStore : public CheckpointStorage {
   SimScheduler* scheduler_;
   const SimObjectStoreOptions options_;
   mutable std::mutex mutex_;
+  int64_t last_commit_micros_ = -1;  // guarded by mutex_
   Prng prng_;
   ObjectStoreFaultHook fault_hook_;
   ObjectStoreFaultInjector fault_injector_;
