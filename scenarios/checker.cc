@@ -182,7 +182,7 @@ void Checker::OnJobStopped(SimJob& job, JobStatus status) {
   // One view of the store (reading it is a scheduling point; see AfterStep).
   const std::vector<std::shared_ptr<CompletedCheckpoint>> retained = job.coordinator().RetainedCheckpoints();
   for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : retained) Learn(job, *checkpoint);
-  for (const auto& [path, reason] : job.AcceptedOrphans()) accepted_orphans_.emplace(path, reason);
+  AcceptOrphans(job.AcceptedOrphans());
   if (status == JobStatus::kSuspended) suspended_roots_.insert(job.checkpoint_root());
   for (const std::shared_ptr<CompletedCheckpoint>& checkpoint : retained) {
     // SUSPENDED is not globally terminal: the store discards nothing and every retained checkpoint stays.
@@ -862,12 +862,12 @@ std::optional<Violation> Checker::CheckNoLeak(SimJob* job, int step) {
     for (const std::string& root : suspended_roots_) suspended_record |= absl::StartsWith(path, root + "/ha/");
     if (suspended_record) continue;
     if (auto found = accepted.find(path); found != accepted.end()) {
-      // Every reason it was accepted for (the job's and the checker's own lists may each have one), and when.
+      // Every reason it was ever accepted for (a hard kill's upload, then a failed delete of it, ...), and when.
+      if (auto entry = accepted.find(path); entry != accepted.end()) accepted_at_step_.emplace(*entry, step);
       std::vector<std::pair<std::string, int>> acceptances;
-      for (const std::map<std::string, std::string>* list : {&accepted, &accepted_orphans_}) {
-        auto entry = list->find(path);
-        if (entry == list->end()) continue;
-        acceptances.emplace_back(entry->second, accepted_at_step_.emplace(*entry, step).first->second);
+      for (auto entry = accepted_at_step_.lower_bound({path, ""});
+           entry != accepted_at_step_.end() && entry->first.first == path; ++entry) {
+        acceptances.emplace_back(entry->first.second, entry->second);
       }
       auto referenced_at = last_referenced_step_.find(path);
       bool holds = referenced_at == last_referenced_step_.end();

@@ -139,6 +139,8 @@ class Checker {
   // A local file a scenario corrupted (corrupt steps): the task-local copy holding it may be refused and dropped.
   void OnLocalCorruption(const std::string& path) { corrupted_local_.insert(path); }
   // Orphans another component accepts, with their reasons (the fault injector's failed deletes).
+  // A path may be accepted again for another reason later (a hard kill's upload, reused, then a failed delete of
+  // it): every (path, reason) keeps the step it was first accepted at, and the newest acceptance is what holds.
   void AcceptOrphans(const std::map<std::string, std::string>& orphans) {
     accepted_orphans_.insert(orphans.begin(), orphans.end());
     for (const auto& [path, reason] : orphans) accepted_at_step_.emplace(std::make_pair(path, reason), current_step_);

@@ -539,6 +539,17 @@ void KeyedStateTask::SpawnResult(int64_t checkpoint_id, std::vector<SnapshotRunn
           std::lock_guard<std::mutex> lock(shared->mutex);
           shared->running.erase(checkpoint_id);
         }
+        // AsyncCheckpointRunnable's RUNNING -> COMPLETED: an abort notification (or the task closing) that came after
+        // the uploads finished still cancels the snapshot; it is discarded below, neither stored locally nor
+        // acknowledged (nightly, swarm-recoverable seed 2186: its local copy outlived the abort).
+        if (failure.ok()) {
+          for (const SnapshotRunner::Running& snapshot : running) {
+            if (!snapshot.WasCancelled()) continue;
+            failure = absl::CancelledError(
+                absl::StrCat("snapshot ", checkpoint_id, " cancelled after its asynchronous part finished"));
+            break;
+          }
+        }
         TaskLocalSnapshot local;
         if (failure.ok()) {
           for (size_t op = 0; op < results.size(); ++op) {

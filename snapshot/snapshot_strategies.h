@@ -14,6 +14,7 @@
 #define SNAPSIM_SNAPSHOT_SNAPSHOT_STRATEGIES_H_
 
 #include <map>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -81,8 +82,15 @@ class SnapshotRunner {
   struct Running {
     Future<absl::StatusOr<SnapshotResult>> result;
     std::shared_ptr<CloseableRegistry> registry;
+    // Set by Cancel(), whenever it comes: Flink's AsyncCheckpointRunnable reports a snapshot only if it moves from
+    // RUNNING to COMPLETED, so one cancelled after its uploads finished is discarded, not reported.
+    std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
     // Cancels the asynchronous part: its open streams close and it ends with Cancelled, having deleted its files.
-    void Cancel() const { registry->Close(); }
+    void Cancel() const {
+      cancelled->store(true, std::memory_order_release);
+      registry->Close();
+    }
+    bool WasCancelled() const { return cancelled->load(std::memory_order_acquire); }
   };
 
   // Runs the synchronous part now; a failure there declines the checkpoint. The asynchronous part runs as the
