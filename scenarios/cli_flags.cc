@@ -181,6 +181,15 @@ absl::Status FlagSet::Parse(const std::vector<std::string>& arguments) {
   return absl::OkStatus();
 }
 
+std::optional<int> FlagSet::ParseOrStop(const std::vector<std::string>& arguments) {
+  if (absl::Status status = Parse(arguments); !status.ok()) return UsageError(command_, std::string(status.message()));
+  if (help_requested_) {
+    std::printf("%s", Usage().c_str());
+    return 0;
+  }
+  return std::nullopt;
+}
+
 std::string FlagSet::Usage() const {
   std::string out = absl::StrCat("usage: snapsim ", command_, " ", synopsis_, "\n", summary_, "\n");
   if (!flags_.empty()) absl::StrAppend(&out, "\noptions:\n");

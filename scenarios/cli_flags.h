@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ class FlagSet {
   // from 1 to 18446744073709551615, not 'x'", "--out needs a value".
   absl::Status Parse(const std::vector<std::string>& arguments);
   bool help_requested() const { return help_requested_; }
+  // Parse, as every command starts: the exit status when the command stops here (2 after a usage error, reported by
+  // UsageError; 0 after --help, the usage printed), or nullopt to go on.
+  std::optional<int> ParseOrStop(const std::vector<std::string>& arguments);
   std::string Usage() const;
   const std::string& command() const { return command_; }
 

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -199,13 +200,7 @@ int ParseReplayArguments(const std::vector<std::string>& arguments, ReplayOption
              "one JSON record per scenario (verdict, violation, trace hash, CPU seconds, coverage)");
   flags.Note("Exit status: 0 every scenario passed, 1 an invariant was violated (or the process crashed), 2 bad\n"
              "input, 130 interrupted (SIGINT, SIGTERM). Scenario language: scenarios/README.md, or `snapsim steps`.");
-  if (absl::Status status = flags.Parse(arguments); !status.ok()) {
-    return UsageError("replay", std::string(status.message()));
-  }
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Usage().c_str());
-    return 0;
-  }
+  if (std::optional<int> stop = flags.ParseOrStop(arguments)) return *stop;
   if (!invariants.empty()) {
     for (absl::string_view number : absl::StrSplit(invariants, ',')) {
       int invariant = -1;

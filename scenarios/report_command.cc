@@ -4,6 +4,7 @@
 // shrinks one example of each group and merges groups whose examples shrink to one signature; --export_failures
 // writes every failing seed's scenario to a directory (the nightly's corpus, replayed first the next night).
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,13 +51,7 @@ int Report(const std::vector<std::string>& arguments) {
              "write every failing seed's scenario to DIR (a corpus to replay)");
   flags.Note("Exit status: 0 nothing failed and every goal was reached, 1 otherwise, 2 bad input (a record file\n"
              "that is not one is named with its line).");
-  if (absl::Status status = flags.Parse(arguments); !status.ok()) {
-    return UsageError("report", std::string(status.message()));
-  }
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Usage().c_str());
-    return 0;
-  }
+  if (std::optional<int> stop = flags.ParseOrStop(arguments)) return *stop;
   if (files.empty()) return UsageError("report", "no record file given (sweep --json_out, replay --json_out)");
   for (std::string& file : files) file = UserPath(file);
   absl::StatusOr<snapsim::Report> merged = MergeRecordFiles(files);

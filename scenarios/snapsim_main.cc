@@ -14,6 +14,7 @@
 // unreadable file, bad arguments), 130 interrupted. The commands live in replay_command.cc, sweep_command.cc and
 // report_command.cc; what they share in cli.h.
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,13 +66,7 @@ int Shrink(const std::vector<std::string>& arguments) {
   flags.Path("out", &out, "FILE", "where the shrunk scenario is written (default /tmp/snapsim-shrunk.scenario)");
   flags.Int("max_runs", &options.max_runs, 1, 1 << 20, "the most candidate runs (default 300)");
   flags.Note("Exit status: 1 a failure was shrunk, 0 the scenario passes (nothing to shrink), 2 bad input.");
-  if (absl::Status status = flags.Parse(arguments); !status.ok()) {
-    return UsageError("shrink", std::string(status.message()));
-  }
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Usage().c_str());
-    return 0;
-  }
+  if (std::optional<int> stop = flags.ParseOrStop(arguments)) return *stop;
   const bool have_seed = !seed_text.empty();
   if (have_seed && !absl::SimpleAtoi(seed_text, &seed)) {
     return UsageError("shrink", "--seed takes a number, not '" + seed_text + "'");
@@ -140,13 +135,7 @@ int Print(const std::vector<std::string>& arguments) {
                 "like any other.");
   flags.String("seed", &seed_text, "N", "the seed (required)");
   flags.Choice("generator", &generator, {"swarm", "swarm-recoverable", "lifecycle"}, "the generator (default swarm)");
-  if (absl::Status status = flags.Parse(arguments); !status.ok()) {
-    return UsageError("print", std::string(status.message()));
-  }
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Usage().c_str());
-    return 0;
-  }
+  if (std::optional<int> stop = flags.ParseOrStop(arguments)) return *stop;
   if (seed_text.empty()) return UsageError("print", "--seed=N is required");
   if (!absl::SimpleAtoi(seed_text, &seed)) return UsageError("print", "--seed takes a number, not '" + seed_text + "'");
   std::printf("%s", snapsim::FormatScenario(Generate(generator, seed)).c_str());
@@ -155,13 +144,7 @@ int Print(const std::vector<std::string>& arguments) {
 
 int Steps(const std::vector<std::string>& arguments) {
   FlagSet flags("steps", "", "Lists the scenario language's header fields and steps (scenarios/README.md has more).");
-  if (absl::Status status = flags.Parse(arguments); !status.ok()) {
-    return UsageError("steps", std::string(status.message()));
-  }
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Usage().c_str());
-    return 0;
-  }
+  if (std::optional<int> stop = flags.ParseOrStop(arguments)) return *stop;
   std::printf("%s", snapsim::DescribeVocabulary().c_str());
   return 0;
 }

@@ -357,13 +357,7 @@ int ParseSweepArguments(const std::vector<std::string>& arguments, SweepOptions*
   flags.Note("A progress bar on a terminal, plain lines otherwise. Ctrl-C (SIGINT) or SIGTERM stops every worker and\n"
              "prints the summary so far and the failures found (exit 130). Exit status: 0 every seed passed and every\n"
              "goal was reached, 1 otherwise, 2 bad input.");
-  if (absl::Status status = flags.Parse(arguments); !status.ok()) {
-    return UsageError("sweep", std::string(status.message()));
-  }
-  if (flags.help_requested()) {
-    std::printf("%s", flags.Usage().c_str());
-    return 0;
-  }
+  if (std::optional<int> stop = flags.ParseOrStop(arguments)) return *stop;
   options->posix = fs == "posix";
   if (options->seeds == 0) return UsageError("sweep", "--seeds=N is required");
   if (options->posix && options->generator != "lifecycle") {
