@@ -536,18 +536,16 @@ void KeyedStateTask::SpawnResult(int64_t checkpoint_id, std::vector<SnapshotRunn
           }
         }
         {
+          // AsyncCheckpointRunnable's RUNNING -> COMPLETED, under the lock an abort notification marks the running
+          // snapshots under: one that came after the uploads finished still cancels the snapshot, which is
+          // discarded below, neither stored locally nor acknowledged (nightly, swarm-recoverable seed 2186: its
+          // local copy outlived the abort). One that comes later finds nothing running, as in Flink.
           std::lock_guard<std::mutex> lock(shared->mutex);
           shared->running.erase(checkpoint_id);
-        }
-        // AsyncCheckpointRunnable's RUNNING -> COMPLETED: an abort notification (or the task closing) that came after
-        // the uploads finished still cancels the snapshot; it is discarded below, neither stored locally nor
-        // acknowledged (nightly, swarm-recoverable seed 2186: its local copy outlived the abort).
-        if (failure.ok()) {
           for (const SnapshotRunner::Running& snapshot : running) {
-            if (!snapshot.WasCancelled()) continue;
+            if (!failure.ok() || !snapshot.WasCancelled()) continue;
             failure = absl::CancelledError(
                 absl::StrCat("snapshot ", checkpoint_id, " cancelled after its asynchronous part finished"));
-            break;
           }
         }
         TaskLocalSnapshot local;
@@ -610,6 +608,7 @@ void KeyedStateTask::NotifyCheckpointAborted(int64_t checkpoint_id, int64_t late
     if (found != shared_->running.end()) {
       running = found->second;
       found_running = true;
+      for (const SnapshotRunner::Running& snapshot : running) snapshot.MarkCancelled();
     }
   }
   if (found_running) {

@@ -82,12 +82,15 @@ class SnapshotRunner {
   struct Running {
     Future<absl::StatusOr<SnapshotResult>> result;
     std::shared_ptr<CloseableRegistry> registry;
-    // Set by Cancel(), whenever it comes: Flink's AsyncCheckpointRunnable reports a snapshot only if it moves from
-    // RUNNING to COMPLETED, so one cancelled after its uploads finished is discarded, not reported.
+    // Set by MarkCancelled() or Cancel(), whenever they come: Flink's AsyncCheckpointRunnable reports a snapshot only
+    // if it moves from RUNNING to COMPLETED, so one cancelled after its uploads finished is discarded, not reported.
     std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+    // The RUNNING -> DISCARDED half of a cancellation, cheap enough to do under the lock that guards the running
+    // snapshots (KeyedStateTask's), so that it and the RUNNING -> COMPLETED check cannot cross.
+    void MarkCancelled() const { cancelled->store(true, std::memory_order_release); }
     // Cancels the asynchronous part: its open streams close and it ends with Cancelled, having deleted its files.
     void Cancel() const {
-      cancelled->store(true, std::memory_order_release);
+      MarkCancelled();
       registry->Close();
     }
     bool WasCancelled() const { return cancelled->load(std::memory_order_acquire); }
