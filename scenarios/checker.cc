@@ -318,18 +318,10 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
     LocalStoreModel& store = local_stores_[event.subtask];
     const int64_t confirmed =
         event.kind == JobEvent::Kind::kCompleteDelivered ? event.checkpoint_id : event.latest_completed_id;
-    auto prune = [&store](auto predicate) {
-      for (auto it = store.must_hold.begin(); it != store.must_hold.end();) {
-        it = predicate(it->first) ? store.must_hold.erase(it) : std::next(it);
-      }
-      for (auto it = store.may_hold.begin(); it != store.may_hold.end();) {
-        it = predicate(*it) ? store.may_hold.erase(it) : std::next(it);
-      }
-    };
-    if (confirmed > 0) prune([confirmed](int64_t id) { return id < confirmed; });
+    if (confirmed > 0) store.Prune([confirmed](int64_t id) { return id < confirmed; });
     if (event.kind == JobEvent::Kind::kAbortDelivered) {
       const int64_t aborted = event.checkpoint_id;
-      prune([aborted](int64_t id) { return id == aborted; });
+      store.Prune([aborted](int64_t id) { return id == aborted; });
     }
   }
   if (event.kind == JobEvent::Kind::kRestartFailed && event.subtask >= 0 && event.checkpoint_id >= 0) {
@@ -387,12 +379,8 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
         }
         // Flink's TaskStateManager: a restore keeps only the restored checkpoint's copy.
         if (event.op == 0) {
-          for (auto it = store.must_hold.begin(); it != store.must_hold.end();) {
-            it = it->first == event.checkpoint_id ? std::next(it) : store.must_hold.erase(it);
-          }
-          for (auto it = store.may_hold.begin(); it != store.may_hold.end();) {
-            it = *it == event.checkpoint_id ? std::next(it) : store.may_hold.erase(it);
-          }
+          const int64_t restored = event.checkpoint_id;
+          store.Prune([restored](int64_t id) { return id != restored; });
         }
       }
       if (event.checkpoint_id >= 0 && event.local_recovery && event.local_copy_available && !event.rescaled &&
@@ -541,6 +529,9 @@ std::optional<Violation> Checker::ProcessEvent(SimJob& job, const JobEvent& even
       attempt.failed.insert(event.checkpoint_id);
       return std::nullopt;
     case JobEvent::Kind::kRestartFailed:
+    case JobEvent::Kind::kLocalStored:
+    case JobEvent::Kind::kMachineLost:
+    case JobEvent::Kind::kProcessRestarted:
       return std::nullopt;  // judged above
   }
   return std::nullopt;
@@ -863,7 +854,7 @@ std::optional<Violation> Checker::CheckNoLeak(SimJob* job, int step) {
     if (suspended_record) continue;
     if (auto found = accepted.find(path); found != accepted.end()) {
       // Every reason it was ever accepted for (a hard kill's upload, then a failed delete of it, ...), and when.
-      if (auto entry = accepted.find(path); entry != accepted.end()) accepted_at_step_.emplace(*entry, step);
+      accepted_at_step_.emplace(*found, step);
       std::vector<std::pair<std::string, int>> acceptances;
       for (auto entry = accepted_at_step_.lower_bound({path, ""});
            entry != accepted_at_step_.end() && entry->first.first == path; ++entry) {

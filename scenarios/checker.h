@@ -50,6 +50,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -231,6 +232,14 @@ class Checker {
   struct LocalStoreModel {
     std::map<int64_t, std::pair<int, std::set<int>>> must_hold;
     std::set<int64_t> may_hold;
+    // Forgets the copies of every checkpoint id `pruned` matches, held or possibly held.
+    template <typename Predicate>
+    void Prune(Predicate pruned) {
+      for (auto it = must_hold.begin(); it != must_hold.end();) {
+        it = pruned(it->first) ? must_hold.erase(it) : std::next(it);
+      }
+      for (auto it = may_hold.begin(); it != may_hold.end();) it = pruned(*it) ? may_hold.erase(it) : std::next(it);
+    }
   };
   std::map<int, LocalStoreModel> local_stores_;
   std::map<int, std::map<std::string, std::string>> left_by_dead_processes_;

@@ -125,22 +125,11 @@ void RemoveDirectory(const std::string& directory) {
   if (error) std::fprintf(stderr, "snapsim: cannot remove %s: %s\n", directory.c_str(), error.message().c_str());
 }
 
-bool KnownGenerator(const std::string& generator) {
-  return generator == "swarm" || generator == "swarm-recoverable" || generator == "lifecycle";
-}
-
 Scenario Generate(const std::string& generator, uint64_t seed) {
   if (generator == "lifecycle") return GenerateLifecycleScenario(seed);
   SwarmOptions options;
   options.recoverable_only = generator == "swarm-recoverable";
   return GenerateSwarmScenario(seed, options);
-}
-
-std::string HowItEnded(int wait_status) {
-  if (WIFSIGNALED(wait_status)) {
-    return absl::StrCat("killed by signal ", WTERMSIG(wait_status), " (", strsignal(WTERMSIG(wait_status)), ")");
-  }
-  return absl::StrCat("exited with status ", WEXITSTATUS(wait_status), " without a report");
 }
 
 void Interrupts::Install() {

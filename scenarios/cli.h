@@ -43,11 +43,7 @@ absl::StatusOr<std::string> MakeTemporaryDirectory(const std::string& prefix);
 void RemoveDirectory(const std::string& directory);
 
 // Which generator turns a seed into a scenario: swarm, swarm-recoverable or lifecycle.
-bool KnownGenerator(const std::string& generator);
 Scenario Generate(const std::string& generator, uint64_t seed);
-
-// "killed by signal 6 (Aborted)" or "exited with status 3 without a report" of a waitpid status (as shrink says it).
-std::string HowItEnded(int wait_status);
 
 // SIGINT and SIGTERM, caught: the handler records the signal and makes Interrupts::fd() readable, so a command
 // blocked in poll() wakes up, stops its children and reports what it has. Child processes restore the default

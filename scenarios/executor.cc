@@ -17,6 +17,7 @@
 #include "faults/fault_model.h"
 #include "sim/posix_world.h"
 #include "sim/sim_scheduler.h"
+#include "snapshot/checkpoint_failure_reason.h"
 
 namespace snapsim {
 namespace {
@@ -476,8 +477,6 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
   };
   const int64_t newest_before = newest_completed();
   std::string failures;
-  // Each failed attempt that expired with a task's acknowledgement sent after all ("checkpoint 17: the last
-  // acknowledgement 399us after the expiry"), and whether every failed attempt did.
   // Attempts that expired: the checkpoint, when the attempt learned it, when storage last committed an object then.
   // Whether every failure was an expiry or the suspension of the failover an expiry caused (tolerable failures
   // exceeded).
@@ -537,15 +536,12 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
     }
     absl::StrAppend(&failures, failures.empty() ? "" : "; ", "attempt ", attempt, ": ", result.status().message());
     const int64_t expired_at = world_->runtime().NowMicros();
-    long long failed_id = -1;
-    char reason[64] = {0};
-    if (std::sscanf(std::string(result.status().message()).c_str(), "checkpoint %lld failed: %63[A-Z_]", &failed_id,
-                    reason) == 2 &&
-        (std::string(reason) == "CHECKPOINT_EXPIRED" || std::string(reason) == "CHECKPOINT_COORDINATOR_SUSPEND")) {
-      if (std::string(reason) == "CHECKPOINT_EXPIRED") {
-        expired.push_back({failed_id, expired_at, world_->last_storage_commit_micros()});
-      }
-    } else {
+    const std::optional<CheckpointFailureReason> reason = FailureReasonOf(result.status());
+    long long failed_id = -1;  // the status names its checkpoint: "checkpoint 17 failed: ..."
+    if (reason == CheckpointFailureReason::kCheckpointExpired &&
+        std::sscanf(std::string(result.status().message()).c_str(), "checkpoint %lld", &failed_id) == 1) {
+      expired.push_back({failed_id, expired_at, world_->last_storage_commit_micros()});
+    } else if (reason != CheckpointFailureReason::kCheckpointCoordinatorSuspend) {
       every_failure_timed_out = false;
     }
     if (std::optional<Outcome> failed = AnswerFailures(step)) {
@@ -575,10 +571,9 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
                     first_ack < 0 ? "acknowledged by no task"
                                   : absl::StrCat("acknowledged ", first_ack - attempt.expired_at, "us to ",
                                                  last_ack - attempt.expired_at, "us after its expiry"),
-                    attempt.last_commit < 0
-                        ? ""
-                        : absl::StrCat(", an upload committed ", attempt.expired_at - attempt.last_commit,
-                                       "us before it"));
+                    attempt.last_commit < 0 ? ""
+                                            : absl::StrCat(", an upload committed ",
+                                                           attempt.expired_at - attempt.last_commit, "us before it"));
   }
   if (every_failure_timed_out && slow_not_stuck) {
     ++coverage_["liveness not judged: timeout shorter than a checkpoint"];
@@ -587,11 +582,11 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
                                   failures, " (", evidence, ")"));
     return done;
   }
-  std::string late = evidence;
   Outcome outcome = done;
-  outcome.violation = MakeViolation(9, step.number, absl::StrCat("no checkpoint completed in ", attempts,
-                                                                 " attempt(s) with faults over: ", failures,
-                                                                 late.empty() ? "" : absl::StrCat(" (", late, ")")));
+  outcome.violation =
+      MakeViolation(9, step.number,
+                    absl::StrCat("no checkpoint completed in ", attempts, " attempt(s) with faults over: ", failures,
+                                 evidence.empty() ? "" : absl::StrCat(" (", evidence, ")")));
   return outcome;
 }
 
@@ -806,7 +801,6 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     return Outcome{};
   }
   if (verb == "fault") {
-    if (!world_->deterministic()) return BadInput(step, "", "faults are injected in the simulated world only");
     std::optional<FaultKind> kind = ParseFaultKind(step.Text("kind"));
     FaultRule rule;
     rule.kind = *kind;
@@ -827,7 +821,6 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     return Outcome{};
   }
   if (verb == "corrupt") {
-    if (!world_->deterministic()) return BadInput(step, "", "corruption is injected in the simulated world only");
     const int machine = static_cast<int>(step.Int("machine"));
     if (machine >= job_->parallelism()) {
       return BadInput(step, "machine", absl::StrCat("the job has ", job_->parallelism(), " machines"));

@@ -23,7 +23,7 @@ std::string DescribeConfiguration(const ScenarioConfig& config) {
                       config.inline_threshold > 0 ? absl::StrCat(" inline_threshold=", config.inline_threshold)
                                                   : std::string(),
                       config.min_pause_ms > 0 ? absl::StrCat(" min_pause=", config.min_pause_ms, "ms") : std::string(),
-                      config.checkpoint_timeout_ms != 400
+                      config.checkpoint_timeout_ms != kGeneratedTimeoutMs
                           ? absl::StrCat(" timeout=", config.checkpoint_timeout_ms, "ms")
                           : std::string());
 }
@@ -42,7 +42,7 @@ Scenario GenerateLifecycleScenario(uint64_t seed) {
   const char* const modes[] = {"claim", "no_claim", "legacy"};
   config.restore_mode = modes[prng.UniformBelow(3)];
   config.checkpoint_interval_ms = 30;
-  config.checkpoint_timeout_ms = 400;
+  config.checkpoint_timeout_ms = kGeneratedTimeoutMs;
   scenario.description = {
       absl::StrCat("Generated job lifecycle, seed ", seed, ": ", DescribeConfiguration(config), "."),
       absl::StrCat("Regenerate: bazel run //:snapsim -- sweep --first=", seed, " --seeds=1")};

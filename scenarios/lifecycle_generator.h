@@ -18,7 +18,11 @@
 namespace snapsim {
 
 Scenario GenerateLifecycleScenario(uint64_t seed);
-// "parallelism=2 incremental local-recovery max_concurrent=2 retained=1 resume=CLAIM"
+// The checkpoint timeout of generated scenarios (lifecycle and swarm), unless a seed draws a shorter one.
+inline constexpr int64_t kGeneratedTimeoutMs = 400;
+
+// "parallelism=2 incremental local-recovery max_concurrent=2 retained=1 resume=CLAIM" (and the timeout where it is
+// not kGeneratedTimeoutMs)
 std::string DescribeConfiguration(const ScenarioConfig& config);
 
 }  // namespace snapsim

@@ -24,6 +24,7 @@
 #include "scenarios/cli_flags.h"
 #include "scenarios/executor.h"
 #include "scenarios/scenario.h"
+#include "scenarios/shrink.h"
 #include "scenarios/sweep_records.h"
 
 namespace snapsim::cli {
@@ -300,14 +301,8 @@ int Replay(const std::vector<std::string>& arguments) {
       write_record(report.record);
     } else {
       // The child died before its verdict: the step after the last one that ended was running.
-      int running = report.last_step_ended + 1;
-      for (const ScenarioStep& step : scenario->steps) {
-        if (step.number > report.last_step_ended) {
-          running = step.number;
-          break;
-        }
-      }
-      SeedRecord record = MakeCrashRecord(*scenario, running, HowItEnded(status));
+      const int running = StepAfter(*scenario, report.last_step_ended);
+      SeedRecord record = MakeCrashRecord(*scenario, running, HowTheProcessEnded(status));
       record.type = "scenario";
       record.generator = "file";
       record.origin = file;
@@ -315,8 +310,8 @@ int Replay(const std::vector<std::string>& arguments) {
       std::printf(
           "%s: CRASH  the process crashed at step %d (%s), %s\n  reproduce: bazel run //:snapsim -- "
           "replay %s%s\n",
-          file.c_str(), running, record.verb.c_str(), HowItEnded(status).c_str(), ShellQuote(UserPath(file)).c_str(),
-          ReproduceFlags(options).c_str());
+          file.c_str(), running, record.verb.c_str(), HowTheProcessEnded(status).c_str(),
+          ShellQuote(UserPath(file)).c_str(), ReproduceFlags(options).c_str());
       std::fflush(stdout);
       code = 1;
     }

@@ -715,6 +715,13 @@ absl::StatusOr<Scenario> LoadScenarioFile(const std::string& path) {
   return ParseScenario(text, path);
 }
 
+int StepAfter(const Scenario& scenario, int last_ended) {
+  for (const ScenarioStep& step : scenario.steps) {
+    if (step.number > last_ended) return step.number;
+  }
+  return last_ended + 1;
+}
+
 std::string FormatScenario(const Scenario& scenario) {
   std::string out;
   for (const std::string& line : scenario.description) absl::StrAppend(&out, line.empty() ? "#" : "# ", line, "\n");

@@ -130,6 +130,10 @@ absl::StatusOr<Scenario> ParseScenario(absl::string_view text, absl::string_view
 // Reads and parses a file; an unreadable file is an error naming it.
 absl::StatusOr<Scenario> LoadScenarioFile(const std::string& path);
 // The scenario as text that ParseScenario reads back to an equal scenario (every argument written out).
+// The step that was running when a process died after step `last_ended` ended: the first step numbered above it, or
+// last_ended + 1 past the last step (the end of the run).
+int StepAfter(const Scenario& scenario, int last_ended);
+
 std::string FormatScenario(const Scenario& scenario);
 // Builds a step for generators: `arguments` are validated against the schema like parsed ones.
 absl::StatusOr<ScenarioStep> MakeStep(int number, absl::string_view verb,

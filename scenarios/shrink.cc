@@ -265,22 +265,19 @@ RunResult RunScenarioInChildProcess(const Scenario& scenario, const RunOptions& 
     return result;
   }
   // The child died before its report: the step after the last one that ended was running (or the end of the run).
-  int running = last_ended + 1;
-  for (const ScenarioStep& step : scenario.steps) {
-    if (step.number > last_ended) {
-      running = step.number;
-      break;
-    }
-  }
-  const std::string how =
-      WIFSIGNALED(status)
-          ? absl::StrCat("killed by signal ", WTERMSIG(status), " (", strsignal(WTERMSIG(status)), ")")
-          : absl::StrCat("exited with status ", WEXITSTATUS(status), " without a report");
   result.verdict = RunResult::Verdict::kViolation;
-  result.violation = MakeViolation(0, running, absl::StrCat("the process crashed, ", how));
+  result.violation = MakeViolation(0, StepAfter(scenario, last_ended),
+                                   absl::StrCat("the process crashed, ", HowTheProcessEnded(status)));
   result.violation->invariant = kProcessCrashInvariant;
   result.violation->name = "process crash";
   return result;
+}
+
+std::string HowTheProcessEnded(int wait_status) {
+  if (WIFSIGNALED(wait_status)) {
+    return absl::StrCat("killed by signal ", WTERMSIG(wait_status), " (", strsignal(WTERMSIG(wait_status)), ")");
+  }
+  return absl::StrCat("exited with status ", WEXITSTATUS(wait_status), " without a report");
 }
 
 absl::StatusOr<ShrinkResult> ShrinkScenario(const Scenario& scenario, const ShrinkOptions& options) {

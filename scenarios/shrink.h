@@ -52,6 +52,10 @@ struct ShrinkResult {
 };
 
 // Fails with FailedPrecondition when `scenario` does not fail (passes or is bad input).
+// How a child process ended without its report: "killed by signal 6 (Aborted)" or "exited with status 3 without a
+// report", of a waitpid status (shrink's isolated candidates, and snapsim's sweep workers and replay children).
+std::string HowTheProcessEnded(int wait_status);
+
 absl::StatusOr<ShrinkResult> ShrinkScenario(const Scenario& scenario, const ShrinkOptions& options = {});
 
 }  // namespace snapsim

@@ -36,7 +36,7 @@ Scenario GenerateSwarmScenario(uint64_t seed, const SwarmOptions& options) {
   const char* const modes[] = {"claim", "no_claim", "legacy"};
   config.restore_mode = modes[below(3)];
   config.checkpoint_interval_ms = below(2) == 0 ? 0 : 30 + 10 * static_cast<int64_t>(below(4));
-  config.checkpoint_timeout_ms = 400;
+  config.checkpoint_timeout_ms = kGeneratedTimeoutMs;
   // Flink's tolerable failed checkpoints: unlimited for half the seeds, else 0 (Flink's default), 1 or 3.
   const int tolerable[] = {-1, -1, -1, 0, 1, 3};
   config.tolerable_failures = tolerable[below(6)];

@@ -33,6 +33,7 @@
 #include "scenarios/lifecycle_generator.h"
 #include "scenarios/reachability_goals.h"
 #include "scenarios/scenario.h"
+#include "scenarios/shrink.h"
 #include "scenarios/sweep_records.h"
 
 namespace snapsim::cli {
@@ -118,7 +119,7 @@ class SweepProgress {
   bool Finish(int interrupted_by) {
     if (terminal_) std::printf("\r\033[K");
     std::printf("coverage over the sweep:\n");
-    for (const auto& [name, count] : coverage_) std::printf("  %-40s %d\n", name.c_str(), count);
+    for (const auto& [name, count] : coverage_) std::printf("  %-60s %d\n", name.c_str(), count);
     std::string zero;
     for (const std::string& name : GoalCounters(options_.generator)) {
       if (coverage_.count(name) == 0) zero += (zero.empty() ? "" : ", ") + name;
@@ -516,14 +517,8 @@ int Sweep(const std::vector<std::string>& arguments) {
       // The parent writes the scenario and reports it like any failure, at the step that was running.
       const uint64_t crashed = *worker.running;
       const Scenario scenario = Generate(options.generator, crashed);
-      int running = worker.last_step_ended + 1;
-      for (const ScenarioStep& step : scenario.steps) {
-        if (step.number > worker.last_step_ended) {
-          running = step.number;
-          break;
-        }
-      }
-      SeedRecord record = MakeCrashRecord(scenario, running, HowItEnded(status));
+      SeedRecord record =
+          MakeCrashRecord(scenario, StepAfter(scenario, worker.last_step_ended), HowTheProcessEnded(status));
       record.generator = options.generator;
       progress.Add(absl::StrCat("seed ", crashed, ": FAILED  ", Configuration(options.generator, scenario), ": ",
                                 record.detail, " (its last words are above)\n", FailureLines(options, record)),

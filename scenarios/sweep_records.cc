@@ -216,7 +216,9 @@ absl::StatusOr<Report> MergeRecordFiles(const std::vector<std::string>& files) {
   Report report;
   report.files = files;
   std::map<std::tuple<std::string, int, std::string>, size_t> groups;
-  std::vector<SeedRecord> all;
+  // Only the slowest few are kept, whatever the number of records (a nightly merges 10^5 or more).
+  constexpr size_t kSlowest = 5;
+  auto slower = [](const SeedRecord& a, const SeedRecord& b) { return a.cpu_seconds > b.cpu_seconds; };
   for (const std::string& file : files) {
     std::ifstream in(file, std::ios::binary);
     if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", file, ": ", std::strerror(errno)));
@@ -256,9 +258,13 @@ absl::StatusOr<Report> MergeRecordFiles(const std::vector<std::string>& files) {
         if (!record.origin.empty()) report.failures[group->second].origins.push_back(record.origin);
         report.failed.push_back(record);
       }
-      record.scenario.clear();
-      record.coverage.clear();
-      all.push_back(std::move(record));
+      if (report.slowest.size() < kSlowest || slower(record, report.slowest.back())) {
+        record.scenario.clear();
+        record.coverage.clear();
+        report.slowest.insert(std::upper_bound(report.slowest.begin(), report.slowest.end(), record, slower),
+                              std::move(record));
+        if (report.slowest.size() > kSlowest) report.slowest.pop_back();
+      }
     }
   }
   for (auto& [name, generator] : report.generators) {
@@ -271,9 +277,6 @@ absl::StatusOr<Report> MergeRecordFiles(const std::vector<std::string>& files) {
   std::stable_sort(report.failures.begin(), report.failures.end(), [](const FailureGroup& a, const FailureGroup& b) {
     return a.seeds.size() != b.seeds.size() ? a.seeds.size() > b.seeds.size() : a.seeds.front() < b.seeds.front();
   });
-  std::stable_sort(all.begin(), all.end(),
-                   [](const SeedRecord& a, const SeedRecord& b) { return a.cpu_seconds > b.cpu_seconds; });
-  for (size_t i = 0; i < all.size() && i < 5; ++i) report.slowest.push_back(all[i]);
   return report;
 }
 

@@ -37,9 +37,12 @@ for argument in "$@"; do
 done
 case "$seeds" in '' | *[!0-9]*) echo "nightly_sweep: --seeds must be a number, not '$seeds'" >&2; exit 2 ;; esac
 
+# Without --merge, this script runs Bazel (build, then the shards); with it, it only merges what is there.
+run_bazel=true
+[ -z "$merge" ] || run_bazel=false
 workspace="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$workspace" || exit 2
-if [ -z "$merge" ]; then
+if $run_bazel; then
   tools/setup.sh || exit 2
 fi
 command -v unzip > /dev/null || { echo "nightly_sweep: unzip is missing (tools/setup.sh installs it)" >&2; exit 2; }
@@ -47,7 +50,7 @@ mkdir -p "$corpus" "$report_dir" || exit 2
 rm -rf "$report_dir/shards" "$report_dir/corpus.jsonl"
 started=$SECONDS
 
-if [ -z "$merge" ]; then
+if $run_bazel; then
   bazel build "${bazel_flags[@]}" //scenarios:snapsim || exit 2
   snapsim="$workspace/bazel-bin/scenarios/snapsim"
   merge="$workspace/bazel-testlogs/tests/nightly_sweep"
@@ -72,7 +75,7 @@ else
 fi
 
 # 2. The shards. A failing shard is a finding, not an error: the merged report below says what failed.
-if [ "$merge" = "$workspace/bazel-testlogs/tests/nightly_sweep" ]; then
+if $run_bazel; then
   bazel test "${bazel_flags[@]}" --test_env=SNAPSIM_NIGHTLY_SEEDS="$seeds" //tests:nightly_sweep
   code=$?
   # 3: some test failed; 4: no test ran. Anything else but 0 is Bazel's own failure.
