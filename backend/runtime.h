@@ -51,6 +51,13 @@ class Runtime {
   virtual int64_t NowMicros() = 0;
   // Suspends the caller for `micros` on this runtime's clock.
   virtual void SleepForMicros(int64_t micros) = 0;
+  // SleepForMicros that may end early once `cancelled()` holds: a timer whose purpose is gone (Flink cancels a
+  // completed checkpoint's canceller). Real threads poll `cancelled` so that an idle job does not wait a timeout out;
+  // the simulation sleeps the whole time (its clock is virtual, so the timer costs nothing, and its schedule stays
+  // what every recorded seed was run with). `cancelled` must not block.
+  virtual void SleepForMicrosUnless(int64_t micros, const std::function<bool()>& /*cancelled*/) {
+    SleepForMicros(micros);
+  }
   // A scheduling point without waiting for anything.
   virtual void Yield() = 0;
   // A fresh 32-hex-digit id (Flink's random UUIDs: object names, backend UIDs); from the seed in simulation.
@@ -190,6 +197,7 @@ class ThreadRuntime : public Runtime {
   std::shared_ptr<Signal> NewSignal() override;
   int64_t NowMicros() override;
   void SleepForMicros(int64_t micros) override;
+  void SleepForMicrosUnless(int64_t micros, const std::function<bool()>& cancelled) override;
   void Yield() override;
   std::string NewUniqueId() override;
   rocksdb::Status RunBlockingRocksDbCall(const std::function<rocksdb::Status()>& call) override;

@@ -1,4 +1,5 @@
 // ThreadRuntime: the real-threads side of the runtime seam. Not part of the simulated path.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -133,7 +134,11 @@ std::shared_ptr<Signal> ThreadRuntime::NewSignal() { return std::make_shared<Thr
 
 int64_t ThreadRuntime::NowMicros() { return SteadyMicros(); }
 
-void ThreadRuntime::SleepForMicros(int64_t micros) {
+void ThreadRuntime::SleepForMicros(int64_t micros) { SleepForMicrosUnless(micros, nullptr); }
+
+void ThreadRuntime::SleepForMicrosUnless(int64_t micros, const std::function<bool()>& cancelled) {
+  // How often `cancelled` is asked: an idle job waits at most this long for a cancelled timer to go.
+  constexpr int64_t kPollMicros = 2'000;
   const bool activity = current_activity_of == threads_.get();
   const int64_t wake = SteadyMicros() + micros;
   std::unique_lock<std::mutex> lock(threads_->mutex);
@@ -141,11 +146,19 @@ void ThreadRuntime::SleepForMicros(int64_t micros) {
   std::multiset<int64_t>::iterator entry;
   if (activity) {
     --threads_->running;
-    entry = threads_->wake_times.insert(wake);
+    entry = threads_->wake_times.insert(wake);  // the timer's own end: WaitUntilIdle judges it by that
   }
-  threads_->stopped_or_changed.wait_until(
-      lock, std::chrono::steady_clock::time_point(std::chrono::microseconds(wake)),
-      [this] { return threads_->stopping; });
+  for (;;) {
+    const int64_t until = cancelled == nullptr ? wake : std::min(wake, SteadyMicros() + kPollMicros);
+    threads_->stopped_or_changed.wait_until(
+        lock, std::chrono::steady_clock::time_point(std::chrono::microseconds(until)),
+        [this] { return threads_->stopping; });
+    if (threads_->stopping || SteadyMicros() >= wake) break;
+    lock.unlock();
+    const bool stop = cancelled();
+    lock.lock();
+    if (stop) break;
+  }
   if (activity) {
     threads_->wake_times.erase(entry);
     ++threads_->running;

@@ -75,5 +75,22 @@ TEST(ThreadRuntimeTest, IdleOnlyOnceShortSleepersAndRunnersAreDone) {
   never.Set(1);
 }
 
+// A checkpoint's canceller (a 60 s timer) ends once its checkpoint is decided, so the job is idle at once even for a
+// horizon past the timer; an undecided one keeps it busy.
+TEST(ThreadRuntimeTest, CancelledTimerEndsEarlyAndLeavesTheJobIdle) {
+  ThreadRuntime runtime;
+  Promise<int> decided(runtime);
+  std::atomic<bool> timer_done{false};
+  runtime.Spawn("canceller", [&, future = decided.GetFuture()] {
+    runtime.SleepForMicrosUnless(60'000'000, [&future] { return future.IsReady(); });
+    timer_done = true;
+  });
+  EXPECT_FALSE(runtime.WaitUntilIdle(/*horizon_micros=*/120'000'000, /*limit_micros=*/50'000));
+  EXPECT_FALSE(timer_done.load());
+  decided.Set(1);
+  ASSERT_TRUE(runtime.WaitUntilIdle(/*horizon_micros=*/120'000'000, /*limit_micros=*/10'000'000));
+  EXPECT_TRUE(timer_done.load());
+}
+
 }  // namespace
 }  // namespace snapsim

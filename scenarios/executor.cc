@@ -168,7 +168,8 @@ SimJobConfig Execution::JobConfig() const {
   job.checkpoint_timeout_micros = config.checkpoint_timeout_ms * kMicrosPerMilli;
   // Real time: a timeout is a timer someone waits out (at quiescence); capped so a run stays short.
   if (!world_->deterministic())
-    job.checkpoint_timeout_micros = std::min<int64_t>(job.checkpoint_timeout_micros, 1'000'000);
+    job.checkpoint_timeout_micros =
+        std::min<int64_t>(job.checkpoint_timeout_micros, PosixWorld::kMaxCheckpointTimeoutMicros);
   job.max_concurrent_checkpoints = config.max_concurrent_checkpoints;
   job.num_retained = config.retained_checkpoints;
   job.upload_threads = config.upload_threads;

@@ -21,7 +21,7 @@ namespace snapsim {
 struct RunOptions {
   enum class FileSystem { kSim, kPosix };
   // kPosix: real disk and real threads (sim/posix_world.h), in a fresh directory under `posix_directory` (default:
-  // $TEST_TMPDIR or $TMPDIR or /tmp), removed afterwards. Checkpoint timeouts are capped at 1 s there (timers run in
+  // $TEST_TMPDIR or $TMPDIR or /tmp), removed afterwards. Checkpoint timeouts are capped at 8 s there (timers run in
   // real time). Not deterministic: for comparing verdicts of passing scenarios.
   FileSystem fs = FileSystem::kSim;
   std::string posix_directory;

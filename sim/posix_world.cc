@@ -112,7 +112,7 @@ void PosixWorld::RecordSpan(absl::string_view component, absl::string_view event
 
 bool PosixWorld::RunUntilQuiescent(std::vector<std::string>* pending) {
   if (pending != nullptr) pending->clear();
-  return runtime_->WaitUntilIdle(/*horizon_micros=*/1'500'000, /*limit_micros=*/120'000'000);
+  return runtime_->WaitUntilIdle(/*horizon_micros=*/kMaxCheckpointTimeoutMicros + 500'000, /*limit_micros=*/120'000'000);
 }
 
 std::unique_ptr<JobWorld> PosixWorld::NewSideWorld(uint64_t /*seed*/) {

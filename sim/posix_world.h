@@ -31,7 +31,12 @@ class PosixWorld : public JobWorld {
   OptionsPreset preset() const override { return OptionsPreset::kRealDisk; }
   void Record(absl::string_view component, absl::string_view event) override;
   void RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros) override;
-  // Waits until no activity runs and no sleeper wakes within 1.5 s (the executor caps timeouts at 1 s here).
+  // Checkpoint timeouts are capped at this on real disk (the executor applies it), so that a run whose checkpoint
+  // is meant to expire stays short. Generous beside the 0.1-0.4 s a checkpoint of the library's state takes even on
+  // a loaded machine: a cap of 1 s let a checkpoint required to complete expire under CI's load.
+  static constexpr int64_t kMaxCheckpointTimeoutMicros = 8'000'000;
+  // Waits until no activity runs and no sleeper wakes within the capped timeout and half a second: an expiry is
+  // waited out; a checkpoint's canceller ends early once it is decided (Runtime::SleepForMicrosUnless).
   bool RunUntilQuiescent(std::vector<std::string>* pending) override;
   std::unique_ptr<JobWorld> NewSideWorld(uint64_t seed) override;
   bool deterministic() const override { return false; }

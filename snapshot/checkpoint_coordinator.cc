@@ -194,8 +194,11 @@ void CheckpointCoordinator::StartTriggering(Request request) {
   std::weak_ptr<CheckpointCoordinator> weak = weak_from_this();
   const int64_t timeout = config_.checkpoint_timeout_micros;
   Runtime* runtime = runtime_;
-  runtime_->Spawn(absl::StrCat("checkpoint-canceller-", pending->id), [weak, pending, timeout, runtime] {
-    runtime->SleepForMicros(timeout);
+  // Flink's canceller is cancelled once the checkpoint completes or aborts; here it ends early (real threads) once
+  // the checkpoint's promise is decided, which both do.
+  Future<Result> decided = pending->promise->GetFuture();
+  runtime_->Spawn(absl::StrCat("checkpoint-canceller-", pending->id), [weak, pending, timeout, runtime, decided] {
+    runtime->SleepForMicrosUnless(timeout, [&decided] { return decided.IsReady(); });
     std::shared_ptr<CheckpointCoordinator> self = weak.lock();
     if (self == nullptr) return;
     RuntimeMutexLock lock(self->mutex_);
