@@ -24,7 +24,9 @@ class SimFileSystemTest : public ::testing::Test {
     std::unique_ptr<rocksdb::FSWritableFile> file;
     ASSERT_TRUE(fs_->NewWritableFile(path, rocksdb::FileOptions(), &file, nullptr).ok());
     ASSERT_TRUE(file->Append(bytes, io_, nullptr).ok());
-    if (sync) ASSERT_TRUE(file->Sync(io_, nullptr).ok());
+    if (sync) {
+      ASSERT_TRUE(file->Sync(io_, nullptr).ok());
+    }
     ASSERT_TRUE(file->Close(io_, nullptr).ok());
   }
 

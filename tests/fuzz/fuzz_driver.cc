@@ -33,7 +33,7 @@ namespace {
 // What the signal handler needs, prepared before any input runs (it may only make async-signal-safe calls).
 const std::string* current_input = nullptr;
 char finding_path[4096];
-char replay_message[8192];
+char replay_message[2 * sizeof(finding_path) + 1024];  // the path twice and the text around it
 
 void OnFatalSignal(int signal_number) {
   if (current_input != nullptr) {
