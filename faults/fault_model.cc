@@ -152,6 +152,10 @@ ObjectStoreFault FaultInjector::Decide(const ObjectStoreOperation& operation) {
     return false;
   });
   if (rule == nullptr) return fault;
+  if (observer_) {
+    observer_(FiredFault{rule->kind, std::string(ObjectStoreOperationKindName(operation.kind)), operation.path, "",
+                         rule->armed_at_step});
+  }
   const std::string what = absl::StrCat(FaultKindName(rule->kind), ": ",
                                         ObjectStoreOperationKindName(operation.kind), " ", operation.path);
   switch (rule->kind) {
@@ -241,12 +245,21 @@ rocksdb::IOStatus FaultInjector::DecideDisk(const std::string& machine, const Fs
     return false;
   });
   if (rule == nullptr) return rocksdb::IOStatus::OK();
+  if (observer_) {
+    observer_(FiredFault{rule->kind, std::string(FsOperationKindName(operation.kind)), operation.path, machine,
+                         rule->armed_at_step});
+  }
   // The marker survives RocksDB's statuses as text (see the header).
   const std::string what = absl::StrCat(kInjectedText, " ", FaultKindName(rule->kind), ": ",
                                         FsOperationKindName(operation.kind), " ", operation.path, " on ", machine);
   const FaultKind kind = rule->kind;
   Consume(rule);
   return kind == FaultKind::kDiskFull ? rocksdb::IOStatus::NoSpace(what) : rocksdb::IOStatus::IOError(what);
+}
+
+void FaultInjector::SetObserver(std::function<void(const FiredFault&)> observer) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  observer_ = std::move(observer);
 }
 
 void FaultInjector::Consume(FaultRule* rule) {

@@ -122,6 +122,16 @@ struct FaultRule {
   int count = 1;
   std::string path_contains;
   int64_t latency_micros = 0;  // storage-slow
+  int armed_at_step = 0;       // the scenario step that armed it (0: armed outside a scenario's steps)
+};
+
+// One fault that fired, as the trace shows it.
+struct FiredFault {
+  FaultKind kind;
+  std::string operation;  // "finish", "read", "append", ...
+  std::string path;
+  std::string machine;    // the local disk's machine; "" for the object store
+  int armed_at_step = 0;
 };
 
 // Applies armed rules to the object store's and the local disks' operations. Thread-safe; draws from its own PRNG
@@ -131,6 +141,9 @@ class FaultInjector {
   explicit FaultInjector(Prng prng) : prng_(std::move(prng)) {}
   void Install(SimObjectStore* store);
   void Arm(FaultRule rule);
+  // Called for every fault that fires, from the operation's activity, with the injector's lock held: it must not
+  // call back into the injector.
+  void SetObserver(std::function<void(const FiredFault&)> observer);
   void DisarmAll();
   bool armed() const;
   // How many faults of each kind fired.
@@ -163,6 +176,7 @@ class FaultInjector {
   std::set<std::string> corrupted_local_;
   // The first armed rule of a kind in `applies` that matches `path` and wins its draw (consumed), or null.
   FaultRule* Draw(const std::string& path, const std::function<bool(FaultKind)>& applies);
+  std::function<void(const FiredFault&)> observer_;
   // Counts one firing of `rule` against its count; removes it when spent.
   void Consume(FaultRule* rule);
 };

@@ -896,6 +896,15 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
                                                      int max_parallelism, int step) {
   ++side_world_restores_;
   const int world = side_world_restores_;
+  // An instant on the run's trace (the side world's own clock and trace stay apart): the trace's "checker" process.
+  world_->Record("checker",
+                 absl::StrCat("restore ", snapshot.pointer, " in side world ", world, " at parallelism ", parallelism),
+                 {{"snapshot", snapshot.pointer},
+                  {"checkpoint", absl::StrCat(snapshot.checkpoint_id)},
+                  {"side_world", absl::StrCat(world)},
+                  {"parallelism", absl::StrCat(parallelism)},
+                  {"files", absl::StrCat(snapshot.files.size())},
+                  {"step", absl::StrCat(step)}});
   // The side world has its own runtime, clock and storage (a copy of the snapshot's files): nothing the restore
   // does touches the run, advances its clock or enters its trace.
   std::unique_ptr<JobWorld> side = world_->NewSideWorld(Prng(seed_).Child(absl::StrCat("side-world-", world)).seed());

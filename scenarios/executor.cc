@@ -62,6 +62,16 @@ class Execution {
         return faults_.DecideDisk(machine, operation);
       });
     }
+    // Every fault that fires is an event of its own on the trace's "fault" process.
+    faults_.SetObserver([this](const FiredFault& fired) {
+      TraceArgs args = {{"kind", std::string(FaultKindName(fired.kind))},
+                        {"operation", fired.operation},
+                        {"path", fired.path},
+                        {"armed_at_step", absl::StrCat(fired.armed_at_step)}};
+      if (!fired.machine.empty()) args.push_back({"machine", fired.machine});
+      world_->Record("fault", absl::StrCat(FaultKindName(fired.kind), ": ", fired.operation, " ", fired.path),
+                     std::move(args));
+    });
     checker_.SetFaultExplanation([this](absl::string_view error) { return faults_.Explains(error); });
     checker_.SetLossExplanation([this](absl::string_view error) { return faults_.ExplainsLoss(error); });
   }
@@ -818,6 +828,7 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
       }
     }
     if (rule.count == 0) return BadInput(step, "count", "count is -1 (no limit) or positive");
+    rule.armed_at_step = step.number;
     faults_.Arm(rule);
     return Outcome{};
   }
@@ -832,7 +843,9 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     for (const std::string& path : *corrupted) {
       faults_.NoteLocalCorruption(path);
       checker_.OnLocalCorruption(path);
-      world_->Record("scenario", absl::StrCat("corrupted ", path));
+      world_->Record("fault", absl::StrCat("corrupt: ", path),
+                     {{"kind", "corrupt"}, {"path", path}, {"machine", job_->machine(machine).name()},
+                      {"armed_at_step", absl::StrCat(step.number)}});
     }
     notes_.push_back(absl::StrCat("step ", step.number, ": corrupted ", corrupted->size(), " file(s): ",
                                   absl::StrJoin(*corrupted, ", ")));
@@ -982,6 +995,21 @@ void Execution::Finish(RunResult* result) {
   result->coverage = coverage_;
   for (const auto& [name, count] : checker_.coverage()) result->coverage[name] += count;
   result->notes.insert(result->notes.end(), checker_.notes().begin(), checker_.notes().end());
+  if (result->violation.has_value()) {
+    // The verdict on the trace: its own process, first in the viewer.
+    const Violation& violation = *result->violation;
+    TraceArgs args = {{"invariant", absl::StrCat(violation.invariant)},
+                      {"name", violation.name},
+                      {"step", absl::StrCat(violation.step)}};
+    if (violation.checkpoint_id >= 0) args.push_back({"checkpoint", absl::StrCat(violation.checkpoint_id)});
+    if (violation.subtask >= 0) args.push_back({"subtask", absl::StrCat(violation.subtask)});
+    if (!violation.file.empty()) args.push_back({"file", violation.file});
+    args.push_back({"detail", violation.detail});
+    world_->Record("violation",
+                   absl::StrCat("invariant ", violation.invariant, " (", violation.name, ") violated at step ",
+                                violation.step),
+                   std::move(args));
+  }
   if (options_.keep_trace_events) {
     result->trace_text = world_->trace().ToText();
     result->chrome_trace_json = world_->trace().ToChromeJson();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,10 @@
 namespace snapsim {
 namespace {
 
+using ::testing::_;
+using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Pair;
 
 std::string LibraryDirectory() {
   const char* root = std::getenv("TEST_SRCDIR");
@@ -205,6 +209,65 @@ TEST(Replay, SameScenarioWritesByteIdenticalTraceJsonWhoseSpansNest) {
   // Another seed is another run.
   scenario->config.seed = 6;
   EXPECT_NE(RunScenario(*scenario, options).trace_hash, first.trace_hash);
+}
+
+// A failing run's trace opens on the failure: the violation is an event of its own, on the first process, with its
+// invariant, step and detail; the fault that caused it is an event with its kind, path and the step that armed it;
+// the processes are the system's parts.
+TEST(Replay, FailingRunsTraceShowsTheViolationTheFaultAndThePartsOfTheSystem) {
+  absl::StatusOr<Scenario> scenario = ParseScenario(
+      "# A checkpoint required to complete meets an upload fault.\n# Its trace.\nparallelism 2\n"
+      "1 writes count=100 keys=40\n2 flush\n3 fault kind=upload-fails-before count=1 path=shared\n"
+      "4 checkpoint expect=completed\n",
+      "traced_failure.scenario");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  RunOptions options;
+  options.keep_trace_events = true;
+  const RunResult result = RunScenario(*scenario, options);
+  ASSERT_EQ(result.verdict, RunResult::Verdict::kViolation);
+  ASSERT_TRUE(CheckChromeTraceSpansNest(result.chrome_trace_json).ok())
+      << CheckChromeTraceSpansNest(result.chrome_trace_json);
+  absl::StatusOr<std::vector<ChromeTraceEvent>> events = ParseChromeTrace(result.chrome_trace_json);
+  ASSERT_TRUE(events.ok()) << events.status();
+  std::map<int64_t, std::string> processes;
+  for (const ChromeTraceEvent& event : *events) {
+    if (event.phase == "M" && event.name == "process_name") processes[event.pid] = event.metadata_name;
+  }
+  ASSERT_FALSE(processes.empty());
+  EXPECT_EQ(processes.begin()->second, "violation");
+  for (const char* part : {"scenario", "coordinator", "subtask 0", "subtask 1", "machine tm-0", "object store",
+                           "fault"}) {
+    EXPECT_THAT(processes, Contains(Pair(_, part)));
+  }
+  std::vector<ChromeTraceEvent> violations, faults;
+  for (const ChromeTraceEvent& event : *events) {
+    if (event.category == "violation") violations.push_back(event);
+    if (event.category == "fault") faults.push_back(event);
+  }
+  ASSERT_EQ(violations.size(), 1u);
+  EXPECT_EQ(processes.at(violations[0].pid), "violation");
+  EXPECT_EQ(violations[0].args.at("invariant"), absl::StrCat(result.violation->invariant));
+  EXPECT_EQ(violations[0].args.at("step"), "4");
+  EXPECT_THAT(violations[0].args.at("detail"), HasSubstr("upload-fails-before"));
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_EQ(processes.at(faults[0].pid), "fault");
+  EXPECT_EQ(faults[0].args.at("kind"), "upload-fails-before");
+  EXPECT_EQ(faults[0].args.at("armed_at_step"), "3");
+  EXPECT_THAT(faults[0].args.at("path"), HasSubstr("/shared/"));
+  // The upload the fault failed is drawn under the subtask that made it, not under the object store.
+  bool failed_upload_under_a_subtask = false;
+  for (const ChromeTraceEvent& event : *events) {
+    if (event.phase == "X" && absl::StartsWith(event.name, "upload ") && absl::EndsWith(event.name, " FAILED")) {
+      failed_upload_under_a_subtask |= absl::StartsWith(processes.at(event.pid), "subtask ");
+    }
+  }
+  EXPECT_TRUE(failed_upload_under_a_subtask);
+  // Probes of absent files are the disk answering, not failures.
+  for (const ChromeTraceEvent& event : *events) {
+    if (absl::StartsWith(event.category, "fs:") && absl::StartsWith(event.name, "exists ")) {
+      EXPECT_FALSE(absl::EndsWith(event.name, " FAILED")) << event.ToString();
+    }
+  }
 }
 
 TEST(Replay, BrokenExpectationIsAViolationNamingTheStep) {

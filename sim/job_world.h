@@ -65,9 +65,15 @@ class JobWorld {
   virtual InspectableStorage& storage() = 0;
   virtual std::unique_ptr<JobMachine> NewMachine(const std::string& name, const Prng& prng) = 0;
   virtual OptionsPreset preset() const = 0;
-  virtual void Record(absl::string_view component, absl::string_view event) = 0;
+  virtual void Record(absl::string_view component, absl::string_view event, TraceArgs args = {}) = 0;
   // A span from `start_micros` (runtime clock) to now.
-  virtual void RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros) = 0;
+  virtual void RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros,
+                          TraceArgs args = {}) = 0;
+  // The part of the system the calling activity works for from now on (SimScheduler::SetPart); what it spawns
+  // inherits it. Real threads keep no parts: their traces are drawn by component.
+  virtual void SetPart(absl::string_view /*part*/) {}
+  // The calling activity's part ("" where none is kept).
+  virtual std::string part() const { return ""; }
   // Runs (simulation) or waits (real threads) until no work is left: true when it got there; `pending` names what
   // still waits (simulation only).
   virtual bool RunUntilQuiescent(std::vector<std::string>* pending) = 0;
@@ -123,12 +129,15 @@ class SimWorld : public JobWorld {
   InspectableStorage& storage() override { return storage_; }
   std::unique_ptr<JobMachine> NewMachine(const std::string& name, const Prng& prng) override;
   OptionsPreset preset() const override { return OptionsPreset::kSimulation; }
-  void Record(absl::string_view component, absl::string_view event) override {
-    scheduler_->RecordTrace(component, event);
+  void Record(absl::string_view component, absl::string_view event, TraceArgs args = {}) override {
+    scheduler_->RecordTrace(component, event, 0, std::move(args));
   }
-  void RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros) override {
-    scheduler_->RecordSpan(component, event, start_micros);
+  void RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros,
+                  TraceArgs args = {}) override {
+    scheduler_->RecordSpan(component, event, start_micros, std::move(args));
   }
+  void SetPart(absl::string_view part) override { scheduler_->SetPart(part); }
+  std::string part() const override { return scheduler_->part(); }
   bool RunUntilQuiescent(std::vector<std::string>* pending) override;
   std::unique_ptr<JobWorld> NewSideWorld(uint64_t seed) override { return std::make_unique<SimWorld>(seed); }
   bool deterministic() const override { return true; }

@@ -112,9 +112,12 @@ absl::StatusOr<std::vector<ChromeTraceEvent>> ParseChromeTrace(absl::string_view
          }) {
       if (!status.ok()) return status;
     }
-    if (event.phase == "M") {
-      const auto args = value.find("args");
-      if (args != value.end() && args->is_object()) {
+    const auto args = value.find("args");
+    if (args != value.end() && args->is_object()) {
+      for (auto arg = args->begin(); arg != args->end(); ++arg) {
+        event.args[arg.key()] = arg->is_string() ? arg->get<std::string>() : arg->dump();
+      }
+      if (event.phase == "M") {
         const auto name = args->find("name");
         if (name != args->end() && name->is_string()) event.metadata_name = name->get<std::string>();
       }

@@ -10,12 +10,14 @@
 //     every "i" event has "ts", "pid" and "tid";
 //   - on each (pid, tid), "X" events are disjoint or nested; a span that ends where another starts is disjoint;
 //   - every (pid, tid) used by an "X" or "i" event is named by a "thread_name" metadata ("M") event.
-// Not checked: other phases (B/E pairs, async, flow, counter events), "args" other than a thread's name, that
-// events are sorted, process names, the meaning of names and categories.
+// Not checked: other phases (B/E pairs, async, flow, counter events), the meaning of "args" (they are parsed into
+// ChromeTraceEvent::args for tests to read), that events are sorted, process names, the meaning of names and
+// categories.
 #ifndef SNAPSIM_SIM_JSON_CHECK_H_
 #define SNAPSIM_SIM_JSON_CHECK_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,8 @@ struct ChromeTraceEvent {
   int64_t tid = 0;
   // "args":{"name":...} of a metadata event (thread_name, process_name); empty otherwise.
   std::string metadata_name;
+  // Every member of "args": strings as they are, other values as JSON text (numbers: "17").
+  std::map<std::string, std::string> args;
 
   // "X #12 'upload chk-1/a' ts=10 dur=5 pid=1 tid=3", for error messages.
   std::string ToString() const;

@@ -101,13 +101,15 @@ std::unique_ptr<JobMachine> PosixWorld::NewMachine(const std::string& name, cons
   return std::make_unique<PosixMachine>(name, root);
 }
 
-void PosixWorld::Record(absl::string_view component, absl::string_view event) {
-  trace_.Record(ElapsedMicros(), component, event);
+void PosixWorld::Record(absl::string_view component, absl::string_view event, TraceArgs args) {
+  trace_.Record(ElapsedMicros(), component, event, 0, "", std::move(args));
 }
 
-void PosixWorld::RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros) {
+void PosixWorld::RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros,
+                            TraceArgs args) {
   const int64_t now = runtime_->NowMicros();
-  trace_.RecordSpan(start_micros - start_micros_, component, event, std::max<int64_t>(0, now - start_micros));
+  trace_.RecordSpan(start_micros - start_micros_, component, event, std::max<int64_t>(0, now - start_micros), "",
+                    std::move(args));
 }
 
 bool PosixWorld::RunUntilQuiescent(std::vector<std::string>* pending) {

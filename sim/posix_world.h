@@ -29,8 +29,9 @@ class PosixWorld : public JobWorld {
   InspectableStorage& storage() override { return *storage_; }
   std::unique_ptr<JobMachine> NewMachine(const std::string& name, const Prng& prng) override;
   OptionsPreset preset() const override { return OptionsPreset::kRealDisk; }
-  void Record(absl::string_view component, absl::string_view event) override;
-  void RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros) override;
+  void Record(absl::string_view component, absl::string_view event, TraceArgs args = {}) override;
+  void RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros,
+                  TraceArgs args = {}) override;
   // Checkpoint timeouts are capped at this on real disk (the executor applies it), so that a run whose checkpoint
   // is meant to expire stays short. Generous beside the 0.1-0.4 s a checkpoint of the library's state takes even on
   // a loaded machine: a cap of 1 s let a checkpoint required to complete expire under CI's load.

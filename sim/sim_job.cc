@@ -116,6 +116,30 @@ namespace {
 
 constexpr char kValueState[] = "value";
 
+// The calling activity works for `part` until the scope ends; what it spawns meanwhile inherits it (the trace's
+// processes, trace.h): the job's coordinator-side calls from the scenario's steps are the coordinator's work.
+class PartScope {
+ public:
+  PartScope(JobWorld* world, absl::string_view part) : world_(world), previous_(world->part()) {
+    world_->SetPart(part);
+  }
+  ~PartScope() { world_->SetPart(previous_); }
+  PartScope(const PartScope&) = delete;
+  PartScope& operator=(const PartScope&) = delete;
+
+ private:
+  JobWorld* world_;
+  std::string previous_;
+};
+
+// A message's trace arguments.
+TraceArgs MessageArgs(const Message& message) {
+  return {{"message", std::string(MessageKindName(message.kind))},
+          {"checkpoint", absl::StrCat(message.checkpoint_id)},
+          {"subtask", absl::StrCat(message.subtask)},
+          {"files", absl::StrCat(message.files.size())}};
+}
+
 // A stream of a process that may die: once dead, its writes fail and it never finishes (what it wrote so far is
 // discarded like any unfinished object: the store's puts are atomic).
 class ProcessOutputStream : public CheckpointOutputStream {
@@ -307,6 +331,7 @@ SimJob::~SimJob() {
 }
 
 absl::Status SimJob::CreateCoordinator() {
+  PartScope part(world_, "coordinator");
   CheckpointCoordinatorConfig config;
   config.job_id = config_.job_id;
   config.checkpoint_root = checkpoint_root();
@@ -458,6 +483,7 @@ void SimJob::EnterRestarting() {
   const uint64_t epoch = restart_epoch_;
   runtime_->Spawn("job-master-restarting", [this, alive = alive_, epoch] {
     if (!*alive) return;
+    world_->SetPart("coordinator");
     RuntimeMutexLock lock(job_master_);
     if (restart_epoch_ != epoch || stopped_) return;  // a restart or a stop came first and answered it
     ++restart_epoch_;  // one reaction per failure
@@ -607,6 +633,7 @@ void SimJob::OnAborted(int64_t checkpoint_id, CheckpointFailureReason reason, bo
 }
 
 Future<CheckpointCoordinator::Result> SimJob::RequestCheckpoint(CheckpointKind kind) {
+  PartScope part(world_, "coordinator");
   DecisionEvent details;
   details.checkpoint_kind = KindName(kind);
   const uint64_t call = BeginCall(DecisionEvent::Call::kRequestCheckpoint, details);
@@ -616,6 +643,7 @@ Future<CheckpointCoordinator::Result> SimJob::RequestCheckpoint(CheckpointKind k
 }
 
 Future<CheckpointCoordinator::Result> SimJob::RequestSavepoint(SavepointFormat format, bool synchronous) {
+  PartScope part(world_, "coordinator");
   DecisionEvent details;
   details.checkpoint_kind = KindName(synchronous ? CheckpointKind::kSyncSavepoint : CheckpointKind::kSavepoint);
   const uint64_t call = BeginCall(DecisionEvent::Call::kRequestCheckpoint, details);
@@ -625,6 +653,7 @@ Future<CheckpointCoordinator::Result> SimJob::RequestSavepoint(SavepointFormat f
 }
 
 void SimJob::StopCheckpointScheduler() {
+  PartScope part(world_, "coordinator");
   const uint64_t call = BeginCall(DecisionEvent::Call::kStopScheduler);
   coordinator_->StopCheckpointScheduler();
   EndCall(DecisionEvent::Call::kStopScheduler, call);
@@ -770,7 +799,14 @@ absl::Status SimJob::DeployTask(Subtask& subtask, std::shared_ptr<const Complete
                                                    !task.ok() ? " FAILED"
                                                    : (*task)->restored_from_local_state() ? " (local)"
                                                                                           : " (remote)"),
-                           restore_started);
+                           restore_started,
+                           {{"subtask", absl::StrCat(subtask.index)},
+                            {"attempt", absl::StrCat(subtask.attempt.load())},
+                            {"checkpoint", absl::StrCat(restore->checkpoint_id)},
+                            {"source", !task.ok()                                ? "none"
+                                       : (*task)->restored_from_local_state() ? "local"
+                                                                                : "remote"},
+                            {"status", task.ok() ? "OK" : task.status().ToString()}});
   }
   if (!task.ok()) {
     return absl::Status(task.status().code(), absl::StrCat("deploying subtask ", subtask.index, " attempt ",
@@ -826,6 +862,7 @@ absl::Status SimJob::DeployTasks(std::shared_ptr<const CompletedCheckpoint> chec
   const std::vector<std::optional<absl::Status>> outcomes = RunParallelTransfers(
       *runtime_, "deploy", subtasks_.size(), kConcurrentDeployments,
       [&](size_t index) -> absl::Status {
+        world_->SetPart(absl::StrCat("subtask ", index));
         absl::Status status = DeployTask(*subtasks_[index], checkpoint, cancellation);
         if (!status.ok() && !absl::IsCancelled(status)) {
           cancellation->Cancel(absl::StrCat("subtask ", index, " failed to deploy"));
@@ -1018,6 +1055,7 @@ void SimJob::AcceptOrphans(const std::vector<std::string>& paths, int64_t checkp
 }
 
 absl::Status SimJob::FailoverCoordinator() {
+  PartScope part(world_, "coordinator");
   RuntimeMutexLock lock(job_master_);
   RestartEpoch epoch(&restart_epoch_);
   world_->Record("job", "coordinator failover");
@@ -1086,6 +1124,7 @@ absl::Status SimJob::FailoverCoordinator() {
 }
 
 void SimJob::Stop(JobStatus status) {
+  PartScope part(world_, "coordinator");
   RuntimeMutexLock lock(job_master_);
   if (stopped_) return;
   stopped_ = true;
@@ -1287,7 +1326,10 @@ void SimJob::Dispatch(const Message& message, std::function<void()> deliver, int
                                  message.subtask),
                     [alive = alive_, world = world_, latency, deliver, turns = channel_turns_, channel, turn,
                      what = absl::StrCat("deliver ", MessageKindName(message.kind), " ", message.checkpoint_id,
-                                         " subtask ", message.subtask)] {
+                                         " subtask ", message.subtask),
+                     args = MessageArgs(message),
+                     receiver = to_task ? absl::StrCat("subtask ", message.subtask) : std::string("coordinator")] {
+                      world->SetPart(receiver);
                       world->runtime().SleepForMicros(latency);
                       if (turn > 0) {
                         for (;;) {
@@ -1299,7 +1341,7 @@ void SimJob::Dispatch(const Message& message, std::function<void()> deliver, int
                         }
                       }
                       if (*alive) {
-                        world->Record("job", what);
+                        world->Record("job", what, args);
                         deliver();
                       }
                       if (turn > 0) {
@@ -1372,7 +1414,8 @@ void SimJob::EndCheckpointSpan(int64_t checkpoint_id, absl::string_view outcome)
     start = started->second;
     checkpoint_started_micros_.erase(started);
   }
-  world_->RecordSpan("checkpoint", absl::StrCat("checkpoint ", checkpoint_id, " ", outcome), start);
+  world_->RecordSpan("checkpoint", absl::StrCat("checkpoint ", checkpoint_id, " ", outcome), start,
+                     {{"checkpoint", absl::StrCat(checkpoint_id)}, {"outcome", std::string(outcome)}});
 }
 
 void SimJob::TriggerCheckpoint(int subtask, int64_t attempt, int64_t checkpoint_id,

@@ -24,10 +24,20 @@ void SimMachine::Boot(std::shared_ptr<SimFileSystem> file_system) {
     std::string event = absl::StrCat(FsOperationKindName(operation.kind), " ", operation.path);
     if (!operation.target_path.empty()) absl::StrAppend(&event, " -> ", operation.target_path);
     if (operation.size > 0) absl::StrAppend(&event, " ", operation.size);
-    if (!status.ok()) absl::StrAppend(&event, " FAILED");
-    // faults/' marker: an injected failure shows as such (a missing file's FAILED is the disk working).
-    if (!status.ok() && absl::StrContains(status.ToString(), "[injected]")) absl::StrAppend(&event, " INJECTED");
-    scheduler->RecordTrace(component, event);
+    // A probe of a file that is not there is the disk answering, not failing: " absent", not " FAILED".
+    const bool absent = status.IsNotFound() && !absl::StrContains(status.ToString(), "[injected]");
+    if (absent) {
+      absl::StrAppend(&event, " absent");
+    } else if (!status.ok()) {
+      absl::StrAppend(&event, " FAILED");
+      // faults/' marker: an injected failure shows as such.
+      if (absl::StrContains(status.ToString(), "[injected]")) absl::StrAppend(&event, " INJECTED");
+    }
+    TraceArgs args = {{"op", std::string(FsOperationKindName(operation.kind))}, {"path", operation.path}};
+    if (!operation.target_path.empty()) args.push_back({"target", operation.target_path});
+    if (operation.size > 0) args.push_back({"bytes", absl::StrCat(operation.size)});
+    args.push_back({"status", absent ? "absent" : status.ok() ? "OK" : status.ToString()});
+    scheduler->RecordTrace(component, event, 0, std::move(args));
   });
   if (disk_faults_ != nullptr) {
     // Never on the blocking-call helper: an error there would race with the woken caller (sim_scheduler.h).

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "absl/strings/match.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "backend/encoding.h"
 
@@ -60,7 +61,10 @@ class SimOutputStream : public CheckpointOutputStream {
  private:
   void EndSpan(absl::string_view outcome) {
     if (span_recorded_.exchange(true)) return;
-    scheduler_->RecordSpan("object-store", absl::StrCat("upload ", path_, outcome), start_micros_);
+    scheduler_->RecordSpan("object-store", absl::StrCat("upload ", path_, outcome), start_micros_,
+                           {{"path", path_},
+                            {"bytes", absl::StrCat(buffer_.size())},
+                            {"outcome", outcome.empty() ? "stored" : std::string(absl::StripAsciiWhitespace(outcome))}});
   }
 
   SimObjectStore* store_;
@@ -175,7 +179,8 @@ absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> SimObjectStore::Create(c
     if (objects_.count(path) > 0) status = absl::AlreadyExistsError(absl::StrCat("object ", path, " exists"));
   }
   if (!status.ok()) {
-    scheduler_->RecordSpan("object-store", absl::StrCat("upload ", path, " FAILED"), start_micros);
+    scheduler_->RecordSpan("object-store", absl::StrCat("upload ", path, " FAILED"), start_micros,
+                           {{"path", path}, {"bytes", "0"}, {"outcome", "FAILED"}, {"status", status.ToString()}});
     return status;
   }
   return std::unique_ptr<CheckpointOutputStream>(new SimOutputStream(this, scheduler_, path, start_micros));
@@ -185,7 +190,10 @@ absl::StatusOr<std::string> SimObjectStore::Read(const std::string& path) {
   const int64_t start_micros = scheduler_->NowMicros();
   absl::StatusOr<std::string> bytes = ReadAfterStart(path);
   scheduler_->RecordSpan("object-store", absl::StrCat("download ", path, bytes.ok() ? "" : " FAILED"),
-                         start_micros);
+                         start_micros,
+                         {{"path", path},
+                          {"bytes", absl::StrCat(bytes.ok() ? bytes->size() : 0)},
+                          {"status", bytes.ok() ? "OK" : bytes.status().ToString()}});
   return bytes;
 }
 

@@ -87,6 +87,8 @@ void BatchScheduling() {
 struct Activity {
   uint64_t id = 0;
   std::string name;
+  // The part of the system it works for (trace.h: the Chrome trace's process); inherited from its spawner.
+  std::string part;
   ActivityState state = ActivityState::kRunnable;
   std::string waiting_for;
   // Virtual time of Spawn: the start of the activity's span.
@@ -203,8 +205,14 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
     }
   }
 
-  void RecordLocked(absl::string_view component, absl::string_view event, int64_t duration = 0) {
-    if (options.record_trace) trace.Record(now_micros, component, event, duration);
+  // The calling activity's part, or "" from a thread that is none of this scheduler's activities.
+  std::string CurrentPart() const {
+    return current_thread.core == this && current_thread.activity != nullptr ? current_thread.activity->part : "";
+  }
+
+  void RecordLocked(absl::string_view component, absl::string_view event, int64_t duration = 0,
+                    TraceArgs args = {}) {
+    if (options.record_trace) trace.Record(now_micros, component, event, duration, CurrentPart(), std::move(args));
   }
 
   Activity* Self(const char* operation) {
@@ -300,7 +308,8 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
       activity->body = nullptr;
       std::unique_lock<std::mutex> lock(mutex);
       activity->state = ActivityState::kDone;
-      trace.RecordSpan(activity->spawned_micros, "activity", activity->name, now_micros - activity->spawned_micros);
+      trace.RecordSpan(activity->spawned_micros, "activity", activity->name, now_micros - activity->spawned_micros,
+                       activity->part);
       RecordLocked("scheduler", absl::StrCat("done ", activity->name, "#", activity->id));
       live.erase(activity->id);
       current_thread = ThreadIdentity{};
@@ -320,6 +329,7 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
     auto activity = std::make_shared<Activity>();
     activity->id = ++next_id;
     activity->name = std::move(name);
+    activity->part = CurrentPart();
     activity->body = std::move(body);
     activity->spawned_micros = now_micros;
     live[activity->id] = activity;
@@ -445,6 +455,7 @@ SimScheduler::SimScheduler(uint64_t seed, SimSchedulerOptions options)
   auto main = std::make_shared<Activity>();
   main->id = 0;
   main->name = "main";
+  main->part = "scenario";
   main->state = ActivityState::kRunning;
   main->has_baton = true;
   core_->main = main;
@@ -670,20 +681,35 @@ uint64_t SimScheduler::threads_started() const {
 
 Trace& SimScheduler::trace() { return core_->trace; }
 
-void SimScheduler::RecordTrace(absl::string_view component, absl::string_view event, int64_t duration_micros) {
+void SimScheduler::RecordTrace(absl::string_view component, absl::string_view event, int64_t duration_micros,
+                               TraceArgs args) {
   std::lock_guard<std::mutex> lock(core_->mutex);
-  core_->RecordLocked(component, event, duration_micros);
+  core_->RecordLocked(component, event, duration_micros, std::move(args));
 }
 
-void SimScheduler::RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros) {
+void SimScheduler::RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros,
+                              TraceArgs args) {
   std::lock_guard<std::mutex> lock(core_->mutex);
   if (start_micros > core_->now_micros) {
     Fail(absl::StrCat("span '", event, "' of ", component, " starts at ", start_micros, "us, after now (",
                       core_->now_micros, "us)"));
   }
   if (core_->options.record_trace) {
-    core_->trace.RecordSpan(start_micros, component, event, core_->now_micros - start_micros);
+    core_->trace.RecordSpan(start_micros, component, event, core_->now_micros - start_micros, core_->CurrentPart(),
+                            std::move(args));
   }
+}
+
+void SimScheduler::SetPart(absl::string_view part) {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  if (current_thread.core == core_.get() && current_thread.activity != nullptr) {
+    current_thread.activity->part = std::string(part);
+  }
+}
+
+std::string SimScheduler::part() const {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  return core_->CurrentPart();
 }
 
 }  // namespace snapsim

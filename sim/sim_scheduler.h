@@ -95,11 +95,19 @@ class SimScheduler : public Runtime {
   uint64_t threads_started() const;
   // The run's trace; components record into it with the current virtual time.
   Trace& trace();
-  void RecordTrace(absl::string_view component, absl::string_view event, int64_t duration_micros = 0);
+  // Events carry the recording activity's part (SetPart) and `args`.
+  void RecordTrace(absl::string_view component, absl::string_view event, int64_t duration_micros = 0,
+                   TraceArgs args = {});
   // Records a span from `start_micros` (an earlier NowMicros()) to now, e.g. a checkpoint from trigger to
   // completion. Call it when the span ends; like RecordTrace, from the activity holding the baton.
   // REQUIRES: start_micros <= NowMicros() (always checked).
-  void RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros);
+  void RecordSpan(absl::string_view component, absl::string_view event, int64_t start_micros, TraceArgs args = {});
+  // The part of the system the calling activity works for from now on ("coordinator", "subtask 2"): its trace
+  // events are drawn there (trace.h). Activities it spawns inherit it; the main activity's is "scenario".
+  // Ignored from a thread that is none of its activities. Not a scheduling point; no effect on the run or its hash.
+  void SetPart(absl::string_view part);
+  // The calling activity's part ("" from any other thread).
+  std::string part() const;
 
   struct Core;
 

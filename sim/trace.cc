@@ -7,6 +7,7 @@
 #include <numeric>
 #include <tuple>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace snapsim {
@@ -104,10 +105,52 @@ std::string JsonEscape(absl::string_view text) {
 // Spans and timed events are complete ("X") events; everything else is an instant.
 bool IsComplete(const TraceEvent& event) { return event.span || event.duration_micros > 0; }
 
-// "fs:tm-0" -> "fs": the process a component's lanes belong to.
+// "fs:tm-0" -> "fs": a component's family.
 absl::string_view Family(absl::string_view component) {
   const size_t colon = component.find(':');
   return colon == absl::string_view::npos ? component : component.substr(0, colon);
+}
+
+// The process (part of the system) an event is drawn in (Trace::ToChromeJson).
+std::string ProcessOf(const TraceEvent& event) {
+  const absl::string_view family = Family(event.component);
+  if (family == "fs" || family == "machine") {
+    const size_t colon = event.component.find(':');
+    return absl::StrCat("machine ", absl::string_view(event.component).substr(colon + 1));
+  }
+  if (family == "violation" || family == "fault" || family == "checker" || family == "scheduler" ||
+      family == "scenario") {
+    return std::string(family);
+  }
+  if (family == "object-store" && !IsComplete(event)) return "object store";
+  if (!event.part.empty()) return event.part;
+  if (family == "object-store") return "object store";
+  return std::string(family);
+}
+
+// The order of processes in the viewer: the verdict first, then the steps, the job manager, the tasks, the disks,
+// storage, the checker, faults, the scheduler, the rest.
+int ProcessRank(const std::string& process) {
+  static const char* const kOrder[] = {"violation",    "scenario", "coordinator", "subtask ", "machine ",
+                                       "object store", "checker",  "fault",       "clock",    "scheduler"};
+  for (size_t i = 0; i < sizeof(kOrder) / sizeof(kOrder[0]); ++i) {
+    if (absl::StartsWith(process, kOrder[i])) return static_cast<int>(i);
+  }
+  return static_cast<int>(sizeof(kOrder) / sizeof(kOrder[0]));
+}
+
+// A JSON number as written by absl::StrCat for an int64: optional '-', digits, no leading zero.
+bool IsJsonInteger(absl::string_view text) {
+  if (!text.empty() && text[0] == '-') text.remove_prefix(1);
+  if (text.empty() || text.size() > 18 || (text[0] == '0' && text.size() > 1)) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// "59.6 s", "30 ms", "450 us".
+std::string FormatMicros(int64_t micros) {
+  if (micros >= 1'000'000) return absl::StrCat(absl::SixDigits(micros / 1e6), " s");
+  if (micros >= 1'000) return absl::StrCat(absl::SixDigits(micros / 1e3), " ms");
+  return absl::StrCat(micros, " us");
 }
 
 // One lane (Chrome thread) of a component: the end times of the spans still open on it, outermost first.
@@ -127,13 +170,13 @@ struct Lane {
 }  // namespace
 
 void Trace::Record(int64_t time_micros, absl::string_view component, absl::string_view event,
-                   int64_t duration_micros) {
+                   int64_t duration_micros, absl::string_view part, TraceArgs args) {
   std::lock_guard<std::mutex> lock(mutex_);
-  RecordLocked(time_micros, component, event, duration_micros, /*span=*/false);
+  RecordLocked(time_micros, component, event, duration_micros, /*span=*/false, part, std::move(args));
 }
 
 void Trace::RecordSpan(int64_t start_micros, absl::string_view component, absl::string_view event,
-                       int64_t duration_micros) {
+                       int64_t duration_micros, absl::string_view part, TraceArgs args) {
   if (duration_micros < 0) {
     std::fprintf(stderr, "snapsim trace: span '%s' of %s starts at %lldus and lasts %lldus (< 0)\n",
                  std::string(event).c_str(), std::string(component).c_str(), static_cast<long long>(start_micros),
@@ -141,20 +184,24 @@ void Trace::RecordSpan(int64_t start_micros, absl::string_view component, absl::
     std::abort();
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  RecordLocked(start_micros, component, event, duration_micros, /*span=*/true);
+  RecordLocked(start_micros, component, event, duration_micros, /*span=*/true, part, std::move(args));
 }
 
 void Trace::RecordLocked(int64_t time_micros, absl::string_view component, absl::string_view event,
-                         int64_t duration_micros, bool span) {
+                         int64_t duration_micros, bool span, absl::string_view part, TraceArgs args) {
   uint64_t event_hash = Fnv1a(0xcbf29ce484222325ull, component);
   event_hash = Fnv1a(event_hash ^ 0xff, event);
   if (span) event_hash = Mix(event_hash ^ 0x5350414e5350414eull);  // "SPANSPAN"
+  for (const TraceArg& arg : args) {
+    event_hash = Fnv1a(Mix(event_hash ^ 0xa5), arg.key);
+    event_hash = Fnv1a(event_hash ^ 0x3d, arg.value);
+  }
   hash_ = Mix(hash_ ^ event_hash ^ Mix(static_cast<uint64_t>(time_micros)) ^
               static_cast<uint64_t>(duration_micros) * 0x9e3779b97f4a7c15ull);
   ++event_count_;
   if (keep_events_) {
-    events_.push_back(
-        TraceEvent{time_micros, std::string(component), std::string(event), duration_micros, span});
+    events_.push_back(TraceEvent{time_micros, std::string(component), std::string(event), duration_micros, span,
+                                 std::string(part), std::move(args)});
   }
 }
 
@@ -184,7 +231,7 @@ std::string Trace::ToText() const {
 }
 
 std::string Trace::ToChromeJson() const {
-  const std::vector<TraceEvent> all = events();
+  std::vector<TraceEvent> all = events();
   // Output and placement order: start, longer first (an enclosing span before what it contains), recorded first.
   std::vector<size_t> order(all.size());
   std::iota(order.begin(), order.end(), size_t{0});
@@ -193,35 +240,72 @@ std::string Trace::ToChromeJson() const {
            std::make_tuple(all[b].time_micros, -all[b].duration_micros, b);
   });
 
+  // The time map: every stretch longer than kWaitShownAboveMicros without a start or an end in it is drawn
+  // kWaitDrawnMicros long. `waits` holds (drawn start, real start, real end) of each.
+  std::vector<int64_t> boundaries;
+  for (const TraceEvent& event : all) {
+    boundaries.push_back(event.time_micros);
+    if (IsComplete(event)) boundaries.push_back(event.time_micros + event.duration_micros);
+  }
+  std::sort(boundaries.begin(), boundaries.end());
+  boundaries.erase(std::unique(boundaries.begin(), boundaries.end()), boundaries.end());
+  std::vector<int64_t> removed_before(boundaries.size(), 0);  // time cut out before boundaries[i]
+  struct Wait {
+    int64_t drawn_start, from, to;
+  };
+  std::vector<Wait> waits;
+  for (size_t i = 1; i < boundaries.size(); ++i) {
+    const int64_t gap = boundaries[i] - boundaries[i - 1];
+    removed_before[i] = removed_before[i - 1];
+    if (gap > kWaitShownAboveMicros) {
+      waits.push_back({boundaries[i - 1] - removed_before[i - 1], boundaries[i - 1], boundaries[i]});
+      removed_before[i] += gap - kWaitDrawnMicros;
+    }
+  }
+  const auto drawn = [&boundaries, &removed_before](int64_t micros) {
+    const size_t i = std::lower_bound(boundaries.begin(), boundaries.end(), micros) - boundaries.begin();
+    return micros - removed_before[i];  // every time asked is a boundary
+  };
+
   // Ordered maps and vectors only: the output must not depend on hashing or addresses.
-  std::map<std::string, std::vector<Lane>> lanes_by_component;
+  std::vector<std::string> process_of(all.size());
+  std::map<std::pair<std::string, std::string>, std::vector<Lane>> lanes;  // (process, component) -> its lanes
   std::vector<size_t> lane_of(all.size(), 0);
   for (size_t index : order) {
     const TraceEvent& event = all[index];
-    std::vector<Lane>& lanes = lanes_by_component[event.component];
+    process_of[index] = ProcessOf(event);
+    std::vector<Lane>& component_lanes = lanes[{process_of[index], event.component}];
     if (!IsComplete(event)) {
-      if (lanes.empty()) lanes.emplace_back();
+      if (component_lanes.empty()) component_lanes.emplace_back();
       continue;  // lane 0
     }
     const int64_t end = event.time_micros + event.duration_micros;
     size_t lane = 0;
-    while (lane < lanes.size() && !lanes[lane].TryPlace(event.time_micros, end)) ++lane;
-    if (lane == lanes.size()) {
-      lanes.emplace_back();
-      lanes.back().TryPlace(event.time_micros, end);
+    while (lane < component_lanes.size() && !component_lanes[lane].TryPlace(event.time_micros, end)) ++lane;
+    if (lane == component_lanes.size()) {
+      component_lanes.emplace_back();
+      component_lanes.back().TryPlace(event.time_micros, end);
     }
     lane_of[index] = lane;
   }
+  const std::pair<std::string, std::string> clock_lane{"clock", "waiting"};
+  if (!waits.empty()) lanes[clock_lane].emplace_back();
 
-  std::map<std::string, int> pid_by_family;
-  for (const auto& [component, lanes] : lanes_by_component) pid_by_family.emplace(std::string(Family(component)), 0);
-  int next_pid = 1;
-  for (auto& [family, pid] : pid_by_family) pid = next_pid++;
-  std::map<std::string, int> first_tid_by_component;
+  // Processes in the order of their parts (ProcessRank), then by name; pids from 1.
+  std::vector<std::string> processes;
+  for (const auto& [key, unused] : lanes) {
+    if (processes.empty() || processes.back() != key.first) processes.push_back(key.first);
+  }
+  std::sort(processes.begin(), processes.end(), [](const std::string& a, const std::string& b) {
+    return std::make_pair(ProcessRank(a), a) < std::make_pair(ProcessRank(b), b);
+  });
+  std::map<std::string, int> pid_of;
+  for (size_t i = 0; i < processes.size(); ++i) pid_of[processes[i]] = static_cast<int>(i) + 1;
+  std::map<std::pair<std::string, std::string>, int> first_tid;
   int next_tid = 1;
-  for (const auto& [component, lanes] : lanes_by_component) {
-    first_tid_by_component[component] = next_tid;
-    next_tid += static_cast<int>(lanes.size());
+  for (const auto& [key, component_lanes] : lanes) {
+    first_tid[key] = next_tid;
+    next_tid += static_cast<int>(component_lanes.size());
   }
 
   std::string out = "{\"traceEvents\":[\n";
@@ -230,32 +314,60 @@ std::string Trace::ToChromeJson() const {
     out += first ? "{" : ",\n{";
     first = false;
   };
-  for (const auto& [family, pid] : pid_by_family) {
+  for (const std::string& process : processes) {
     begin_event();
-    absl::StrAppend(&out, "\"name\":\"process_name\",\"ph\":\"M\",\"pid\":", pid, ",\"args\":{\"name\":\"",
-                    JsonEscape(family), "\"}}");
+    absl::StrAppend(&out, "\"name\":\"process_name\",\"ph\":\"M\",\"pid\":", pid_of.at(process),
+                    ",\"args\":{\"name\":\"", JsonEscape(process), "\"}}");
+    begin_event();
+    absl::StrAppend(&out, "\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":", pid_of.at(process),
+                    ",\"args\":{\"sort_index\":", pid_of.at(process), "}}");
   }
-  for (const auto& [component, lanes] : lanes_by_component) {
-    const int pid = pid_by_family.at(std::string(Family(component)));
-    for (size_t lane = 0; lane < lanes.size(); ++lane) {
+  for (const auto& [key, component_lanes] : lanes) {
+    for (size_t lane = 0; lane < component_lanes.size(); ++lane) {
       begin_event();
-      absl::StrAppend(&out, "\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":", pid,
-                      ",\"tid\":", first_tid_by_component.at(component) + static_cast<int>(lane),
-                      ",\"args\":{\"name\":\"", JsonEscape(component));
+      absl::StrAppend(&out, "\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":", pid_of.at(key.first),
+                      ",\"tid\":", first_tid.at(key) + static_cast<int>(lane), ",\"args\":{\"name\":\"",
+                      JsonEscape(key.second));
       if (lane > 0) absl::StrAppend(&out, " #", lane + 1);
       out += "\"}}";
     }
   }
+  const auto write_args = [&out](const TraceArgs& args) {
+    out += ",\"args\":{";
+    for (size_t i = 0; i < args.size(); ++i) {
+      absl::StrAppend(&out, i == 0 ? "" : ",", "\"", JsonEscape(args[i].key), "\":");
+      if (IsJsonInteger(args[i].value)) {
+        out += args[i].value;
+      } else {
+        absl::StrAppend(&out, "\"", JsonEscape(args[i].value), "\"");
+      }
+    }
+    out += "}";
+  };
   for (size_t index : order) {
     const TraceEvent& event = all[index];
     const bool complete = IsComplete(event);
+    const int64_t start = drawn(event.time_micros);
     begin_event();
     absl::StrAppend(&out, "\"name\":\"", JsonEscape(event.event), "\",\"cat\":\"", JsonEscape(event.component),
-                    "\",\"ph\":\"", complete ? "X" : "i", "\",\"ts\":", event.time_micros);
-    if (complete) absl::StrAppend(&out, ",\"dur\":", event.duration_micros);
-    absl::StrAppend(&out, ",\"pid\":", pid_by_family.at(std::string(Family(event.component))), ",\"tid\":",
-                    first_tid_by_component.at(event.component) + static_cast<int>(lane_of[index]));
+                    "\",\"ph\":\"", complete ? "X" : "i", "\",\"ts\":", start);
+    if (complete) absl::StrAppend(&out, ",\"dur\":", drawn(event.time_micros + event.duration_micros) - start);
+    const std::pair<std::string, std::string> key{process_of[index], event.component};
+    absl::StrAppend(&out, ",\"pid\":", pid_of.at(key.first), ",\"tid\":",
+                    first_tid.at(key) + static_cast<int>(lane_of[index]));
     if (!complete) out += ",\"s\":\"t\"";
+    TraceArgs args = event.args;
+    args.push_back({"t_us", absl::StrCat(event.time_micros)});
+    if (complete) args.push_back({"dur_us", absl::StrCat(event.duration_micros)});
+    write_args(args);
+    out += "}";
+  }
+  for (const Wait& wait : waits) {
+    begin_event();
+    absl::StrAppend(&out, "\"name\":\"waiting ", FormatMicros(wait.to - wait.from),
+                    "\",\"cat\":\"clock\",\"ph\":\"X\",\"ts\":", wait.drawn_start, ",\"dur\":", kWaitDrawnMicros,
+                    ",\"pid\":", pid_of.at(clock_lane.first), ",\"tid\":", first_tid.at(clock_lane));
+    write_args({{"from_us", absl::StrCat(wait.from)}, {"to_us", absl::StrCat(wait.to)}});
     out += "}";
   }
   out += "\n],\"displayTimeUnit\":\"ms\"}\n";

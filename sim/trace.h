@@ -15,6 +15,14 @@
 
 namespace snapsim {
 
+// One argument of an event (Chrome trace "args", shown when the event is selected): checkpoint id, subtask, attempt,
+// bytes, path, status. A value that is a decimal integer is written as a JSON number.
+struct TraceArg {
+  std::string key;
+  std::string value;
+};
+using TraceArgs = std::vector<TraceArg>;
+
 struct TraceEvent {
   int64_t time_micros = 0;
   std::string component;
@@ -23,6 +31,11 @@ struct TraceEvent {
   int64_t duration_micros = 0;
   // Recorded by RecordSpan: a complete event even when it lasted 0us (then `time_micros` is its start).
   bool span = false;
+  // The part of the system the recording activity works for ("coordinator", "subtask 1"; "" when not known): the
+  // Chrome trace's process. Presentation only: not in the hash.
+  std::string part;
+  // Folded into the hash when present.
+  TraceArgs args;
 };
 
 class Trace {
@@ -32,13 +45,13 @@ class Trace {
 
   // Thread-safe: a RocksDB blocking call's helper thread records too.
   void Record(int64_t time_micros, absl::string_view component, absl::string_view event,
-              int64_t duration_micros = 0);
+              int64_t duration_micros = 0, absl::string_view part = "", TraceArgs args = {});
   // An event that began at `start_micros` and lasted `duration_micros` (0 is still a span). Recorded when it ends,
   // so spans appear in recording order by end, not by start. Folded into the hash with its start, its duration and
   // a span marker, so a span and a Record of the same fields change the hash differently.
   // REQUIRES: duration_micros >= 0 (always checked: a negative one means virtual time went back).
   void RecordSpan(int64_t start_micros, absl::string_view component, absl::string_view event,
-                  int64_t duration_micros);
+                  int64_t duration_micros, absl::string_view part = "", TraceArgs args = {});
 
   uint64_t hash() const;
   uint64_t event_count() const;
@@ -46,20 +59,36 @@ class Trace {
   // One line per event: "<time> <component> <event>", then " (<duration>us)" for spans and timed events.
   std::string ToText() const;
   // Chrome trace event format, {"traceEvents":[...],"displayTimeUnit":"ms"}, byte-for-byte the same for the same
-  // events. Components of one family (the text before ':', "fs:tm-0" -> "fs") share a process (pid, from 1, in
-  // family name order). Each component has one or more lanes (threads, tids unique across the trace, named
+  // events; opens in Perfetto (ui.perfetto.dev) and chrome://tracing.
+  //
+  // Processes are the system's parts, in this order: "violation" (a failing run's verdict, first so the viewer opens
+  // on it), "scenario" (the steps), "coordinator", "subtask N", "machine <name>" (its disk's operations and its
+  // crashes), "object store" (its instants; an upload or a download is shown under the subtask that made it),
+  // "checker" (restores in side worlds), "fault" (injected faults), "scheduler", then any other component family.
+  // Disk, object store, violation, fault, checker and scheduler events go to their own part whoever recorded them;
+  // everything else to the part of the activity that recorded it (TraceEvent::part), or its component's family (the
+  // text before ':') when that is not known.
+  //
+  // Within a process each component has one or more lanes (threads, tids unique across the trace, named
   // "<component>", "<component> #2", ...), because Perfetto requires complete ("X") events of one thread to be
   // disjoint or nested: spans are placed in order of (start, longer first, recorded first) on the first lane where
   // they start after everything on the lane has ended or fit inside the innermost span still open there; a new lane
   // is opened otherwise. Instants ("i") go to lane 0 of their component. Events are written in that same order, so
   // an enclosing span comes before the spans it contains.
+  //
+  // Waiting is shown as waiting: a stretch of more than kWaitShownAboveMicros in which no event starts or ends (a
+  // timer's 60 s, a step's `advance`) is drawn kWaitDrawnMicros long, with a "waiting <time>" span on the "clock"
+  // process's lane; spans across it shrink with it (nesting is kept: the time map never goes back). Every event's
+  // args hold its virtual time as "t_us" and, for spans, its real duration as "dur_us".
+  static constexpr int64_t kWaitShownAboveMicros = 20'000;
+  static constexpr int64_t kWaitDrawnMicros = 1'000;
   std::string ToChromeJson() const;
   absl::Status WriteChromeJson(const std::string& path) const;
 
  private:
   // Folds one event into the hash and keeps it if asked. REQUIRES: mutex_ held.
   void RecordLocked(int64_t time_micros, absl::string_view component, absl::string_view event,
-                    int64_t duration_micros, bool span);
+                    int64_t duration_micros, bool span, absl::string_view part, TraceArgs args);
 
   const bool keep_events_;
   mutable std::mutex mutex_;

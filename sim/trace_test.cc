@@ -51,6 +51,14 @@ std::map<ThreadKey, std::string> ThreadNames(const std::vector<ChromeTraceEvent>
   return names;
 }
 
+std::map<int64_t, std::string> ProcessNames(const std::vector<ChromeTraceEvent>& events) {
+  std::map<int64_t, std::string> names;
+  for (const ChromeTraceEvent& event : events) {
+    if (event.phase == "M" && event.name == "process_name") names[event.pid] = event.metadata_name;
+  }
+  return names;
+}
+
 // Spans recorded as the world records them, each when it ends. On one component: A contains B contains C, F (0us)
 // is inside A, E starts where A ends, D crosses A, H crosses A and D.
 void RecordOverlappingUploads(Trace& trace, int64_t outer_duration_micros = 100) {
@@ -121,7 +129,7 @@ TEST(TraceTest, OverlappingSpansGetLanesNestedSpansShareOne) {
   EXPECT_EQ(names.at(ThreadOf(d)), "object-store #2");
   EXPECT_EQ(names.at(ThreadOf(h)), "object-store #3");
 
-  // Instants go to lane 0 of their component; components of one family share a process, not a thread.
+  // Instants go to lane 0 of their component.
   const ChromeTraceEvent create = FindOne(events, "i", "create chk-1/a 0");
   EXPECT_EQ(ThreadOf(create), ThreadOf(a));
   const ChromeTraceEvent uploader = FindOne(events, "X", "uploader");
@@ -129,8 +137,13 @@ TEST(TraceTest, OverlappingSpansGetLanesNestedSpansShareOne) {
   EXPECT_EQ(names.at(ThreadOf(uploader)), "activity");
   const ChromeTraceEvent sync_0 = FindOne(events, "i", "sync 000012.sst");
   const ChromeTraceEvent sync_1 = FindOne(events, "i", "sync 000007.sst");
-  EXPECT_EQ(sync_0.pid, sync_1.pid);
+  // Each machine's disk is a process of its own, named after the machine.
+  EXPECT_NE(sync_0.pid, sync_1.pid);
   EXPECT_NE(sync_0.tid, sync_1.tid);
+  const std::map<int64_t, std::string> processes = ProcessNames(events);
+  EXPECT_EQ(processes.at(sync_0.pid), "machine tm-0");
+  EXPECT_EQ(processes.at(sync_1.pid), "machine tm-1");
+  EXPECT_EQ(processes.at(a.pid), "object store");
   EXPECT_EQ(names.at(ThreadOf(sync_0)), "fs:tm-0");
   EXPECT_EQ(names.at(ThreadOf(sync_1)), "fs:tm-1");
   // Thread ids are unique across processes (Perfetto keys threads by tid).
@@ -444,6 +457,92 @@ TEST(TraceTest, ObjectStoreUploadsAndDownloadsAreSpans) {
   EXPECT_THAT(scheduler.trace().ToText(), HasSubstr("object-store finish chk-1/a 4096"));
   const std::string json = scheduler.trace().ToChromeJson();
   EXPECT_TRUE(CheckChromeTraceSpansNest(json).ok()) << CheckChromeTraceSpansNest(json) << "\n" << json;
+}
+
+// Processes are the system's parts: the verdict first, then the steps, the coordinator, the subtasks, the machines,
+// storage, the checker, faults. Work is drawn in the part of whoever did it: subtask 1's restore is not inside
+// subtask 0's, and an upload made for a subtask is drawn under it, not under the object store.
+TEST(TraceTest, ProcessesAreTheSystemsPartsInOrder) {
+  Trace trace(/*keep_events=*/true);
+  trace.RecordSpan(0, "restore", "restore subtask 1", 50, "subtask 1");
+  trace.RecordSpan(10, "restore", "restore subtask 0", 20, "subtask 0");
+  trace.RecordSpan(12, "object-store", "upload chk-1/a", 5, "subtask 0", {{"path", "chk-1/a"}, {"bytes", "42"}});
+  trace.Record(12, "object-store", "create chk-1/a 0", 0, "subtask 0");
+  trace.Record(13, "fs:tm-0", "sync 000012.sst", 0, "subtask 0");
+  trace.RecordSpan(0, "checkpoint", "checkpoint 1 completed", 40, "coordinator");
+  trace.Record(1, "scenario", "step 1 checkpoint", 0, "scenario");
+  trace.Record(14, "fault", "upload-fails-before: create chk-1/b", 0, "subtask 0",
+               {{"kind", "upload-fails-before"}, {"path", "chk-1/b"}, {"armed_at_step", "3"}});
+  trace.Record(60, "checker", "restore chk-1 in side world 1");
+  trace.Record(60, "violation", "invariant 1 (restore) violated at step 4", 0, "scenario",
+               {{"invariant", "1"}, {"step", "4"}, {"detail", "key k1 lost"}});
+  const std::string json = trace.ToChromeJson();
+  ASSERT_TRUE(CheckChromeTraceSpansNest(json).ok()) << CheckChromeTraceSpansNest(json) << "\n" << json;
+  const std::vector<ChromeTraceEvent> events = Parse(json);
+  const std::map<int64_t, std::string> processes = ProcessNames(events);
+  std::vector<std::string> in_order;
+  for (const auto& [pid, name] : processes) in_order.push_back(name);
+  EXPECT_THAT(in_order, ElementsAre("violation", "scenario", "coordinator", "subtask 0", "subtask 1", "machine tm-0",
+                                    "object store", "checker", "fault"));
+  const auto process_of = [&](absl::string_view phase, absl::string_view name) {
+    return processes.at(FindOne(events, phase, name).pid);
+  };
+  EXPECT_EQ(process_of("X", "restore subtask 0"), "subtask 0");
+  EXPECT_EQ(process_of("X", "restore subtask 1"), "subtask 1");
+  EXPECT_EQ(process_of("X", "upload chk-1/a"), "subtask 0");
+  EXPECT_EQ(process_of("i", "create chk-1/a 0"), "object store");
+  EXPECT_EQ(process_of("i", "sync 000012.sst"), "machine tm-0");
+  EXPECT_EQ(process_of("i", "invariant 1 (restore) violated at step 4"), "violation");
+  // Arguments, with numbers as numbers and the virtual time and real duration added.
+  const ChromeTraceEvent upload = FindOne(events, "X", "upload chk-1/a");
+  EXPECT_EQ(upload.args.at("path"), "chk-1/a");
+  EXPECT_EQ(upload.args.at("bytes"), "42");
+  EXPECT_EQ(upload.args.at("t_us"), "12");
+  EXPECT_EQ(upload.args.at("dur_us"), "5");
+  EXPECT_THAT(json, HasSubstr("\"bytes\":42,"));
+  const ChromeTraceEvent fault = FindOne(events, "i", "upload-fails-before: create chk-1/b");
+  EXPECT_EQ(fault.args.at("kind"), "upload-fails-before");
+  EXPECT_EQ(fault.args.at("armed_at_step"), "3");
+  EXPECT_EQ(FindOne(events, "i", "invariant 1 (restore) violated at step 4").args.at("detail"), "key k1 lost");
+  // The viewer sorts processes by sort index: the verdict comes first.
+  EXPECT_THAT(json, HasSubstr("\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":1,\"args\":{\"sort_index\":1}"));
+}
+
+// Arguments are part of what the hash covers; the part is presentation only.
+TEST(TraceTest, ArgumentsChangeTheHashPartsDoNot) {
+  Trace plain, other_part, other_args;
+  plain.Record(5, "job", "send ack 1 subtask 0", 0, "coordinator", {{"checkpoint", "1"}});
+  other_part.Record(5, "job", "send ack 1 subtask 0", 0, "subtask 0", {{"checkpoint", "1"}});
+  other_args.Record(5, "job", "send ack 1 subtask 0", 0, "coordinator", {{"checkpoint", "2"}});
+  EXPECT_EQ(plain.hash(), other_part.hash());
+  EXPECT_NE(plain.hash(), other_args.hash());
+}
+
+// A 60 s timer does not stretch 0.4 ms of work across a 60 s axis: the idle stretch is drawn short, with a
+// "waiting" span naming how long it really was; spans across it shrink with it and keep their real duration in args.
+TEST(TraceTest, WaitingIsDrawnShortAndNamed) {
+  Trace trace(/*keep_events=*/true);
+  trace.RecordSpan(100, "object-store", "upload chk-1/a", 300, "subtask 0");
+  trace.RecordSpan(0, "activity", "checkpoint-canceller-1", 60'000'000, "coordinator");
+  trace.RecordSpan(60'000'000, "object-store", "upload chk-2/a", 200, "subtask 0");
+  const std::string json = trace.ToChromeJson();
+  ASSERT_TRUE(CheckChromeTraceSpansNest(json).ok()) << CheckChromeTraceSpansNest(json) << "\n" << json;
+  const std::vector<ChromeTraceEvent> events = Parse(json);
+  const ChromeTraceEvent first = FindOne(events, "X", "upload chk-1/a");
+  const ChromeTraceEvent second = FindOne(events, "X", "upload chk-2/a");
+  const ChromeTraceEvent canceller = FindOne(events, "X", "checkpoint-canceller-1");
+  const ChromeTraceEvent wait = FindOne(events, "X", "waiting 59.9996 s");
+  EXPECT_EQ(first.ts, 100);
+  EXPECT_EQ(first.dur, 300);  // work keeps its length
+  EXPECT_EQ(wait.ts, 400);
+  EXPECT_EQ(wait.dur, Trace::kWaitDrawnMicros);
+  EXPECT_EQ(wait.args.at("from_us"), "400");
+  EXPECT_EQ(wait.args.at("to_us"), "60000000");
+  EXPECT_EQ(second.ts, 400 + Trace::kWaitDrawnMicros);
+  EXPECT_EQ(second.args.at("t_us"), "60000000");
+  EXPECT_EQ(canceller.dur, 400 + Trace::kWaitDrawnMicros);
+  EXPECT_EQ(canceller.args.at("dur_us"), "60000000");
+  EXPECT_EQ(ProcessNames(events).at(wait.pid), "clock");
 }
 
 }  // namespace
