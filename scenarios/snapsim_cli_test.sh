@@ -11,6 +11,15 @@ fail() { echo "FAILED: $*"; exit 1; }
 # fail the pipeline once the output outgrows the pipe (it did when the vocabulary grew).
 "$snapsim" --help > "$scratch/help.txt" || fail "--help exits non-zero"
 grep -q "replay FILE" "$scratch/help.txt" || fail "--help does not describe replay"
+grep -q -- "--version" "$scratch/help.txt" || fail "--help does not list --version"
+
+# --version: the version and the commit the build comes from (tools/workspace_status.sh), one line, exit 0.
+"$snapsim" --version > "$scratch/version.txt" || fail "--version exits non-zero"
+grep -qE '^snapsim [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{40}(-dirty)?|unknown)\)$' "$scratch/version.txt" ||
+  fail "--version prints: $(cat "$scratch/version.txt")"
+[ "$(wc -l < "$scratch/version.txt")" -eq 1 ] || fail "--version prints more than one line"
+"$snapsim" --version extra > /dev/null 2> "$scratch/version.err" && fail "--version with an argument exits 0"
+grep -q "takes no arguments" "$scratch/version.err" || fail "--version extra: $(cat "$scratch/version.err")"
 "$snapsim" steps > "$scratch/steps.txt" || fail "steps exits non-zero"
 grep -q "restore-check" "$scratch/steps.txt" || fail "steps does not list the vocabulary"
 grep -q "corrupt" "$scratch/steps.txt" || fail "steps does not list the corrupt step"

@@ -7,6 +7,7 @@
 //   bazel run //:snapsim -- print --seed=N   (the scenario seed N generates)
 //   bazel run //:snapsim -- steps        (the scenario language's header fields and steps)
 //   bazel run //:snapsim -- --help   (and `snapsim help CMD`, `snapsim CMD --help`: that command's usage)
+//   bazel run //:snapsim -- --version   (the version and the commit it was built from)
 //
 // Every command declares its flags in a FlagSet (cli_flags.h): --name=value or --name value, one-line errors on
 // stderr with the hint to --help, exit 2.
@@ -22,12 +23,16 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "scenarios/build_commit.h"
 #include "scenarios/cli.h"
 #include "scenarios/cli_flags.h"
 #include "scenarios/scenario.h"
 #include "scenarios/shrink.h"
 
 namespace {
+
+// The scenario language and the command line's version; scenario files and sweep records do not carry it.
+constexpr char kVersion[] = "0.9.0";
 
 using snapsim::cli::FlagSet;
 using snapsim::cli::Generate;
@@ -45,6 +50,7 @@ constexpr char kUsage[] =
     "  print --seed=N       print the scenario that seed N generates\n"
     "  steps                list the scenario language's header fields and steps\n"
     "  help COMMAND         the usage of COMMAND (or: snapsim COMMAND --help)\n"
+    "  --version            the version and the commit this build comes from\n"
     "\n"
     "exit status: 0 pass, 1 an invariant was violated (or a goal unreached), 2 bad input, 130 interrupted\n"
     "scenario language: scenarios/README.md, or `snapsim steps`\n";
@@ -172,6 +178,15 @@ int main(int argc, char** argv) {
   arguments.erase(arguments.begin());
   if (command == "--help" || command == "-h" || (command == "help" && arguments.empty())) {
     std::printf("snapsim: deterministic simulation of Flink-style RocksDB snapshot strategies\n\n%s", kUsage);
+    return 0;
+  }
+  if (command == "--version" || command == "version") {
+    if (!arguments.empty()) {
+      std::fprintf(stderr, "snapsim: --version takes no arguments\nrun 'snapsim --help' for the commands\n");
+      return 2;
+    }
+    // "-dirty": built from a tree whose tracked files differ from the commit; "unknown": not built from git.
+    std::printf("snapsim %s (commit %s)\n", kVersion, SNAPSIM_BUILD_COMMIT);
     return 0;
   }
   if (command == "help") {
