@@ -32,24 +32,37 @@ using ::testing::Pair;
 std::string LibraryDirectory() {
   const char* root = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
-  return absl::StrCat(root != nullptr ? root : ".", "/", workspace != nullptr ? workspace : "snapsim", "/scenarios");
+  return absl::StrCat(root != nullptr ? root : ".", "/", workspace != nullptr ? workspace : "snapsim",
+                      "/scenarios/library");
 }
 
+// The library's groups, one folder each (scenarios/library/README.md).
+constexpr const char* kLibraryGroups[] = {"flink", "sweeps", "properties"};
+
+// Every scenario of every group, sorted by path.
 std::vector<std::string> LibraryFiles() {
   std::vector<std::string> files;
-  const std::string directory = LibraryDirectory();
-  if (DIR* dir = opendir(directory.c_str())) {
-    while (dirent* entry = readdir(dir)) {
-      const std::string name = entry->d_name;
-      if (absl::EndsWith(name, ".scenario")) files.push_back(directory + "/" + name);
+  for (const char* group : kLibraryGroups) {
+    const std::string directory = absl::StrCat(LibraryDirectory(), "/", group);
+    if (DIR* dir = opendir(directory.c_str())) {
+      while (dirent* entry = readdir(dir)) {
+        const std::string name = entry->d_name;
+        if (absl::EndsWith(name, ".scenario")) files.push_back(directory + "/" + name);
+      }
+      closedir(dir);
     }
-    closedir(dir);
   }
   std::sort(files.begin(), files.end());
   return files;
 }
 
-// "scenarios/claim_native_savepoint.scenario" -> "claim_native_savepoint".
+// ".../scenarios/library/flink/x.scenario" -> "scenarios/library/flink/x.scenario", for repro commands.
+std::string WorkspacePath(const std::string& file) {
+  const size_t at = file.rfind("/scenarios/library/");
+  return at == std::string::npos ? file : file.substr(at + 1);
+}
+
+// "scenarios/library/flink/claim_native_savepoint.scenario" -> "claim_native_savepoint".
 std::string TestNameOfScenarioFile(const ::testing::TestParamInfo<std::string>& info) {
   std::string name = info.param.substr(info.param.rfind('/') + 1);
   name = name.substr(0, name.size() - std::string(".scenario").size());
@@ -71,7 +84,7 @@ TEST_P(RegressionLibraryTest, ReplaysGreen) {
   const RunResult result = RunScenario(*scenario);
   EXPECT_EQ(result.verdict, RunResult::Verdict::kPass)
       << name << ": " << (result.violation.has_value() ? result.violation->ToString() : result.error)
-      << "\n  reproduce: bazel run //:snapsim -- replay scenarios/" << name;
+      << "\n  reproduce: bazel run //:snapsim -- replay " << WorkspacePath(GetParam());
   EXPECT_GT(result.steps_run, 0);
   // A description line "Covers: <coverage counter>" says the scenario exists to reach that path: a run that passes
   // without reaching it has lost what it was kept for.
@@ -81,7 +94,7 @@ TEST_P(RegressionLibraryTest, ReplaysGreen) {
     auto found = result.coverage.find(counter);
     EXPECT_TRUE(found != result.coverage.end() && found->second > 0)
         << name << ": passed without reaching '" << counter << "', which its description says it covers"
-        << "\n  reproduce: bazel run //:snapsim -- replay scenarios/" << name;
+        << "\n  reproduce: bazel run //:snapsim -- replay " << WorkspacePath(GetParam());
   }
 }
 
@@ -109,7 +122,7 @@ TEST_P(PosixRegressionLibraryTest, ReplaysGreenOnRealDisk) {
   const RunResult result = RunScenario(*scenario, options);
   EXPECT_EQ(result.verdict, RunResult::Verdict::kPass)
       << name << ": " << (result.violation.has_value() ? result.violation->ToString() : result.error)
-      << "\n  reproduce: bazel run //:snapsim -- replay scenarios/" << name << " --fs=posix";
+      << "\n  reproduce: bazel run //:snapsim -- replay " << WorkspacePath(GetParam()) << " --fs=posix";
 }
 
 // Storage and disk faults are injected in the simulated world only (the posix world has no injector): scenarios with
@@ -169,6 +182,30 @@ INSTANTIATE_TEST_SUITE_P(Library, PosixRegressionLibraryTest, ::testing::ValuesI
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(PosixRegressionLibraryTest);
 
 TEST(RegressionLibrary, HoldsAtLeastFifteenScenarios) { EXPECT_GE(LibraryFiles().size(), 15u); }
+
+// Every scenario of the library is in a group this test replays: none directly in scenarios/library/, no folder that
+// kLibraryGroups does not list, no group left empty.
+TEST(RegressionLibrary, EveryScenarioIsInAGroupThatIsReplayed) {
+  DIR* dir = opendir(LibraryDirectory().c_str());
+  ASSERT_NE(dir, nullptr) << LibraryDirectory();
+  while (dirent* entry = readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    EXPECT_FALSE(absl::EndsWith(name, ".scenario")) << name << " is in no group: move it into one of them";
+    if (entry->d_type == DT_DIR) {
+      EXPECT_NE(std::find(std::begin(kLibraryGroups), std::end(kLibraryGroups), name), std::end(kLibraryGroups))
+          << "scenarios/library/" << name << " is not replayed: add it to kLibraryGroups";
+    }
+  }
+  closedir(dir);
+  const std::vector<std::string> files = LibraryFiles();
+  for (const char* group : kLibraryGroups) {
+    const std::string prefix = absl::StrCat(LibraryDirectory(), "/", group, "/");
+    EXPECT_TRUE(std::any_of(files.begin(), files.end(),
+                            [&prefix](const std::string& file) { return absl::StartsWith(file, prefix); }))
+        << group << " holds no scenario";
+  }
+}
 
 constexpr char kTraced[] = R"(# Traced twice.
 # Checks byte-identical trace output.

@@ -24,7 +24,7 @@ grep -q "takes no arguments" "$scratch/version.err" || fail "--version extra: $(
 grep -q "restore-check" "$scratch/steps.txt" || fail "steps does not list the vocabulary"
 grep -q "corrupt" "$scratch/steps.txt" || fail "steps does not list the corrupt step"
 
-"$snapsim" replay --quiet scenarios/lossy_notifications.scenario > "$scratch/pass.txt"; code=$?
+"$snapsim" replay --quiet scenarios/library/flink/lossy_notifications.scenario > "$scratch/pass.txt"; code=$?
 [ "$code" -eq 0 ] || fail "a library scenario exits $code: $(cat "$scratch/pass.txt")"
 grep -q "PASS" "$scratch/pass.txt" || fail "no PASS line"
 
@@ -42,22 +42,22 @@ printf '# violation\n# expects a checkpoint to fail\nparallelism 1\n1 writes cou
 [ "$code" -eq 1 ] || fail "a violated expectation exits $code, not 1"
 grep -q "reproduce: bazel run //:snapsim -- replay" "$scratch/violation.txt" || fail "no repro command"
 
-"$snapsim" replay --quiet --verbose scenarios/lossy_notifications.scenario > "$scratch/verbose.txt" || fail "--verbose failed"
+"$snapsim" replay --quiet --verbose scenarios/library/flink/lossy_notifications.scenario > "$scratch/verbose.txt" || fail "--verbose failed"
 grep -qE '^[0-9]+us object-store (create|finish) checkpoints/' "$scratch/verbose.txt" || fail "--verbose printed no storage events"
 grep -qE '^[0-9]+us job deliver notify-complete ' "$scratch/verbose.txt" || fail "--verbose printed no message deliveries"
 
-"$snapsim" replay --until=3 scenarios/claim_native_savepoint.scenario > "$scratch/until.txt"; code=$?
+"$snapsim" replay --until=3 scenarios/library/flink/claim_native_savepoint.scenario > "$scratch/until.txt"; code=$?
 [ "$code" -eq 0 ] || fail "--until exits $code"
 grep -q -- "-- state after step 3 (end-of-run checks not run) --" "$scratch/until.txt" || fail "--until printed no state"
 grep -q "savepoints/savepoint-job-1-" "$scratch/until.txt" || fail "--until listed no storage"
 if grep -q "step 4 " "$scratch/until.txt"; then fail "--until=3 ran step 4"; fi
 
-"$snapsim" replay --quiet --trace_out="$scratch/a.json" scenarios/hard_kill_mid_upload.scenario > /dev/null || fail "traced replay failed"
-"$snapsim" replay --quiet --trace_out="$scratch/b.json" scenarios/hard_kill_mid_upload.scenario > /dev/null || fail "traced replay failed"
+"$snapsim" replay --quiet --trace_out="$scratch/a.json" scenarios/library/flink/hard_kill_mid_upload.scenario > /dev/null || fail "traced replay failed"
+"$snapsim" replay --quiet --trace_out="$scratch/b.json" scenarios/library/flink/hard_kill_mid_upload.scenario > /dev/null || fail "traced replay failed"
 cmp -s "$scratch/a.json" "$scratch/b.json" || fail "two replays wrote different trace JSON"
 grep -q '"ph":"X"' "$scratch/a.json" || fail "the trace has no duration spans"
 
-"$snapsim" replay --fs=nfs scenarios/lossy_notifications.scenario > /dev/null 2>&1; code=$?
+"$snapsim" replay --fs=nfs scenarios/library/flink/lossy_notifications.scenario > /dev/null 2>&1; code=$?
 [ "$code" -eq 2 ] || fail "an unknown --fs exits $code"
 "$snapsim" replay /nonexistent.scenario > "$scratch/missing.txt"; code=$?
 [ "$code" -eq 2 ] || fail "a missing file exits $code"
@@ -126,7 +126,7 @@ grep -q "^parallelism 1$" "$scratch/shrunk.scenario" || fail "shrink did not sim
 "$snapsim" replay --quiet "$scratch/shrunk.scenario" > "$scratch/shrunk.txt"; code=$?
 [ "$code" -eq 1 ] || fail "the shrunk scenario exits $code, not 1"
 grep -q "invariant 0 (unexpected error) violated at step 7" "$scratch/shrunk.txt" || fail "the shrunk scenario fails otherwise: $(cat "$scratch/shrunk.txt")"
-"$snapsim" shrink scenarios/lossy_notifications.scenario --out="$scratch/none.scenario" > "$scratch/noshrink.txt"; code=$?
+"$snapsim" shrink scenarios/library/flink/lossy_notifications.scenario --out="$scratch/none.scenario" > "$scratch/noshrink.txt"; code=$?
 [ "$code" -eq 0 ] || fail "shrinking a passing scenario exits $code"
 grep -q "passes: there is no failure to shrink" "$scratch/noshrink.txt" || fail "no 'passes' message"
 
@@ -276,7 +276,7 @@ done
 grep -q "^  --json_out=FILE " "$scratch/help-sweep.txt" || fail "sweep --help does not list --json_out"
 # Validation before the run: an unwritable --trace_out, a directory or a missing file named with the reason, and
 # fault steps under --fs=posix refused before any step runs.
-"$snapsim" replay --trace_out="$scratch" scenarios/lossy_notifications.scenario > "$scratch/trace-dir.out" 2> "$scratch/trace-dir.err"
+"$snapsim" replay --trace_out="$scratch" scenarios/library/flink/lossy_notifications.scenario > "$scratch/trace-dir.out" 2> "$scratch/trace-dir.err"
 code=$?
 [ "$code" -eq 2 ] || fail "a --trace_out that is a directory exits $code"
 grep -q "trace_out: cannot write .*: is a directory" "$scratch/trace-dir.err" || fail "trace_out: $(cat "$scratch/trace-dir.err")"

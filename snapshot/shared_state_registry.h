@@ -97,7 +97,7 @@ class SharedStateRegistry {
   // files no retained checkpoint uses are forgotten and deleted. (UnregisterUnusedState(lowest retained) alone keeps
   // the files of a discarded checkpoint newer than a retained one: a job restored in NO_CLAIM mode keeps the
   // unclaimed restored checkpoint, so every checkpoint it discarded when it finished leaked its shared files; found
-  // by //tests:property_test, scenarios/property_finished_no_claim_job_leaks_shared_files.scenario.)
+  // by //tests:property_test, scenarios/library/properties/property_finished_no_claim_job_leaks_shared_files.scenario.)
   void UnregisterDiscardedCheckpoint(int64_t checkpoint_id);
 
   // Later registrations fail; UnregisterUnusedState keeps working (store shutdown).
