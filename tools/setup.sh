@@ -19,6 +19,7 @@ packages=(
   libbenchmark-dev
   libtcmalloc-minimal4 # gperftools' tcmalloc: the allocator of snapsim and its benchmarks (issue #15)
   nlohmann-json3-dev   # JSON for sweep records and reports (header only)
+  python3              # //tests:docs_test runs the documentation's examples (tests/docs_test.py)
   rocksdb-tools        # ldb, sst_dump: for debugging, not for the build
   unzip                # tools/nightly_sweep.sh opens the shards' outputs.zip
 )
