@@ -56,8 +56,14 @@ std::vector<std::string> LibraryFiles() {
   return files;
 }
 
-// ".../scenarios/library/flink/x.scenario" -> "scenarios/library/flink/x.scenario", for repro commands.
+// The scenario's file in the source tree, for repro commands that work from any directory: the runfiles entry is a
+// symlink chain that ends there. Where it cannot be resolved, its path from the workspace root.
 std::string WorkspacePath(const std::string& file) {
+  if (char* resolved = realpath(file.c_str(), nullptr)) {
+    std::string path(resolved);
+    free(resolved);
+    if (path.find("/execroot/") == std::string::npos && path.find("/sandbox/") == std::string::npos) return path;
+  }
   const size_t at = file.rfind("/scenarios/library/");
   return at == std::string::npos ? file : file.substr(at + 1);
 }
