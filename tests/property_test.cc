@@ -49,24 +49,27 @@ std::string FailureDirectory() {
   return "/tmp";
 }
 
-// The wall-clock time (seconds since the epoch) of the first failing case, before shrinking, in
-// $SNAPSIM_PROPERTY_OUT/first-failure: the mutation self-test reports time to detection apart from time to shrink.
-// Test code, outside the simulated path.
+// The first failing case, before shrinking, in $SNAPSIM_PROPERTY_OUT/first-failure: "<seconds since the epoch>
+// <cases drawn in this process, the failing one included>". The mutation self-test reports cases (and seconds) to
+// detection apart from shrinking. Test code, outside the simulated path.
 bool failed_once = false;
+int64_t cases_drawn = 0;
 
 int64_t NowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-// $SNAPSIM_PROPERTY_DEADLINE (seconds since the epoch, set by the mutation self-test): past it, a run in which no
-// property has failed yet ends (exit status 3) instead of drawing another case; shrinking a failure found in time
-// goes on.
-void DiscardPastDeadline() {
-  const char* deadline = std::getenv("SNAPSIM_PROPERTY_DEADLINE");
-  if (deadline == nullptr || failed_once) return;
-  if (NowMillis() / 1000 >= std::strtoll(deadline, nullptr, 10)) {
-    std::printf("detection budget over (SNAPSIM_PROPERTY_DEADLINE): no property failed\n");
+// $SNAPSIM_PROPERTY_MAX_CASES (set by the mutation self-test): the detection budget of this process, counted in
+// cases over every property it runs, so that a verdict does not depend on the machine's load. Past it, a process in
+// which no property has failed yet ends (exit status 3) instead of drawing another case; shrinking a failure found
+// within it goes on. Counts a case drawn.
+void CountCaseWithinBudget() {
+  ++cases_drawn;
+  const char* budget = std::getenv("SNAPSIM_PROPERTY_MAX_CASES");
+  if (budget == nullptr || failed_once) return;
+  if (cases_drawn > std::strtoll(budget, nullptr, 10)) {
+    std::printf("detection budget over (SNAPSIM_PROPERTY_MAX_CASES=%s): no property failed\n", budget);
     std::fflush(stdout);
     std::_Exit(3);
   }
@@ -79,13 +82,13 @@ void NoteFirstFailure() {
   const std::string path = absl::StrCat(out, "/first-failure");
   if (std::ifstream(path).good()) return;
   const int64_t millis = NowMillis();
-  std::ofstream(path) << millis / 1000 << "." << absl::StrFormat("%03d", millis % 1000) << "\n";
+  std::ofstream(path) << millis / 1000 << "." << absl::StrFormat("%03d", millis % 1000) << " " << cases_drawn << "\n";
 }
 
 // Runs the scenario judging `invariants` (empty: all); a violation fails the property with the scenario printed,
 // written to a file, and the commands that reproduce it.
 void CheckScenario(const std::string& property, Scenario scenario, const std::set<int>& invariants) {
-  DiscardPastDeadline();
+  CountCaseWithinBudget();
   // SNAPSIM_PROPERTY_SAMPLE=DIR keeps every generated scenario (to see what the generator makes).
   if (const char* sample = std::getenv("SNAPSIM_PROPERTY_SAMPLE"); sample != nullptr && *sample != '\0') {
     static int sampled = 0;
@@ -208,7 +211,7 @@ RC_GTEST_PROP(Property, JobManagerDecidesAsFlink, ()) {
 // Determinism: any generated scenario replayed in a second world gives the same trace hash.
 RC_GTEST_PROP(Property, SameScenarioSameTraceHash, ()) {
   const Scenario scenario = GeneratePropertyScenario("determinism", {});
-  DiscardPastDeadline();
+  CountCaseWithinBudget();
   const RunResult first = RunScenario(scenario);
   const RunResult second = RunScenario(scenario);
   if (first.trace_hash != second.trace_hash || first.verdict != second.verdict) {

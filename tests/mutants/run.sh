@@ -1,40 +1,45 @@
 #!/usr/bin/env bash
 # The mutation self-test: proves the property tests (and, where they miss, the swarm sweep) catch real bug classes.
 # Builds once with --config=mutants (mutation points compiled in, backend/mutation.h), then for each mutant runs the
-# property suite with SNAPSIM_MUTANT=<name> (two processes, one per core), then, if no property failed and --sweep=S
-# is given, the swarm sweep for S seconds, and prints: caught or missed, by which property and invariant, seconds to detection (the first failing
-# case) and in total (detection + shrinking), and the shrunk scenario's size in steps. A mutant counts as caught
-# when a failure is detected within --budget seconds (default 60) and its shrunk scenario (shrinking may take
-# --shrink_budget more, default 120) fails with the mutant and passes without it. Last line: `caught K of N`; exit 0
-# only when every mutant is caught.
+# property suite with SNAPSIM_MUTANT=<name> (two processes, one per core) for up to --cases cases each, then, if no
+# property failed, the swarm-recoverable sweep for up to --seeds seeds, and prints: caught or missed, by which
+# property and invariant, the cases (or the sweep seed) to detection against the budget (the margin: how many times
+# the catch fits in it), seconds to detection and in total, and the shrunk scenario's size in steps. A mutant counts
+# as caught when a failure is detected within the budget and its shrunk scenario fails with the mutant and passes
+# without it. Last line: `caught K of N`; exit 0 only when every mutant is caught.
 #
-#   tests/mutants/run.sh [--budget=SECONDS] [--shrink_budget=SECONDS] [--shrinker=ddmin|rapidcheck] [--cases=N]
-#                        [--sweep=SECONDS] [mutant...]
+# The budget counts cases and seeds, never seconds, and RapidCheck's seed is fixed (--rc_seed): the same build and
+# budget give the same verdict on an idle machine and on a loaded one; only the seconds printed beside differ.
 #
-# A shrunk counterexample of each caught mutant is kept in $OUT (default /tmp/snapsim-mutants/<mutant>.scenario);
-# replay it with SNAPSIM_MUTANT=<mutant> bazel-out/k8-fastbuildmutants/bin/scenarios/snapsim replay FILE.
+#   tests/mutants/run.sh [--cases=C] [--seeds=S] [--rc_seed=R] [--shrinker=ddmin|rapidcheck] [--timeout=SECONDS]
+#                        [mutant...]
+#
+# --timeout only guards against a hang (a mutant that deadlocks a run): a mutant still running after it is
+# `timeout`, not caught. A shrunk counterexample of each caught mutant is kept in $OUT (default
+# /tmp/snapsim-mutants/<mutant>.scenario); replay it with
+# SNAPSIM_MUTANT=<mutant> bazel-out/k8-fastbuildmutants/bin/scenarios/snapsim replay FILE.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-budget=60
-shrink_budget=120
+# Cases per property process (each of the two), and sweep seeds after the properties missed.
+cases=300
+seeds=1000
+# RapidCheck's seed: a fixed case stream per property, so that a verdict is reproducible.
+rc_seed=1
 # ddmin: RapidCheck reports the first failing case unshrunk (noshrink) and snapsim's shrinker minimizes it in seconds;
 # rapidcheck: RapidCheck's own shrinking (minutes on long programs).
 shrinker=ddmin
-# Seconds of swarm sweep (swarm-recoverable) after the properties missed a mutant; its detection time counts from
-# the mutant's start, so it must still fall within the budget to count.
-sweep=0
-cases=100000
+timeout_seconds=1800
 mutants=()
+usage="usage: tests/mutants/run.sh [--cases=C] [--seeds=S] [--rc_seed=R] [--shrinker=ddmin|rapidcheck] [--timeout=S] [mutant...]"
 for argument in "$@"; do
   case "$argument" in
-    --budget=*) budget="${argument#--budget=}" ;;
-    --shrink_budget=*) shrink_budget="${argument#--shrink_budget=}" ;;
-    --shrinker=*) shrinker="${argument#--shrinker=}" ;;
-    --sweep=*) sweep="${argument#--sweep=}" ;;
     --cases=*) cases="${argument#--cases=}" ;;
-    -*) echo "usage: tests/mutants/run.sh [--budget=S] [--shrink_budget=S] [--shrinker=ddmin|rapidcheck] [--cases=N]" \
-          "[mutant...]" >&2; exit 2 ;;
+    --seeds=*) seeds="${argument#--seeds=}" ;;
+    --rc_seed=*) rc_seed="${argument#--rc_seed=}" ;;
+    --shrinker=*) shrinker="${argument#--shrinker=}" ;;
+    --timeout=*) timeout_seconds="${argument#--timeout=}" ;;
+    -*) echo "$usage" >&2; exit 2 ;;
     *) mutants+=("$argument") ;;
   esac
 done
@@ -59,44 +64,43 @@ clean_snapsim=bazel-out/k8-fastbuild/bin/scenarios/snapsim
 bin=bazel-out/k8-fastbuildmutants/bin
 property="$bin/tests/property_test"
 snapsim="$bin/scenarios/snapsim"
+echo "budget: $cases property cases per process (two processes), then $seeds swarm-recoverable sweep seeds;" \
+  "RapidCheck seed $rc_seed"
 
 caught=0
 total=0
-printf '%-30s %-7s %-44s %8s %8s %6s\n' mutant verdict "caught by" detected total steps
+printf '%-30s %-7s %-44s %-22s %8s %8s %6s\n' mutant verdict "caught by" "at (of budget), margin" detected total \
+  steps
 for mutant in "${mutants[@]}"; do
   total=$((total + 1))
-  rm -rf "$OUT/every" "$OUT/others" "$OUT/$mutant.scenario"
+  rm -rf "$OUT/every" "$OUT/others" "$OUT/$mutant.scenario" "$OUT/sweep-$mutant"
   invariant=""
+  timed_out=""
   mkdir -p "$OUT/every" "$OUT/others"
   start=$(date +%s.%N)
-  deadline=$(( $(date +%s) + budget ))
   # Two processes (one per core): every invariant at once, and the headline property (then the others, in file
-  # order); each runs until a property is falsified (it has shrunk then) or the budgets end. The first to catch the
-  # mutant stops the other.
+  # order); each draws cases until a property is falsified (it has shrunk then) or its case budget ends. The first
+  # to catch the mutant stops the other.
   run_properties() {
-    SNAPSIM_MUTANT="$mutant" SNAPSIM_PROPERTY_OUT="$OUT/$2" SNAPSIM_PROPERTY_DEADLINE="$deadline" \
-      SNAPSIM_PROPERTY_SHRINK="$shrinker" RC_PARAMS="max_success=$cases max_size=60 $rc_shrink" \
-      exec timeout "$((budget + shrink_budget))" "$property" --gtest_filter="$1" --gtest_fail_fast >"$OUT/$mutant.$2.log" 2>&1
+    SNAPSIM_MUTANT="$mutant" SNAPSIM_PROPERTY_OUT="$OUT/$2" SNAPSIM_PROPERTY_MAX_CASES="$cases" \
+      SNAPSIM_PROPERTY_SHRINK="$shrinker" RC_PARAMS="seed=$rc_seed max_success=1000000 max_size=60 $rc_shrink" \
+      exec timeout "$timeout_seconds" "$property" --gtest_filter="$1" --gtest_fail_fast >"$OUT/$mutant.$2.log" 2>&1
   }
   run_properties "Property.EveryInvariantHolds" every &
   every=$!
   run_properties "Property.*:-Property.EveryInvariantHolds" others &
   others=$!
-  # The first process to end either caught the mutant (then the other stops) or ran out of budget without a failure
-  # (then the other may still be shrinking one: wait for it).
+  # The first process to end either caught the mutant (then the other stops) or spent its budget without a failure
+  # (then the other may still be drawing cases or shrinking one: wait for it).
   wait -n "$every" "$others"
   if grep -q "Falsifiable" "$OUT/$mutant.every.log" "$OUT/$mutant.others.log" 2>/dev/null; then
     kill "$every" "$others" 2>/dev/null
   fi
   wait "$every" "$others" 2>/dev/null
   seconds=$(echo "$(date +%s.%N) - $start" | bc)
+  [ "$(echo "$seconds >= $timeout_seconds" | bc)" = 1 ] && timed_out=yes  # `timeout` stopped a process
   detected=""
-  for tag in every others; do
-    if [ -f "$OUT/$tag/first-failure" ]; then
-      at=$(echo "$(cat "$OUT/$tag/first-failure") - $start" | bc)
-      if [ -z "$detected" ] || [ "$(echo "$at < $detected" | bc)" = 1 ]; then detected=$at; fi
-    fi
-  done
+  at=""
   verdict=missed
   by=""
   steps=""
@@ -106,6 +110,11 @@ for mutant in "${mutants[@]}"; do
   done
   if [ -n "$log" ]; then
     verdict=caught
+    if [ -f "$OUT/$found/first-failure" ]; then
+      read -r failed_at failed_cases < "$OUT/$found/first-failure"
+      detected=$(echo "$failed_at - $start" | bc)
+      at="case $failed_cases of $cases, $((cases / failed_cases))x"
+    fi
     test_name=$(grep -m1 -o '\[  FAILED  \] Property\.[A-Za-z]*' "$log" | sed 's/.*Property\.//')
     invariant=$(grep -m1 -o 'invariant [0-9]* ([^)]*)' "$log" | head -1)
     by="$test_name: ${invariant:-?}"
@@ -114,21 +123,28 @@ for mutant in "${mutants[@]}"; do
       mv "$file" "$OUT/$mutant.scenario"
       steps=$(grep -cE '^[0-9]+ ' "$OUT/$mutant.scenario")
     fi
-  else
-    # The swarm sweep, when asked for.
-    if [ "$sweep" -gt 0 ] 2>/dev/null; then
-      sweep_start=$(date +%s.%N)
-      SNAPSIM_MUTANT="$mutant" timeout "$sweep" "$snapsim" sweep --seeds=100000 --generator=swarm-recoverable \
-        --out="$OUT/sweep-$mutant" >"$OUT/$mutant.sweep.log" 2>&1
-      if grep -q '^seed [0-9]*: FAILED' "$OUT/$mutant.sweep.log"; then
-        detected=$(echo "$seconds + $(date +%s.%N) - $sweep_start" | bc)
-        seed=$(grep -m1 -o '^seed [0-9]*: FAILED' "$OUT/$mutant.sweep.log" | cut -d' ' -f2 | tr -d :)
-        SNAPSIM_MUTANT="$mutant" "$snapsim" shrink --seed="$seed" --generator=swarm-recoverable \
-          --out="$OUT/$mutant.scenario" --max_runs=400 >"$OUT/$mutant.shrink.log" 2>&1
-        verdict=caught
-        by="sweep seed $seed: $(grep -m1 -o 'invariant [0-9]* ([^)]*)' "$OUT/$mutant.sweep.log")"
-        steps=$(grep -cE '^[0-9]+ ' "$OUT/$mutant.scenario" 2>/dev/null)
-      fi
+  elif [ "$seeds" -gt 0 ] 2>/dev/null && [ -z "$timed_out" ]; then
+    # The swarm sweep, in chunks of 100 seeds (two jobs), until the first failing seed or the budget's end.
+    sweep_start=$(date +%s.%N)
+    first=1
+    seed=""
+    while [ "$first" -le "$seeds" ] && [ -z "$seed" ]; do
+      count=$(( seeds - first + 1 < 100 ? seeds - first + 1 : 100 ))
+      SNAPSIM_MUTANT="$mutant" timeout "$timeout_seconds" "$snapsim" sweep --first="$first" --seeds="$count" \
+        --jobs=2 --generator=swarm-recoverable --out="$OUT/sweep-$mutant" >>"$OUT/$mutant.sweep.log" 2>&1
+      [ $? -eq 124 ] && timed_out=yes && break
+      seed=$(grep -o '^seed [0-9]*: FAILED' "$OUT/$mutant.sweep.log" | cut -d' ' -f2 | tr -d : | sort -n | head -1)
+      first=$((first + count))
+    done
+    if [ -n "$seed" ]; then
+      detected=$(echo "$seconds + $(date +%s.%N) - $sweep_start" | bc)
+      at="seed $seed of $seeds, $((seeds / seed))x"
+      SNAPSIM_MUTANT="$mutant" "$snapsim" shrink --seed="$seed" --generator=swarm-recoverable \
+        --out="$OUT/$mutant.scenario" --max_runs=400 >"$OUT/$mutant.shrink.log" 2>&1
+      verdict=caught
+      by="sweep seed $seed: $(grep -m1 -o "^seed $seed: FAILED.*" "$OUT/$mutant.sweep.log" |
+        grep -o 'invariant [0-9]* ([^)]*)' | head -1)"
+      steps=$(grep -cE '^[0-9]+ ' "$OUT/$mutant.scenario" 2>/dev/null)
     fi
     seconds=$(echo "$(date +%s.%N) - $start" | bc)
   fi
@@ -150,12 +166,12 @@ for mutant in "${mutants[@]}"; do
       by="replay fails another invariant than $invariant"
     fi
   fi
-  if [ "$verdict" = caught ] && [ -n "$detected" ] && [ "$(echo "$detected > $budget" | bc)" = 1 ]; then
-    verdict=late
-    by="detected after the ${budget} s budget"
+  if [ "$verdict" != caught ] && [ -n "$timed_out" ]; then
+    verdict=timeout
+    by="still running after ${timeout_seconds} s (a hang?)"
   fi
   [ "$verdict" = caught ] && caught=$((caught + 1))
-  printf '%-30s %-7s %-44s %8s %8.1f %6s\n' "$mutant" "$verdict" "${by:0:44}" \
+  printf '%-30s %-7s %-44s %-22s %8s %8.1f %6s\n' "$mutant" "$verdict" "${by:0:44}" "${at:--}" \
     "$([ -n "$detected" ] && printf '%.1f' "$detected" || echo -)" "$seconds" "${steps:--}"
 done
 echo "shrunk scenarios and logs: $OUT"
