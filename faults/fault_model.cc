@@ -257,6 +257,11 @@ rocksdb::IOStatus FaultInjector::DecideDisk(const std::string& machine, const Fs
   return kind == FaultKind::kDiskFull ? rocksdb::IOStatus::NoSpace(what) : rocksdb::IOStatus::IOError(what);
 }
 
+void FaultInjector::Reseed(uint64_t seed) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  prng_ = Prng(seed).Child("faults");
+}
+
 void FaultInjector::SetObserver(std::function<void(const FiredFault&)> observer) {
   std::lock_guard<std::mutex> lock(mutex_);
   observer_ = std::move(observer);

@@ -145,6 +145,9 @@ class FaultInjector {
   // call back into the injector.
   void SetObserver(std::function<void(const FiredFault&)> observer);
   void DisarmAll();
+  // From now on, draws from a stream of `seed` instead (`snapsim explain`: the rest of a run redrawn, its prefix
+  // replayed exactly).
+  void Reseed(uint64_t seed);
   bool armed() const;
   // How many faults of each kind fired.
   std::map<std::string, int> Injected() const;

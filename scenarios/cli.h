@@ -1,4 +1,5 @@
-// What the `snapsim` commands (snapsim_main.cc, replay_command.cc, sweep_command.cc, report_command.cc) share:
+// What the `snapsim` commands (snapsim_main.cc, replay_command.cc, sweep_command.cc, report_command.cc,
+// explain_command.cc) share:
 // paths as the user typed them, commands a user can paste, checked writes, the generators by name, and the signals
 // that stop a command cleanly (SIGINT, SIGTERM: stop every child process, remove temporary directories, exit 130).
 #ifndef SNAPSIM_SCENARIOS_CLI_H_
@@ -20,6 +21,7 @@ namespace snapsim::cli {
 int Replay(const std::vector<std::string>& arguments);
 int Sweep(const std::vector<std::string>& arguments);
 int Report(const std::vector<std::string>& arguments);
+int Explain(const std::vector<std::string>& arguments);
 
 // Bazel runs the binary in its runfiles; a relative path is the user's, from where `bazel run` was called. Absolute.
 std::string UserPath(const std::string& path);

@@ -1030,7 +1030,17 @@ RunResult Execution::Run() {
   }
   job_ = *std::move(started);
   checker_.OnJobStarted(*job_, nullptr, config_.restore_mode);
+  bool reseeded = false;
   for (const ScenarioStep& step : scenario_.steps) {
+    if (!reseeded && options_.reseed_from_step > 0 && step.number >= options_.reseed_from_step) {
+      reseeded = true;
+      world_->Reseed(options_.reseed);
+      if (job_ != nullptr) job_->Reseed(options_.reseed);
+      faults_.Reseed(options_.reseed);
+      root_ = Prng(options_.reseed);
+      world_->Record("scenario", absl::StrCat("reseeded with ", options_.reseed),
+                     {{"seed", absl::StrCat(options_.reseed)}});
+    }
     const int64_t start = Now();
     world_->Record("scenario", absl::StrCat("step ", step.ToString()));
     Outcome outcome = Execute(step);

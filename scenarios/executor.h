@@ -29,6 +29,12 @@ struct RunOptions {
   bool keep_trace_events = false;
   // Stop after the step with this number (0: run to the end) and dump the world's state.
   int until_step = 0;
+  // From the first step numbered `reseed_from_step` or more (0: never), every random draw comes from streams of
+  // `reseed` instead of the scenario's seed: the schedule, unique ids, storage and message latencies, fault draws,
+  // the bytes of writes. The steps before it replay exactly; the rest is another run (`snapsim explain`). Simulated
+  // world only.
+  int reseed_from_step = 0;
+  uint64_t reseed = 0;
   // The invariants that decide the verdict (empty: all). A violation of another one is kept in
   // RunResult::unjudged and the run goes on, so a property about one invariant judges the whole run.
   std::set<int> judged_invariants;

@@ -313,6 +313,32 @@ TEST(Replay, FailingRunsTraceShowsTheViolationTheFaultAndThePartsOfTheSystem) {
   }
 }
 
+// `snapsim explain`'s redraw: the steps before the reseeded one replay exactly (the same trace up to it), the rest is
+// another run (another hash), and the same reseed gives the same run.
+TEST(Replay, ReseedingFromAStepKeepsThePrefixAndRedrawsTheRest) {
+  absl::StatusOr<Scenario> scenario = ParseScenario(kTraced, "traced.scenario");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  RunOptions plain;
+  plain.keep_trace_events = true;
+  RunOptions reseeded = plain;
+  reseeded.reseed_from_step = 4;
+  reseeded.reseed = 77;
+  const RunResult original = RunScenario(*scenario, plain);
+  const RunResult redrawn = RunScenario(*scenario, reseeded);
+  const RunResult again = RunScenario(*scenario, reseeded);
+  ASSERT_EQ(original.verdict, RunResult::Verdict::kPass);
+  EXPECT_NE(redrawn.trace_hash, original.trace_hash);
+  EXPECT_EQ(redrawn.trace_hash, again.trace_hash);
+  // Everything up to the line that starts step 4 (in the redrawn run: the line that reseeds, just before it).
+  const auto up_to_line_with = [](const std::string& text, const std::string& marker) {
+    const size_t at = text.find(marker);
+    return at == std::string::npos ? std::string("(no '" + marker + "')") : text.substr(0, text.rfind('\n', at) + 1);
+  };
+  EXPECT_EQ(up_to_line_with(redrawn.trace_text, " scenario reseeded with 77"),
+            up_to_line_with(original.trace_text, " scenario step 4 "));
+  EXPECT_THAT(redrawn.trace_text, HasSubstr("scenario reseeded with 77"));
+}
+
 TEST(Replay, BrokenExpectationIsAViolationNamingTheStep) {
   absl::StatusOr<Scenario> scenario = ParseScenario(
       "# x\n# y\nparallelism 1\n1 writes count=10 keys=5\n2 checkpoint expect=failed\n", "expect.scenario");

@@ -247,13 +247,23 @@ grep -q "^    shrunk to .*resume (" "$scratch/shrunk-report.txt" ||
 [ "$code" -eq 2 ] || fail "a broken record file exits $code, not 2"
 grep -q "broken.jsonl:2" "$scratch/broken.txt" || fail "the broken record is not located: $(cat "$scratch/broken.txt")"
 
+# explain: a failure no redraw avoids is certain from the header; a passing scenario has nothing to explain.
+"$snapsim" explain --runs=3 scenarios/examples/expect_failed.scenario > "$scratch/explain.txt"; code=$?
+[ "$code" -eq 1 ] || fail "explain of a failing scenario exits $code, not 1"
+grep -q "^  redrawn from step 2    p=1.00 |####################|" "$scratch/explain.txt" ||
+  fail "explain printed no plot: $(cat "$scratch/explain.txt")"
+grep -q "^certain (p = 1): from the header" "$scratch/explain.txt" || fail "explain: $(tail -2 "$scratch/explain.txt")"
+"$snapsim" explain scenarios/library/flink/lossy_notifications.scenario > "$scratch/explain-pass.txt"; code=$?
+[ "$code" -eq 0 ] && grep -q "PASS: nothing to explain" "$scratch/explain-pass.txt" ||
+  fail "explain of a passing scenario: $code $(cat "$scratch/explain-pass.txt")"
+
 # --- The command line's conventions (#28): one flag parser for every command. ---
 # --name value works as --name=value; a usage error is one line on stderr naming the argument, the hint to --help,
 # exit 2, and nothing on stdout.
 "$snapsim" sweep --seeds 2 --first 3 --out "$scratch/spaced" > "$scratch/spaced.txt" 2>&1 ||
   fail "--seeds 2 (with a space) failed: $(tail -3 "$scratch/spaced.txt")"
 grep -q "^2 seeds, 0 failed" "$scratch/spaced.txt" || fail "--seeds 2 ran other seeds: $(tail -1 "$scratch/spaced.txt")"
-for command in "sweep --sede=2" "replay --quite x.scenario" "report --jsn x.jsonl" "shrink --max_run=3 x" "print --sed=1"; do
+for command in "sweep --sede=2" "replay --quite x.scenario" "report --jsn x.jsonl" "shrink --max_run=3 x" "explain --run=3 x" "print --sed=1"; do
   $snapsim_bin $command > "$scratch/usage.out" 2> "$scratch/usage.err" && fail "'$command' exits 0"
   code=$?
   [ "$code" -eq 2 ] || fail "'$command' exits $code, not 2"
@@ -267,7 +277,7 @@ done
 [ "$code" -eq 2 ] && grep -q "\-\-seeds takes a number from 1 to .*, not 'x'" "$scratch/seeds.err" ||
   fail "--seeds=x: $code $(cat "$scratch/seeds.err")"
 # help CMD and CMD --help print that command's usage, on stdout, exit 0.
-for command in replay sweep report shrink print steps; do
+for command in replay sweep report shrink explain print steps; do
   "$snapsim" help "$command" > "$scratch/help-$command.txt" || fail "help $command exits non-zero"
   grep -q "^usage: snapsim $command " "$scratch/help-$command.txt" || fail "help $command: $(head -2 "$scratch/help-$command.txt")"
   "$snapsim" "$command" --help > "$scratch/help2-$command.txt" || fail "$command --help exits non-zero"

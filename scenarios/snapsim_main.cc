@@ -4,6 +4,7 @@
 //   bazel run //:snapsim -- sweep --seeds=N [--first=S] [--jobs=J] [--out=DIR] [--json_out=FILE]
 //   bazel run //:snapsim -- report FILE... [--json] [--shrink] [--export_failures=DIR]
 //   bazel run //:snapsim -- shrink FILE|--seed=N [--generator=G] [--out=FILE] [--max_runs=N]
+//   bazel run //:snapsim -- explain FILE [--runs=M]   (at which step a failure becomes likely, and certain)
 //   bazel run //:snapsim -- print --seed=N   (the scenario seed N generates)
 //   bazel run //:snapsim -- steps        (the scenario language's header fields and steps)
 //   bazel run //:snapsim -- --help   (and `snapsim help CMD`, `snapsim CMD --help`: that command's usage)
@@ -47,6 +48,7 @@ constexpr char kUsage[] =
     "  sweep --seeds=N      run the scenarios seeds S..S+N-1 generate\n"
     "  report FILE...       merge the records of sweeps and replays (--json_out) into one report\n"
     "  shrink FILE|--seed=N minimize a failing scenario or sweep seed into the smallest scenario that still fails\n"
+    "  explain FILE         the step at which a failing scenario's failure becomes likely, and certain\n"
     "  print --seed=N       print the scenario that seed N generates\n"
     "  steps                list the scenario language's header fields and steps\n"
     "  help COMMAND         the usage of COMMAND (or: snapsim COMMAND --help)\n"
@@ -159,6 +161,7 @@ int Dispatch(const std::string& command, const std::vector<std::string>& argumen
   if (command == "replay") return snapsim::cli::Replay(arguments);
   if (command == "sweep") return snapsim::cli::Sweep(arguments);
   if (command == "report") return snapsim::cli::Report(arguments);
+  if (command == "explain") return snapsim::cli::Explain(arguments);
   if (command == "shrink") return Shrink(arguments);
   if (command == "print") return Print(arguments);
   if (command == "steps") return Steps(arguments);

@@ -74,6 +74,9 @@ class JobWorld {
   virtual void SetPart(absl::string_view /*part*/) {}
   // The calling activity's part ("" where none is kept).
   virtual std::string part() const { return ""; }
+  // From now on, the world's own randomness (schedule, ids, storage latency) comes from `seed` (`snapsim explain`).
+  // Real threads have none to redraw.
+  virtual void Reseed(uint64_t /*seed*/) {}
   // Runs (simulation) or waits (real threads) until no work is left: true when it got there; `pending` names what
   // still waits (simulation only).
   virtual bool RunUntilQuiescent(std::vector<std::string>* pending) = 0;
@@ -137,6 +140,10 @@ class SimWorld : public JobWorld {
     scheduler_->RecordSpan(component, event, start_micros, std::move(args));
   }
   void SetPart(absl::string_view part) override { scheduler_->SetPart(part); }
+  void Reseed(uint64_t seed) override {
+    scheduler_->Reseed(seed);
+    storage_.store()->Reseed(seed);
+  }
   std::string part() const override { return scheduler_->part(); }
   bool RunUntilQuiescent(std::vector<std::string>* pending) override;
   std::unique_ptr<JobWorld> NewSideWorld(uint64_t seed) override { return std::make_unique<SimWorld>(seed); }

@@ -319,6 +319,9 @@ class SimJob : public TaskGateway, public CheckpointDecisionListener {
   std::optional<absl::Status> TakeFailoverRequest();
 
   void SetMessageFaultHook(MessageFaultHook hook);
+  // From now on, draws from a stream of `seed` instead (`snapsim explain`: the rest of a run redrawn, its prefix
+  // replayed exactly).
+  void Reseed(uint64_t seed);
   void AddMessageRule(MessageRule rule) {
     std::lock_guard<std::mutex> lock(state_mutex_);
     message_rules_.push_back(rule);

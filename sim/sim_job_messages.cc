@@ -34,6 +34,11 @@ TraceArgs MessageArgs(const Message& message) {
 
 }  // namespace
 
+void SimJob::Reseed(uint64_t seed) {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  prng_ = Prng(seed).Child("job");
+}
+
 void SimJob::SetMessageFaultHook(MessageFaultHook hook) {
   std::lock_guard<std::mutex> lock(state_mutex_);  // messages are sent from other threads (--fs=posix)
   message_fault_hook_ = std::move(hook);

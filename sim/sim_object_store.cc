@@ -119,6 +119,11 @@ void SimObjectStore::Delay(uint64_t bytes) {
   scheduler_->SleepForMicros(latency);
 }
 
+void SimObjectStore::Reseed(uint64_t seed) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  prng_ = Prng(seed).Child("object-store");
+}
+
 void SimObjectStore::SetFaultInjector(ObjectStoreFaultInjector injector) {
   std::lock_guard<std::mutex> lock(mutex_);
   fault_injector_ = std::move(injector);

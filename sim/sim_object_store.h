@@ -77,6 +77,9 @@ class SimObjectStore : public CheckpointStorage {
   void SetFaultHook(ObjectStoreFaultHook hook);
   // Replaces the hook with an injector that may also fail after the effect, leave a partial object, or slow down.
   void SetFaultInjector(ObjectStoreFaultInjector injector);
+  // From now on, draws from a stream of `seed` instead (`snapsim explain`: the rest of a run redrawn, its prefix
+  // replayed exactly).
+  void Reseed(uint64_t seed);
 
   absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> Create(const std::string& path) override;
   absl::StatusOr<std::string> Read(const std::string& path) override;

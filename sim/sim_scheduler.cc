@@ -700,6 +700,12 @@ void SimScheduler::RecordSpan(absl::string_view component, absl::string_view eve
   }
 }
 
+void SimScheduler::Reseed(uint64_t seed) {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  core_->prng = Prng(seed).Child("scheduler");
+  core_->id_prng = Prng(seed).Child("unique-ids");
+}
+
 void SimScheduler::SetPart(absl::string_view part) {
   std::lock_guard<std::mutex> lock(core_->mutex);
   if (current_thread.core == core_.get() && current_thread.activity != nullptr) {

@@ -61,6 +61,8 @@ class SimScheduler : public Runtime {
   std::shared_ptr<Signal> NewSignal() override;
   int64_t NowMicros() override;
   void SleepForMicros(int64_t micros) override;
+  // From now on, the seed's streams choose who runs next and draw unique ids (`snapsim explain`).
+  void Reseed(uint64_t seed);
   void Yield() override;
   std::string NewUniqueId() override;
   rocksdb::Status RunBlockingRocksDbCall(const std::function<rocksdb::Status()>& call) override;
