@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "sim/prng.h"
 #include "sim/sim_job.h"
@@ -21,6 +22,12 @@
 
 namespace snapsim {
 namespace {
+
+// A time as a reader takes it in: "0.5 ms", "28.4 ms", "60.014 s".
+std::string ReadableTime(int64_t micros) {
+  if (micros < 1'000'000) return absl::StrFormat("%.1f ms", micros / 1e3);
+  return absl::StrFormat("%.3f s", micros / 1e6);
+}
 
 constexpr int64_t kMicrosPerMilli = 1000;
 
@@ -158,6 +165,8 @@ class Execution {
   void LearnFinishedTriggers();
   std::map<std::string, PendingTrigger> pending_;
   std::vector<std::string> notes_;
+  // What the step's progress line says instead of "ok" (a snapshot that failed, allowed to or as expected).
+  std::string step_status_;
   std::map<std::string, int> coverage_;
   // Why the current job was lost ("" while there is one or it was stopped by a step).
   std::string lost_;
@@ -269,6 +278,13 @@ Execution::Outcome Execution::Record(const ScenarioStep& step, const std::string
   } else {
     world_->Record("scenario", absl::StrCat(what, " failed: ", result.status().message()));
     notes_.push_back(absl::StrCat("step ", step.number, ": ", what, " failed: ", result.status().message()));
+    const std::optional<CheckpointFailureReason> reason = FailureReasonOf(result.status());
+    step_status_ = absl::StrCat(what, " failed ",
+                                expect == "failed" ? std::string("as expected")
+                                                   : absl::StrCat("(allowed: expect=", expect, ")"),
+                                ": ",
+                                reason.has_value() ? CheckpointFailureReasonName(*reason)
+                                                   : absl::StatusCodeToString(result.status().code()));
     if (absl::StrContains(result.status().message(), "unknown state")) ++coverage_["decline by registration"];
     if (absl::StrContains(result.status().message(), "EXPIRED")) ++coverage_["checkpoint expired"];
     // The coordinator's own reasons (expired, subsumed, declined as subsumed, failover, shutdown) carry no I/O
@@ -1042,6 +1058,17 @@ RunResult Execution::Run() {
                      {{"seed", absl::StrCat(options_.reseed)}});
     }
     const int64_t start = Now();
+    step_status_.clear();
+    if (options_.progress) {
+      // The phases of a run: faults armed, the fault-free phase, the job stopped, a new job.
+      if (step.verb == "fault" && !faults_.armed()) {
+        options_.progress(absl::StrCat("-- from step ", step.number, ": faults armed --"));
+      } else if (step.verb == "faults-off" && faults_.armed()) {
+        options_.progress(absl::StrCat("-- from step ", step.number, ": faults off, the fault-free phase --"));
+      } else if (step.verb == "resume") {
+        options_.progress(absl::StrCat("-- from step ", step.number, ": a new job, resumed --"));
+      }
+    }
     world_->Record("scenario", absl::StrCat("step ", step.ToString()));
     Outcome outcome = Execute(step);
     // A task that failed on its own during the step (a snapshot's synchronous part): the job restarts its tasks.
@@ -1069,8 +1096,11 @@ RunResult Execution::Run() {
       Judge(&outcome.violation, &result);
     }
     if (options_.progress) {
-      options_.progress(absl::StrCat("step ", step.ToString(), ": ", outcome.violation.has_value() ? "VIOLATION" : "ok",
-                                     " at ", Now(), "us (", Now() - start, "us)"));
+      options_.progress(absl::StrCat("step ", step.ToString(), ": ",
+                                     outcome.violation.has_value() ? "VIOLATION"
+                                     : step_status_.empty()        ? "ok"
+                                                                   : step_status_,
+                                     " at ", ReadableTime(Now()), " (", ReadableTime(Now() - start), ")"));
     }
     if (outcome.violation.has_value()) {
       result.verdict = RunResult::Verdict::kViolation;

@@ -23,6 +23,7 @@
 #include "scenarios/cli.h"
 #include "scenarios/cli_flags.h"
 #include "scenarios/executor.h"
+#include "scenarios/lifecycle_generator.h"
 #include "scenarios/scenario.h"
 #include "scenarios/shrink.h"
 #include "scenarios/sweep_records.h"
@@ -73,6 +74,11 @@ int RunInChild(const ReplayOptions& options, const Scenario& scenario, const std
   if (!options.quiet) {
     std::printf("== %s (seed %llu, %zu steps)\n", file.c_str(), static_cast<unsigned long long>(scenario.config.seed),
                 scenario.steps.size());
+    // The header it runs, and a generated scenario's fault mix.
+    std::printf("  configuration: %s\n", DescribeConfiguration(scenario.config).c_str());
+    for (const std::string& line : scenario.description) {
+      if (absl::StartsWith(line, "Fault mix: ")) std::printf("  fault mix: %s\n", line.substr(11).c_str());
+    }
     std::fflush(stdout);
   }
   run_options.progress = [&options, fd](const std::string& line) {

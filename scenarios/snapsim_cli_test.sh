@@ -64,7 +64,8 @@ grep -q '"ph":"X"' "$scratch/a.json" || fail "the trace has no duration spans"
 grep -q "/nonexistent.scenario" "$scratch/missing.txt" || fail "the missing file is not named"
 "$snapsim" sweep --seeds=2 --first=3 --out="$scratch/sweep" > "$scratch/sweep.txt"; code=$?
 [ "$code" -eq 0 ] || fail "sweep of seeds 3-4 exits $code: $(tail -5 "$scratch/sweep.txt")"
-grep -q "^seed 3: ok  Fault mix: " "$scratch/sweep.txt" || fail "the sweep printed no banner line for seed 3"
+grep -qE "^seed 3: ok  parallelism=[0-9]+ (full|incremental) .*; Fault mix: " "$scratch/sweep.txt" ||
+  fail "the sweep printed no configuration and fault mix for seed 3: $(grep "^seed 3" "$scratch/sweep.txt")"
 grep -q "^counters that stayed zero: " "$scratch/sweep.txt" || fail "the sweep printed no coverage"
 grep -q "^2 seeds, 0 failed (" "$scratch/sweep.txt" || fail "no sweep summary line"
 # --jobs: the same seeds in worker processes give the same lines (in any order) and the same summary counts.
@@ -246,6 +247,15 @@ grep -q "^    shrunk to .*resume (" "$scratch/shrunk-report.txt" ||
 "$snapsim" report "$scratch/broken.jsonl" > "$scratch/broken.txt" 2>&1; code=$?
 [ "$code" -eq 2 ] || fail "a broken record file exits $code, not 2"
 grep -q "broken.jsonl:2" "$scratch/broken.txt" || fail "the broken record is not located: $(cat "$scratch/broken.txt")"
+
+# replay prints the header it runs, the phases, times in ms or s, and a snapshot that failed but was allowed to as
+# such, not as ok.
+"$snapsim" replay scenarios/library/sweeps/swarm_seed_1858_uploads_slower_than_the_timeout.scenario > "$scratch/phases.txt"
+grep -qE "^  configuration: parallelism=[0-9]+ (full|incremental) " "$scratch/phases.txt" || fail "replay printed no configuration"
+grep -q "^  -- from step [0-9]*: faults armed --$" "$scratch/phases.txt" || fail "replay printed no phase change"
+grep -qE "^  step [0-9]+ checkpoint .*: checkpoint failed \(allowed: expect=any\): [A-Z_]+ at [0-9.]+ (ms|s) \([0-9.]+ (ms|s)\)$" \
+  "$scratch/phases.txt" || fail "replay printed no allowed failure: $(grep -m3 'failed' "$scratch/phases.txt")"
+if grep -qE "[0-9]us\)$" "$scratch/phases.txt"; then fail "replay printed microseconds: $(grep -m1 -E '[0-9]us\)$' "$scratch/phases.txt")"; fi
 
 # explain: a failure no redraw avoids is certain from the header; a passing scenario has nothing to explain.
 "$snapsim" explain --runs=3 scenarios/examples/expect_failed.scenario > "$scratch/explain.txt"; code=$?

@@ -53,10 +53,10 @@ struct SweepOptions {
   std::vector<ReachabilityGoal> required;
 };
 
-// What a seed's report line says of its scenario: the lifecycle's configuration, or the swarm's fault mix banner.
+// What a seed's report line says of its scenario: its configuration, and a swarm scenario's fault mix banner.
 std::string Configuration(const std::string& generator, const Scenario& scenario) {
   if (generator == "lifecycle" || scenario.description.size() < 2) return DescribeConfiguration(scenario.config);
-  return scenario.description[1];
+  return absl::StrCat(DescribeConfiguration(scenario.config), "; ", scenario.description[1]);
 }
 
 std::string FsFlag(const SweepOptions& options) { return options.posix ? " --fs=posix" : ""; }
