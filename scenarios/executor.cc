@@ -185,10 +185,14 @@ SimJobConfig Execution::JobConfig() const {
   job.restore_mode = ParseRestoreMode(config.restore_mode);
   job.checkpoint_interval_micros = config.checkpoint_interval_ms * kMicrosPerMilli;
   job.checkpoint_timeout_micros = config.checkpoint_timeout_ms * kMicrosPerMilli;
-  // Real time: a timeout is a timer someone waits out (at quiescence); capped so a run stays short.
-  if (!world_->deterministic())
+  // Real time: a timeout is a timer someone waits out (at quiescence), capped so that a run stays short, and raised
+  // to a floor so that a loaded machine's slowness does not expire a checkpoint the scenario requires (a timeout
+  // under the floor's tenth stands for "expires at once" and is kept). PosixWorld says why each bound.
+  if (!world_->deterministic() && job.checkpoint_timeout_micros >= PosixWorld::kMinCheckpointTimeoutMicros / 10) {
     job.checkpoint_timeout_micros =
-        std::min<int64_t>(job.checkpoint_timeout_micros, PosixWorld::kMaxCheckpointTimeoutMicros);
+        std::clamp<int64_t>(job.checkpoint_timeout_micros, PosixWorld::kMinCheckpointTimeoutMicros,
+                            PosixWorld::kMaxCheckpointTimeoutMicros);
+  }
   job.max_concurrent_checkpoints = config.max_concurrent_checkpoints;
   job.num_retained = config.retained_checkpoints;
   job.upload_threads = config.upload_threads;

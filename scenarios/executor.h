@@ -21,8 +21,8 @@ namespace snapsim {
 struct RunOptions {
   enum class FileSystem { kSim, kPosix };
   // kPosix: real disk and real threads (sim/posix_world.h), in a fresh directory under `posix_directory` (default:
-  // $TEST_TMPDIR or $TMPDIR or /tmp), removed afterwards. Checkpoint timeouts are capped at 8 s there (timers run in
-  // real time). Not deterministic: for comparing verdicts of passing scenarios.
+  // $TEST_TMPDIR or $TMPDIR or /tmp), removed afterwards. Checkpoint timeouts are kept between 2 s and 8 s there
+  // (timers run in real time; sim/posix_world.h). Not deterministic: for comparing verdicts of passing scenarios.
   FileSystem fs = FileSystem::kSim;
   std::string posix_directory;
   // Keep every trace event (text and Perfetto JSON output); the hash is kept either way.

@@ -202,7 +202,7 @@ int ParseReplayArguments(const std::vector<std::string>& arguments, ReplayOption
   std::string fs = "sim";
   flags.Choice("fs", &fs, {"sim", "posix"},
                "sim (default): the simulated world, deterministic; posix: a real directory with real\n"
-               "threads (not deterministic; checkpoint timeouts capped at 8 s), same verdicts expected");
+               "threads (not deterministic; checkpoint timeouts between 2 s and 8 s), same verdicts expected");
   flags.Path("json_out", &options->json_out, "FILE",
              "one JSON record per scenario (verdict, violation, trace hash, CPU seconds, coverage)");
   flags.Note("Exit status: 0 every scenario passed, 1 an invariant was violated (or the process crashed), 2 bad\n"
