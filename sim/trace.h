@@ -34,7 +34,8 @@ struct TraceEvent {
   // The part of the system the recording activity works for ("coordinator", "subtask 1"; "" when not known): the
   // Chrome trace's process. Presentation only: not in the hash.
   std::string part;
-  // Folded into the hash when present.
+  // Presentation only, like the part: not in the hash (an event's name states what its arguments say, and a run's
+  // hash must not depend on whether its events are kept, which decides whether some arguments are built).
   TraceArgs args;
 };
 
@@ -54,6 +55,7 @@ class Trace {
                   int64_t duration_micros, absl::string_view part = "", TraceArgs args = {});
 
   uint64_t hash() const;
+  bool keeps_events() const { return keep_events_; }
   uint64_t event_count() const;
   std::vector<TraceEvent> events() const;
   // One line per event: "<time> <component> <event>", then " (<duration>us)" for spans and timed events.
