@@ -821,6 +821,7 @@ Execution::Outcome Execution::Execute(const ScenarioStep& step) {
     if (rule.subtask >= job_->parallelism()) {
       return BadInput(step, "subtask", absl::StrCat("the job has ", job_->parallelism(), " subtasks"));
     }
+    rule.checkpoint_id = step.Text("checkpoint") == "any" ? -1 : step.Int("checkpoint");
     rule.delay_micros = step.Int("ms") * kMicrosPerMilli;
     rule.count = static_cast<int>(step.Int("count"));
     job_->AddMessageRule(rule);

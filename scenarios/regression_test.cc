@@ -350,6 +350,23 @@ TEST(Replay, BrokenExpectationIsAViolationNamingTheStep) {
   EXPECT_THAT(result.violation->ToString(), HasSubstr("expected to fail"));
 }
 
+TEST(Replay, AMessageRuleAboutOneCheckpointLeavesTheOthersAlone) {
+  // The rule waits for checkpoint 2's acknowledgement: checkpoint 1's passes, checkpoint 2 never completes (it
+  // expires), checkpoint 3's passes again. Without the filter the rule would fail checkpoint 1 instead.
+  absl::StatusOr<Scenario> scenario = ParseScenario(
+      "parallelism 2\ntimeout_ms 200\n1 message action=drop kind=ack subtask=1 checkpoint=2\n"
+      "2 writes count=20 keys=10\n3 checkpoint expect=completed\n4 checkpoint expect=failed\n"
+      "5 checkpoint expect=completed\n",
+      "filter.scenario");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  const RunResult result = RunScenario(*scenario);
+  EXPECT_EQ(result.verdict, RunResult::Verdict::kPass)
+      << (result.violation.has_value() ? result.violation->ToString() : result.error);
+  absl::StatusOr<Scenario> zero = ParseScenario("1 message action=drop kind=ack checkpoint=0\n", "zero.scenario");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_THAT(std::string(zero.status().message()), HasSubstr("zero.scenario:1:"));
+}
+
 TEST(Replay, UnknownSnapshotNameIsBadInputAtItsColumn) {
   absl::StatusOr<Scenario> scenario =
       ParseScenario("parallelism 1\n1 checkpoint as=c1\n2 stop how=cancel\n3 resume from=c2\n", "names.scenario");

@@ -71,6 +71,7 @@ const std::vector<std::string> kAllStates = {"value", "value2", "list", "map"};
 const std::vector<std::string> kExpect = {"completed", "failed", "any"};
 const std::vector<std::string> kMessageKinds = {"trigger", "ack", "decline", "notify-complete", "notify-aborted"};
 constexpr int64_t kMaxMillis = 1'000'000'000;
+constexpr int64_t kMaxCheckpointId = 1'000'000'000;
 
 std::vector<StepSpec> BuildVocabulary() {
   return {
@@ -122,6 +123,7 @@ std::vector<StepSpec> BuildVocabulary() {
        {Word("action", {"drop", "duplicate", "delay", "hold", "reorder"}, "", "what happens to the message"),
         Word("kind", kMessageKinds, "", "the message kind"),
         Int("subtask", 0, 1023, "any", "the subtask it goes to or comes from", {"any"}),
+        Int("checkpoint", 1, kMaxCheckpointId, "any", "the checkpoint or savepoint id it is about", {"any"}),
         Int("ms", 0, kMaxMillis, "0", "delay: extra virtual milliseconds"),
         Int("count", 1, 1000, "1", "how many matching messages")},
        "the next matching messages are dropped, duplicated, delayed, held until `deliver`, or swapped with the "

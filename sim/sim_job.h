@@ -136,13 +136,14 @@ struct Message {
 };
 using MessageFaultHook = std::function<MessageFate(const Message&)>;
 
-// A scripted fate for the next `count` messages of `kind` to or from `subtask` (-1: any). Rules are consulted in
-// the order added, before the fault hook.
+// A scripted fate for the next `count` messages of `kind` to or from `subtask` (-1: any) about `checkpoint_id`
+// (-1: any). Rules are consulted in the order added, before the fault hook.
 struct MessageRule {
   enum class Action { kDrop, kDuplicate, kDelay, kHold, kReorder };
   Action action = Action::kDrop;
   MessageKind kind = MessageKind::kTrigger;
   int subtask = -1;
+  int64_t checkpoint_id = -1;
   int64_t delay_micros = 0;
   int count = 1;
 };

@@ -64,7 +64,10 @@ void SimJob::Send(const Message& message, std::function<void()> deliver) {
       }
     }
     for (auto rule = message_rules_.begin(); rule != message_rules_.end(); ++rule) {
-      if (rule->kind != message.kind || (rule->subtask >= 0 && rule->subtask != message.subtask)) continue;
+      if (rule->kind != message.kind || (rule->subtask >= 0 && rule->subtask != message.subtask) ||
+          (rule->checkpoint_id >= 0 && rule->checkpoint_id != message.checkpoint_id)) {
+        continue;
+      }
       applied = *rule;
       if (--rule->count <= 0) message_rules_.erase(rule);
       if (applied->action == MessageRule::Action::kHold || applied->action == MessageRule::Action::kReorder) {

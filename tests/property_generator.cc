@@ -36,6 +36,9 @@ struct StepModel {
   std::vector<std::string> pending;
   // Every name a step gave (a name is given once).
   std::set<std::string> names;
+  // Checkpoints and savepoints triggered by steps so far: about the id of the next one (periodic checkpoints and a
+  // resume's restored id move it on), for messages scripted about one checkpoint.
+  int triggers = 0;
 
   bool Quiet() const { return !faults_armed && !messages_scripted; }
 };
@@ -102,6 +105,7 @@ bool Allowed(const StepModel& model, const std::string& verb, const Arguments& a
 
 void Apply(StepModel& model, const std::string& verb, const Arguments& arguments) {
   if (verb == "checkpoint" || verb == "savepoint") {
+    ++model.triggers;
     const std::string name = Find(arguments, "as");
     if (Find(arguments, "wait") == "no") {
       model.pending.push_back(name);
@@ -270,6 +274,7 @@ rc::Gen<CommandPtr> GenerateStep(const StepModel& model) {
       arguments = {{"action", Pick({"drop", "duplicate", "delay", "hold", "reorder"})},
                    {"kind", Pick(std::vector<std::string>(std::begin(kMessageKinds), std::end(kMessageKinds)))},
                    {"subtask", Chance(1, 4) ? Int(0, model.parallelism - 1) : "any"},
+                   {"checkpoint", Chance(1, 4) ? Int(model.triggers + 1, model.triggers + 2) : "any"},
                    {"ms", Chance(1, 4) ? Int(100, 600) : Int(0, 50)},
                    {"count", Int(1, 2)}};
     } else if (verb == "deliver") {
