@@ -154,6 +154,7 @@ void ThreadRuntime::SleepForMicrosUnless(int64_t micros, const std::function<boo
         lock, std::chrono::steady_clock::time_point(std::chrono::microseconds(until)),
         [this] { return threads_->stopping; });
     if (threads_->stopping || SteadyMicros() >= wake) break;
+    if (cancelled == nullptr) continue;  // a spurious wake-up before `wake`
     lock.unlock();
     const bool stop = cancelled();
     lock.lock();

@@ -23,12 +23,6 @@
 namespace snapsim {
 namespace {
 
-// A time as a reader takes it in: "0.5 ms", "28.4 ms", "60.014 s".
-std::string ReadableTime(int64_t micros) {
-  if (micros < 1'000'000) return absl::StrFormat("%.1f ms", micros / 1e3);
-  return absl::StrFormat("%.3f s", micros / 1e6);
-}
-
 constexpr int64_t kMicrosPerMilli = 1000;
 
 RestoreMode ParseRestoreMode(const std::string& name) {

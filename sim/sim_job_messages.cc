@@ -152,7 +152,7 @@ void SimJob::Dispatch(const Message& message, std::function<void()> deliver, int
                     [alive = alive_, world = world_, latency, deliver, turns = channel_turns_, channel, turn,
                      what = absl::StrCat("deliver ", MessageKindName(message.kind), " ", message.checkpoint_id,
                                          " subtask ", message.subtask),
-                     args = MessageArgs(message),
+                     args = world_->trace().keeps_events() ? MessageArgs(message) : TraceArgs{},
                      receiver = to_task ? absl::StrCat("subtask ", message.subtask) : std::string("coordinator")] {
                       world->SetPart(receiver);
                       world->runtime().SleepForMicros(latency);

@@ -61,10 +61,13 @@ class SimOutputStream : public CheckpointOutputStream {
  private:
   void EndSpan(absl::string_view outcome) {
     if (span_recorded_.exchange(true)) return;
-    scheduler_->RecordSpan("object-store", absl::StrCat("upload ", path_, outcome), start_micros_,
-                           {{"path", path_},
-                            {"bytes", absl::StrCat(buffer_.size())},
-                            {"outcome", outcome.empty() ? "stored" : std::string(absl::StripAsciiWhitespace(outcome))}});
+    TraceArgs args;
+    if (scheduler_->trace().keeps_events()) {
+      args = {{"path", path_},
+              {"bytes", absl::StrCat(buffer_.size())},
+              {"outcome", outcome.empty() ? "stored" : std::string(absl::StripAsciiWhitespace(outcome))}};
+    }
+    scheduler_->RecordSpan("object-store", absl::StrCat("upload ", path_, outcome), start_micros_, std::move(args));
   }
 
   SimObjectStore* store_;
@@ -184,8 +187,11 @@ absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> SimObjectStore::Create(c
     if (objects_.count(path) > 0) status = absl::AlreadyExistsError(absl::StrCat("object ", path, " exists"));
   }
   if (!status.ok()) {
-    scheduler_->RecordSpan("object-store", absl::StrCat("upload ", path, " FAILED"), start_micros,
-                           {{"path", path}, {"bytes", "0"}, {"outcome", "FAILED"}, {"status", status.ToString()}});
+    TraceArgs args;
+    if (scheduler_->trace().keeps_events()) {
+      args = {{"path", path}, {"bytes", "0"}, {"outcome", "FAILED"}, {"status", status.ToString()}};
+    }
+    scheduler_->RecordSpan("object-store", absl::StrCat("upload ", path, " FAILED"), start_micros, std::move(args));
     return status;
   }
   return std::unique_ptr<CheckpointOutputStream>(new SimOutputStream(this, scheduler_, path, start_micros));
@@ -194,11 +200,15 @@ absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> SimObjectStore::Create(c
 absl::StatusOr<std::string> SimObjectStore::Read(const std::string& path) {
   const int64_t start_micros = scheduler_->NowMicros();
   absl::StatusOr<std::string> bytes = ReadAfterStart(path);
-  scheduler_->RecordSpan("object-store", absl::StrCat("download ", path, bytes.ok() ? "" : " FAILED"),
-                         start_micros,
-                         {{"path", path},
-                          {"bytes", absl::StrCat(bytes.ok() ? bytes->size() : 0)},
-                          {"status", bytes.ok() ? "OK" : bytes.status().ToString()}});
+  // Arguments only for a trace that keeps its events, as for disk operations (sim_machine.cc).
+  TraceArgs args;
+  if (scheduler_->trace().keeps_events()) {
+    args = {{"path", path},
+            {"bytes", absl::StrCat(bytes.ok() ? bytes->size() : 0)},
+            {"status", bytes.ok() ? "OK" : bytes.status().ToString()}};
+  }
+  scheduler_->RecordSpan("object-store", absl::StrCat("download ", path, bytes.ok() ? "" : " FAILED"), start_micros,
+                         std::move(args));
   return bytes;
 }
 

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace snapsim {
 namespace {
@@ -146,12 +147,14 @@ bool IsJsonInteger(absl::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// "59.6 s", "30 ms", "450 us".
-std::string FormatMicros(int64_t micros) {
-  if (micros >= 1'000'000) return absl::StrCat(absl::SixDigits(micros / 1e6), " s");
-  if (micros >= 1'000) return absl::StrCat(absl::SixDigits(micros / 1e3), " ms");
-  return absl::StrCat(micros, " us");
+}  // namespace
+
+std::string ReadableTime(int64_t micros) {
+  if (micros < 1'000'000) return absl::StrFormat("%.1f ms", micros / 1e3);
+  return absl::StrFormat("%.3f s", micros / 1e6);
 }
+
+namespace {
 
 // One lane (Chrome thread) of a component: the end times of the spans still open on it, outermost first.
 struct Lane {
@@ -360,7 +363,7 @@ std::string Trace::ToChromeJson() const {
   }
   for (const Wait& wait : waits) {
     begin_event();
-    absl::StrAppend(&out, "\"name\":\"waiting ", FormatMicros(wait.to - wait.from),
+    absl::StrAppend(&out, "\"name\":\"waiting ", ReadableTime(wait.to - wait.from),
                     "\",\"cat\":\"clock\",\"ph\":\"X\",\"ts\":", wait.drawn_start, ",\"dur\":", kWaitDrawnMicros,
                     ",\"pid\":", pid_of.at(clock_lane.first), ",\"tid\":", first_tid.at(clock_lane));
     write_args({{"from_us", absl::StrCat(wait.from)}, {"to_us", absl::StrCat(wait.to)}});

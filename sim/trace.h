@@ -99,6 +99,9 @@ class Trace {
   std::vector<TraceEvent> events_;
 };
 
+// A time as a reader takes it in: "0.5 ms", "28.4 ms", "60.014 s" (replay's step times, the trace's waiting spans).
+std::string ReadableTime(int64_t micros);
+
 }  // namespace snapsim
 
 #endif  // SNAPSIM_SIM_TRACE_H_

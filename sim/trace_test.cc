@@ -534,7 +534,7 @@ TEST(TraceTest, WaitingIsDrawnShortAndNamed) {
   const ChromeTraceEvent first = FindOne(events, "X", "upload chk-1/a");
   const ChromeTraceEvent second = FindOne(events, "X", "upload chk-2/a");
   const ChromeTraceEvent canceller = FindOne(events, "X", "checkpoint-canceller-1");
-  const ChromeTraceEvent wait = FindOne(events, "X", "waiting 59.9996 s");
+  const ChromeTraceEvent wait = FindOne(events, "X", "waiting 60.000 s");
   EXPECT_EQ(first.ts, 100);
   EXPECT_EQ(first.dur, 300);  // work keeps its length
   EXPECT_EQ(wait.ts, 400);
