@@ -27,6 +27,30 @@
 #ifndef SNAPSIM_BACKEND_MUTATION_H_
 #define SNAPSIM_BACKEND_MUTATION_H_
 
+namespace snapsim {
+// The mutants above, in order (the benchmark of seeds to the catch walks them; tests/mutants/run.sh reads the comment,
+// and the benchmark's smoke test checks the two lists agree). Present in every build; only a mutants build acts on them.
+inline constexpr const char* kMutantNames[] = {
+    "reuse-unconfirmed",
+    "savepoint-clears-base",
+    "savepoint-subsumes-latest",
+    "abort-deletes-reused",
+    "registry-key-local-name",
+    "no-claim-incremental-first",
+    "local-dir-without-uid",
+    "restore-ignores-missing-file",
+    "download-skips-checksum",
+    "late-ack-completes-expired",
+    "expired-counted-twice",
+    "min-pause-ignored",
+    "trigger-not-rescheduled",
+    "finalize-not-counted",
+    "cancelled-snapshot-declines",
+    "local-confirm-prunes-itself",
+    "local-confirm-prunes-nothing",
+};
+}  // namespace snapsim
+
 #ifdef SNAPSIM_MUTANTS
 #include <cstdlib>
 #include <cstring>

@@ -127,14 +127,14 @@ void BenchReport::Table(const std::string& title, std::vector<std::string> colum
   tables_.push_back(TableData{title, std::move(columns), {}});
   std::printf("\n%s\n", title.c_str());
   std::string header;
-  for (const std::string& column : tables_.back().columns) header += absl::StrFormat("%16s", column);
+  for (const std::string& column : tables_.back().columns) header += absl::StrFormat(" %15s", column);
   std::printf("%s\n", header.c_str());
   std::fflush(stdout);
 }
 
 void BenchReport::Row(std::vector<std::string> values) {
   std::string line;
-  for (const std::string& value : values) line += absl::StrFormat("%16s", value);
+  for (const std::string& value : values) line += absl::StrFormat(" %15s", value);
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
   tables_.back().rows.push_back(std::move(values));
