@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "backend/encoding.h"
 #include "backend/key_groups.h"
 #include "faults/fault_model.h"
 #include "snapshot/completed_checkpoint.h"
@@ -894,6 +895,38 @@ std::optional<Violation> Checker::RestoreFailed(const KnownSnapshot& snapshot, i
 
 std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapshot, int parallelism,
                                                      int max_parallelism, int step) {
+  // What the restore reads: the snapshot's files as stored now. A restore of the same snapshot at the same
+  // parallelism from the same bytes that already restored every subtask to its model judges the same again (the
+  // model of a snapshot never changes): it is not run twice (the end of a run restores every live snapshot, most of
+  // them restored after the step that made them). What is judged anew still is that every file is there, unchanged.
+  std::vector<std::pair<std::string, std::string>> files;
+  files.reserve(snapshot.files.size());
+  uint64_t digest = 0xcbf29ce484222325ull;
+  auto mix = [&digest](absl::string_view text) {
+    for (unsigned char c : text) digest = (digest ^ c) * 0x100000001b3ull;
+    digest = (digest ^ 0xff) * 0x100000001b3ull;  // a separator
+  };
+  for (const auto& [path, info] : snapshot.files) {
+    std::optional<std::string> bytes = storage_->InspectBytes(path);
+    if (!bytes.has_value()) {
+      return MakeViolation(2, step, absl::StrCat("restoring ", snapshot.pointer, " in a side world: the file is gone"),
+                           snapshot.checkpoint_id, -1, path);
+    }
+    mix(path);
+    mix(absl::StrCat(Crc32c(*bytes), ":", bytes->size()));
+    files.emplace_back(path, *std::move(bytes));
+  }
+  const std::string key =
+      absl::StrCat(snapshot.pointer, " ", parallelism, "/", max_parallelism, " ", absl::Hex(digest, absl::kZeroPad16));
+  if (auto verified = verified_restores_.find(key); verified != verified_restores_.end()) {
+    ++side_world_restores_reused_;
+    world_->Record("checker",
+                   absl::StrCat("restore ", snapshot.pointer, " at parallelism ", parallelism,
+                                ": the same bytes side world ", verified->second, " restored"),
+                   {{"snapshot", snapshot.pointer}, {"side_world", absl::StrCat(verified->second)},
+                    {"step", absl::StrCat(step)}});
+    return std::nullopt;
+  }
   ++side_world_restores_;
   const int world = side_world_restores_;
   // An instant on the run's trace (the side world's own clock and trace stay apart): the trace's "checker" process.
@@ -910,20 +943,14 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
   std::unique_ptr<JobWorld> side = world_->NewSideWorld(Prng(seed_).Child(absl::StrCat("side-world-", world)).seed());
   if (side == nullptr) return MakeViolation(0, step, "cannot create a side world to restore in");
   InspectableStorage& side_store = side->storage();
-  for (const auto& [path, info] : snapshot.files) {
-    std::optional<std::string> bytes = storage_->InspectBytes(path);
-    if (!bytes.has_value()) {
-      return MakeViolation(2, step, absl::StrCat("restoring ", snapshot.pointer, " in a side world: the file is gone"),
-                           snapshot.checkpoint_id, -1, path);
-    }
-    side_store.PutDirect(path, *std::move(bytes));
-  }
+  for (auto& [path, bytes] : files) side_store.PutDirect(path, std::move(bytes));
   absl::StatusOr<CompletedCheckpoint> checkpoint = LoadCheckpointMetadata(side_store, snapshot.pointer);
   if (!checkpoint.ok()) {
     return RestoreFailed(snapshot, 1, step, -1, absl::StrCat("side world: ", checkpoint.status().message()));
   }
   std::unique_ptr<JobMachine> machine =
       side->NewMachine(absl::StrCat("side-", world), Prng(seed_).Child(absl::StrCat("side-machine-", world)));
+  bool every_subtask_matched = false;  // not an accepted loss: every subtask read back its model
   auto restore_every_subtask = [&]() -> std::optional<Violation> {
     for (int subtask = 0; subtask < parallelism; ++subtask) {
       absl::StatusOr<KeyGroupRange> range = ComputeKeyGroupRangeForOperatorIndex(max_parallelism, parallelism, subtask);
@@ -984,9 +1011,11 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
                              snapshot.checkpoint_id, subtask);
       }
     }
+    every_subtask_matched = true;
     return std::nullopt;
   };
   std::optional<Violation> violation = restore_every_subtask();
+  if (!violation.has_value() && every_subtask_matched) verified_restores_.emplace(key, world);
   side->RunUntilQuiescent(nullptr);  // every task closed: drain what is left before the side world goes
   machine.reset();
   side.reset();

@@ -149,6 +149,9 @@ class Checker {
   // Notes for the report: accepted orphans, retries, side-world restores.
   std::vector<std::string>& notes() { return notes_; }
   int side_world_restores() const { return side_world_restores_; }
+  // Side-world restores not run again: the same snapshot at the same parallelism from the same bytes restored to
+  // its model before (RestoreInSideWorld).
+  int side_world_restores_reused() const { return side_world_restores_reused_; }
   // Rare paths this run reached (restore from local state or remote, placeholder reuse, accepted orphans, ...).
   std::map<std::string, int>& coverage() { return coverage_; }
 
@@ -223,6 +226,10 @@ class Checker {
   std::vector<std::string> notes_;
   std::map<std::string, int> coverage_;
   int side_world_restores_ = 0;
+  int side_world_restores_reused_ = 0;
+  // "<pointer> <parallelism>/<max parallelism> <digest of every file's path and bytes>" of each side-world restore
+  // that restored every subtask to its model, with the number of its side world.
+  std::map<std::string, int> verified_restores_;
   // Invariant 12's model of the current job's decisions.
   std::unique_ptr<DecisionModel> decisions_;
 

@@ -130,6 +130,15 @@ class Execution {
   SimJobConfig JobConfig() const;
   std::string Dump();
   void Finish(RunResult* result);
+  // Records `step` as the first step of every counter above zero that was not before (RunResult::coverage_first_step).
+  void NoteFirstReached(int step) {
+    auto note = [&](const std::string& name, int count) {
+      if (count > 0) first_reached_.emplace(name, step);
+    };
+    for (const auto& [name, count] : coverage_) note(name, count);
+    for (const auto& [name, count] : checker_.coverage()) note(name, count);
+    for (const auto& [kind, count] : faults_.Injected()) note(absl::StrCat("fault ", kind), count);
+  }
   // Moves a violation of an invariant the options do not judge into result->unjudged.
   void Judge(std::optional<Violation>* violation, RunResult* result) const;
 
@@ -162,6 +171,7 @@ class Execution {
   // What the step's progress line says instead of "ok" (a snapshot that failed, allowed to or as expected).
   std::string step_status_;
   std::map<std::string, int> coverage_;
+  std::map<std::string, int> first_reached_;
   // Why the current job was lost ("" while there is one or it was stopped by a step).
   std::string lost_;
   // How the last `stop` ended the job (cancel and suspend retain its checkpoints).
@@ -999,6 +1009,7 @@ void Execution::Finish(RunResult* result) {
   result->virtual_time_micros = Now();
   result->checkpoints_completed = checkpoints_completed_;
   result->side_world_restores = checker_.side_world_restores();
+  result->side_world_restores_reused = checker_.side_world_restores_reused();
   result->scheduler_handoffs = world_->handoffs();
   result->activities_spawned = world_->activities_spawned();
   result->threads_started = world_->threads_started();
@@ -1009,6 +1020,8 @@ void Execution::Finish(RunResult* result) {
   }
   result->coverage = coverage_;
   for (const auto& [name, count] : checker_.coverage()) result->coverage[name] += count;
+  NoteFirstReached(scenario_.steps.empty() ? 1 : scenario_.steps.back().number + 1);
+  result->coverage_first_step = first_reached_;
   result->notes.insert(result->notes.end(), checker_.notes().begin(), checker_.notes().end());
   if (result->violation.has_value()) {
     // The verdict on the trace: its own process, first in the viewer.
@@ -1094,6 +1107,7 @@ RunResult Execution::Run() {
       outcome.violation = RestoreNewSnapshots(step.number);
       Judge(&outcome.violation, &result);
     }
+    NoteFirstReached(step.number);
     if (options_.progress) {
       options_.progress(absl::StrCat("step ", step.ToString(), ": ",
                                      outcome.violation.has_value() ? "VIOLATION"

@@ -63,6 +63,8 @@ struct RunResult {
   int last_step = 0;
   int checkpoints_completed = 0;
   int side_world_restores = 0;
+  // Side-world restores not run again: the same snapshot, parallelism and bytes restored to its model before.
+  int side_world_restores_reused = 0;
   // The simulated world's OS-thread hand-offs and activities (threads) spawned; 0 under --fs=posix.
   uint64_t scheduler_handoffs = 0;
   uint64_t activities_spawned = 0;
@@ -72,6 +74,9 @@ struct RunResult {
   // What the run reached, by name (faults injected per kind, restore modes, mode switches, rare paths, the job
   // manager's decisions); a sweep sums them and judges them against the reachability goals (reachability_goals.h).
   std::map<std::string, int> coverage;
+  // The number of the step after which each counter of `coverage` was first above zero (the end of the run counts as
+  // the step after the last): where a run reached a rare path, to branch from (scenarios/branching.h).
+  std::map<std::string, int> coverage_first_step;
   std::string trace_text;
   std::string chrome_trace_json;
   // With until_step: the job's state, the registry and the storage listing at that step.

@@ -367,6 +367,24 @@ TEST(Replay, AMessageRuleAboutOneCheckpointLeavesTheOthersAlone) {
   EXPECT_THAT(std::string(zero.status().message()), HasSubstr("zero.scenario:1:"));
 }
 
+TEST(Replay, ASnapshotIsRestoredOnceForTheSameParallelismAndBytes) {
+  // Checkpoint a is restored at parallelism 2 after step 3; step 4 restores it at 1 (another restore); step 5 at 1
+  // again and the run's end at 2 again find the same bytes restored before: no third or fourth side world.
+  absl::StatusOr<Scenario> scenario = ParseScenario(
+      "parallelism 2\n1 writes count=40 keys=20\n2 flush\n3 checkpoint as=a expect=completed\n"
+      "4 restore-check from=a parallelism=1\n5 restore-check from=a parallelism=1\n",
+      "once.scenario");
+  ASSERT_TRUE(scenario.ok()) << scenario.status();
+  RunOptions options;
+  options.keep_trace_events = true;
+  const RunResult result = RunScenario(*scenario, options);
+  ASSERT_EQ(result.verdict, RunResult::Verdict::kPass) << result.error;
+  EXPECT_EQ(result.side_world_restores, 2);
+  EXPECT_EQ(result.side_world_restores_reused, 2);
+  EXPECT_THAT(result.trace_text, HasSubstr("at parallelism 1: the same bytes side world 2 restored"));
+  EXPECT_THAT(result.trace_text, HasSubstr("at parallelism 2: the same bytes side world 1 restored"));
+}
+
 TEST(Replay, UnknownSnapshotNameIsBadInputAtItsColumn) {
   absl::StatusOr<Scenario> scenario =
       ParseScenario("parallelism 1\n1 checkpoint as=c1\n2 stop how=cancel\n3 resume from=c2\n", "names.scenario");

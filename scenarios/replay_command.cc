@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <set>
 #include <optional>
 #include <string>
@@ -42,6 +44,9 @@ struct ReplayOptions {
   std::set<int> invariants;
   bool posix = false;
   std::string posix_directory;
+  // A branch of a sweep or of explain: from this step on, every draw comes from `reseed` (0: never).
+  int reseed_from_step = 0;
+  uint64_t reseed = 0;
 };
 
 void WriteAll(int fd, const std::string& text) {
@@ -57,7 +62,10 @@ void WriteAll(int fd, const std::string& text) {
 std::string ReproduceFlags(const ReplayOptions& options) {
   return absl::StrCat(
       options.posix ? " --fs=posix" : "",
-      options.invariants.empty() ? "" : absl::StrCat(" --invariants=", absl::StrJoin(options.invariants, ",")));
+      options.invariants.empty() ? "" : absl::StrCat(" --invariants=", absl::StrJoin(options.invariants, ",")),
+      options.reseed_from_step == 0
+          ? ""
+          : absl::StrCat(" --reseed_from_step=", options.reseed_from_step, " --reseed=", options.reseed));
 }
 
 // The child: runs `scenario`, prints its steps and verdict (each line flushed), writes the trace file, and sends the
@@ -67,6 +75,8 @@ int RunInChild(const ReplayOptions& options, const Scenario& scenario, const std
   run_options.keep_trace_events = options.verbose || (!options.trace_out.empty() && last);
   run_options.until_step = options.until;
   run_options.judged_invariants = options.invariants;
+  run_options.reseed_from_step = options.reseed_from_step;
+  run_options.reseed = options.reseed;
   if (options.posix) {
     run_options.fs = RunOptions::FileSystem::kPosix;
     run_options.posix_directory = options.posix_directory;
@@ -205,6 +215,10 @@ int ParseReplayArguments(const std::vector<std::string>& arguments, ReplayOption
                "threads (not deterministic; checkpoint timeouts between 2 s and 8 s), same verdicts expected");
   flags.Path("json_out", &options->json_out, "FILE",
              "one JSON record per scenario (verdict, violation, trace hash, CPU seconds, coverage)");
+  flags.Int("reseed_from_step", &options->reseed_from_step, 1, 1 << 30,
+            "replay the steps before N exactly and draw the rest from --reseed (a branch from a rare\n"
+            "state, or one of explain's runs)");
+  flags.Uint64("reseed", &options->reseed, 0, std::numeric_limits<uint64_t>::max(), "the seed of the redrawn rest (with --reseed_from_step)");
   flags.Note("Exit status: 0 every scenario passed, 1 an invariant was violated (or the process crashed), 2 bad\n"
              "input, 130 interrupted (SIGINT, SIGTERM). Scenario language: scenarios/README.md, or `snapsim steps`.");
   if (std::optional<int> stop = flags.ParseOrStop(arguments)) return *stop;
@@ -219,6 +233,9 @@ int ParseReplayArguments(const std::vector<std::string>& arguments, ReplayOption
     }
   }
   options->posix = fs == "posix";
+  if (options->reseed_from_step > 0 && options->posix) {
+    return UsageError("replay", "--reseed_from_step needs the simulated world (--fs=sim)");
+  }
   if (options->files.empty()) return UsageError("replay", "no scenario file given");
   // Every file the run writes, checked before the first scenario runs.
   for (const std::string* path : {&options->trace_out, &options->json_out}) {
