@@ -343,13 +343,27 @@ Execution::Outcome Execution::SnapshotStep(const ScenarioStep& step, bool savepo
 
 std::optional<Violation> Execution::AwaitOutcome(const Future<CheckpointCoordinator::Result>& future, int step,
                                                  absl::string_view what) {
-  if (future.WaitUnlessDeadlocked()) return std::nullopt;
+  // A snapshot is decided by its timeout: one that is not within twice its timeout and a minute more (the trigger
+  // may wait for the min pause, a concurrent checkpoint or a slow store) never will be; timers that keep firing
+  // meanwhile (periodic triggers) must not keep the run going forever (the simulation wakes the wait instead).
+  const int64_t bound = 2 * config_.checkpoint_timeout_micros + 60'000'000;
+  const int64_t since = Now();
+  world_->SetWaitHorizon(since + bound);
+  const bool decided = future.WaitUnlessDeadlocked();
+  const bool outlived = world_->wait_horizon_reached();
+  world_->SetWaitHorizon(INT64_MAX);
+  if (decided) return std::nullopt;
   // The decision model says which decision was missing (a checkpoint that should have expired), when it can.
   if (job_ != nullptr) {
     if (std::optional<Violation> judged = checker_.AfterStandstill(*job_, step)) return judged;
   }
-  return MakeViolation(9, step, absl::StrCat("the ", what, " neither completed nor failed: the run came to a ",
-                                             "standstill waiting for it (nothing left to run, no timer pending)"));
+  if (!outlived) {
+    return MakeViolation(9, step, absl::StrCat("the ", what, " neither completed nor failed: the run came to a ",
+                                               "standstill waiting for it (nothing left to run, no timer pending)"));
+  }
+  return MakeViolation(9, step, absl::StrCat("the ", what, " neither completed nor failed within ", ReadableTime(bound),
+                                             " (twice its timeout and a minute): it outlived its timeout while the ",
+                                             "job went on"));
 }
 
 Execution::Outcome Execution::Resume(const ScenarioStep& step) {

@@ -77,6 +77,10 @@ class JobWorld {
   // From now on, the world's own randomness (schedule, ids, storage latency) comes from `seed` (`snapsim explain`).
   // Real threads have none to redraw.
   virtual void Reseed(uint64_t /*seed*/) {}
+  // Simulation: a driver waiting for a snapshot is woken rather than let the clock pass `micros`
+  // (SimScheduler::SetWaitHorizon). Real threads wait.
+  virtual void SetWaitHorizon(int64_t /*micros*/) {}
+  virtual bool wait_horizon_reached() const { return false; }
   // Runs (simulation) or waits (real threads) until no work is left: true when it got there; `pending` names what
   // still waits (simulation only).
   virtual bool RunUntilQuiescent(std::vector<std::string>* pending) = 0;
@@ -144,6 +148,8 @@ class SimWorld : public JobWorld {
     scheduler_->Reseed(seed);
     storage_.store()->Reseed(seed);
   }
+  void SetWaitHorizon(int64_t micros) override { scheduler_->SetWaitHorizon(micros); }
+  bool wait_horizon_reached() const override { return scheduler_->wait_horizon_reached(); }
   std::string part() const override { return scheduler_->part(); }
   bool RunUntilQuiescent(std::vector<std::string>* pending) override;
   std::unique_ptr<JobWorld> NewSideWorld(uint64_t seed) override { return std::make_unique<SimWorld>(seed); }

@@ -162,6 +162,8 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
   std::set<std::tuple<int64_t, uint64_t, uint64_t>> timers;  // (time, sequence, activity id)
   uint64_t steps = 0;
   uint64_t step_limit = UINT64_MAX;
+  int64_t wait_horizon_micros = INT64_MAX;  // SetWaitHorizon
+  bool wait_horizon_reached = false;
   bool background_activity_pending = false;
 
   // Background jobs have their own lock: RocksDB enqueues while holding its DB mutex, from the caller thread or
@@ -235,6 +237,11 @@ struct SimScheduler::Core : std::enable_shared_from_this<SimScheduler::Core> {
         if (!runnable.empty()) return runnable[prng.UniformBelow(runnable.size())];
         if (!timers.empty()) {
           const auto [time, sequence, id] = *timers.begin();
+          // Past the horizon of a waiting driver: it is woken (SwitchAway) before the clock gets there.
+          if (time > wait_horizon_micros && main->state == ActivityState::kBlocked && main->deadlock_wakeable) {
+            wait_horizon_reached = true;
+            return nullptr;
+          }
           timers.erase(timers.begin());
           if (time > now_micros) now_micros = time;
           auto found = live.find(id);
@@ -704,6 +711,17 @@ void SimScheduler::Reseed(uint64_t seed) {
   std::lock_guard<std::mutex> lock(core_->mutex);
   core_->prng = Prng(seed).Child("scheduler");
   core_->id_prng = Prng(seed).Child("unique-ids");
+}
+
+void SimScheduler::SetWaitHorizon(int64_t micros) {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  core_->wait_horizon_micros = micros;
+  core_->wait_horizon_reached = false;
+}
+
+bool SimScheduler::wait_horizon_reached() const {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  return core_->wait_horizon_reached;
 }
 
 void SimScheduler::SetPart(absl::string_view part) {

@@ -63,6 +63,13 @@ class SimScheduler : public Runtime {
   void SleepForMicros(int64_t micros) override;
   // From now on, the seed's streams choose who runs next and draw unique ids (`snapsim explain`).
   void Reseed(uint64_t seed);
+  // While the main activity waits in Signal::WaitUnlessDeadlocked, the clock does not pass `micros`: a timer due
+  // later wakes the waiter as a deadlock would (it returns false), so a run whose awaited snapshot is never decided
+  // while timers keep firing (periodic triggers) ends with a verdict instead of running on forever. Changes nothing
+  // else: no scheduling point is added. INT64_MAX (the default): no horizon.
+  void SetWaitHorizon(int64_t micros);
+  // Whether a wait was woken at the horizon since the last SetWaitHorizon.
+  bool wait_horizon_reached() const;
   void Yield() override;
   std::string NewUniqueId() override;
   rocksdb::Status RunBlockingRocksDbCall(const std::function<rocksdb::Status()>& call) override;

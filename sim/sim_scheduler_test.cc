@@ -69,6 +69,36 @@ TEST(SimSchedulerTest, FuturesConnectActivitiesAndMainCanWaitOnThem) {
   EXPECT_TRUE(scheduler.RunUntilQuiescent().quiescent);
 }
 
+TEST(SimSchedulerTest, AWaitNobodyEndsIsWokenAtItsHorizonWhileTimersKeepFiring) {
+  SimScheduler scheduler(5);
+  std::shared_ptr<Signal> never = scheduler.NewSignal();
+  bool stop = false;
+  int ticks = 0;
+  // A periodic trigger: there is always a timer, so the run never comes to a standstill.
+  scheduler.Spawn("ticker", [&] {
+    while (!stop) {
+      scheduler.SleepForMicros(40'000);
+      ++ticks;
+    }
+  });
+  scheduler.SetWaitHorizon(1'000'000);
+  EXPECT_FALSE(never->WaitUnlessDeadlocked()) << "woken at the horizon, as on a deadlock";
+  EXPECT_TRUE(scheduler.wait_horizon_reached());
+  EXPECT_LE(scheduler.NowMicros(), 1'000'000) << "the clock does not pass the horizon";
+  EXPECT_EQ(ticks, 25);
+  // Without a horizon, a signal notified later is waited for as before.
+  scheduler.SetWaitHorizon(INT64_MAX);
+  EXPECT_FALSE(scheduler.wait_horizon_reached());
+  scheduler.Spawn("notifier", [&] {
+    scheduler.SleepForMicros(100'000);
+    never->Notify();
+  });
+  EXPECT_TRUE(never->WaitUnlessDeadlocked());
+  EXPECT_FALSE(scheduler.wait_horizon_reached());
+  stop = true;
+  EXPECT_TRUE(scheduler.RunUntilQuiescent().quiescent);
+}
+
 TEST(SimSchedulerTest, RuntimeMutexKeepsCriticalSectionsWholeAcrossSchedulingPoints) {
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     SimScheduler scheduler(seed);

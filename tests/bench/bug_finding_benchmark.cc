@@ -287,6 +287,8 @@ int Main(int argc, char** argv) {
                     "      per branch point, side by side with the same streams without (default 0: without only)"},
        {"reseed_from_step=N", "with --reseed=X, --budget=1, --streams=1: the one branch run a catch names"},
        {"reseed=X", "the redrawn rest's seed (with --reseed_from_step)"},
+       {"print", "prints the scenario of --first for each of --generators (a catch's, to replay with\n"
+                 "      `snapsim replay` of a mutants build) and exits"},
        {"list_mutants", "prints backend/mutation.h's mutants, one per line, and exits"}});
   if (flags.other.count("list_mutants") > 0) {
     for (const char* name : kMutantNames) std::printf("%s\n", name);
@@ -305,6 +307,18 @@ int Main(int argc, char** argv) {
       !number("first", &first, false) || !number("branch", &branch, true) ||
       !number("reseed_from_step", &reseed_from_step, false) || !number("reseed", &reseed, true)) {
     return 2;
+  }
+  if (flags.other.count("print") > 0) {
+    std::vector<std::string> chosen = AllGenerators();
+    if (flags.other.count("generators") > 0) chosen = absl::StrSplit(flags.other.at("generators"), ',');
+    for (const std::string& generator : chosen) {
+      if (std::find(AllGenerators().begin(), AllGenerators().end(), generator) == AllGenerators().end()) {
+        std::fprintf(stderr, "unknown generator '%s' (swarm, swarm-recoverable, property)\n", generator.c_str());
+        return 2;
+      }
+      std::printf("%s", FormatScenario(Generate(generator, first)).c_str());
+    }
+    return 0;
   }
   std::vector<std::string> mutants;
   if (flags.other.count("mutants") > 0) {
