@@ -306,9 +306,20 @@ class SimJob : public TaskGateway, public CheckpointDecisionListener {
   // the liveness step tells a checkpoint that expired while its tasks were still working (a timeout shorter than the
   // checkpoint takes) from one a task finished in time.
   std::pair<int64_t, int64_t> AcknowledgementMicros(int64_t checkpoint_id) const {
+    const AcknowledgementTimes times = Acknowledgements(checkpoint_id);
+    return {times.first_sent, times.last_sent};
+  }
+  struct AcknowledgementTimes {
+    int64_t first_sent = -1;
+    int64_t last_sent = -1;
+    int64_t last_delivered = -1;  // to a living coordinator
+    int sent = 0;
+    int delivered = 0;
+  };
+  AcknowledgementTimes Acknowledgements(int64_t checkpoint_id) const {
     std::lock_guard<std::mutex> lock(state_mutex_);
     auto found = acknowledgement_micros_.find(checkpoint_id);
-    return found == acknowledgement_micros_.end() ? std::make_pair(int64_t{-1}, int64_t{-1}) : found->second;
+    return found == acknowledgement_micros_.end() ? AcknowledgementTimes{} : found->second;
   }
   // A task that failed on its own (a write, flush or compaction its backend refused, or a snapshot's synchronous
   // part that failed: Flink fails the task then) stays failed, refusing records with its cause, until the job
@@ -541,7 +552,7 @@ class SimJob : public TaskGateway, public CheckpointDecisionListener {
   // Trigger time of each checkpoint in flight, for its span (trigger to completion or abort).
   std::map<int64_t, int64_t> checkpoint_started_micros_;
   // Guarded by state_mutex_: AcknowledgementMicros().
-  std::map<int64_t, std::pair<int64_t, int64_t>> acknowledgement_micros_;
+  std::map<int64_t, AcknowledgementTimes> acknowledgement_micros_;
   void EndCheckpointSpan(int64_t checkpoint_id, absl::string_view outcome);
   std::string restored_pointer_;
   // Processes killed hard: their storage stays cut off; kept alive so late activities find them.

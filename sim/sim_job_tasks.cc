@@ -705,8 +705,9 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                     {
                       std::lock_guard<std::mutex> lock(state_mutex_);
                       const int64_t now = runtime_->NowMicros();
-                      auto [times, first] = acknowledgement_micros_.emplace(checkpoint_id, std::make_pair(now, now));
-                      if (!first) times->second.second = now;
+                      AcknowledgementTimes& times = acknowledgement_micros_[checkpoint_id];
+                      if (times.sent++ == 0) times.first_sent = now;
+                      times.last_sent = now;
                     }
                     std::vector<std::string> files;
                     for (size_t op = 0; op < result->handles.size(); ++op) {
@@ -734,6 +735,9 @@ void SimJob::HandleTrigger(int subtask_index, int64_t attempt, int64_t checkpoin
                              std::vector<std::string>& known =
                                  acknowledged_files_[coordinator.get()][ack.checkpoint_id];
                              known.insert(known.end(), files.begin(), files.end());
+                             AcknowledgementTimes& times = acknowledgement_micros_[ack.checkpoint_id];
+                             ++times.delivered;
+                             times.last_delivered = runtime_->NowMicros();
                            }
                            const DecisionEvent details = TaskDecision(ack.checkpoint_id, ack.subtask, ack.attempt);
                            const uint64_t call = BeginCallTo(generation, DecisionEvent::Call::kAcknowledge, details);
