@@ -606,8 +606,10 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
   // expiry (or the suspension of the failover one caused), and in one expired attempt at least no task finished in
   // time while the tasks were still working at the expiry: a task acknowledged after it, or storage was still
   // committing their uploads in the last tenth of the timeout; or every task acknowledged in time and an
-  // acknowledgement was still on its way at the expiry. Noted and counted, not judged. A task that never starts its
-  // uploads, or one stuck beside others that finish in time, stays a violation.
+  // acknowledgement was still on its way at the expiry; or some acknowledged in time and storage was still committing
+  // uploads after the last of them in the last tenth. Noted and counted, not judged. A task that never starts its
+  // uploads, or one stuck beside others that finish in time (nothing committed after their acknowledgements), stays
+  // a violation.
   const int64_t timeout = job_->config().checkpoint_timeout_micros;
   std::string evidence;
   bool slow_not_stuck = false;
@@ -622,7 +624,13 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
     // the channel's order behind earlier messages): slow, not stuck (swarm seed 30175).
     const bool in_flight_at_expiry = acks.sent >= job_->parallelism() && last_ack <= attempt.expired_at &&
                                      acks.delivered == acks.sent && acks.last_delivered > attempt.expired_at;
-    if ((none_in_time && (acknowledged_late || uploading_at_expiry)) || in_flight_at_expiry) slow_not_stuck = true;
+    // Some tasks acknowledged in time and storage was still committing uploads after the last of them, in the last
+    // tenth of the timeout: the others were still working, not stuck (swarm-recoverable seed 30621).
+    const bool others_uploading_at_expiry = first_ack >= 0 && uploading_at_expiry && attempt.last_commit > last_ack;
+    if ((none_in_time && (acknowledged_late || uploading_at_expiry)) || in_flight_at_expiry ||
+        others_uploading_at_expiry) {
+      slow_not_stuck = true;
+    }
     absl::StrAppend(&evidence, evidence.empty() ? "" : ", ", "checkpoint ", attempt.id, ": ",
                     first_ack < 0 ? "acknowledged by no task"
                                   : absl::StrCat("acknowledged ", first_ack - attempt.expired_at, "us to ",
