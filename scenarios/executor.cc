@@ -620,8 +620,8 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
     const bool none_in_time = first_ack < 0 || first_ack > attempt.expired_at;
     const bool acknowledged_late = last_ack > attempt.expired_at;
     const bool uploading_at_expiry = attempt.last_commit >= attempt.expired_at - timeout / 10;
-    // Every task finished in time, and an acknowledgement was still on its way at the expiry (message latency, and
-    // the channel's order behind earlier messages): slow, not stuck (swarm seed 30175).
+    // Every task finished in time, and an acknowledgement was still on its way at the expiry (message latency):
+    // slow, not stuck (swarm seed 30175).
     const bool in_flight_at_expiry = acks.sent >= job_->parallelism() && last_ack <= attempt.expired_at &&
                                      acks.delivered == acks.sent && acks.last_delivered > attempt.expired_at;
     // Some tasks acknowledged in time and storage was still committing uploads after the last of them, in the last
