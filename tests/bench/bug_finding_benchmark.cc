@@ -308,14 +308,16 @@ int Main(int argc, char** argv) {
       !number("reseed_from_step", &reseed_from_step, false) || !number("reseed", &reseed, true)) {
     return 2;
   }
+  std::vector<std::string> generators = AllGenerators();
+  if (flags.other.count("generators") > 0) generators = absl::StrSplit(flags.other.at("generators"), ',');
+  for (const std::string& generator : generators) {
+    if (std::find(AllGenerators().begin(), AllGenerators().end(), generator) == AllGenerators().end()) {
+      std::fprintf(stderr, "unknown generator '%s' (swarm, swarm-recoverable, property)\n", generator.c_str());
+      return 2;
+    }
+  }
   if (flags.other.count("print") > 0) {
-    std::vector<std::string> chosen = AllGenerators();
-    if (flags.other.count("generators") > 0) chosen = absl::StrSplit(flags.other.at("generators"), ',');
-    for (const std::string& generator : chosen) {
-      if (std::find(AllGenerators().begin(), AllGenerators().end(), generator) == AllGenerators().end()) {
-        std::fprintf(stderr, "unknown generator '%s' (swarm, swarm-recoverable, property)\n", generator.c_str());
-        return 2;
-      }
+    for (const std::string& generator : generators) {
       std::printf("%s", FormatScenario(Generate(generator, first)).c_str());
     }
     return 0;
@@ -338,14 +340,6 @@ int Main(int argc, char** argv) {
     if (mutant != kNone && !kMutantsBuild) {
       std::fprintf(stderr, "mutant '%s': this build has no mutation points; build with --config=mutants\n",
                    mutant.c_str());
-      return 2;
-    }
-  }
-  std::vector<std::string> generators = AllGenerators();
-  if (flags.other.count("generators") > 0) generators = absl::StrSplit(flags.other.at("generators"), ',');
-  for (const std::string& generator : generators) {
-    if (std::find(AllGenerators().begin(), AllGenerators().end(), generator) == AllGenerators().end()) {
-      std::fprintf(stderr, "unknown generator '%s' (swarm, swarm-recoverable, property)\n", generator.c_str());
       return 2;
     }
   }
