@@ -901,23 +901,16 @@ std::optional<Violation> Checker::RestoreInSideWorld(const KnownSnapshot& snapsh
   // them restored after the step that made them). What is judged anew still is that every file is there, unchanged.
   std::vector<std::pair<std::string, std::string>> files;
   files.reserve(snapshot.files.size());
-  uint64_t digest = 0xcbf29ce484222325ull;
-  auto mix = [&digest](absl::string_view text) {
-    for (unsigned char c : text) digest = (digest ^ c) * 0x100000001b3ull;
-    digest = (digest ^ 0xff) * 0x100000001b3ull;  // a separator
-  };
+  std::string key = absl::StrCat(snapshot.pointer, " at ", parallelism, "/", max_parallelism, ":");
   for (const auto& [path, info] : snapshot.files) {
     std::optional<std::string> bytes = storage_->InspectBytes(path);
     if (!bytes.has_value()) {
       return MakeViolation(2, step, absl::StrCat("restoring ", snapshot.pointer, " in a side world: the file is gone"),
                            snapshot.checkpoint_id, -1, path);
     }
-    mix(path);
-    mix(absl::StrCat(Crc32c(*bytes), ":", bytes->size()));
+    absl::StrAppend(&key, " ", path, "=", bytes->size(), "/", Crc32c(*bytes));
     files.emplace_back(path, *std::move(bytes));
   }
-  const std::string key =
-      absl::StrCat(snapshot.pointer, " ", parallelism, "/", max_parallelism, " ", absl::Hex(digest, absl::kZeroPad16));
   if (auto verified = verified_restores_.find(key); verified != verified_restores_.end()) {
     ++side_world_restores_reused_;
     world_->Record("checker",

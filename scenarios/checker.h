@@ -227,8 +227,8 @@ class Checker {
   std::map<std::string, int> coverage_;
   int side_world_restores_ = 0;
   int side_world_restores_reused_ = 0;
-  // "<pointer> <parallelism>/<max parallelism> <digest of every file's path and bytes>" of each side-world restore
-  // that restored every subtask to its model, with the number of its side world.
+  // "<pointer> at <parallelism>/<max parallelism>: <path>=<size>/<CRC-32C of its bytes>..." of each side-world
+  // restore that restored every subtask to its model, with the number of its side world.
   std::map<std::string, int> verified_restores_;
   // Invariant 12's model of the current job's decisions.
   std::unique_ptr<DecisionModel> decisions_;

@@ -218,7 +218,8 @@ int ParseReplayArguments(const std::vector<std::string>& arguments, ReplayOption
   flags.Int("reseed_from_step", &options->reseed_from_step, 1, 1 << 30,
             "replay the steps before N exactly and draw the rest from --reseed (a branch from a rare\n"
             "state, or one of explain's runs)");
-  flags.Uint64("reseed", &options->reseed, 0, std::numeric_limits<uint64_t>::max(), "the seed of the redrawn rest (with --reseed_from_step)");
+  flags.Uint64("reseed", &options->reseed, 0, std::numeric_limits<uint64_t>::max(),
+               "the seed of the redrawn rest (with --reseed_from_step)");
   flags.Note("Exit status: 0 every scenario passed, 1 an invariant was violated (or the process crashed), 2 bad\n"
              "input, 130 interrupted (SIGINT, SIGTERM). Scenario language: scenarios/README.md, or `snapsim steps`.");
   if (std::optional<int> stop = flags.ParseOrStop(arguments)) return *stop;

@@ -302,13 +302,9 @@ class SimJob : public TaskGateway, public CheckpointDecisionListener {
   // checkpoints stay).
   void Stop(JobStatus status);
   bool stopped() const { return stopped_; }
-  // When tasks first and last sent an acknowledgement of `checkpoint_id` (virtual time), or {-1, -1} if none did:
-  // the liveness step tells a checkpoint that expired while its tasks were still working (a timeout shorter than the
-  // checkpoint takes) from one a task finished in time.
-  std::pair<int64_t, int64_t> AcknowledgementMicros(int64_t checkpoint_id) const {
-    const AcknowledgementTimes times = Acknowledgements(checkpoint_id);
-    return {times.first_sent, times.last_sent};
-  }
+  // When tasks sent their acknowledgements of `checkpoint_id` and when they reached a living coordinator (virtual
+  // time; -1: none did): the liveness step tells a checkpoint that expired while its tasks were still working, or
+  // while an acknowledgement was on its way, from one a task finished in time.
   struct AcknowledgementTimes {
     int64_t first_sent = -1;
     int64_t last_sent = -1;

@@ -432,8 +432,8 @@ int Main(int argc, char** argv) {
     }
     if (outcome.caught && !outcome.confirmed) {
       ++failures;
-      problems.push_back(absl::StrCat(task.generator, " seed ", outcome.catching_seed, " fails without the mutant too (",
-                                      outcome.invariant, "); reproduce: ",
+      problems.push_back(absl::StrCat(task.generator, " seed ", outcome.catching_seed,
+                                      " fails without the mutant too (", outcome.invariant, "); reproduce: ",
                                       ReproduceCommand(kNone, task.generator, outcome.catching_seed,
                                                        outcome.catching_from_step, outcome.catching_reseed)));
     }
