@@ -20,7 +20,6 @@
 //       [--jobs=2] [--branch=K] [--mutants=a,b] [--generators=swarm,swarm-recoverable,property] [--json=FILE]
 // A build without them (the default suite's smoke test) measures the unmutated system instead: every stream must run
 // its budget without a failure, so the smoke test is also a small sweep of all three generators.
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,7 +87,6 @@ struct Task {
 // root run) and one per branch point ("branch SEED STEP COUNTER"), read back by the parent.
 struct Outcome {
   bool caught = false;
-  bool crashed = false;
   int seeds_run = 0;  // runs, root and branch
   int root_runs = 0;
   int branch_points = 0;
@@ -99,12 +97,6 @@ struct Outcome {
   std::string invariant;  // "I3 name" of the catch, or "signal N"
   bool confirmed = false;  // the catching scenario passes without the mutant
 };
-
-double CpuSecondsOfThisProcess() {
-  struct rusage usage {};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
 
 // In the worker: runs the task's seeds until the first failure, appending a line per run to `log`; with branching,
 // each root run may be followed by branch runs from the step where it first reached a rare counter.
@@ -123,9 +115,9 @@ double CpuSecondsOfThisProcess() {
     std::fprintf(out, "run %llu %d %llu running\n", static_cast<unsigned long long>(seed),
                  run_options.reseed_from_step, static_cast<unsigned long long>(run_options.reseed));
     std::fflush(out);
-    const double before = CpuSecondsOfThisProcess();
+    const Stopwatch clock;
     *result = RunScenario(scenario, run_options);
-    const double cpu = CpuSecondsOfThisProcess() - before;
+    const double cpu = clock.CpuSeconds();
     const bool failed = result->verdict != RunResult::Verdict::kPass;
     std::string invariant = "-";
     if (result->violation.has_value()) invariant = absl::StrCat("I", result->violation->invariant);
@@ -197,7 +189,6 @@ Outcome ReadOutcome(const std::string& log, int wait_status) {
   if (died && !outcome.caught) {
     // The worker died in the run it was running: a catch there (its CPU is not counted).
     outcome.caught = true;
-    outcome.crashed = true;
     ++outcome.seeds_run;
     outcome.catching_seed = running;
     outcome.catching_from_step = running_from;
