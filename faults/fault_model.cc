@@ -14,7 +14,12 @@ constexpr char kInjectedText[] = "[injected]";
 
 bool IsUpload(ObjectStoreOperationKind kind) {
   return kind == ObjectStoreOperationKind::kCreate || kind == ObjectStoreOperationKind::kWrite ||
-         kind == ObjectStoreOperationKind::kFinish;
+         kind == ObjectStoreOperationKind::kFinish || kind == ObjectStoreOperationKind::kSync;
+}
+
+// What makes written bytes durable: a finish, or a sync of a stream that stays open (file merging's physical files).
+bool MakesDurable(ObjectStoreOperationKind kind) {
+  return kind == ObjectStoreOperationKind::kFinish || kind == ObjectStoreOperationKind::kSync;
 }
 
 // What disk-fails hits: every operation that changes the disk, except deletes (see the header).
@@ -133,10 +138,10 @@ ObjectStoreFault FaultInjector::Decide(const ObjectStoreOperation& operation) {
       case FaultKind::kUploadFailsBefore:
         return IsUpload(operation.kind);
       case FaultKind::kUploadFailsAfter:
-        return operation.kind == ObjectStoreOperationKind::kFinish;
+        return MakesDurable(operation.kind);
       case FaultKind::kUploadPartial:
         // Never a store record: they stand for Flink's HA store, whose writes are atomic (see the header).
-        return operation.kind == ObjectStoreOperationKind::kFinish && !absl::StrContains(operation.path, "/ha/");
+        return MakesDurable(operation.kind) && !absl::StrContains(operation.path, "/ha/");
       case FaultKind::kStorageSlow:
         return true;
       case FaultKind::kDeleteFails:

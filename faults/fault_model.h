@@ -8,16 +8,18 @@
 // status payload and the text "[injected]" in the message, so it survives conversion through RocksDB's statuses.
 //
 // Kinds, with where they are injected (sim/sim_object_store.h's ObjectStoreFaultInjector, the checkpoint storage):
-//   upload-fails-before   create / write / finish of an object fails before the object exists: a transient storage
-//                         error. Recoverable: the snapshot fails, the checkpoint is declined, a later one completes.
-//   upload-fails-after    finish stores the object, then reports failure (the response was lost). Recoverable: the
-//                         writer must delete what it could not confirm (Flink's FsCheckpointStateOutputStream does).
-//   upload-partial        finish leaves an object cut short under its path and reports failure (an interrupted
-//                         put on a store without atomic puts). Recoverable like upload-fails-after. Never injected
-//                         on the completed checkpoint store's records (`<job root>/ha/`): they stand for Flink's
-//                         HA store (ZooKeeper, Kubernetes ConfigMaps), whose writes are atomic, so a record cut
-//                         short cannot exist (swarm seed 626: one whose delete also failed made every later
-//                         coordinator's recovery fail on its checksum).
+//   upload-fails-before   create / write / sync / finish of an object fails before it takes effect: a transient
+//                         storage error. Recoverable: the snapshot fails, the checkpoint is declined, a later one
+//                         completes.
+//   upload-fails-after    finish (or a sync) stores the bytes, then reports failure (the response was lost).
+//                         Recoverable: the writer must delete what it could not confirm (Flink's
+//                         FsCheckpointStateOutputStream does).
+//   upload-partial        finish (or a sync) leaves an object cut short under its path and reports failure (an
+//                         interrupted put on a store without atomic puts). Recoverable like upload-fails-after.
+//                         Never injected on the completed checkpoint store's records (`<job root>/ha/`): they stand
+//                         for Flink's HA store (ZooKeeper, Kubernetes ConfigMaps), whose writes are atomic, so a
+//                         record cut short cannot exist (swarm seed 626: one whose delete also failed made every
+//                         later coordinator's recovery fail on its checksum).
 //   storage-slow          a request takes `ms` longer: a latency tail long enough to time checkpoints out.
 //                         Recoverable: the timeout aborts the checkpoint and its cleanup runs.
 //   delete-fails          a delete fails and the object stays. Recoverable: Flink logs and leaves the file, and the

@@ -42,14 +42,33 @@ class SimOutputStream : public CheckpointOutputStream {
       return fault.status;
     }
     if (cancelled_) return absl::CancelledError(absl::StrCat("stream to ", path_, " was cancelled"));
-    if (fault.effect == ObjectStoreFault::Effect::kPartial) buffer_.resize(buffer_.size() / 2);
-    absl::StatusOr<StoredObjectInfo> committed = store_->Commit(path_, std::move(buffer_));
+    // Cut short: half of what was not synced yet (what a sync made durable stays).
+    if (fault.effect == ObjectStoreFault::Effect::kPartial) buffer_.resize(synced_ + (buffer_.size() - synced_) / 2);
+    absl::StatusOr<StoredObjectInfo> committed = store_->Commit(path_, std::move(buffer_), /*replace=*/synced_any_);
     if (fault.effect != ObjectStoreFault::Effect::kNone) {
       // Written (in full or cut short) but reported failed: the writer never learns the object is there.
       EndSpan(fault.effect == ObjectStoreFault::Effect::kPartial ? " PARTIAL" : " FAILED AFTER EFFECT");
       return fault.status;
     }
     EndSpan(committed.ok() ? "" : " FAILED");
+    return committed;
+  }
+
+  absl::StatusOr<StoredObjectInfo> Sync() override {
+    if (cancelled_) return absl::CancelledError(absl::StrCat("stream to ", path_, " was cancelled"));
+    if (finished_) return absl::FailedPreconditionError(absl::StrCat("stream to ", path_, " is finished"));
+    const ObjectStoreFault fault = store_->BeginOperation(
+        ObjectStoreOperation{ObjectStoreOperationKind::kSync, path_, buffer_.size() - synced_});
+    if (fault.effect == ObjectStoreFault::Effect::kFailBefore) return fault.status;
+    if (cancelled_) return absl::CancelledError(absl::StrCat("stream to ", path_, " was cancelled"));
+    const uint64_t durable =
+        fault.effect == ObjectStoreFault::Effect::kPartial ? synced_ + (buffer_.size() - synced_) / 2 : buffer_.size();
+    absl::StatusOr<StoredObjectInfo> committed =
+        store_->Commit(path_, buffer_.substr(0, durable), /*replace=*/synced_any_);
+    if (!committed.ok()) return committed.status();
+    synced_any_ = true;
+    synced_ = durable;
+    if (fault.effect != ObjectStoreFault::Effect::kNone) return fault.status;  // durable, but reported failed
     return committed;
   }
 
@@ -75,6 +94,8 @@ class SimOutputStream : public CheckpointOutputStream {
   const std::string path_;
   const int64_t start_micros_;
   std::string buffer_;
+  uint64_t synced_ = 0;      // bytes of buffer_ a sync made durable
+  bool synced_any_ = false;  // the object exists: a sync committed it
   bool finished_ = false;
   std::atomic<bool> cancelled_{false};      // Cancel may come from another activity
   std::atomic<bool> span_recorded_{false};  // so may the end of the span
@@ -100,6 +121,8 @@ absl::string_view ObjectStoreOperationKindName(ObjectStoreOperationKind kind) {
       return "exists";
     case ObjectStoreOperationKind::kStat:
       return "stat";
+    case ObjectStoreOperationKind::kSync:
+      return "sync";
   }
   return "?";
 }
@@ -163,11 +186,11 @@ absl::Status SimObjectStore::Begin(const ObjectStoreOperation& operation) {
   return fault.effect == ObjectStoreFault::Effect::kNone ? absl::OkStatus() : fault.status;
 }
 
-absl::StatusOr<StoredObjectInfo> SimObjectStore::Commit(const std::string& path, std::string bytes) {
+absl::StatusOr<StoredObjectInfo> SimObjectStore::Commit(const std::string& path, std::string bytes, bool replace) {
   const StoredObjectInfo info{path, bytes.size(), Crc32c(bytes)};
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (objects_.count(path) > 0) return absl::AlreadyExistsError(absl::StrCat("object ", path, " exists"));
+    if (!replace && objects_.count(path) > 0) return absl::AlreadyExistsError(absl::StrCat("object ", path, " exists"));
     checksums_[path] = info.checksum;
     objects_[path] = std::move(bytes);
     last_commit_micros_ = scheduler_->NowMicros();

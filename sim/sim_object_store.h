@@ -25,7 +25,7 @@
 
 namespace snapsim {
 
-enum class ObjectStoreOperationKind { kCreate, kWrite, kFinish, kRead, kDelete, kList, kExists, kStat };
+enum class ObjectStoreOperationKind { kCreate, kWrite, kFinish, kRead, kDelete, kList, kExists, kStat, kSync };
 
 absl::string_view ObjectStoreOperationKindName(ObjectStoreOperationKind kind);
 
@@ -105,7 +105,8 @@ class SimObjectStore : public CheckpointStorage {
   // Used by the output stream: the operation's latency and its fault. Begin fails on any fault effect.
   ObjectStoreFault BeginOperation(const ObjectStoreOperation& operation);
   absl::Status Begin(const ObjectStoreOperation& operation);
-  absl::StatusOr<StoredObjectInfo> Commit(const std::string& path, std::string bytes);
+  // `replace`: the object may exist already (a stream's earlier sync of it); otherwise it must not.
+  absl::StatusOr<StoredObjectInfo> Commit(const std::string& path, std::string bytes, bool replace = false);
 
  private:
   void Delay(uint64_t bytes);

@@ -32,6 +32,14 @@ class CheckpointOutputStream {
   virtual ~CheckpointOutputStream() = default;
   virtual absl::Status Write(absl::string_view data) = 0;
   virtual absl::StatusOr<StoredObjectInfo> Finish() = 0;
+  // Makes what was written so far durable and readable under the stream's path, as a file system's sync does
+  // (Flink's FSDataOutputStream#sync); the stream stays open and later writes append. A sync that fails may have
+  // made part or all of the new bytes durable. Nothing a cancelled stream synced is taken back: its path then holds
+  // the last synced bytes. Checkpoint file merging (Flink's FileMergingSnapshotManager) syncs a physical file after
+  // every segment and finishes it when it is full or no longer needed.
+  virtual absl::StatusOr<StoredObjectInfo> Sync() {
+    return absl::UnimplementedError("this checkpoint storage cannot sync an open stream");
+  }
   // May be called from another activity (cancellation through a registry of open streams): later Write and
   // Finish calls fail with Cancelled.
   virtual void Cancel() = 0;

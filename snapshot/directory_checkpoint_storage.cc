@@ -58,17 +58,25 @@ class DirectoryOutputStream : public CheckpointOutputStream {
     const rocksdb::IOOptions io;
     absl::Status status = FromRocksDbStatus(file_->Sync(io, nullptr), absl::StrCat("syncing ", path_));
     if (status.ok()) status = FromRocksDbStatus(file_->Close(io, nullptr), absl::StrCat("closing ", path_));
-    if (status.ok()) {
-      status = FromRocksDbStatus(fs_->RenameFile(final_path_ + std::string(kInProgressSuffix), final_path_, io,
-                                                 nullptr),
-                                 absl::StrCat("publishing ", path_));
-    }
+    if (status.ok() && !published_) status = Publish();
     if (!status.ok()) {
       Discard();
       finished_ = true;
       return status;
     }
     finished_ = true;
+    return StoredObjectInfo{path_, size_, checksum_};
+  }
+
+  // The first sync publishes the file under its path (renamed while open: later writes still reach it).
+  absl::StatusOr<StoredObjectInfo> Sync() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cancelled_) return absl::CancelledError(absl::StrCat("stream to ", path_, " was cancelled"));
+    if (finished_) return absl::FailedPreconditionError(absl::StrCat("stream to ", path_, " is finished"));
+    absl::Status status =
+        FromRocksDbStatus(file_->Sync(rocksdb::IOOptions(), nullptr), absl::StrCat("syncing ", path_));
+    if (status.ok() && !published_) status = Publish();
+    if (!status.ok()) return status;
     return StoredObjectInfo{path_, size_, checksum_};
   }
 
@@ -81,10 +89,21 @@ class DirectoryOutputStream : public CheckpointOutputStream {
 
  private:
   // REQUIRES: mutex_ held.
+  absl::Status Publish() {
+    absl::Status status = FromRocksDbStatus(
+        fs_->RenameFile(final_path_ + std::string(kInProgressSuffix), final_path_, rocksdb::IOOptions(), nullptr),
+        absl::StrCat("publishing ", path_));
+    if (status.ok()) published_ = true;
+    return status;
+  }
+
+  // REQUIRES: mutex_ held. What a sync published stays (its last synced bytes); an unpublished file goes.
   void Discard() {
     if (file_ != nullptr) (void)file_->Close(rocksdb::IOOptions(), nullptr);
     file_.reset();
-    (void)fs_->DeleteFile(final_path_ + std::string(kInProgressSuffix), rocksdb::IOOptions(), nullptr);
+    if (!published_) {
+      (void)fs_->DeleteFile(final_path_ + std::string(kInProgressSuffix), rocksdb::IOOptions(), nullptr);
+    }
   }
 
   rocksdb::FileSystem* fs_;
@@ -94,6 +113,7 @@ class DirectoryOutputStream : public CheckpointOutputStream {
   std::unique_ptr<rocksdb::FSWritableFile> file_;
   uint32_t checksum_ = 0;
   uint64_t size_ = 0;
+  bool published_ = false;  // under final_path_ (a sync renamed it there)
   bool finished_ = false;
   bool cancelled_ = false;
 };
