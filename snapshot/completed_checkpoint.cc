@@ -162,6 +162,9 @@ void DeleteFiles(CheckpointStorage& storage, const std::vector<HandleAndLocalPat
                  absl::Status* first_error) {
   for (const HandleAndLocalPath& file : files) {
     if (file.handle.is_inline()) continue;  // no object: the metadata held it
+    // A segment's physical file is its task manager's to delete (Flink's SegmentFileStateHandle#discardState does
+    // nothing): other segments of it may belong to other checkpoints.
+    if (file.handle.is_segment()) continue;
     if (!file.handle.is_placeholder() || SNAPSIM_MUTANT("abort-deletes-reused")) {
       DeleteBestEffort(storage, file.handle.path, first_error);
     }

@@ -215,7 +215,7 @@ std::vector<std::shared_ptr<CompletedCheckpoint>> SubsumeCheckpoints(
 
 SharedStateRegistry::Discarder StorageDiscarder(IoExecutor* executor, CheckpointStorage* storage) {
   return [executor, storage](std::vector<StreamStateHandle> all) {
-    // Inline state has no object to delete.
+    // Inline state has no object to delete, and a segment's physical file is its task manager's (file merging).
     std::vector<StreamStateHandle> handles;
     for (StreamStateHandle& handle : all) {
       if (handle.in_storage()) handles.push_back(std::move(handle));

@@ -642,7 +642,9 @@ absl::Status FileMergingSnapshotManager::RestoreStateHandles(int64_t checkpoint_
   }
   std::lock_guard<std::mutex> lock(mutex_);
   std::map<std::string, std::shared_ptr<PhysicalFile>> physical_files;
-  for (const auto& [id, logical] : known_logical_files_) physical_files.emplace(logical.physical->path_, logical.physical);
+  for (const auto& [id, logical] : known_logical_files_) {
+    physical_files.emplace(logical.physical->path_, logical.physical);
+  }
   std::set<std::string>& restored = uploaded_states_[checkpoint_id];
   for (const SegmentHandle& segment : segments) {
     std::shared_ptr<PhysicalFile>& file = physical_files[segment.physical_path];

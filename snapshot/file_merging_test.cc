@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/env.h"
+#include "snapshot/completed_checkpoint.h"
 #include "snapshot/directory_checkpoint_storage.h"
 
 namespace snapsim {
@@ -293,6 +294,28 @@ TEST_F(FileMergingTest, ManagedDirectoriesNoCheckpointIncludedAreDeletedOnCloseO
   completed->NotifyCheckpointComplete(key_, 3);
   completed->Close();
   EXPECT_TRUE(Exists(kept.physical_path)) << "the job manager owns the directory once a checkpoint included it";
+}
+
+TEST_F(FileMergingTest, TheJobManagersDiscardOfACheckpointNeverDeletesASegmentsPhysicalFile) {
+  std::unique_ptr<FileMergingSnapshotManager> manager = NewManager({});
+  const SegmentHandle shared = Write(*manager, 1, "an sst");
+  const SegmentHandle exclusive = Write(*manager, 1, "a manifest", StateScope::kExclusive);
+  auto as_handle = [](const SegmentHandle& segment) {
+    return StreamStateHandle::Segment(segment.physical_path, segment.offset, segment.length, segment.checksum,
+                                      segment.logical_id, segment.scope == StateScope::kExclusive);
+  };
+  std::unique_ptr<CheckpointOutputStream> meta = *storage_.Create("job/chk-1/meta");
+  ASSERT_TRUE(meta->Write("meta").ok());
+  IncrementalRemoteKeyedStateHandle handle;
+  handle.checkpoint_id = 1;
+  handle.shared_state = {{as_handle(shared), "000009.sst"}};
+  handle.private_state = {{as_handle(exclusive), "MANIFEST-000004"}};
+  handle.meta_state_handle = StreamStateHandle::File(*meta->Finish());
+  EXPECT_EQ(*ReadStreamStateHandle(storage_, handle.shared_state[0].handle, "the sst"), "an sst");
+  EXPECT_TRUE(DiscardKeyedState(storage_, handle, /*shared_files_registered=*/false).ok());
+  EXPECT_FALSE(Exists("job/chk-1/meta"));
+  EXPECT_TRUE(Exists(shared.physical_path));
+  EXPECT_TRUE(Exists(exclusive.physical_path));
 }
 
 }  // namespace

@@ -15,12 +15,21 @@ constexpr uint16_t kVersion = 1;
 // More entries than this is corruption, not a real checkpoint.
 constexpr uint64_t kMaxFilesPerHandle = 1 << 20;
 
+// The kind byte's high bit: a file-merged handle (a segment, or a placeholder for one), whose offset, logical file id
+// and scope follow the checksum. Handles written before file merging never have it.
+constexpr uint8_t kFileMergedBit = 0x80;
+
 void PutStreamHandle(ByteWriter& writer, const StreamStateHandle& handle) {
-  writer.PutU8(static_cast<uint8_t>(handle.kind));
+  writer.PutU8(static_cast<uint8_t>(handle.kind) | (handle.is_file_merged() ? kFileMergedBit : 0));
   writer.PutLengthPrefixed(handle.path);
   writer.PutVarint64(handle.size_bytes);
   writer.PutFixed32BigEndian(handle.checksum);
   if (handle.is_inline()) writer.PutLengthPrefixed(handle.data);
+  if (handle.is_file_merged()) {
+    writer.PutVarint64(handle.offset);
+    writer.PutLengthPrefixed(handle.logical_id);
+    writer.PutU8(handle.exclusive ? 1 : 0);
+  }
 }
 
 void PutFileList(ByteWriter& writer, const std::vector<HandleAndLocalPath>& files) {
@@ -62,14 +71,22 @@ absl::Status CheckLocalFileName(const ByteReader& reader, const std::string& fie
 
 absl::StatusOr<StreamStateHandle> ReadStreamHandle(ByteReader& reader, const std::string& field) {
   StreamStateHandle handle;
-  absl::StatusOr<uint8_t> kind = reader.ReadU8(field + ".kind");
-  if (!kind.ok()) return kind.status();
-  if (*kind != static_cast<uint8_t>(StreamStateHandle::Kind::kFile) &&
-      *kind != static_cast<uint8_t>(StreamStateHandle::Kind::kPlaceholder) &&
-      *kind != static_cast<uint8_t>(StreamStateHandle::Kind::kInline)) {
-    return reader.Corrupt(field + ".kind", absl::StrCat("unknown handle kind ", *kind));
+  absl::StatusOr<uint8_t> kind_byte = reader.ReadU8(field + ".kind");
+  if (!kind_byte.ok()) return kind_byte.status();
+  const bool file_merged = (*kind_byte & kFileMergedBit) != 0;
+  const uint8_t kind = *kind_byte & ~kFileMergedBit;
+  if (kind != static_cast<uint8_t>(StreamStateHandle::Kind::kFile) &&
+      kind != static_cast<uint8_t>(StreamStateHandle::Kind::kPlaceholder) &&
+      kind != static_cast<uint8_t>(StreamStateHandle::Kind::kInline) &&
+      kind != static_cast<uint8_t>(StreamStateHandle::Kind::kSegment)) {
+    return reader.Corrupt(field + ".kind", absl::StrCat("unknown handle kind ", *kind_byte));
   }
-  handle.kind = static_cast<StreamStateHandle::Kind>(*kind);
+  handle.kind = static_cast<StreamStateHandle::Kind>(kind);
+  // A segment is always file-merged; a file or inline state never is; a placeholder is when it stands for a segment.
+  if (file_merged != handle.is_segment() && !handle.is_placeholder()) {
+    return reader.Corrupt(field + ".kind", absl::StrCat("handle kind ", *kind_byte,
+                                                        file_merged ? " cannot be" : " must be", " file-merged"));
+  }
   absl::StatusOr<absl::string_view> path = reader.ReadLengthPrefixed(field + ".path");
   if (!path.ok()) return path.status();
   if (absl::Status status = CheckStoragePath(reader, field + ".path", *path); !status.ok()) return status;
@@ -92,6 +109,23 @@ absl::StatusOr<StreamStateHandle> ReadStreamHandle(ByteReader& reader, const std
                                                           "recorded size ", handle.size_bytes, " and checksum"));
     }
     handle.data = std::string(*data);
+  }
+  if (file_merged) {
+    absl::StatusOr<uint64_t> offset = reader.ReadVarint64(field + ".offset");
+    if (!offset.ok()) return offset.status();
+    if (*offset > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - handle.size_bytes) {
+      return reader.Corrupt(field + ".offset", absl::StrCat("segment at ", *offset, " of ", handle.size_bytes,
+                                                            " bytes ends past any file"));
+    }
+    handle.offset = *offset;
+    absl::StatusOr<absl::string_view> logical_id = reader.ReadLengthPrefixed(field + ".logical_id");
+    if (!logical_id.ok()) return logical_id.status();
+    if (logical_id->empty()) return reader.Corrupt(field + ".logical_id", "empty logical file id");
+    handle.logical_id = std::string(*logical_id);
+    absl::StatusOr<uint8_t> exclusive = reader.ReadU8(field + ".exclusive");
+    if (!exclusive.ok()) return exclusive.status();
+    if (*exclusive > 1) return reader.Corrupt(field + ".exclusive", absl::StrCat("not a flag: ", *exclusive));
+    handle.exclusive = *exclusive == 1;
   }
   return handle;
 }
@@ -387,14 +421,21 @@ absl::StatusOr<std::string> ReadStreamStateHandle(CheckpointStorage& storage, co
                           absl::StrCat(what, " (object ", handle.path, "): ", read.status().message()));
     }
     bytes = *std::move(read);
+    if (handle.is_segment()) {
+      if (handle.offset > bytes.size() || handle.size_bytes > bytes.size() - handle.offset) {
+        return absl::DataLossError(absl::StrCat(what, " (segment [", handle.offset, ", +", handle.size_bytes, ") of ",
+                                                handle.path, "): the physical file has ", bytes.size(), " bytes"));
+      }
+      bytes = bytes.substr(handle.offset, handle.size_bytes);
+    }
   }
   if (bytes.size() != handle.size_bytes) {
     return absl::DataLossError(absl::StrCat(what, " (", handle.is_inline() ? "inline " : "object ", handle.path,
                                             "): expected ", handle.size_bytes, " bytes, found ", bytes.size()));
   }
   if (Crc32c(bytes) != handle.checksum) {
-    return absl::DataLossError(absl::StrCat(what, " (", handle.is_inline() ? "inline " : "object ", handle.path,
-                                            "): checksum mismatch"));
+    const char* kind = handle.is_inline() ? "inline " : handle.is_segment() ? "segment of " : "object ";
+    return absl::DataLossError(absl::StrCat(what, " (", kind, handle.path, "): checksum mismatch"));
   }
   return bytes;
 }

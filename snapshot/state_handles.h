@@ -19,40 +19,62 @@
 
 namespace snapsim {
 
-// A file in checkpoint storage, small state kept inline in the metadata, or a placeholder for a file that a
-// confirmed checkpoint already uploaded.
+// A file in checkpoint storage, small state kept inline in the metadata, a segment of a physical file (checkpoint
+// file merging, snapshot/file_merging.h), or a placeholder for a file that a confirmed checkpoint already uploaded.
 struct StreamStateHandle {
-  enum class Kind : uint8_t { kFile = 1, kPlaceholder = 2, kInline = 3 };
+  enum class Kind : uint8_t { kFile = 1, kPlaceholder = 2, kInline = 3, kSegment = 4 };
 
   Kind kind = Kind::kFile;
   // kFile: the object's path in checkpoint storage. kInline: the name it would have had there (Flink's
-  // ByteStreamStateHandle handleName, its physical id; no object of that name is ever created). kPlaceholder: the
-  // path (physical id) of the file or inline state it reuses.
+  // ByteStreamStateHandle handleName, its physical id; no object of that name is ever created). kSegment: the
+  // physical file's path. kPlaceholder: the path (physical id) of the file or inline state it reuses.
   std::string path;
+  // kSegment: the segment's length.
   uint64_t size_bytes = 0;
-  // CRC-32C of the object's bytes (for a placeholder: of the state it stands for).
+  // CRC-32C of the object's bytes (a segment's: of its own bytes; a placeholder's: of the state it stands for).
   uint32_t checksum = 0;
   // kInline: the bytes themselves (size_bytes of them).
   std::string data;
+  // kSegment, and a placeholder standing for one (Flink's file-merged placeholder, FLINK-35570): where the segment
+  // starts in its physical file, its logical file's id, and whether the physical file is a task manager's exclusive
+  // one. Empty `logical_id`: not file-merged.
+  uint64_t offset = 0;
+  std::string logical_id;
+  bool exclusive = false;
 
   static StreamStateHandle File(const StoredObjectInfo& info) {
     return StreamStateHandle{Kind::kFile, info.path, info.size_bytes, info.checksum, {}};
   }
   // Flink's ByteStreamStateHandle: state below state.storage.fs.memory-threshold, carried in the metadata.
   static StreamStateHandle Inline(std::string name, std::string bytes);
-  // A placeholder for `original`, carrying its physical id (path), size and checksum (FLINK-29913); the registry
-  // gives the original back, inline bytes included.
+  // Flink's SegmentFileStateHandle.
+  static StreamStateHandle Segment(std::string physical_path, uint64_t offset, uint64_t length, uint32_t checksum,
+                                   std::string logical_id, bool exclusive) {
+    return StreamStateHandle{Kind::kSegment, std::move(physical_path), length, checksum, {},
+                             offset,         std::move(logical_id),    exclusive};
+  }
+  // A placeholder for `original`, carrying its physical id (path), size and checksum (FLINK-29913), and for a
+  // segment its offset and logical file id (FLINK-35570); the registry gives the original back, inline bytes
+  // included.
   static StreamStateHandle PlaceholderFor(const StreamStateHandle& original) {
-    return StreamStateHandle{Kind::kPlaceholder, original.path, original.size_bytes, original.checksum, {}};
+    return StreamStateHandle{Kind::kPlaceholder, original.path,       original.size_bytes, original.checksum, {},
+                             original.offset,    original.logical_id, original.exclusive};
   }
   bool is_placeholder() const { return kind == Kind::kPlaceholder; }
   bool is_inline() const { return kind == Kind::kInline; }
-  // An object in checkpoint storage: something to download, check for and delete.
+  bool is_segment() const { return kind == Kind::kSegment; }
+  // A segment, or a placeholder for one.
+  bool is_file_merged() const { return !logical_id.empty(); }
+  // An object of its own in checkpoint storage: something to download, check for and delete. Not a segment: its
+  // physical file belongs to the task managers' file-merging managers, and the job manager never deletes it (Flink's
+  // SegmentFileStateHandle#discardState does nothing).
   bool in_storage() const { return kind == Kind::kFile; }
+  // Whose bytes a restore reads from checkpoint storage: a file's, or a segment's.
+  bool reads_storage() const { return kind == Kind::kFile || kind == Kind::kSegment; }
 
   friend bool operator==(const StreamStateHandle& a, const StreamStateHandle& b) {
     return a.kind == b.kind && a.path == b.path && a.size_bytes == b.size_bytes && a.checksum == b.checksum &&
-           a.data == b.data;
+           a.data == b.data && a.offset == b.offset && a.logical_id == b.logical_id && a.exclusive == b.exclusive;
   }
 };
 

@@ -17,13 +17,20 @@ using ::testing::HasSubstr;
 
 StreamStateHandle File(const std::string& path, uint64_t size) { return StreamStateHandle{StreamStateHandle::Kind::kFile, path, size, 77}; }
 
+// A segment of a physical file (checkpoint file merging).
+StreamStateHandle Segment() {
+  return StreamStateHandle::Segment("job/shared/job_j_op_o_0_2/p1", 10, 40, 5, "logical-1", /*exclusive=*/false);
+}
+
 IncrementalRemoteKeyedStateHandle Remote() {
   IncrementalRemoteKeyedStateHandle handle;
   handle.backend_uid = "uid";
   handle.key_group_range = KeyGroupRange(10, 20);
   handle.checkpoint_id = 12;
   handle.shared_state = {{File("job/shared/a", 100), "000007.sst"},
-                         {StreamStateHandle::PlaceholderFor(File("job/shared/b", 50)), "000009.sst"}};
+                         {StreamStateHandle::PlaceholderFor(File("job/shared/b", 50)), "000009.sst"},
+                         {Segment(), "000015.sst"},
+                         {StreamStateHandle::PlaceholderFor(Segment()), "000017.sst"}};
   handle.private_state = {{File("job/chk-12/c", 9), "CURRENT"}};
   handle.meta_state_handle = File("job/chk-12/m", 30);
   handle.checkpointed_size_bytes = 139;
@@ -40,7 +47,12 @@ TEST(StateHandlesTest, EveryHandleTypeRoundTrips) {
   absl::StatusOr<KeyedStateHandle> parsed = ParseKeyedStateHandle(remote, "chk-12");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(std::get<IncrementalRemoteKeyedStateHandle>(*parsed), Remote());
-  EXPECT_EQ(Remote().StateSize(), 100u + 50 + 9 + 30);
+  EXPECT_EQ(Remote().StateSize(), 100u + 50 + 40 + 40 + 9 + 30);
+  const StreamStateHandle& placeholder = std::get<IncrementalRemoteKeyedStateHandle>(*parsed).shared_state[3].handle;
+  EXPECT_TRUE(placeholder.is_placeholder());
+  EXPECT_TRUE(placeholder.is_file_merged()) << "a placeholder for a segment keeps its logical file id (FLINK-35570)";
+  EXPECT_EQ(placeholder.logical_id, "logical-1");
+  EXPECT_EQ(placeholder.offset, 10u);
 
   absl::StatusOr<KeyedStateHandle> key_groups = ParseKeyedStateHandle(SerializeKeyedStateHandle(KeyGroups()), "sp");
   ASSERT_TRUE(key_groups.ok()) << key_groups.status();
@@ -214,6 +226,48 @@ TEST(StateHandlesTest, ReadingAHandleReturnsInlineBytesWithoutStorageAndRefusesA
   ASSERT_FALSE(file.ok());
   EXPECT_THAT(file.status().message(), HasSubstr("the file (object job/shared/f)"));
   EXPECT_FALSE(ReadStreamStateHandle(storage, StreamStateHandle::PlaceholderFor(small), "p").ok());
+}
+
+// Storage of one object.
+class OneObject : public CheckpointStorage {
+ public:
+  OneObject(std::string path, std::string bytes) : path_(std::move(path)), bytes_(std::move(bytes)) {}
+  absl::StatusOr<std::unique_ptr<CheckpointOutputStream>> Create(const std::string&) override {
+    return absl::UnimplementedError("read only");
+  }
+  absl::StatusOr<std::string> Read(const std::string& path) override {
+    if (path != path_) return absl::NotFoundError(absl::StrCat("no object ", path));
+    return bytes_;
+  }
+  absl::Status Delete(const std::string&) override { return absl::UnimplementedError("read only"); }
+  absl::StatusOr<std::vector<std::string>> List(const std::string&) override { return std::vector<std::string>{path_}; }
+  absl::StatusOr<bool> Exists(const std::string& path) override { return path == path_; }
+  absl::StatusOr<StoredObjectInfo> Stat(const std::string& path) override {
+    return StoredObjectInfo{path, bytes_.size(), Crc32c(bytes_)};
+  }
+
+ private:
+  std::string path_;
+  std::string bytes_;
+};
+
+TEST(StateHandlesTest, ASegmentIsReadFromItsPhysicalFileByOffsetAndLengthAndChecked) {
+  OneObject storage("job/shared/p", "headerSEGMENTtrailer");
+  const StreamStateHandle segment =
+      StreamStateHandle::Segment("job/shared/p", 6, 7, Crc32c("SEGMENT"), "logical-2", /*exclusive=*/false);
+  EXPECT_FALSE(segment.in_storage()) << "never deleted as an object of its own";
+  EXPECT_TRUE(segment.reads_storage());
+  EXPECT_EQ(*ReadStreamStateHandle(storage, segment, "the segment"), "SEGMENT");
+  StreamStateHandle shifted = segment;
+  shifted.offset = 5;
+  absl::StatusOr<std::string> wrong = ReadStreamStateHandle(storage, shifted, "the segment");
+  EXPECT_TRUE(absl::IsDataLoss(wrong.status())) << wrong.status();
+  EXPECT_THAT(wrong.status().message(), HasSubstr("segment of job/shared/p"));
+  StreamStateHandle beyond = segment;
+  beyond.offset = 15;
+  absl::StatusOr<std::string> past = ReadStreamStateHandle(storage, beyond, "the segment");
+  EXPECT_TRUE(absl::IsDataLoss(past.status())) << past.status();
+  EXPECT_THAT(past.status().message(), HasSubstr("the physical file has 20 bytes"));
 }
 
 }  // namespace
