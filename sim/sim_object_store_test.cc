@@ -19,6 +19,18 @@ void InStore(const std::function<void(SimObjectStore&)>& body, ObjectStoreFaultI
   ASSERT_TRUE(scheduler.RunUntilQuiescent().quiescent);
 }
 
+// Every sync gets `effect`.
+ObjectStoreFaultInjector EverySync(ObjectStoreFault::Effect effect) {
+  return [effect](const ObjectStoreOperation& operation) {
+    ObjectStoreFault fault;
+    if (operation.kind == ObjectStoreOperationKind::kSync) {
+      fault.effect = effect;
+      fault.status = absl::UnavailableError("injected: sync fault");
+    }
+    return fault;
+  };
+}
+
 // A physical file of checkpoint file merging: segments appended and synced one after another, finished at the end.
 TEST(SimObjectStoreSyncTest, ASyncedPrefixIsReadableWhileTheStreamStaysOpen) {
   InStore([](SimObjectStore& store) {
@@ -69,14 +81,7 @@ TEST(SimObjectStoreSyncTest, AFailedSyncMayHaveMadePartOrAllOfTheNewBytesDurable
         EXPECT_FALSE((*stream)->Sync().ok());
         EXPECT_EQ(*store.Read("shared/physical"), "abcde");  // 2 synced + half of the 6 after them
       },
-      [](const ObjectStoreOperation& operation) {
-        ObjectStoreFault fault;
-        if (operation.kind == ObjectStoreOperationKind::kSync) {
-          fault.effect = ObjectStoreFault::Effect::kPartial;
-          fault.status = absl::UnavailableError("injected: sync cut short");
-        }
-        return fault;
-      });
+      EverySync(ObjectStoreFault::Effect::kPartial));
   // A sync failing before it takes effect makes nothing durable.
   InStore(
       [](SimObjectStore& store) {
@@ -86,14 +91,7 @@ TEST(SimObjectStoreSyncTest, AFailedSyncMayHaveMadePartOrAllOfTheNewBytesDurable
         EXPECT_FALSE((*stream)->Sync().ok());
         EXPECT_FALSE(store.Inspect("shared/physical").has_value());
       },
-      [](const ObjectStoreOperation& operation) {
-        ObjectStoreFault fault;
-        if (operation.kind == ObjectStoreOperationKind::kSync) {
-          fault.effect = ObjectStoreFault::Effect::kFailBefore;
-          fault.status = absl::UnavailableError("injected: sync refused");
-        }
-        return fault;
-      });
+      EverySync(ObjectStoreFault::Effect::kFailBefore));
 }
 
 }  // namespace

@@ -20,6 +20,14 @@ std::string UriEscape(absl::string_view name) {
   return escaped;
 }
 
+// A managed directory at `path`. A directory of an object store exists while objects are under it: this manager
+// "created" it (owns and tracks it, Flink's createManagedDirectory returning true) when nothing was there.
+absl::StatusOr<std::pair<bool, std::string>> ProbeDirectory(CheckpointStorage* storage, std::string path) {
+  absl::StatusOr<std::vector<std::string>> existing = storage->List(path + "/");
+  if (!existing.ok()) return existing.status();
+  return std::make_pair(existing->empty(), std::move(path));
+}
+
 bool IsUnder(const std::string& path, const std::string& directory) {
   return !directory.empty() && absl::StartsWith(path, directory + "/");
 }
@@ -131,15 +139,10 @@ absl::Status FileMergingSnapshotManager::InitFileSystem(CheckpointStorage* stora
     task_owned_state_dir_ = std::move(task_owned_state_dir);
     exclusive_path = absl::StrCat(task_owned_state_dir_, "/", UriEscape(id_));
   }
-  // A directory of an object store exists while objects are under it: "created" here means nothing was.
-  absl::StatusOr<std::vector<std::string>> existing = storage->List(exclusive_path + "/");
-  if (!existing.ok()) return existing.status();
+  absl::StatusOr<std::pair<bool, std::string>> probed = ProbeDirectory(storage, exclusive_path);
+  if (!probed.ok()) return probed.status();
   std::lock_guard<std::mutex> lock(mutex_);
-  ManagedDirectory directory;
-  directory.path = exclusive_path;
-  directory.own = existing->empty();
-  directory.tracking = directory.own;
-  exclusive_directory_ = directory;
+  exclusive_directory_ = ManagedDirectory{probed->second, probed->first, 0, probed->first};
   return absl::OkStatus();
 }
 
@@ -155,14 +158,10 @@ absl::Status FileMergingSnapshotManager::RegisterSubtaskForSharedStates(const Su
     storage = storage_;
     path = absl::StrCat(shared_state_dir_, "/", UriEscape(key.ManagedDirName()));
   }
-  absl::StatusOr<std::vector<std::string>> existing = storage->List(path + "/");
-  if (!existing.ok()) return existing.status();
+  absl::StatusOr<std::pair<bool, std::string>> probed = ProbeDirectory(storage, path);
+  if (!probed.ok()) return probed.status();
   std::lock_guard<std::mutex> lock(mutex_);
-  ManagedDirectory directory;
-  directory.path = path;
-  directory.own = existing->empty();
-  directory.tracking = directory.own;
-  shared_directories_.emplace(key, directory);
+  shared_directories_.emplace(key, ManagedDirectory{probed->second, probed->first, 0, probed->first});
   return absl::OkStatus();
 }
 
