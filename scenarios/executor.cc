@@ -125,6 +125,17 @@ class Execution {
   Outcome RestoreCheck(const ScenarioStep& step);
   Outcome Quiesce(const ScenarioStep& step);
   Outcome Liveness(const ScenarioStep& step);
+  // A snapshot that expired: its checkpoint id, when its failure was learned, when storage last committed then.
+  struct Expired {
+    int64_t id;
+    int64_t expired_at;
+    int64_t last_commit;
+  };
+  // The expiry `result` reports, learned now; nullopt if it is another failure (or a success).
+  std::optional<Expired> ExpiryOf(const CheckpointCoordinator::Result& result) const;
+  // Whether the tasks were still working when `attempt` expired (a job slower than its timeout, not a stuck one),
+  // with what shows it appended to `evidence` (see Liveness).
+  bool SlowNotStuck(const Expired& attempt, std::string* evidence) const;
   std::optional<Violation> RestoreNewSnapshots(int step);
   absl::StatusOr<const KnownSnapshot*> Resolve(const ScenarioStep& step, const std::string& name);
   SimJobConfig JobConfig() const;
@@ -174,6 +185,9 @@ class Execution {
   std::map<std::string, int> first_reached_;
   // Why the current job was lost ("" while there is one or it was stopped by a step).
   std::string lost_;
+  // Names of snapshots the scenario required that a job slower than its checkpoint timeout could not take, with why
+  // (SnapshotStep): a resume from one is skipped, and so is the rest of the run's job.
+  std::map<std::string, std::string> unavailable_names_;
   // How the last `stop` ended the job (cancel and suspend retain its checkpoints).
   std::optional<JobStatus> stop_status_;
 };
@@ -319,26 +333,62 @@ Execution::Outcome Execution::SnapshotStep(const ScenarioStep& step, bool savepo
   if (!name.empty() && (names_.count(name) > 0 || pending_.count(name) > 0)) {
     return BadInput(step, "as", absl::StrCat("the name '", name, "' is already taken"));
   }
-  Future<CheckpointCoordinator::Result> future;
-  if (savepoint) {
-    const SavepointFormat format =
-        step.Text("format") == "canonical" ? SavepointFormat::kCanonical : SavepointFormat::kNative;
-    future = job_->RequestSavepoint(format, step.Flag("sync"));
-  } else {
-    future = job_->RequestCheckpoint(step.Text("kind") == "full" ? CheckpointKind::kFullCheckpoint
-                                                                  : CheckpointKind::kCheckpoint);
-  }
+  auto request = [&] {
+    if (savepoint) {
+      const SavepointFormat format =
+          step.Text("format") == "canonical" ? SavepointFormat::kCanonical : SavepointFormat::kNative;
+      return job_->RequestSavepoint(format, step.Flag("sync"));
+    }
+    return job_->RequestCheckpoint(step.Text("kind") == "full" ? CheckpointKind::kFullCheckpoint
+                                                                : CheckpointKind::kCheckpoint);
+  };
+  Future<CheckpointCoordinator::Result> future = request();
   if (!step.Flag("wait")) {
     const std::string key = name.empty() ? absl::StrCat("#", step.number) : name;
     pending_[key] = PendingTrigger{future, savepoint, step.Text("expect"), config_.job_id};
     return Outcome{};
   }
-  if (std::optional<Violation> stuck = AwaitOutcome(future, step.number, savepoint ? "savepoint" : "checkpoint")) {
+  const char* what = savepoint ? "savepoint" : "checkpoint";
+  if (std::optional<Violation> stuck = AwaitOutcome(future, step.number, what)) {
     Outcome outcome;
     outcome.violation = stuck;
     return outcome;
   }
-  return Record(step, name, step.Text("expect"), savepoint, future.Get(), config_.job_id);
+  CheckpointCoordinator::Result result = future.Get();
+  // A snapshot the scenario requires (expect=completed; a resume from its name may follow) that expired while the
+  // tasks were still working is taken again, up to twice, as the liveness step retries: a job slower than its
+  // checkpoint timeout (a 100 ms timeout and 10 ms messages) expires snapshots in Flink too, which is no bug. A stuck
+  // job (no task working at the expiry) still fails the step. (Found shrinking swarm seed 30175: its quiet period's
+  // savepoint expired with every task done and an acknowledgement still on its way.)
+  int attempts = 1;
+  for (; attempts < 3 && step.Text("expect") == "completed" && !job_->stopped(); ++attempts) {
+    const std::optional<Expired> expiry = ExpiryOf(result);
+    std::string evidence;
+    if (!expiry.has_value() || !SlowNotStuck(*expiry, &evidence)) break;
+    ++coverage_["required snapshot taken again: it expired in a slow job"];
+    notes_.push_back(absl::StrCat("step ", step.number, ": the ", what, " expired in a job slower than its timeout (",
+                                  evidence, "): taken again"));
+    future = request();
+    if (std::optional<Violation> stuck = AwaitOutcome(future, step.number, what)) {
+      Outcome outcome;
+      outcome.violation = stuck;
+      return outcome;
+    }
+    result = future.Get();
+  }
+  std::string evidence;
+  const std::optional<Expired> expiry = step.Text("expect") == "completed" ? ExpiryOf(result) : std::nullopt;
+  if (expiry.has_value() && SlowNotStuck(*expiry, &evidence)) {
+    // Every attempt expired with the tasks still working: the timeout is shorter than this snapshot takes. Not
+    // judged; what would have used the snapshot's name is skipped.
+    ++coverage_["required snapshot not judged: timeout shorter than a snapshot"];
+    const std::string why = absl::StrCat("the ", what, " of step ", step.number, " expired ", attempts,
+                                         " time(s) in a job slower than its timeout (", evidence, ")");
+    notes_.push_back(absl::StrCat("step ", step.number, ": not judged: ", why));
+    if (!name.empty()) unavailable_names_[name] = why;
+    return Record(step, name, "any", savepoint, result, config_.job_id);
+  }
+  return Record(step, name, step.Text("expect"), savepoint, result, config_.job_id);
 }
 
 std::optional<Violation> Execution::AwaitOutcome(const Future<CheckpointCoordinator::Result>& future, int step,
@@ -373,6 +423,13 @@ Execution::Outcome Execution::Resume(const ScenarioStep& step) {
     // What the lost job would have named (a savepoint it never took, its latest checkpoint) does not exist.
     notes_.push_back(absl::StrCat("step ", step.number, " skipped: the job was lost (", snapshot.status().message(),
                                   ")"));
+    return Outcome{};
+  }
+  if (auto unavailable = unavailable_names_.find(step.Text("from"));
+      !snapshot.ok() && unavailable != unavailable_names_.end()) {
+    notes_.push_back(absl::StrCat("step ", step.number, " skipped, and the job's steps after it: ",
+                                  unavailable->second));
+    lost_ = unavailable->second;  // no job from here on, as after a loss
     return Outcome{};
   }
   const int64_t completed = checker_.LatestCheckpointOf(config_.job_id);
@@ -470,6 +527,10 @@ Execution::Outcome Execution::RestoreCheck(const ScenarioStep& step) {
                                     snapshot.status().message(), ")"));
       return Outcome{};
     }
+    if (auto unavailable = unavailable_names_.find(from); !snapshot.ok() && unavailable != unavailable_names_.end()) {
+      notes_.push_back(absl::StrCat("step ", step.number, " skipped: ", unavailable->second));
+      return Outcome{};
+    }
     if (!snapshot.ok()) return BadInput(step, "from", snapshot.status().message());
     targets.push_back(*snapshot);
   }
@@ -508,6 +569,52 @@ Execution::Outcome Execution::Quiesce(const ScenarioStep& step) {
   return outcome;
 }
 
+std::optional<Execution::Expired> Execution::ExpiryOf(const CheckpointCoordinator::Result& result) const {
+  if (result.ok() || FailureReasonOf(result.status()) != CheckpointFailureReason::kCheckpointExpired) {
+    return std::nullopt;
+  }
+  long long failed_id = -1;  // the status names its checkpoint: "checkpoint 17 failed: ..."
+  if (std::sscanf(std::string(result.status().message()).c_str(), "checkpoint %lld", &failed_id) != 1) {
+    return std::nullopt;
+  }
+  return Expired{failed_id, world_->runtime().NowMicros(), world_->last_storage_commit_micros()};
+}
+
+bool Execution::SlowNotStuck(const Expired& attempt, std::string* evidence) const {
+  const int64_t timeout = job_->config().checkpoint_timeout_micros;
+  bool slow_not_stuck = false;
+  const SimJob::AcknowledgementTimes acks = job_->Acknowledgements(attempt.id);
+  const int64_t first_ack = acks.first_sent;
+  const int64_t last_ack = acks.last_sent;
+  const bool none_in_time = first_ack < 0 || first_ack > attempt.expired_at;
+  const bool acknowledged_late = last_ack > attempt.expired_at;
+  const bool uploading_at_expiry = attempt.last_commit >= attempt.expired_at - timeout / 10;
+  // Every task finished in time, and an acknowledgement was still on its way at the expiry (message latency):
+  // slow, not stuck (swarm seed 30175).
+  const bool in_flight_at_expiry = acks.sent >= job_->parallelism() && last_ack <= attempt.expired_at &&
+                                   acks.delivered == acks.sent && acks.last_delivered > attempt.expired_at;
+  // Some tasks acknowledged in time and storage was still committing uploads after the last of them, in the last
+  // tenth of the timeout: the others were still working, not stuck (swarm-recoverable seed 30621).
+  const bool others_uploading_at_expiry = first_ack >= 0 && uploading_at_expiry && attempt.last_commit > last_ack;
+  if ((none_in_time && (acknowledged_late || uploading_at_expiry)) || in_flight_at_expiry ||
+      others_uploading_at_expiry) {
+    slow_not_stuck = true;
+  }
+  absl::StrAppend(evidence, evidence->empty() ? "" : ", ", "checkpoint ", attempt.id, ": ",
+                  first_ack < 0 ? "acknowledged by no task"
+                                : absl::StrCat("acknowledged ", first_ack - attempt.expired_at, "us to ",
+                                               last_ack - attempt.expired_at, "us after its expiry",
+                                               acks.last_delivered > attempt.expired_at
+                                                   ? absl::StrCat(", the last delivered ",
+                                                                  acks.last_delivered - attempt.expired_at,
+                                                                  "us after it")
+                                                   : ""),
+                  attempt.last_commit < 0 ? ""
+                                          : absl::StrCat(", an upload committed ",
+                                                         attempt.expired_at - attempt.last_commit, "us before it"));
+  return slow_not_stuck;
+}
+
 Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
   if (job_ == nullptr || job_->stopped()) return BadInput(step, "", "no running job");
   // Faults are over: scripted message fates end, held messages go out.
@@ -529,11 +636,6 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
   // Attempts that expired: the checkpoint, when the attempt learned it, when storage last committed an object then.
   // Whether every failure was an expiry or the suspension of the failover an expiry caused (tolerable failures
   // exceeded).
-  struct Expired {
-    int64_t id;
-    int64_t expired_at;
-    int64_t last_commit;
-  };
   std::vector<Expired> expired;
   bool every_failure_timed_out = true;
   // A task that failed (a snapshot's synchronous part on a DB a fault broke) is restarted, as Flink does: the
@@ -584,12 +686,9 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
       return done;
     }
     absl::StrAppend(&failures, failures.empty() ? "" : "; ", "attempt ", attempt, ": ", result.status().message());
-    const int64_t expired_at = world_->runtime().NowMicros();
     const std::optional<CheckpointFailureReason> reason = FailureReasonOf(result.status());
-    long long failed_id = -1;  // the status names its checkpoint: "checkpoint 17 failed: ..."
-    if (reason == CheckpointFailureReason::kCheckpointExpired &&
-        std::sscanf(std::string(result.status().message()).c_str(), "checkpoint %lld", &failed_id) == 1) {
-      expired.push_back({failed_id, expired_at, world_->last_storage_commit_micros()});
+    if (std::optional<Expired> expiry = ExpiryOf(result)) {
+      expired.push_back(*expiry);
     } else if (reason != CheckpointFailureReason::kCheckpointCoordinatorSuspend) {
       every_failure_timed_out = false;
     }
@@ -614,35 +713,7 @@ Execution::Outcome Execution::Liveness(const ScenarioStep& step) {
   std::string evidence;
   bool slow_not_stuck = false;
   for (const Expired& attempt : expired) {
-    const SimJob::AcknowledgementTimes acks = job_->Acknowledgements(attempt.id);
-    const int64_t first_ack = acks.first_sent;
-    const int64_t last_ack = acks.last_sent;
-    const bool none_in_time = first_ack < 0 || first_ack > attempt.expired_at;
-    const bool acknowledged_late = last_ack > attempt.expired_at;
-    const bool uploading_at_expiry = attempt.last_commit >= attempt.expired_at - timeout / 10;
-    // Every task finished in time, and an acknowledgement was still on its way at the expiry (message latency):
-    // slow, not stuck (swarm seed 30175).
-    const bool in_flight_at_expiry = acks.sent >= job_->parallelism() && last_ack <= attempt.expired_at &&
-                                     acks.delivered == acks.sent && acks.last_delivered > attempt.expired_at;
-    // Some tasks acknowledged in time and storage was still committing uploads after the last of them, in the last
-    // tenth of the timeout: the others were still working, not stuck (swarm-recoverable seed 30621).
-    const bool others_uploading_at_expiry = first_ack >= 0 && uploading_at_expiry && attempt.last_commit > last_ack;
-    if ((none_in_time && (acknowledged_late || uploading_at_expiry)) || in_flight_at_expiry ||
-        others_uploading_at_expiry) {
-      slow_not_stuck = true;
-    }
-    absl::StrAppend(&evidence, evidence.empty() ? "" : ", ", "checkpoint ", attempt.id, ": ",
-                    first_ack < 0 ? "acknowledged by no task"
-                                  : absl::StrCat("acknowledged ", first_ack - attempt.expired_at, "us to ",
-                                                 last_ack - attempt.expired_at, "us after its expiry",
-                                                 acks.last_delivered > attempt.expired_at
-                                                     ? absl::StrCat(", the last delivered ",
-                                                                    acks.last_delivered - attempt.expired_at,
-                                                                    "us after it")
-                                                     : ""),
-                    attempt.last_commit < 0 ? ""
-                                            : absl::StrCat(", an upload committed ",
-                                                           attempt.expired_at - attempt.last_commit, "us before it"));
+    if (SlowNotStuck(attempt, &evidence)) slow_not_stuck = true;
   }
   if (every_failure_timed_out && slow_not_stuck) {
     ++coverage_["liveness not judged: timeout shorter than a checkpoint"];
