@@ -45,25 +45,7 @@ std::string SubtaskKey::ManagedDirName() const {
 
 absl::StatusOr<std::string> ReadSegment(CheckpointStorage& storage, const SegmentHandle& segment,
                                         absl::string_view what) {
-  absl::StatusOr<std::string> file = storage.Read(segment.physical_path);
-  if (!file.ok()) {
-    return absl::Status(file.status().code(),
-                        absl::StrCat("reading ", what, ": segment [", segment.offset, ", +", segment.length, ") of ",
-                                     segment.physical_path, ": ", file.status().message()));
-  }
-  if (segment.offset > file->size() || segment.length > file->size() - segment.offset) {
-    return absl::DataLossError(absl::StrCat("reading ", what, ": segment [", segment.offset, ", +", segment.length,
-                                            ") lies beyond the end of ", segment.physical_path, " (", file->size(),
-                                            " bytes)"));
-  }
-  std::string bytes = file->substr(segment.offset, segment.length);
-  const uint32_t checksum = Crc32c(bytes);
-  if (checksum != segment.checksum) {
-    return absl::DataLossError(absl::StrCat("reading ", what, ": segment [", segment.offset, ", +", segment.length,
-                                            ") of ", segment.physical_path, " has CRC-32C ", absl::Hex(checksum),
-                                            ", its handle says ", absl::Hex(segment.checksum)));
-  }
-  return bytes;
+  return ReadStreamStateHandle(storage, segment.ToStreamStateHandle(), what);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

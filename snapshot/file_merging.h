@@ -88,10 +88,15 @@ struct SegmentHandle {
     return a.physical_path == b.physical_path && a.offset == b.offset && a.length == b.length &&
            a.scope == b.scope && a.logical_id == b.logical_id && a.checksum == b.checksum;
   }
+  // As checkpoint metadata holds it (StreamStateHandle::Segment).
+  StreamStateHandle ToStreamStateHandle() const {
+    return StreamStateHandle::Segment(physical_path, offset, length, checksum, logical_id,
+                                      scope == StateScope::kExclusive);
+  }
 };
 
-// The segment's bytes, read from its physical file and checked against its length and checksum. Errors name the
-// physical file, the segment and `what`.
+// The segment's bytes, read from its physical file and checked against its length and checksum
+// (ReadStreamStateHandle of its metadata handle). Errors name the physical file, the segment and `what`.
 absl::StatusOr<std::string> ReadSegment(CheckpointStorage& storage, const SegmentHandle& segment,
                                         absl::string_view what);
 

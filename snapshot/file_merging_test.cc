@@ -300,16 +300,12 @@ TEST_F(FileMergingTest, TheJobManagersDiscardOfACheckpointNeverDeletesASegmentsP
   std::unique_ptr<FileMergingSnapshotManager> manager = NewManager({});
   const SegmentHandle shared = Write(*manager, 1, "an sst");
   const SegmentHandle exclusive = Write(*manager, 1, "a manifest", StateScope::kExclusive);
-  auto as_handle = [](const SegmentHandle& segment) {
-    return StreamStateHandle::Segment(segment.physical_path, segment.offset, segment.length, segment.checksum,
-                                      segment.logical_id, segment.scope == StateScope::kExclusive);
-  };
   std::unique_ptr<CheckpointOutputStream> meta = *storage_.Create("job/chk-1/meta");
   ASSERT_TRUE(meta->Write("meta").ok());
   IncrementalRemoteKeyedStateHandle handle;
   handle.checkpoint_id = 1;
-  handle.shared_state = {{as_handle(shared), "000009.sst"}};
-  handle.private_state = {{as_handle(exclusive), "MANIFEST-000004"}};
+  handle.shared_state = {{shared.ToStreamStateHandle(), "000009.sst"}};
+  handle.private_state = {{exclusive.ToStreamStateHandle(), "MANIFEST-000004"}};
   handle.meta_state_handle = StreamStateHandle::File(*meta->Finish());
   EXPECT_EQ(*ReadStreamStateHandle(storage_, handle.shared_state[0].handle, "the sst"), "an sst");
   EXPECT_TRUE(DiscardKeyedState(storage_, handle, /*shared_files_registered=*/false).ok());
